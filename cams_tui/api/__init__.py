@@ -1,0 +1,1 @@
+"""Everything that speaks HTTP to CAMS: signing, the client, models and the error taxonomy."""

@@ -1,0 +1,413 @@
+"""An async CAMS client on one shared ``httpx.AsyncClient``.
+
+Every operation is ``POST /`` signed with ACS3-HMAC-SHA256. Parameters travel either in
+the query string (``Placement.QUERY``: exactly the SDK's wire format; httpx refuses URLs
+over 64 KiB, so a full 1,000-recipient SenderList does not fit and batches must shrink) or
+in an ``application/x-www-form-urlencoded`` body (``Placement.BODY``: the body is covered by
+``x-acs-content-sha256``, so full batches fit).
+
+Connect and read timeouts are separate so that a failure is classified precisely: a
+connection that never opened means the request was never sent (``not_sent``), an answer
+that never came back means it may have been accepted (``unknown``).
+"""
+
+from __future__ import annotations
+
+import enum
+import ipaddress
+import json
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import httpx
+
+from cams_tui import __version__
+from cams_tui.api import signing
+from cams_tui.api.credentials import Credentials
+from cams_tui.api.errors import CamsApiError, CamsError, CamsTransportError, Outcome, classify_code
+from cams_tui.api.models import (
+    API_VERSION,
+    CamsRequest,
+    CamsResponse,
+    ListMessagesRequest,
+    ListMessagesResponse,
+    ListTemplatesRequest,
+    ListTemplatesResponse,
+    ListViberServicesRequest,
+    ListViberServicesResponse,
+    Page,
+    SendMassMessageRequest,
+    SendMassMessageResponse,
+    SendMessageRequest,
+    SendMessageResponse,
+    TemplateDetail,
+    TemplateDetailRequest,
+    TemplateDetailResponse,
+    TemplateSummary,
+)
+
+DEFAULT_REGION = "ap-southeast-1"
+DEFAULT_ENDPOINT = f"https://cams.{DEFAULT_REGION}.aliyuncs.com"
+# httpx refuses any URL longer than this (httpx/_urlparse.py, MAX_URL_LENGTH).
+MAX_URL_LENGTH = 65_536
+RETRY_AFTER_HEADER = "x-acs-retry-after"
+_BODY_EXCERPT = 4096
+
+ResponseT = TypeVar("ResponseT", bound=CamsResponse)
+
+
+class Placement(str, enum.Enum):
+    """Where a request's parameters travel."""
+
+    QUERY = "query"
+    BODY = "body"
+
+
+class EndpointError(ValueError):
+    """An endpoint URL cams-tui refuses to use."""
+
+
+class RequestTooLarge(ValueError):
+    """The request's query string would exceed the URL length httpx accepts."""
+
+
+def endpoint_for_region(region: str) -> str:
+    """The public CAMS endpoint of a region."""
+    return f"https://cams.{region}.aliyuncs.com"
+
+
+def is_loopback_host(host: str) -> bool:
+    """Whether ``host`` names this machine (``localhost`` or a loopback address)."""
+    if host.lower() in {"localhost", "localhost.localdomain"}:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def normalize_endpoint(url: str) -> str:
+    """Check an endpoint and return it as ``scheme://host[:port]``.
+
+    HTTPS is required, except for a loopback address (the simulator), which may use HTTP.
+    A bare host name is taken as HTTPS.
+    """
+    text = url.strip()
+    if not text:
+        raise EndpointError("the endpoint is empty: give a URL such as " + DEFAULT_ENDPOINT)
+    if "://" not in text:
+        text = "https://" + text
+    parts = urlsplit(text)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise EndpointError(f"{url!r} is not an http(s) URL: give a URL such as {DEFAULT_ENDPOINT}")
+    if parts.path not in {"", "/"} or parts.query or parts.fragment:
+        raise EndpointError(f"{url!r} must be a bare origin (scheme, host and port), no path")
+    if parts.scheme == "http" and not is_loopback_host(parts.hostname):
+        raise EndpointError(
+            f"{url!r} uses plain http: only https is allowed, except on a loopback address "
+            "such as http://127.0.0.1:8080 (the simulator)"
+        )
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+@dataclass(frozen=True)
+class RawReply:
+    """A successful answer: the parsed JSON body and what came with it."""
+
+    http_status: int
+    data: dict[str, Any]
+    headers: httpx.Headers
+    latency_ms: float
+
+
+class CamsClient:
+    """Signs and sends CAMS requests; one method per operation.
+
+    Use as an async context manager, or call :meth:`aclose` when done. Errors are raised as
+    :class:`~cams_tui.api.errors.CamsError` whose ``outcome`` follows the taxonomy.
+    """
+
+    def __init__(
+        self,
+        credentials: Credentials,
+        endpoint: str = DEFAULT_ENDPOINT,
+        *,
+        placement: Placement = Placement.BODY,
+        connect_timeout: float = 5.0,
+        read_timeout: float = 30.0,
+        max_connections: int = 32,
+        transport: httpx.AsyncBaseTransport | None = None,
+        clock: Callable[[], float] = time.time,
+        nonce: Callable[[], str] = lambda: uuid.uuid4().hex,
+    ) -> None:
+        self.endpoint = normalize_endpoint(endpoint)
+        self.placement = Placement(placement)
+        self._credentials = credentials
+        self._clock = clock
+        self._nonce = nonce
+        self._host = urlsplit(self.endpoint).netloc
+        self._url = self.endpoint + "/"
+        self._user_agent = f"cams-tui/{__version__}"
+        timeout = httpx.Timeout(connect=connect_timeout, read=read_timeout, write=read_timeout, pool=None)
+        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+        self._http = httpx.AsyncClient(
+            timeout=timeout,
+            limits=limits,
+            transport=transport,
+            verify=True,
+            trust_env=False,
+            follow_redirects=False,
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"CamsClient(endpoint={self.endpoint!r}, placement={self.placement.value!r}, "
+            f"credentials={self._credentials!r})"
+        )
+
+    @property
+    def credentials(self) -> Credentials:
+        """The credentials requests are signed with."""
+        return self._credentials
+
+    @property
+    def max_query_length(self) -> int:
+        """The longest encoded query string a request may carry in ``query`` placement."""
+        return MAX_URL_LENGTH - len(self._url) - 1
+
+    async def __aenter__(self) -> CamsClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._http.aclose()
+
+    # ------------------------------------------------------------------ building
+
+    def build(self, request: CamsRequest) -> httpx.Request:
+        """Build the signed HTTP request for one operation, without sending it."""
+        return self._build(request.action, request.to_params())
+
+    def _build(self, action: str, params: dict[str, str]) -> httpx.Request:
+        # The canonical query doubles as the wire encoding: one encoding pass, not two.
+        encoded = signing.canonical_query(params)
+        # The SDK's wire format writes spaces as "+", which every decoder accepts.
+        wire = encoded.replace("%20", "+")
+        headers = {
+            "host": self._host,
+            "x-acs-action": action,
+            "x-acs-version": API_VERSION,
+            "x-acs-date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self._clock())),
+            "x-acs-signature-nonce": self._nonce(),
+            "accept": "application/json",
+        }
+        token = self._credentials.security_token
+        if token:
+            headers["x-acs-accesskey-id"] = self._credentials.access_key_id
+            headers["x-acs-security-token"] = token
+        if self.placement is Placement.QUERY:
+            if len(wire) > self.max_query_length:
+                raise RequestTooLarge(
+                    f"{action}: the query string is {len(wire):,} bytes, over the "
+                    f"{self.max_query_length:,} that fit in a URL; send fewer recipients per "
+                    "request or use the 'body' parameter placement"
+                )
+            body = b""
+            url = f"{self._url}?{wire}" if wire else self._url
+            signed_query = encoded
+        else:
+            body = wire.encode("ascii")
+            url = self._url
+            signed_query = ""
+            headers["content-type"] = "application/x-www-form-urlencoded"
+        payload_hash = signing.payload_sha256(body)
+        headers["x-acs-content-sha256"] = payload_hash
+        headers["authorization"] = signing.sign(
+            method="POST",
+            path="/",
+            query=signed_query,
+            headers=headers.items(),
+            payload_hash=payload_hash,
+            access_key_id=self._credentials.access_key_id,
+            secret=self._credentials.reveal_secret(),
+        )
+        headers["user-agent"] = self._user_agent
+        return self._http.build_request("POST", url, headers=headers, content=body)
+
+    # ------------------------------------------------------------------- sending
+
+    async def call(self, request: CamsRequest) -> RawReply:
+        """Send one request and return its answer, or raise a classified :class:`CamsError`."""
+        action = request.action
+        http_request = self.build(request)
+        started = time.perf_counter()
+        try:
+            response = await self._http.send(http_request)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol) as exc:
+            raise CamsTransportError(
+                Outcome.NOT_SENT,
+                f"could not connect to {self.endpoint}: {type(exc).__name__} {exc}".strip(),
+                action=action,
+                latency_ms=_elapsed_ms(started),
+            ) from None
+        except httpx.TimeoutException as exc:
+            raise CamsTransportError(
+                Outcome.UNKNOWN,
+                f"no answer from {self.endpoint} in time ({type(exc).__name__}): "
+                "the request may have been accepted",
+                action=action,
+                latency_ms=_elapsed_ms(started),
+            ) from None
+        except httpx.TransportError as exc:
+            raise CamsTransportError(
+                Outcome.UNKNOWN,
+                f"the connection to {self.endpoint} broke after the request was sent "
+                f"({type(exc).__name__}): it may have been accepted",
+                action=action,
+                latency_ms=_elapsed_ms(started),
+            ) from None
+        latency = _elapsed_ms(started)
+        return self._interpret(action, response, latency)
+
+    def _interpret(self, action: str, response: httpx.Response, latency_ms: float) -> RawReply:
+        status = response.status_code
+        text = response.text
+        try:
+            data = json.loads(text)
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            data = None
+        code = str(data.get("Code") or data.get("code") or "") if data else ""
+        request_id = (data.get("RequestId") or data.get("requestId")) if data else None
+        retry_after = _retry_after_seconds(response.headers)
+        if status == 200 and data is not None and code in ("", "OK"):
+            return RawReply(status, data, response.headers, latency_ms)
+
+        if retry_after is not None or status == 429:
+            outcome = Outcome.THROTTLED
+        elif data is None:
+            # 200 with an unreadable body, or a 5xx, may hide an accepted request.
+            outcome = Outcome.UNKNOWN if status == 200 or status >= 500 else Outcome.FAILED
+        else:
+            outcome = classify_code(code or None, status)
+        message = ""
+        if data:
+            message = str(data.get("Message") or data.get("message") or "")
+        if not message:
+            message = f"HTTP {status} {response.reason_phrase}".strip()
+        raise CamsApiError(
+            outcome,
+            message,
+            action=action,
+            http_status=status,
+            code=code or None,
+            request_id=request_id,
+            retry_after_s=retry_after,
+            recommend=(data or {}).get("Recommend"),
+            access_denied_detail=_text_or_none((data or {}).get("AccessDeniedDetail")),
+            latency_ms=latency_ms,
+            body=text[:_BODY_EXCERPT],
+        )
+
+    async def _typed(self, request: CamsRequest, model: type[ResponseT]) -> ResponseT:
+        reply = await self.call(request)
+        result = model.model_validate(reply.data)
+        result.http_status = reply.http_status
+        result.latency_ms = reply.latency_ms
+        return result
+
+    # ---------------------------------------------------------------- operations
+
+    async def send_mass_message(self, request: SendMassMessageRequest) -> SendMassMessageResponse:
+        """SendChatappMassMessage: one template to up to 1,000 numbers."""
+        return await self._typed(request, SendMassMessageResponse)
+
+    async def send_message(self, request: SendMessageRequest) -> SendMessageResponse:
+        """SendChatappMessage: one template to one number (the test send)."""
+        return await self._typed(request, SendMessageResponse)
+
+    async def list_templates(self, request: ListTemplatesRequest | None = None) -> ListTemplatesResponse:
+        """One page of ListChatappTemplate (approved Viber templates by default)."""
+        return await self._typed(request or ListTemplatesRequest(), ListTemplatesResponse)
+
+    async def list_all_templates(
+        self, *, cust_space_id: str | None = None, page_size: int = 50, max_pages: int = 100
+    ) -> list[TemplateSummary]:
+        """Every approved Viber template, page after page."""
+        templates: list[TemplateSummary] = []
+        for index in range(1, max_pages + 1):
+            page = await self.list_templates(
+                ListTemplatesRequest(page=Page(index=index, size=page_size), cust_space_id=cust_space_id)
+            )
+            templates.extend(page.list_template)
+            if not page.list_template or len(templates) >= page.total:
+                break
+        return templates
+
+    async def template_detail(
+        self, template_code: str, language: str, *, cust_space_id: str | None = None
+    ) -> TemplateDetail:
+        """GetChatappTemplateDetail: a template's components and examples."""
+        reply = await self._typed(
+            TemplateDetailRequest(template_code=template_code, language=language, cust_space_id=cust_space_id),
+            TemplateDetailResponse,
+        )
+        if reply.data is None:
+            raise CamsApiError(
+                Outcome.FAILED,
+                f"CAMS returned no detail for template {template_code} ({language})",
+                action=TemplateDetailRequest.action,
+                http_status=reply.http_status,
+                code="DetailError.TemplateNotExist",
+                request_id=reply.request_id,
+            )
+        return reply.data
+
+    async def list_viber_services(self, *, cust_space_id: str | None = None) -> ListViberServicesResponse:
+        """ListViberServiceMessage: the Service IDs usable as ``From``."""
+        return await self._typed(ListViberServicesRequest(cust_space_id=cust_space_id), ListViberServicesResponse)
+
+    async def list_messages(self, request: ListMessagesRequest) -> ListMessagesResponse:
+        """ListChatappMessage: one page of per-recipient message records."""
+        return await self._typed(request, ListMessagesResponse)
+
+
+def _elapsed_ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 1)
+
+
+def _retry_after_seconds(headers: httpx.Headers) -> float | None:
+    value = headers.get(RETRY_AFTER_HEADER)
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value) / 1000.0)
+    except ValueError:
+        return 1.0
+
+
+def _text_or_none(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+__all__ = [
+    "DEFAULT_ENDPOINT",
+    "CamsClient",
+    "CamsError",
+    "EndpointError",
+    "Placement",
+    "RawReply",
+    "RequestTooLarge",
+    "endpoint_for_region",
+    "normalize_endpoint",
+]

@@ -1,0 +1,331 @@
+"""Typed requests and responses of the CAMS operations cams-tui uses.
+
+Requests validate what the official SDK leaves to the server (the 1,000-recipient cap,
+digits-only numbers, every documented range) and turn themselves into the flat
+``name -> string`` parameters that travel on the wire (:meth:`CamsRequest.to_params`).
+Responses are read leniently: unknown fields are ignored, missing ones default.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic.alias_generators import to_pascal
+
+API_VERSION = "2020-06-06"
+MAX_RECIPIENTS_PER_REQUEST = 1000
+TTL_RANGE = (30, 1_209_600)
+FALLBACK_DURATION_RANGE = (60, 43_200)
+# Digits only, country code first, no "+": the shortest valid E.164 numbers have 7 digits
+# (country code included) and the longest 15.
+MSISDN_PATTERN = r"^[1-9][0-9]{6,14}$"
+
+FallbackRule = Literal["undelivered", "sentFailed"]
+Label = Literal["promotion", "transaction"]
+
+
+def compact_json(value: Any) -> str:
+    """JSON as the SDK sends nested values: no spaces, non-ASCII kept as is."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+class _Wire(BaseModel):
+    """Fields are snake_case in Python and PascalCase on the wire."""
+
+    model_config = ConfigDict(alias_generator=to_pascal, populate_by_name=True, extra="ignore")
+
+
+# ---------------------------------------------------------------------------- requests
+
+
+class CamsRequest(_Wire):
+    """A request of one CAMS operation."""
+
+    action: ClassVar[str]
+
+    model_config = ConfigDict(
+        alias_generator=to_pascal, populate_by_name=True, extra="forbid", frozen=True
+    )
+
+    def to_params(self) -> dict[str, str]:
+        """The request's parameters as they travel: strings, nested values as compact JSON."""
+        params: dict[str, str] = {}
+        for name, value in self.model_dump(by_alias=True, exclude_none=True).items():
+            if isinstance(value, (dict, list)):
+                params[name] = compact_json(value)
+            else:
+                params[name] = str(value)
+        return params
+
+
+class Page(_Wire):
+    """A page of a listing: 1-based index and size."""
+
+    index: int = Field(1, ge=1)
+    size: int = Field(10, ge=1, le=100)
+
+
+class Recipient(_Wire):
+    """One entry of a SenderList: the number and the values of the template's variables."""
+
+    to: str = Field(pattern=MSISDN_PATTERN)
+    template_params: dict[str, str] | None = None
+
+
+class MassMessageOptions(CamsRequest):
+    """Everything of a SendChatappMassMessage request but its SenderList.
+
+    A job stores these once; each batch adds its own recipients.
+    """
+
+    action: ClassVar[str] = "SendChatappMassMessage"
+
+    channel_type: Literal["viber"] = "viber"
+    template_code: str = Field(min_length=1)
+    language: str = Field(min_length=1)
+    from_: str = Field(alias="From", min_length=1)
+    task_id: str | None = None
+    cust_space_id: str | None = None
+    ttl: int | None = Field(None, ge=TTL_RANGE[0], le=TTL_RANGE[1])
+    label: Label | None = None
+    tag: str | None = None
+    fall_back_id: str | None = None
+    fall_back_content: str | None = None
+    fall_back_rule: FallbackRule | None = None
+    fall_back_duration: int | None = Field(
+        None, ge=FALLBACK_DURATION_RANGE[0], le=FALLBACK_DURATION_RANGE[1]
+    )
+
+    def with_recipients(self, recipients: list[Recipient]) -> SendMassMessageRequest:
+        """The request that sends these options to ``recipients`` (validated)."""
+        return SendMassMessageRequest(**self.model_dump(), sender_list=recipients)
+
+
+def sender_list_json(recipients: list[Recipient]) -> str:
+    """The SenderList as the SDK sends it: compact JSON, absent TemplateParams left out."""
+    return compact_json(
+        [
+            {"To": r.to, "TemplateParams": r.template_params}
+            if r.template_params is not None
+            else {"To": r.to}
+            for r in recipients
+        ]
+    )
+
+
+class SendMassMessageRequest(MassMessageOptions):
+    """SendChatappMassMessage: one Viber template to 1 to 1,000 numbers."""
+
+    sender_list: list[Recipient] = Field(min_length=1, max_length=MAX_RECIPIENTS_PER_REQUEST)
+
+    def to_params(self) -> dict[str, str]:
+        """Parameters as the SDK sends them."""
+        params = super().to_params()
+        params["SenderList"] = sender_list_json(self.sender_list)
+        return params
+
+
+class SendMessageRequest(CamsRequest):
+    """SendChatappMessage with a template: the single test send."""
+
+    action: ClassVar[str] = "SendChatappMessage"
+
+    channel_type: Literal["viber"] = "viber"
+    type: Literal["template"] = "template"
+    from_: str = Field(alias="From", min_length=1)
+    to: str = Field(pattern=MSISDN_PATTERN)
+    template_code: str = Field(min_length=1)
+    language: str = Field(min_length=1)
+    template_params: dict[str, str] | None = None
+    cust_space_id: str | None = None
+    task_id: str | None = None
+    ttl: int | None = Field(None, ge=TTL_RANGE[0], le=TTL_RANGE[1])
+    label: Label | None = None
+    tag: str | None = None
+    fall_back_id: str | None = None
+    fall_back_content: str | None = None
+    fall_back_rule: FallbackRule | None = None
+    fall_back_duration: int | None = Field(
+        None, ge=FALLBACK_DURATION_RANGE[0], le=FALLBACK_DURATION_RANGE[1]
+    )
+
+
+class ListTemplatesRequest(CamsRequest):
+    """ListChatappTemplate, narrowed by default to approved Viber templates."""
+
+    action: ClassVar[str] = "ListChatappTemplate"
+
+    template_type: Literal["VIBER"] = "VIBER"
+    audit_status: str | None = "pass"
+    page: Page = Field(default_factory=Page)
+    name: str | None = None
+    code: str | None = None
+    language: str | None = None
+    cust_space_id: str | None = None
+
+
+class TemplateDetailRequest(CamsRequest):
+    """GetChatappTemplateDetail of one template in one language."""
+
+    action: ClassVar[str] = "GetChatappTemplateDetail"
+
+    template_code: str = Field(min_length=1)
+    language: str = Field(min_length=1)
+    template_type: Literal["VIBER"] = "VIBER"
+    cust_space_id: str | None = None
+
+
+class ListViberServicesRequest(CamsRequest):
+    """ListViberServiceMessage: the Service IDs that may be used as ``From``."""
+
+    action: ClassVar[str] = "ListViberServiceMessage"
+
+    cust_space_id: str | None = None
+
+
+class ListMessagesRequest(CamsRequest):
+    """ListChatappMessage: per-recipient statuses, by GroupMessageId or by number and time."""
+
+    action: ClassVar[str] = "ListChatappMessage"
+
+    channel_type: Literal["viber"] = "viber"
+    business_number: str = Field(min_length=1)
+    page: Page = Field(default_factory=Page)
+    group_message_id: str | None = None
+    user_number: str | None = None
+    template_code: str | None = None
+    message_status: str | None = None
+    start_time: int | None = Field(None, ge=0, description="UNIX time in milliseconds")
+    end_time: int | None = Field(None, ge=0, description="UNIX time in milliseconds")
+    cust_space_id: str | None = None
+
+
+# --------------------------------------------------------------------------- responses
+
+
+class CamsResponse(_Wire):
+    """Fields every CAMS answer carries."""
+
+    request_id: str = ""
+    code: str = "OK"
+    message: str | None = None
+    access_denied_detail: str | None = None
+    # Set by the client from the HTTP exchange, never read from the body.
+    http_status: int = Field(200, exclude=True)
+    latency_ms: float = Field(0.0, exclude=True)
+
+
+class SendMassMessageResponse(CamsResponse):
+    """The answer to SendChatappMassMessage."""
+
+    group_message_id: str | None = None
+
+
+class SendMessageResponse(CamsResponse):
+    """The answer to SendChatappMessage."""
+
+    message_id: str | None = None
+
+
+class TemplateSummary(_Wire):
+    """One row of ListChatappTemplate."""
+
+    template_code: str
+    template_name: str = ""
+    language: str = ""
+    audit_status: str = ""
+    category: str = ""
+    template_type: str = ""
+    last_update_time: str | None = None
+    reason: str | None = None
+
+
+class ListTemplatesResponse(CamsResponse):
+    """A page of templates, and how many there are in all."""
+
+    list_template: list[TemplateSummary] = Field(default_factory=list)
+    total: int = 0
+
+
+class TemplateButton(_Wire):
+    """A button of a template component."""
+
+    type: str = ""
+    text: str = ""
+    url: str | None = None
+
+
+class TemplateComponent(_Wire):
+    """A HEADER, BODY, FOOTER or BUTTONS component of a template."""
+
+    type: str
+    format: str | None = None
+    text: str | None = None
+    url: str | None = None
+    caption: str | None = None
+    buttons: list[TemplateButton] = Field(default_factory=list)
+
+    @field_validator("buttons", mode="before")
+    @classmethod
+    def _none_is_empty(cls, value: Any) -> Any:
+        return [] if value is None else value
+
+
+class TemplateDetail(_Wire):
+    """The content of a template: its components and sample values of its variables."""
+
+    template_code: str
+    name: str = ""
+    language: str = ""
+    category: str = ""
+    audit_status: str = ""
+    template_type: str = ""
+    components: list[TemplateComponent] = Field(default_factory=list)
+    example: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("example", mode="before")
+    @classmethod
+    def _none_is_empty(cls, value: Any) -> Any:
+        return {} if value is None else value
+
+
+class TemplateDetailResponse(CamsResponse):
+    """The answer to GetChatappTemplateDetail."""
+
+    data: TemplateDetail | None = None
+
+
+class ViberService(_Wire):
+    """A Viber Service ID usable as ``From``."""
+
+    service_id: str
+    business_account_name: str = ""
+    state: str = ""
+
+
+class ListViberServicesResponse(CamsResponse):
+    """The answer to ListViberServiceMessage."""
+
+    data: list[ViberService] = Field(default_factory=list)
+
+
+class MessageRecord(_Wire):
+    """One message as ListChatappMessage reports it."""
+
+    message_id: str = ""
+    user_number: str = ""
+    business_number: str = ""
+    message_status: str = ""
+    fail_reason: str | None = None
+    send_time: str | None = None
+    template_code: str | None = None
+    group_message_id: str | None = None
+    fail_back_flag: str | None = None
+
+
+class ListMessagesResponse(CamsResponse):
+    """A page of message records."""
+
+    data: list[MessageRecord] = Field(default_factory=list)
