@@ -1,0 +1,137 @@
+"""The ``cams-tui`` command: the TUI by default, headless subcommands for scripts.
+
+Exit codes: 0 all ok, 1 some failed, 2 bad input or usage, 3 some unknown,
+4 stopped by a fatal error, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_UNKNOWN = 3
+EXIT_FATAL = 4
+EXIT_INTERRUPTED = 130
+
+_EPILOG = """\
+environment: ALIBABA_CLOUD_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET,
+ALIBABA_CLOUD_SECURITY_TOKEN, CAMS_TUI_ENDPOINT, CAMS_TUI_DATA_DIR, CAMS_TUI_CONFIG.
+exit codes: 0 all ok, 1 some failed, 2 bad input, 3 some unknown, 4 fatal error, 130 interrupted.
+"""
+
+
+def _positive_rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--rate takes a number of calls per second, not {text!r}") from None
+    if not 0 < value <= 1000:
+        raise argparse.ArgumentTypeError("--rate must be above 0 and at most 1000 calls per second")
+    return value
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--profile", metavar="NAME", help="the config profile to use")
+    parser.add_argument("--endpoint", metavar="URL", help="CAMS endpoint (https, or http on loopback)")
+    parser.add_argument("--data-dir", metavar="DIR", help="where the journal lives")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="cams-tui",
+        description="Send Viber template messages in bulk through Alibaba Cloud CAMS.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--demo", action="store_true", help="run the TUI on the built-in CAMS simulator")
+    parser.add_argument("--theme", metavar="NAME", help="the TUI theme")
+    _common(parser)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    send = commands.add_parser("send", help="send a campaign without the TUI")
+    send.add_argument("campaign", metavar="CAMPAIGN.toml")
+    send.add_argument("--recipients", metavar="FILE", help="numbers file (overrides the campaign's)")
+    send.add_argument("--default-region", metavar="CC", help="region of national numbers, e.g. PH")
+    send.add_argument("--suppress", metavar="FILE", action="append", default=[], help="opt-out list")
+    send.add_argument("--dry-run", action="store_true", help="plan and validate, send nothing")
+    send.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    send.add_argument("--json", action="store_true", help="print JSON Lines events on stdout")
+    send.add_argument("--rate", type=_positive_rate, metavar="N", help="calls per second")
+    _common(send)
+
+    resume = commands.add_parser("resume", help="resume an unfinished job")
+    resume.add_argument("job_id", metavar="JOB_ID")
+    resume.add_argument("--retry-unknown", action="store_true", help="also resend batches whose outcome is unknown")
+    resume.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    resume.add_argument("--json", action="store_true", help="print JSON Lines events on stdout")
+    resume.add_argument("--rate", type=_positive_rate, metavar="N", help="calls per second")
+    _common(resume)
+
+    jobs = commands.add_parser("jobs", help="list the journal's jobs")
+    jobs.add_argument("--json", action="store_true")
+    _common(jobs)
+
+    export = commands.add_parser("export", help="one row per recipient of a job")
+    export.add_argument("job_id", metavar="JOB_ID")
+    export.add_argument("--format", choices=["csv", "jsonl"], default="csv")
+    export.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
+    _common(export)
+
+    templates = commands.add_parser("templates", help="list approved Viber templates")
+    templates.add_argument("--json", action="store_true")
+    _common(templates)
+
+    doctor = commands.add_parser("doctor", help="check a profile without sending anything")
+    _common(doctor)
+
+    commands.add_parser("simulator", help="run a local CAMS simulator (see: cams-tui simulator --help)", add_help=False)
+    return parser
+
+
+def _dispatch(args: argparse.Namespace, rest: list[str]) -> int:
+    command = args.command
+    if command is None:
+        from cams_tui.ui.launch import run_tui
+
+        return run_tui(args)
+    if command == "simulator":
+        from cams_tui.simulator.cli import run_simulator_cli
+
+        return run_simulator_cli(rest)
+    if command in {"templates", "doctor"}:
+        from cams_tui import account_commands
+
+        return account_commands.run(command, args)
+    from cams_tui import headless
+
+    return headless.run(command, args)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``cams-tui`` and return its exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    if "simulator" in argv:
+        # The simulator has its own flags: hand it everything after the word.
+        at = argv.index("simulator")
+        args = parser.parse_args(argv[: at + 1])
+        rest = argv[at + 1 :]
+    else:
+        args = parser.parse_args(argv)
+        rest = []
+    from cams_tui.api.client import EndpointError
+    from cams_tui.errors import UserError
+
+    try:
+        return _dispatch(args, rest)
+    except (UserError, EndpointError) as exc:
+        print(f"cams-tui: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("cams-tui: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED

@@ -1,0 +1,217 @@
+"""Settings and profiles (``config.toml``), credential resolution, and the run context.
+
+The config file is read with ``tomllib``, validated by pydantic and written with ``tomli-w``.
+Credentials are referenced, not copied: the Alibaba Cloud environment variables, a profile of
+the aliyun CLI (``~/.aliyun/config.json``), or, only when the user insists, stored in the
+config file itself (then written with mode 0600).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import tomli_w
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from cams_tui import paths
+from cams_tui.errors import UserError
+from cams_tui.api.client import DEFAULT_REGION, Placement, endpoint_for_region, normalize_endpoint
+from cams_tui.api.credentials import Credentials
+
+ENV_ENDPOINT = "CAMS_TUI_ENDPOINT"
+DEFAULT_RATE = 10.0
+DEMO_PROFILE = "demo"
+
+
+class ConfigError(UserError):
+    """The config file (or a credential source) cannot be used; the message says why and where."""
+
+
+class CredentialSource(BaseModel):
+    """Where a profile's AccessKey comes from."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: Literal["env", "aliyun", "stored"] = Field(
+        "env",
+        description="env: ALIBABA_CLOUD_ACCESS_KEY_ID/_SECRET/_SECURITY_TOKEN; "
+        "aliyun: a profile of ~/.aliyun/config.json; stored: the keys below, in this file",
+    )
+    aliyun_profile: str | None = Field(None, description="The aliyun CLI profile name (source = aliyun).")
+    access_key_id: str | None = Field(None, description="Stored AccessKey ID (source = stored).")
+    access_key_secret: str | None = Field(
+        None, description="Stored AccessKey secret (source = stored); the file is then mode 0600.", repr=False
+    )
+    security_token: str | None = Field(None, description="Stored STS token (source = stored).", repr=False)
+
+
+class Profile(BaseModel):
+    """One CAMS account setup: where to send, as whom, and how fast."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    region: str = Field(DEFAULT_REGION, description="The CAMS region, e.g. ap-southeast-1.")
+    endpoint: str | None = Field(None, description="Overrides the region's endpoint (https, or http on loopback).")
+    placement: Placement = Field(
+        Placement.BODY,
+        description="Where request parameters travel: body (full 1,000-recipient batches) or "
+        "query (the SDK's wire format; batches shrink to fit a 64 KiB URL).",
+    )
+    from_: str | None = Field(None, alias="from", description="The Viber Service ID messages come from.")
+    cust_space_id: str | None = Field(None, description="The CAMS space ID (CustSpaceId), if any.")
+    rate: float = Field(DEFAULT_RATE, gt=0, le=1000, description="SendChatappMassMessage calls per second.")
+    default_region: str | None = Field(None, description="Region of national numbers, e.g. PH.")
+    theme: str | None = Field(None, description="The TUI theme's name.")
+    credentials: CredentialSource = Field(default_factory=CredentialSource)
+
+    @field_validator("endpoint")
+    @classmethod
+    def _check_endpoint(cls, value: str | None) -> str | None:
+        return normalize_endpoint(value) if value else None
+
+    @field_validator("default_region")
+    @classmethod
+    def _upper_region(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip().upper()
+        if len(value) != 2 or not value.isalpha():
+            raise ValueError("must be a two-letter region code such as PH")
+        return value
+
+    def resolved_endpoint(self) -> str:
+        """The endpoint requests go to."""
+        return self.endpoint or endpoint_for_region(self.region)
+
+
+class Settings(BaseModel):
+    """The whole config file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    default_profile: str | None = Field(None, description="The profile used without --profile.")
+    profiles: dict[str, Profile] = Field(default_factory=dict)
+
+
+def _describe(error: ValidationError) -> str:
+    lines = []
+    for item in error.errors():
+        where = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        lines.append(f"{where}: {item['msg']}")
+    return "; ".join(lines)
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """Read and validate the config file; a missing file gives empty settings."""
+    path = path or paths.config_path()
+    if not path.exists():
+        return Settings()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(f"{path}: {_describe(exc)}") from None
+
+
+def save_settings(settings: Settings, path: Path | None = None) -> Path:
+    """Write the config file with mode 0600 (it may hold a stored secret)."""
+    path = path or paths.config_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = settings.model_dump(mode="json", by_alias=True, exclude_none=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        tomli_w.dump(data, handle)
+    os.chmod(path, 0o600)
+    return path
+
+
+def read_aliyun_profile(name: str | None, path: Path | None = None) -> Credentials:
+    """Credentials from a profile of the aliyun CLI's config (modes AK and StsToken)."""
+    path = path or paths.aliyun_cli_config_path()
+    try:
+        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"the aliyun CLI config {path} does not exist: run `aliyun configure`") from None
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot read the aliyun CLI config {path}: {exc}") from None
+    wanted = name or data.get("current") or "default"
+    profile = next((p for p in data.get("profiles", []) if p.get("name") == wanted), None)
+    if profile is None:
+        raise ConfigError(f"the aliyun CLI config {path} has no profile named {wanted!r}")
+    mode = profile.get("mode", "AK")
+    if mode not in {"AK", "StsToken"}:
+        raise ConfigError(
+            f"aliyun CLI profile {wanted!r} uses mode {mode!r}; cams-tui reads modes AK and StsToken"
+        )
+    key_id = profile.get("access_key_id") or ""
+    secret = profile.get("access_key_secret") or ""
+    if not key_id or not secret:
+        raise ConfigError(f"aliyun CLI profile {wanted!r} has no access_key_id/access_key_secret")
+    token = profile.get("sts_token") if mode == "StsToken" else None
+    return Credentials(key_id, secret, token or None)
+
+
+def resolve_credentials(profile: Profile, environ: dict[str, str] | None = None) -> Credentials | None:
+    """The credentials a profile refers to, or ``None`` when none are configured."""
+    source = profile.credentials
+    if source.source == "aliyun":
+        return read_aliyun_profile(source.aliyun_profile)
+    if source.source == "stored":
+        if not source.access_key_id or not source.access_key_secret:
+            raise ConfigError("credentials.source is 'stored' but access_key_id or access_key_secret is missing")
+        return Credentials(source.access_key_id, source.access_key_secret, source.security_token)
+    return Credentials.from_env(environ)
+
+
+@dataclass
+class RunContext:
+    """Everything one run needs to reach CAMS: the profile, endpoint, credentials, data dir."""
+
+    profile_name: str
+    profile: Profile
+    endpoint: str
+    credentials: Credentials | None
+    data_dir: Path
+    demo: bool = False
+
+    @property
+    def rate(self) -> float:
+        """SendChatappMassMessage calls per second for this run."""
+        return self.profile.rate
+
+
+def resolve_context(
+    *,
+    profile_name: str | None = None,
+    endpoint: str | None = None,
+    data_dir: str | Path | None = None,
+    settings: Settings | None = None,
+    environ: dict[str, str] | None = None,
+) -> RunContext:
+    """Combine the config file, the environment and command-line overrides for one run."""
+    env = dict(os.environ) if environ is None else environ
+    settings = settings if settings is not None else load_settings()
+    name = profile_name or settings.default_profile
+    if name and name not in settings.profiles:
+        known = ", ".join(sorted(settings.profiles)) or "none"
+        raise ConfigError(f"no profile named {name!r} in {paths.config_path()} (profiles: {known})")
+    profile = settings.profiles[name] if name else Profile()
+    chosen = endpoint or env.get(ENV_ENDPOINT, "").strip() or None
+    resolved = normalize_endpoint(chosen) if chosen else profile.resolved_endpoint()
+    return RunContext(
+        profile_name=name or "default",
+        profile=profile,
+        endpoint=resolved,
+        credentials=resolve_credentials(profile, env),
+        data_dir=paths.data_dir(data_dir),
+    )
