@@ -104,10 +104,11 @@ class MassMessageOptions(CamsRequest):
 
 
 def sender_list_json(recipients: list[Recipient]) -> str:
-    """The SenderList as the SDK sends it: compact JSON, absent TemplateParams left out."""
+    """The SenderList byte for byte as the SDK sends it: compact JSON, absent TemplateParams
+    left out, and ``TemplateParams`` before ``To`` (the order of the SDK's ``to_map``)."""
     return compact_json(
         [
-            {"To": r.to, "TemplateParams": r.template_params}
+            {"TemplateParams": r.template_params, "To": r.to}
             if r.template_params is not None
             else {"To": r.to}
             for r in recipients
