@@ -1,0 +1,563 @@
+"""The SQLite journal: jobs, their batches, and every attempt, crash-safe.
+
+One database file (``journal.sqlite3`` in the data dir) holds every job. It runs in WAL mode
+with ``synchronous=FULL``, so a committed transaction survives a power cut, and each state
+change is committed before the request it describes leaves:
+
+``planned`` → ``sending`` (committed *before* the HTTP request) → ``ok`` | ``failed`` |
+``unknown``, or back to ``planned`` when the request was throttled or never sent.
+When a job is opened for sending again, a batch still found in ``sending`` becomes
+``unknown``: the process died with the request possibly accepted. ``ok`` is final.
+
+Storage stays compact for million-recipient jobs: a batch's recipients are kept as the exact
+SenderList JSON it sends (zlib-compressed, one blob per batch), so a resend is byte for byte
+the first attempt and a recipient's result is its batch's. The ``attempts`` table keeps each
+try's start and end time: the window a later reconciliation (ListChatappMessage by number
+and time) needs for an ``unknown`` batch.
+
+The data dir is made mode 0700 and the database files (with ``-wal`` and ``-shm``) 0600:
+they hold phone numbers.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import os
+import secrets
+import signal
+import sqlite3
+import time
+import zlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cams_tui import paths
+from cams_tui.errors import UserError
+from cams_tui.api.models import MassMessageOptions
+
+JOURNAL_NAME = "journal.sqlite3"
+SCHEMA_VERSION = 1
+# Test hook for crash tests: "after:N" or "before:N" makes the process SIGKILL itself right
+# after (or right before) its Nth commit. Never set in normal use.
+ENV_KILL_AT_COMMIT = "CAMS_TUI_TEST_KILL_AT_COMMIT"
+
+_MIGRATIONS: list[str] = [
+    # version 1
+    """
+    CREATE TABLE jobs (
+        id TEXT PRIMARY KEY,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL,
+        state TEXT NOT NULL,
+        campaign TEXT,
+        endpoint TEXT NOT NULL,
+        profile TEXT,
+        options_json TEXT NOT NULL,
+        params_json TEXT NOT NULL,
+        recipients INTEGER NOT NULL,
+        rejected INTEGER NOT NULL,
+        duplicates INTEGER NOT NULL,
+        suppressed INTEGER NOT NULL,
+        batches INTEGER NOT NULL,
+        stop_code TEXT,
+        stop_message TEXT
+    );
+    CREATE TABLE batches (
+        job_id TEXT NOT NULL REFERENCES jobs(id),
+        idx INTEGER NOT NULL,
+        size INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        sender_list BLOB NOT NULL,
+        http_status INTEGER,
+        code TEXT,
+        message TEXT,
+        request_id TEXT,
+        group_message_id TEXT,
+        latency_ms REAL,
+        updated_at REAL NOT NULL,
+        first_sent_at REAL,
+        last_sent_at REAL,
+        answered_at REAL,
+        PRIMARY KEY (job_id, idx)
+    ) WITHOUT ROWID;
+    CREATE TABLE attempts (
+        job_id TEXT NOT NULL,
+        idx INTEGER NOT NULL,
+        attempt INTEGER NOT NULL,
+        started_at REAL NOT NULL,
+        finished_at REAL,
+        outcome TEXT,
+        http_status INTEGER,
+        code TEXT,
+        message TEXT,
+        request_id TEXT,
+        group_message_id TEXT,
+        latency_ms REAL,
+        PRIMARY KEY (job_id, idx, attempt)
+    ) WITHOUT ROWID;
+    CREATE TABLE rejects (
+        job_id TEXT NOT NULL,
+        line INTEGER NOT NULL,
+        input TEXT NOT NULL,
+        reason TEXT NOT NULL
+    );
+    CREATE INDEX rejects_job ON rejects(job_id, line);
+    """,
+]
+
+
+class BatchState(str, enum.Enum):
+    """Where a batch stands."""
+
+    PLANNED = "planned"
+    SENDING = "sending"
+    OK = "ok"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+
+
+class JobState(str, enum.Enum):
+    """Where a job stands."""
+
+    PLANNED = "planned"
+    RUNNING = "running"
+    STOPPED = "stopped"  # a fatal error: resumable once the cause is fixed
+    INTERRUPTED = "interrupted"  # cancelled or killed: resumable
+    DONE = "done"  # every batch settled (ok, failed or unknown)
+
+
+class JournalError(UserError):
+    """The journal cannot be used, or a job id is unknown; the message says which."""
+
+
+@dataclass(frozen=True)
+class PlannedBatch:
+    """A batch before it is written: its size and its SenderList JSON."""
+
+    size: int
+    sender_list: str
+
+
+@dataclass(frozen=True)
+class Reject:
+    """An input line that will not be sent, and why."""
+
+    line: int
+    input: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    """A job as the journal holds it, with per-state recipient counts."""
+
+    id: str
+    created_at: float
+    updated_at: float
+    state: str
+    campaign: str | None
+    endpoint: str
+    profile: str | None
+    options: MassMessageOptions
+    params: dict[str, str]
+    recipients: int
+    rejected: int
+    duplicates: int
+    suppressed: int
+    batches: int
+    stop_code: str | None
+    stop_message: str | None
+    counts: dict[str, int]
+
+    @property
+    def pending(self) -> int:
+        """Recipients of batches not yet settled (planned or sending)."""
+        return self.counts.get(BatchState.PLANNED.value, 0) + self.counts.get(BatchState.SENDING.value, 0)
+
+
+@dataclass(frozen=True)
+class BatchRecord:
+    """One batch's latest state (its recipients are read separately)."""
+
+    index: int
+    size: int
+    state: str
+    attempts: int
+    http_status: int | None
+    code: str | None
+    message: str | None
+    request_id: str | None
+    group_message_id: str | None
+    latency_ms: float | None
+    first_sent_at: float | None
+    last_sent_at: float | None
+    answered_at: float | None
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What one attempt came back with."""
+
+    outcome: str
+    http_status: int | None = None
+    code: str | None = None
+    message: str | None = None
+    request_id: str | None = None
+    group_message_id: str | None = None
+    latency_ms: float | None = None
+
+
+def _new_job_id() -> str:
+    return time.strftime("%Y%m%d-%H%M%S", time.localtime()) + "-" + secrets.token_hex(2)
+
+
+def _private_file(path: Path) -> None:
+    if path.exists():
+        os.chmod(path, 0o600)
+
+
+class Journal:
+    """The journal of one data dir. Not thread-safe: use it from one thread (the event loop)."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = paths.ensure_private_dir(Path(data_dir))
+        self.path = self.data_dir / JOURNAL_NAME
+        if not self.path.exists():
+            # Create it 0600 before SQLite does, so it never exists with a wider mode;
+            # SQLite gives -wal and -shm the mode of the database file.
+            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
+        try:
+            self._db = sqlite3.connect(self.path, isolation_level=None, timeout=10.0)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise JournalError(f"the journal {self.path} cannot be opened: {exc}") from None
+        for suffix in ("", "-wal", "-shm"):
+            _private_file(Path(str(self.path) + suffix))
+        self._commits = 0
+        self._kill_at = self._parse_kill_hook(os.environ.get(ENV_KILL_AT_COMMIT, ""))
+
+    # ------------------------------------------------------------------ plumbing
+
+    @staticmethod
+    def _parse_kill_hook(spec: str) -> tuple[str, int] | None:
+        if not spec:
+            return None
+        when, _, number = spec.partition(":")
+        return (when, int(number)) if when in {"before", "after"} and number.isdigit() else None
+
+    def _migrate(self) -> None:
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise JournalError(
+                f"the journal {self.path} was written by a newer cams-tui (schema {version}); upgrade cams-tui"
+            )
+        for number in range(version, SCHEMA_VERSION):
+            self._db.execute("BEGIN IMMEDIATE")
+            for statement in _split_sql(_MIGRATIONS[number]):
+                self._db.execute(statement)
+            self._db.execute(f"PRAGMA user_version={number + 1}")
+            self._db.execute("COMMIT")
+
+    def _transaction(self, statements: Iterable[tuple[str, Any]]) -> None:
+        """Run statements in one transaction and commit it durably."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            for sql, args in statements:
+                if isinstance(args, list):
+                    self._db.executemany(sql, args)
+                else:
+                    self._db.execute(sql, args)
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._commit()
+
+    def _commit(self) -> None:
+        self._commits += 1
+        if self._kill_at == ("before", self._commits):
+            os.kill(os.getpid(), signal.SIGKILL)
+        self._db.execute("COMMIT")
+        if self._kill_at == ("after", self._commits):
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    def close(self) -> None:
+        """Close the database."""
+        self._db.close()
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------- writing
+
+    def create_job(
+        self,
+        *,
+        options: MassMessageOptions,
+        params: dict[str, str],
+        batches: Iterable[PlannedBatch],
+        endpoint: str,
+        campaign: str | None = None,
+        profile: str | None = None,
+        rejects: Iterable[Reject] = (),
+        duplicates: int = 0,
+        suppressed: int = 0,
+    ) -> str:
+        """Write a job with all its batches (``planned``) in one transaction; return its id."""
+        job_id = _new_job_id()
+        now = time.time()
+        batch_rows = [
+            (job_id, index, batch.size, BatchState.PLANNED.value, zlib.compress(batch.sender_list.encode(), 6), now)
+            for index, batch in enumerate(batches)
+        ]
+        reject_rows = [(job_id, r.line, r.input, r.reason) for r in rejects]
+        total = sum(row[2] for row in batch_rows)
+        self._transaction(
+            [
+                (
+                    "INSERT INTO jobs (id, created_at, updated_at, state, campaign, endpoint, profile, "
+                    "options_json, params_json, recipients, rejected, duplicates, suppressed, batches) "
+                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (
+                        job_id,
+                        now,
+                        now,
+                        JobState.PLANNED.value,
+                        campaign,
+                        endpoint,
+                        profile,
+                        options.model_dump_json(by_alias=True, exclude_none=True),
+                        json.dumps(params, ensure_ascii=False),
+                        total,
+                        len(reject_rows),
+                        duplicates,
+                        suppressed,
+                        len(batch_rows),
+                    ),
+                ),
+                (
+                    "INSERT INTO batches (job_id, idx, size, state, sender_list, updated_at) VALUES (?,?,?,?,?,?)",
+                    batch_rows,
+                ),
+                ("INSERT INTO rejects (job_id, line, input, reason) VALUES (?,?,?,?)", reject_rows),
+            ]
+        )
+        return job_id
+
+    def recover(self, job_id: str, *, retry_unknown: bool = False) -> int:
+        """Prepare a job to be sent (again): batches found ``sending`` become ``unknown``;
+        with ``retry_unknown`` every ``unknown`` batch goes back to ``planned``.
+        Returns how many batches were found ``sending``."""
+        now = time.time()
+        found = self._db.execute(
+            "SELECT COUNT(*) FROM batches WHERE job_id=? AND state=?", (job_id, BatchState.SENDING.value)
+        ).fetchone()[0]
+        statements: list[tuple[str, Any]] = [
+            (
+                "UPDATE batches SET state=?, code=?, message=?, updated_at=? WHERE job_id=? AND state=?",
+                (
+                    BatchState.UNKNOWN.value,
+                    "Interrupted",
+                    "the process stopped while this batch was being sent: it may have been accepted",
+                    now,
+                    job_id,
+                    BatchState.SENDING.value,
+                ),
+            ),
+            (
+                "UPDATE attempts SET outcome=?, message=? WHERE job_id=? AND outcome IS NULL",
+                (BatchState.UNKNOWN.value, "interrupted before an answer was recorded", job_id),
+            ),
+        ]
+        if retry_unknown:
+            statements.append(
+                (
+                    "UPDATE batches SET state=?, updated_at=? WHERE job_id=? AND state=?",
+                    (BatchState.PLANNED.value, now, job_id, BatchState.UNKNOWN.value),
+                )
+            )
+        self._transaction(statements)
+        return found
+
+    def set_job_state(
+        self, job_id: str, state: JobState, *, stop_code: str | None = None, stop_message: str | None = None
+    ) -> None:
+        """Record where the job stands (and why it stopped, if it did)."""
+        self._transaction(
+            [
+                (
+                    "UPDATE jobs SET state=?, stop_code=?, stop_message=?, updated_at=? WHERE id=?",
+                    (state.value, stop_code, stop_message, time.time(), job_id),
+                )
+            ]
+        )
+
+    def mark_sending(self, job_id: str, index: int) -> int:
+        """Commit that batch ``index`` is about to be sent; returns the attempt number.
+        Call this before the request leaves."""
+        now = time.time()
+        attempt = (
+            self._db.execute("SELECT attempts FROM batches WHERE job_id=? AND idx=?", (job_id, index)).fetchone()[0]
+            + 1
+        )
+        self._transaction(
+            [
+                (
+                    "UPDATE batches SET state=?, attempts=?, first_sent_at=COALESCE(first_sent_at, ?), "
+                    "last_sent_at=?, updated_at=? WHERE job_id=? AND idx=?",
+                    (BatchState.SENDING.value, attempt, now, now, now, job_id, index),
+                ),
+                (
+                    "INSERT INTO attempts (job_id, idx, attempt, started_at) VALUES (?,?,?,?)",
+                    (job_id, index, attempt, now),
+                ),
+            ]
+        )
+        return attempt
+
+    def record_answer(self, job_id: str, index: int, attempt: int, state: BatchState, answer: Answer) -> None:
+        """Commit what attempt ``attempt`` of batch ``index`` came back with, and the batch's
+        new state (``planned`` again when it was throttled or never sent)."""
+        now = time.time()
+        self._transaction(
+            [
+                (
+                    "UPDATE batches SET state=?, http_status=?, code=?, message=?, request_id=?, "
+                    "group_message_id=?, latency_ms=?, answered_at=?, updated_at=? WHERE job_id=? AND idx=?",
+                    (
+                        state.value,
+                        answer.http_status,
+                        answer.code,
+                        answer.message,
+                        answer.request_id,
+                        answer.group_message_id,
+                        answer.latency_ms,
+                        now,
+                        now,
+                        job_id,
+                        index,
+                    ),
+                ),
+                (
+                    "UPDATE attempts SET finished_at=?, outcome=?, http_status=?, code=?, message=?, "
+                    "request_id=?, group_message_id=?, latency_ms=? WHERE job_id=? AND idx=? AND attempt=?",
+                    (
+                        now,
+                        answer.outcome,
+                        answer.http_status,
+                        answer.code,
+                        answer.message,
+                        answer.request_id,
+                        answer.group_message_id,
+                        answer.latency_ms,
+                        job_id,
+                        index,
+                        attempt,
+                    ),
+                ),
+            ]
+        )
+
+    # ------------------------------------------------------------------- reading
+
+    def job(self, job_id: str) -> JobRecord:
+        """A job by id, or :class:`JournalError` naming the id."""
+        row = self._db.execute(
+            "SELECT id, created_at, updated_at, state, campaign, endpoint, profile, options_json, params_json, "
+            "recipients, rejected, duplicates, suppressed, batches, stop_code, stop_message FROM jobs WHERE id=?",
+            (job_id,),
+        ).fetchone()
+        if row is None:
+            raise JournalError(f"no job {job_id!r} in {self.path}: `cams-tui jobs` lists them")
+        return self._job_record(row)
+
+    def _job_record(self, row: tuple[Any, ...]) -> JobRecord:
+        counts = {
+            state: total
+            for state, total in self._db.execute(
+                "SELECT state, SUM(size) FROM batches WHERE job_id=? GROUP BY state", (row[0],)
+            )
+        }
+        return JobRecord(
+            id=row[0],
+            created_at=row[1],
+            updated_at=row[2],
+            state=row[3],
+            campaign=row[4],
+            endpoint=row[5],
+            profile=row[6],
+            options=MassMessageOptions.model_validate_json(row[7]),
+            params=json.loads(row[8]),
+            recipients=row[9],
+            rejected=row[10],
+            duplicates=row[11],
+            suppressed=row[12],
+            batches=row[13],
+            stop_code=row[14],
+            stop_message=row[15],
+            counts=counts,
+        )
+
+    def jobs(self) -> list[JobRecord]:
+        """Every job, newest first."""
+        rows = self._db.execute(
+            "SELECT id, created_at, updated_at, state, campaign, endpoint, profile, options_json, params_json, "
+            "recipients, rejected, duplicates, suppressed, batches, stop_code, stop_message FROM jobs "
+            "ORDER BY created_at DESC"
+        ).fetchall()
+        return [self._job_record(row) for row in rows]
+
+    def batches(self, job_id: str, states: Iterable[BatchState] | None = None) -> list[BatchRecord]:
+        """A job's batches in order, optionally only those in ``states``."""
+        sql = (
+            "SELECT idx, size, state, attempts, http_status, code, message, request_id, group_message_id, "
+            "latency_ms, first_sent_at, last_sent_at, answered_at FROM batches WHERE job_id=?"
+        )
+        args: list[Any] = [job_id]
+        if states is not None:
+            wanted = [s.value for s in states]
+            sql += f" AND state IN ({','.join('?' * len(wanted))})"
+            args.extend(wanted)
+        return [BatchRecord(*row) for row in self._db.execute(sql + " ORDER BY idx", args)]
+
+    def sender_list(self, job_id: str, index: int) -> str:
+        """The SenderList JSON of one batch, exactly as it is sent."""
+        row = self._db.execute("SELECT sender_list FROM batches WHERE job_id=? AND idx=?", (job_id, index)).fetchone()
+        if row is None:
+            raise JournalError(f"job {job_id!r} has no batch {index}")
+        return zlib.decompress(row[0]).decode()
+
+    def iter_sender_lists(self, job_id: str) -> Iterator[tuple[BatchRecord, str]]:
+        """Every batch with its SenderList JSON, in order, one at a time."""
+        for batch in self.batches(job_id):
+            yield batch, self.sender_list(job_id, batch.index)
+
+    def rejects(self, job_id: str) -> Iterator[Reject]:
+        """The input lines that were not planned, in file order."""
+        for line, text, reason in self._db.execute(
+            "SELECT line, input, reason FROM rejects WHERE job_id=? ORDER BY line", (job_id,)
+        ):
+            yield Reject(line, text, reason)
+
+    def attempts(self, job_id: str, index: int) -> list[dict[str, Any]]:
+        """Every attempt of one batch: its time window and what it came back with."""
+        cursor = self._db.execute(
+            "SELECT attempt, started_at, finished_at, outcome, http_status, code, message, request_id, "
+            "group_message_id, latency_ms FROM attempts WHERE job_id=? AND idx=? ORDER BY attempt",
+            (job_id, index),
+        )
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row)) for row in cursor]
+
+
+def _split_sql(script: str) -> list[str]:
+    return [part.strip() for part in script.split(";") if part.strip()]
