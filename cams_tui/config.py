@@ -8,15 +8,17 @@ config file itself (then written with mode 0600).
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
+import tempfile
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import tomli_w
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from cams_tui import paths
 from cams_tui.errors import UserError
@@ -48,6 +50,18 @@ class CredentialSource(BaseModel):
         None, description="Stored AccessKey secret (source = stored); the file is then mode 0600.", repr=False
     )
     security_token: str | None = Field(None, description="Stored STS token (source = stored).", repr=False)
+
+    @model_validator(mode="after")
+    def _keys_only_when_stored(self) -> CredentialSource:
+        # A key left over from a former "stored" setup would keep a secret in the file that the
+        # user believes is gone: refuse it rather than carry it along silently.
+        if self.source != "stored":
+            leftover = [name for name in ("access_key_id", "access_key_secret", "security_token") if getattr(self, name)]
+            if leftover:
+                raise ValueError(
+                    f"{', '.join(leftover)} only apply when source = \"stored\"; remove them or set source = \"stored\""
+                )
+        return self
 
 
 class Profile(BaseModel):
@@ -98,11 +112,37 @@ class Settings(BaseModel):
     profiles: dict[str, Profile] = Field(default_factory=dict)
 
 
+def _model_at(location: tuple[int | str, ...]) -> type[BaseModel] | None:
+    """The model whose fields live at ``location`` inside the config file, if any."""
+    model: type[BaseModel] | None = Settings
+    index = 0
+    while model is not None and index < len(location):
+        part = location[index]
+        if model is Settings and part == "profiles":
+            model, index = Profile, index + 2  # skip the profile's name
+            continue
+        if model is Profile and part == "credentials":
+            model, index = CredentialSource, index + 1
+            continue
+        return None
+    return model
+
+
 def _describe(error: ValidationError) -> str:
+    """One ``key: problem`` per error, in words a person editing the file can act on."""
     lines = []
     for item in error.errors():
-        where = ".".join(str(part) for part in item["loc"]) or "(top level)"
-        lines.append(f"{where}: {item['msg']}")
+        location = tuple(item["loc"])
+        where = ".".join(str(part) for part in location) or "(top level)"
+        message = item["msg"]
+        if item["type"] == "extra_forbidden":
+            model = _model_at(location[:-1])
+            known = sorted((f.alias or n) for n, f in model.model_fields.items()) if model else []
+            close = difflib.get_close_matches(str(location[-1]), known, n=1)
+            message = "unknown key" + (f" (did you mean {close[0]!r}?)" if close else "")
+            if known:
+                message += f"; known keys: {', '.join(known)}"
+        lines.append(f"{where}: {message}")
     return "; ".join(lines)
 
 
@@ -124,14 +164,26 @@ def load_settings(path: Path | None = None) -> Settings:
 
 
 def save_settings(settings: Settings, path: Path | None = None) -> Path:
-    """Write the config file with mode 0600 (it may hold a stored secret)."""
+    """Write the config file with mode 0600 (it may hold a stored secret).
+
+    The text goes to a private temporary file beside the target, then replaces it in one
+    rename: the secret never sits in a file with looser permissions, and a crash mid-write
+    leaves the old file whole.
+    """
     path = path or paths.config_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True, mode=0o700)
     data = settings.model_dump(mode="json", by_alias=True, exclude_none=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        tomli_w.dump(data, handle)
-    os.chmod(path, 0o600)
+    fd, temporary = tempfile.mkstemp(prefix=".config-", suffix=".toml", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:  # mkstemp creates the file with mode 0600
+            tomli_w.dump(data, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
     return path
 
 
