@@ -279,6 +279,11 @@ class CamsClient:
     def _interpret(self, action: str, response: httpx.Response, latency_ms: float) -> RawReply:
         status = response.status_code
         text = response.text
+        token = self._credentials.security_token
+        if token and token in text:
+            # A gateway that quotes the request back (a proxy's error page, a debug echo)
+            # would otherwise carry the STS token into messages, logs and the journal.
+            text = text.replace(token, "***")
         try:
             data = json.loads(text)
         except ValueError:
