@@ -1,0 +1,122 @@
+"""Typed events the sender emits; the command line and the TUI subscribe to them.
+
+Plain frozen dataclasses, so a subscriber needs nothing but ``isinstance``. Every event
+turns into one JSON object with :func:`event_to_json` (the ``--json`` output).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class PlanEvent:
+    """The job about to be sent: its counts, and how much of it is still to send."""
+
+    job_id: str | None
+    recipients: int
+    rejected: int
+    duplicates: int
+    suppressed: int
+    batches: int
+    pending_recipients: int
+    pending_batches: int
+    rate: float
+    name: str = field(default="plan", init=False)
+
+
+@dataclass(frozen=True)
+class BatchEvent:
+    """One request's outcome (``ok``, ``throttled``, ``not_sent``, ``fatal``, ``failed``,
+    ``unknown``). Throttled and not-sent batches are retried; the others are settled."""
+
+    job_id: str
+    index: int
+    size: int
+    outcome: str
+    http_status: int | None
+    code: str | None
+    message: str | None
+    request_id: str | None
+    group_message_id: str | None
+    attempt: int
+    latency_ms: float | None
+    name: str = field(default="batch", init=False)
+
+
+@dataclass(frozen=True)
+class RateEvent:
+    """The limiter changed its rate: ``reason`` is ``throttled`` or ``recovered``."""
+
+    job_id: str
+    rate: float
+    previous: float
+    reason: str
+    pause_s: float
+    name: str = field(default="rate", init=False)
+
+
+@dataclass(frozen=True)
+class StateEvent:
+    """The sender's state changed: ``running``, ``paused``, ``stopping``."""
+
+    job_id: str
+    state: str
+    reason: str = ""
+    name: str = field(default="state", init=False)
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    """Where the job stands, in recipients; emitted after every settled batch and every second."""
+
+    job_id: str
+    total: int
+    ok: int
+    failed: int
+    unknown: int
+    pending: int
+    in_flight: int
+    rate: float
+    calls_per_s: float
+    recipients_per_s: float
+    elapsed_s: float
+    eta_s: float | None
+    name: str = field(default="progress", init=False)
+
+    @property
+    def settled(self) -> int:
+        """Recipients whose batch has a final outcome."""
+        return self.ok + self.failed + self.unknown
+
+
+@dataclass(frozen=True)
+class DoneEvent:
+    """The run ended. ``state`` is the job's: ``done``, ``stopped`` (a fatal error, see
+    ``code``/``message``/``advice``) or ``interrupted`` (cancelled; resumable)."""
+
+    job_id: str
+    state: str
+    total: int
+    ok: int
+    failed: int
+    unknown: int
+    pending: int
+    calls: int
+    throttled: int
+    elapsed_s: float
+    code: str | None = None
+    message: str | None = None
+    advice: str | None = None
+    name: str = field(default="done", init=False)
+
+
+Event = PlanEvent | BatchEvent | RateEvent | StateEvent | ProgressEvent | DoneEvent
+
+
+def event_to_json(event: Event) -> dict[str, Any]:
+    """The event as one JSON object, ``"event"`` (its name) first."""
+    data = asdict(event)
+    name = data.pop("name")
+    return {"event": name, **data}

@@ -1,0 +1,82 @@
+"""Packing recipients into batches: at most 1,000 each, and small enough to travel.
+
+A recipient becomes its SenderList item (compact JSON, ``TemplateParams`` before ``To``,
+exactly as :func:`cams_tui.api.models.sender_list_json` writes it), and items are packed
+greedily, in input order. In ``query`` placement every parameter travels in the URL, which
+httpx caps at 64 KiB; each item's percent-encoded size is then counted (encoding is per
+byte, so sizes add up) and a batch closes before it would overflow the URL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+
+from cams_tui.api import signing
+from cams_tui.api.client import Placement
+from cams_tui.api.models import MAX_RECIPIENTS_PER_REQUEST, MassMessageOptions, compact_json
+from cams_tui.engine.journal import PlannedBatch
+from cams_tui.errors import UserError
+
+# "[", "]" and "," of the SenderList, percent-encoded.
+_ENCODED_BRACKETS = len(signing.encode_component("[]"))
+_ENCODED_COMMA = len(signing.encode_component(","))
+_SENDER_LIST_KEY = "&SenderList="
+
+
+class PlanningError(UserError):
+    """A recipient that cannot fit in any request."""
+
+
+def sender_item(to: str, params: Mapping[str, str] | None) -> str:
+    """One SenderList entry as it travels."""
+    if params:
+        return compact_json({"TemplateParams": dict(params), "To": to})
+    return compact_json({"To": to})
+
+
+def query_budget(options: MassMessageOptions, max_query_length: int) -> int:
+    """How many encoded characters the SenderList value may take in ``query`` placement."""
+    others = len(signing.canonical_query(options.to_params()))
+    return max_query_length - others - len(_SENDER_LIST_KEY)
+
+
+def pack_batches(
+    items: Iterable[str],
+    *,
+    max_size: int = MAX_RECIPIENTS_PER_REQUEST,
+    max_encoded: int | None = None,
+) -> Iterator[PlannedBatch]:
+    """Pack SenderList items into batches of at most ``max_size`` items whose encoded
+    SenderList (when ``max_encoded`` is given) stays within ``max_encoded`` characters."""
+    if not 1 <= max_size <= MAX_RECIPIENTS_PER_REQUEST:
+        raise ValueError(f"a batch holds 1 to {MAX_RECIPIENTS_PER_REQUEST:,} recipients; got {max_size}")
+    batch: list[str] = []
+    encoded = _ENCODED_BRACKETS
+    for item in items:
+        size = len(signing.encode_component(item)) if max_encoded is not None else 0
+        if max_encoded is not None and _ENCODED_BRACKETS + size > max_encoded:
+            raise PlanningError(
+                f"one recipient's entry takes {size:,} characters in the URL, more than a request can "
+                f"carry ({max_encoded:,}): shorten its parameters or use the 'body' placement ({item[:80]}…)"
+            )
+        added = size + (_ENCODED_COMMA if batch else 0)
+        if batch and (len(batch) >= max_size or (max_encoded is not None and encoded + added > max_encoded)):
+            yield PlannedBatch(len(batch), "[" + ",".join(batch) + "]")
+            batch, encoded, added = [], _ENCODED_BRACKETS, size
+        batch.append(item)
+        encoded += added
+    if batch:
+        yield PlannedBatch(len(batch), "[" + ",".join(batch) + "]")
+
+
+def plan_batches(
+    items: Iterable[str],
+    options: MassMessageOptions,
+    *,
+    placement: Placement,
+    max_query_length: int,
+    max_size: int = MAX_RECIPIENTS_PER_REQUEST,
+) -> Iterator[PlannedBatch]:
+    """Batches for a job whose parameters travel in ``placement``."""
+    budget = query_budget(options, max_query_length) if placement is Placement.QUERY else None
+    return pack_batches(items, max_size=max_size, max_encoded=budget)

@@ -1,0 +1,426 @@
+"""The sender: sends a journaled job's batches, pipelined under the rate limiter.
+
+Several requests are kept in flight (latency must not cap throughput: at 250 ms and 10
+calls/s, three are needed), and the limiter decides when each may start. Each answer is
+acted on as the outcome taxonomy says (``cams_tui.api.errors``):
+
+- ``ok``: recorded with its GroupMessageId; the batch is never sent again.
+- ``throttled``: back to ``planned``, retried first; every start pauses for the delay the
+  server asked for and the rate drops (AIMD).
+- ``not_sent``: back to ``planned``, retried with exponential backoff; after
+  ``NOT_SENT_LIMIT`` failures in a row without any answer the job stops (the endpoint is
+  unreachable), resumable.
+- ``fatal``: the batch goes back to ``planned``, no new request starts, the requests already
+  in flight finish, and the job stops with the error and its advice; resumable.
+- ``failed``: recorded; the other batches go on.
+- ``unknown``: recorded, never resent automatically (``resume --retry-unknown`` does).
+
+Every state change is committed to the journal before the request it describes leaves.
+Subscribe with :meth:`Sender.subscribe`; control with :meth:`pause`, :meth:`resume` and
+:meth:`cancel` from the same event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import time
+from collections import deque
+from collections.abc import Callable
+
+from cams_tui.api.client import CamsClient
+from cams_tui.api.errors import CamsError, Outcome
+from cams_tui.api.models import MassMessageOptions
+from cams_tui.engine.events import (
+    BatchEvent,
+    DoneEvent,
+    Event,
+    PlanEvent,
+    ProgressEvent,
+    RateEvent,
+    StateEvent,
+)
+from cams_tui.engine.journal import Answer, BatchState, Journal, JobState
+from cams_tui.engine.ratelimit import Permit, RateChange, RateLimiter
+
+NOT_SENT_LIMIT = 6
+NOT_SENT_BACKOFF_S = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
+# How long a cancel waits for requests in flight to be answered before giving up on them
+# (they then become ``unknown``). A second cancel gives up at once.
+CANCEL_GRACE_S = 10.0
+_WINDOW_S = 5.0
+
+Subscriber = Callable[[Event], None]
+
+
+def default_in_flight(rate: float) -> int:
+    """Requests kept in flight at ``rate``: enough for 3 s of latency, 4 to 64.
+
+    The limiter paces starts, so more slots than needed cost nothing but bound how many
+    answers a crash can leave unknown."""
+    return max(4, min(64, math.ceil(rate * 3)))
+
+
+class Sender:
+    """Sends the pending batches of one job. Run it once with :meth:`run`."""
+
+    def __init__(
+        self,
+        client: CamsClient,
+        journal: Journal,
+        job_id: str,
+        *,
+        limiter: RateLimiter | None = None,
+        max_in_flight: int | None = None,
+        retry_unknown: bool = False,
+        cancel_grace_s: float = CANCEL_GRACE_S,
+    ) -> None:
+        self._client = client
+        self._journal = journal
+        self.job_id = job_id
+        self.limiter = limiter or RateLimiter()
+        self.limiter.on_change = self._rate_changed
+        self.max_in_flight = max_in_flight or default_in_flight(self.limiter.ceiling)
+        self._retry_unknown = retry_unknown
+        self._cancel_grace_s = cancel_grace_s
+        self._subscribers: list[Subscriber] = []
+        self._queue: deque[int] = deque()
+        self._sizes: dict[int, int] = {}
+        self._running = asyncio.Event()
+        self._running.set()
+        self._stopping = False
+        self._cancelled = False
+        self._fatal: CamsError | None = None
+        self._workers: list[asyncio.Task[None]] = []
+        self._abort_timer: asyncio.TimerHandle | None = None
+        self._not_sent_in_a_row = 0
+        self._in_flight = 0
+        self._counts = {"ok": 0, "failed": 0, "unknown": 0, "pending": 0}
+        self._total = 0
+        self._calls = 0
+        self._throttled = 0
+        self._recent: deque[tuple[float, int]] = deque()
+        self._started = 0.0
+        self._options: MassMessageOptions | None = None
+
+    # ------------------------------------------------------------------ control
+
+    def subscribe(self, callback: Subscriber) -> Callable[[], None]:
+        """Call ``callback`` with every event; returns a function that unsubscribes it."""
+        self._subscribers.append(callback)
+        return lambda: self._subscribers.remove(callback)
+
+    @property
+    def paused(self) -> bool:
+        """Whether new requests are held back by :meth:`pause`."""
+        return not self._running.is_set()
+
+    def pause(self) -> None:
+        """Start no new request until :meth:`resume`; requests in flight finish."""
+        if self._running.is_set() and not self._stopping:
+            self._running.clear()
+            self._emit(StateEvent(self.job_id, "paused"))
+
+    def resume(self) -> None:
+        """Start requests again after :meth:`pause`."""
+        if not self._running.is_set():
+            self._running.set()
+            self._emit(StateEvent(self.job_id, "running"))
+
+    def cancel(self) -> None:
+        """Stop: no new request starts; requests in flight get ``cancel_grace_s`` to be
+        answered, then become ``unknown``. A second call gives up on them at once.
+        The job stays resumable."""
+        loop = asyncio.get_running_loop()
+        if self._cancelled:
+            self._abort()
+            return
+        self._cancelled = True
+        self._stop("cancelled")
+        self._abort_timer = loop.call_later(self._cancel_grace_s, self._abort)
+
+    def _stop(self, reason: str) -> None:
+        if not self._stopping:
+            self._stopping = True
+            self._emit(StateEvent(self.job_id, "stopping", reason))
+        self._running.set()  # wake paused workers so they can leave
+
+    def _abort(self) -> None:
+        for task in self._workers:
+            task.cancel()
+
+    # ------------------------------------------------------------------- events
+
+    def _emit(self, event: Event) -> None:
+        for callback in list(self._subscribers):
+            callback(event)
+
+    def _rate_changed(self, change: RateChange) -> None:
+        self._emit(RateEvent(self.job_id, round(change.rate, 2), round(change.previous, 2), change.reason, change.pause_s))
+
+    def progress(self) -> ProgressEvent:
+        """Where the job stands now."""
+        now = time.monotonic()
+        while self._recent and self._recent[0][0] < now - _WINDOW_S:
+            self._recent.popleft()
+        span = min(_WINDOW_S, max(now - self._started, 1e-3))
+        calls = len(self._recent) / span
+        per_s = sum(size for _, size in self._recent) / span
+        pending = self._counts["pending"]
+        eta = pending / per_s if per_s > 0 else None
+        return ProgressEvent(
+            job_id=self.job_id,
+            total=self._total,
+            ok=self._counts["ok"],
+            failed=self._counts["failed"],
+            unknown=self._counts["unknown"],
+            pending=pending,
+            in_flight=self._in_flight,
+            rate=round(self.limiter.rate, 2),
+            calls_per_s=round(calls, 2),
+            recipients_per_s=round(per_s, 1),
+            elapsed_s=round(now - self._started, 2),
+            eta_s=round(eta, 1) if eta is not None else None,
+        )
+
+    # ---------------------------------------------------------------------- run
+
+    async def run(self) -> DoneEvent:
+        """Send every pending batch; returns (and emits) the final :class:`DoneEvent`."""
+        journal = self._journal
+        journal.recover(self.job_id, retry_unknown=self._retry_unknown)
+        job = journal.job(self.job_id)
+        self._options = job.options
+        for batch in journal.batches(self.job_id, [BatchState.PLANNED]):
+            self._queue.append(batch.index)
+            self._sizes[batch.index] = batch.size
+        self._total = job.recipients
+        for state in ("ok", "failed", "unknown"):
+            self._counts[state] = job.counts.get(state, 0)
+        self._counts["pending"] = job.pending
+        self._started = time.monotonic()
+        journal.set_job_state(self.job_id, JobState.RUNNING)
+        self._emit(
+            PlanEvent(
+                job_id=self.job_id,
+                recipients=job.recipients,
+                rejected=job.rejected,
+                duplicates=job.duplicates,
+                suppressed=job.suppressed,
+                batches=job.batches,
+                pending_recipients=job.pending,
+                pending_batches=len(self._queue),
+                rate=self.limiter.rate,
+            )
+        )
+        ticker = asyncio.create_task(self._tick())
+        self._workers = [
+            asyncio.create_task(self._worker()) for _ in range(min(self.max_in_flight, len(self._queue)))
+        ]
+        error: BaseException | None = None
+        try:
+            if self._workers:
+                await asyncio.wait(self._workers)
+        except asyncio.CancelledError:
+            # The task running us was cancelled: give up on requests in flight (unknown).
+            self._stop("cancelled")
+            self._abort()
+            await asyncio.wait(self._workers)
+            self._finish()
+            raise
+        finally:
+            ticker.cancel()
+            if self._abort_timer is not None:
+                self._abort_timer.cancel()
+        for task in self._workers:
+            if not task.cancelled() and task.exception() is not None:
+                error = task.exception()
+                break
+        done = self._finish()
+        if error is not None:
+            raise error
+        return done
+
+    def _finish(self) -> DoneEvent:
+        fatal = self._fatal
+        pending = self._counts["pending"]
+        if fatal is not None:
+            state = JobState.STOPPED
+        elif pending:
+            state = JobState.INTERRUPTED
+        else:
+            state = JobState.DONE
+        code = fatal.code if fatal is not None else None
+        message = fatal.message if fatal is not None else None
+        self._journal.set_job_state(self.job_id, state, stop_code=code, stop_message=message)
+        done = DoneEvent(
+            job_id=self.job_id,
+            state=state.value,
+            total=self._total,
+            ok=self._counts["ok"],
+            failed=self._counts["failed"],
+            unknown=self._counts["unknown"],
+            pending=pending,
+            calls=self._calls,
+            throttled=self._throttled,
+            elapsed_s=round(time.monotonic() - self._started, 2),
+            code=code,
+            message=message,
+            advice=_advice(fatal),
+        )
+        self._emit(done)
+        return done
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            self._emit(self.progress())
+
+    async def _worker(self) -> None:
+        while self._queue and not self._stopping:
+            await self._running.wait()
+            if self._stopping or not self._queue:
+                return
+            index = self._queue.popleft()
+            try:
+                permit = await self.limiter.acquire()
+            except asyncio.CancelledError:
+                self._queue.appendleft(index)
+                raise
+            if self._stopping:
+                self._queue.appendleft(index)
+                return
+            backoff = await self._send(index, permit)
+            if backoff is not None:
+                # Never sent: this worker holds the batch back, then puts it first in line.
+                await asyncio.sleep(backoff)
+                self._queue.appendleft(index)
+
+    async def _send(self, index: int, permit: Permit) -> float | None:
+        """Send one batch; returns a backoff delay when it must be retried after one."""
+        journal, job_id = self._journal, self.job_id
+        assert self._options is not None
+        size = self._sizes[index]
+        attempt = journal.mark_sending(job_id, index)
+        started_at = self.limiter.now()
+        permit.started()
+        self._in_flight += 1
+        self._calls += 1
+        try:
+            request = self._options.with_recipients(json.loads(journal.sender_list(job_id, index)))
+            response = await self._client.send_mass_message(request)
+        except asyncio.CancelledError:
+            answer = Answer(
+                Outcome.UNKNOWN.value,
+                code="Interrupted",
+                message="stopped while waiting for the answer: the request may have been accepted",
+            )
+            self._settle(index, size, attempt, BatchState.UNKNOWN, answer)
+            raise
+        except ValueError as exc:
+            # Refused before it left: the stored batch does not make a valid request.
+            answer = Answer(Outcome.FAILED.value, code="InvalidBatch", message=str(exc)[:500])
+            self._settle(index, size, attempt, BatchState.FAILED, answer)
+            return None
+        except CamsError as exc:
+            return self._handle_error(index, size, attempt, started_at, exc)
+        finally:
+            self._in_flight -= 1
+        self._not_sent_in_a_row = 0
+        self.limiter.succeeded()
+        answer = Answer(
+            Outcome.OK.value,
+            http_status=response.http_status,
+            code=response.code,
+            message=response.message,
+            request_id=response.request_id,
+            group_message_id=response.group_message_id,
+            latency_ms=response.latency_ms,
+        )
+        self._settle(index, size, attempt, BatchState.OK, answer)
+        return None
+
+    def _handle_error(
+        self, index: int, size: int, attempt: int, started_at: float, exc: CamsError
+    ) -> float | None:
+        answer = Answer(
+            exc.outcome.value,
+            http_status=exc.http_status,
+            code=exc.code,
+            message=exc.message,
+            request_id=exc.request_id,
+            latency_ms=exc.latency_ms,
+        )
+        outcome = exc.outcome
+        if outcome is Outcome.THROTTLED:
+            self._throttled += 1
+            self._not_sent_in_a_row = 0
+            self._retry(index, size, attempt, answer)
+            self.limiter.throttled(exc.retry_after_s, started_at)
+        elif outcome is Outcome.NOT_SENT:
+            self._not_sent_in_a_row += 1
+            self._journal.record_answer(self.job_id, index, attempt, BatchState.PLANNED, answer)
+            self._emit_batch(index, size, attempt, answer)
+            if self._not_sent_in_a_row >= NOT_SENT_LIMIT:
+                self._fatal = CamsError(
+                    Outcome.FATAL,
+                    f"{exc.message} ({self._not_sent_in_a_row} tries in a row)",
+                    action=exc.action,
+                    code="Unreachable",
+                )
+                self._stop("unreachable")
+                return None
+            return NOT_SENT_BACKOFF_S[min(self._not_sent_in_a_row, len(NOT_SENT_BACKOFF_S)) - 1]
+        elif outcome is Outcome.FATAL:
+            self._not_sent_in_a_row = 0
+            self._retry(index, size, attempt, answer)
+            if self._fatal is None:
+                self._fatal = exc
+            self._stop("fatal")
+        else:
+            self._not_sent_in_a_row = 0
+            if outcome is not Outcome.UNKNOWN:
+                self.limiter.succeeded()
+            state = BatchState.UNKNOWN if outcome is Outcome.UNKNOWN else BatchState.FAILED
+            self._settle(index, size, attempt, state, answer)
+        return None
+
+    def _retry(self, index: int, size: int, attempt: int, answer: Answer) -> None:
+        """Not accepted: back to ``planned`` at the front of the queue."""
+        self._journal.record_answer(self.job_id, index, attempt, BatchState.PLANNED, answer)
+        self._queue.appendleft(index)
+        self._emit_batch(index, size, attempt, answer)
+
+    def _settle(self, index: int, size: int, attempt: int, state: BatchState, answer: Answer) -> None:
+        self._journal.record_answer(self.job_id, index, attempt, state, answer)
+        self._counts["pending"] -= size
+        self._counts[state.value] += size
+        self._recent.append((time.monotonic(), size))
+        self._emit_batch(index, size, attempt, answer)
+        self._emit(self.progress())
+
+    def _emit_batch(self, index: int, size: int, attempt: int, answer: Answer) -> None:
+        self._emit(
+            BatchEvent(
+                job_id=self.job_id,
+                index=index,
+                size=size,
+                outcome=answer.outcome,
+                http_status=answer.http_status,
+                code=answer.code,
+                message=answer.message,
+                request_id=answer.request_id,
+                group_message_id=answer.group_message_id,
+                attempt=attempt,
+                latency_ms=answer.latency_ms,
+            )
+        )
+
+
+def _advice(error: CamsError | None) -> str | None:
+    if error is None:
+        return None
+    if error.code == "Unreachable":
+        return "Check the endpoint, the network and any proxy or firewall, then resume the job."
+    return error.advice
