@@ -1,0 +1,73 @@
+"""Turn theme files into ``textual.theme.Theme`` objects and register them on the app."""
+
+from __future__ import annotations
+
+from textual.app import App
+from textual.color import ColorParseError
+from textual.css.errors import DeclarationError, StyleValueError
+from textual.css.styles import Styles
+from textual.css.tokenizer import TokenError
+from textual.theme import Theme
+
+from cams_tui import theming
+from cams_tui.theming import ThemeCatalog, ThemeProblem, ThemeSpec
+
+
+class ThemeBuildError(ValueError):
+    """A validated theme file that Textual still cannot use (a colour or a variable's value)."""
+
+
+def _check_variable(name: str, value: str) -> None:
+    """Parse a design variable with Textual's own CSS parser, as the property kind it feeds."""
+    declarations = (
+        [f"text-style: {value};"] if name.endswith("text-style") or name.endswith("-style")
+        else [f"background: {value};", f"color: {value};"]
+    )
+    for css in declarations:
+        try:
+            Styles.parse(css, ("theme", name))
+        except (DeclarationError, StyleValueError, TokenError):
+            continue
+        return
+    raise ThemeBuildError(f"variables.{name}: {value!r} is not a colour or text style Textual understands")
+
+
+def build_theme(spec: ThemeSpec) -> Theme:
+    """The ``Theme`` of a validated spec; raises :class:`ThemeBuildError` if Textual rejects it."""
+    theme = Theme(**spec.theme_kwargs())
+    try:
+        theme.to_color_system().generate()
+    except ColorParseError as exc:
+        raise ThemeBuildError(f"a colour Textual cannot use: {exc}") from None
+    for name, value in spec.variables.items():
+        _check_variable(name, value)
+    return theme
+
+
+def build_themes(catalog: ThemeCatalog) -> tuple[list[Theme], list[ThemeProblem]]:
+    """Every usable theme of ``catalog``, and the problems (the catalog's and Textual's)."""
+    themes: list[Theme] = []
+    problems = list(catalog.problems)
+    for name, spec in catalog.themes.items():
+        try:
+            themes.append(build_theme(spec))
+        except ThemeBuildError as exc:
+            problems.append(ThemeProblem(catalog.sources.get(name, name), str(exc)))
+    return themes, problems
+
+
+def register_themes(app: App[object], catalog: ThemeCatalog | None = None) -> list[ThemeProblem]:
+    """Register the built-in and user themes on ``app``; return the files that were skipped."""
+    themes, problems = build_themes(catalog if catalog is not None else theming.load_all_themes())
+    for theme in themes:
+        app.register_theme(theme)
+    return problems
+
+
+def pick_theme(app: App[object], *wanted: str | None) -> str:
+    """The first of ``wanted`` that is registered, else the default theme (or Textual's own)."""
+    for name in (*wanted, theming.DEFAULT_THEME):
+        if name and name in app.available_themes:
+            return name
+    return "textual-dark"
+
