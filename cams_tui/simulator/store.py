@@ -1,0 +1,239 @@
+"""Accepted messages and how their delivery status moves over time.
+
+Stored compactly for runs of 100,000+ recipients: one :class:`Group` per accepted request
+holds the numbers as a tuple; a message is the pair (group, index). Statuses are never
+stored: they are computed from the time elapsed since acceptance and a per-message hash,
+so ``Sent`` → ``Delivered`` → ``Read`` (or ``Failed`` with a Viber error code) happens
+without any background task. Numbers are indexed so that a ``UserNumber`` query costs
+only that number's messages.
+"""
+
+from __future__ import annotations
+
+import bisect
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from itertools import islice
+from typing import Any
+
+# A message's position: its group's sequence number times this, plus its index in the group.
+_SLOTS_PER_GROUP = 1024
+_MASK64 = (1 << 64) - 1
+# Viber delivery errors a Failed message reports, with their share of failures.
+FAIL_REASONS: tuple[tuple[str, float], ...] = (
+    ("SRVC_NOT_VIBER_USER", 0.7),
+    ("SRVC_USER_BLOCKED", 0.3),
+)
+
+
+@dataclass(slots=True)
+class Group:
+    """The messages of one accepted request."""
+
+    seq: int
+    group_message_id: str
+    """Empty for a single SendChatappMessage, which has no group id."""
+    message_id_base: str
+    business_number: str
+    template_code: str
+    accepted_ms: int
+    numbers: tuple[str, ...]
+    fail_rate: float
+    fallback: bool
+
+
+@dataclass(frozen=True)
+class Timing:
+    """How delivery unfolds after acceptance."""
+
+    delivery_delay_s: tuple[float, float] = (1.0, 3.0)
+    """A message is Delivered (or Failed) this long after acceptance, uniformly drawn."""
+    read_delay_s: tuple[float, float] = (5.0, 60.0)
+    """A read message turns Read this long after its delivery."""
+    read_share: float = 0.7
+    """Share of delivered messages that are eventually read."""
+
+
+def _mix(value: int) -> int:
+    """SplitMix64: a fast, well-spread 64-bit hash."""
+    value = (value + 0x9E3779B97F4A7C15) & _MASK64
+    value = ((value ^ (value >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+    value = ((value ^ (value >> 27)) * 0x94D049BB133111EB) & _MASK64
+    return value ^ (value >> 31)
+
+
+def format_send_time(ms: int) -> str:
+    """``yyyy-MM-dd HH:mm:ss`` in UTC, as SendTime is shown."""
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(ms / 1000))
+
+
+class MessageStore:
+    """Every accepted message, with filters as ListChatappMessage offers them."""
+
+    def __init__(self, *, seed: int, timing: Timing, record_delay_s: float) -> None:
+        self._seed = seed & _MASK64
+        self._timing = timing
+        self._record_delay_ms = int(record_delay_s * 1000)
+        self._groups: list[Group] = []
+        self._accepted_ms: list[int] = []
+        self._by_group_id: dict[str, Group] = {}
+        # number -> one position, or a list of them once the number was sent to again.
+        self._by_number: dict[str, int | list[int]] = {}
+
+    def __len__(self) -> int:
+        return sum(len(group.numbers) for group in self._groups)
+
+    def add(
+        self,
+        *,
+        business_number: str,
+        template_code: str,
+        numbers: tuple[str, ...],
+        accepted_ms: int,
+        fail_rate: float,
+        fallback: bool,
+        grouped: bool = True,
+    ) -> Group:
+        """Record an accepted request; returns its group (with its GroupMessageId if ``grouped``)."""
+        seq = len(self._groups)
+        base = f"{89 if grouped else 11}{seq + 1:014d}"
+        # Clocks may step back; keep acceptance times sorted so time ranges can bisect.
+        if self._accepted_ms and accepted_ms < self._accepted_ms[-1]:
+            accepted_ms = self._accepted_ms[-1]
+        group = Group(
+            seq=seq,
+            group_message_id=base if grouped else "",
+            message_id_base=base,
+            business_number=business_number,
+            template_code=template_code,
+            accepted_ms=accepted_ms,
+            numbers=numbers,
+            fail_rate=fail_rate,
+            fallback=fallback,
+        )
+        self._groups.append(group)
+        self._accepted_ms.append(accepted_ms)
+        if grouped:
+            self._by_group_id[base] = group
+        index = self._by_number
+        first = seq * _SLOTS_PER_GROUP
+        for offset, number in enumerate(numbers):
+            position = first + offset
+            known = index.get(number)
+            if known is None:
+                index[number] = position
+            elif isinstance(known, int):
+                index[number] = [known, position]
+            else:
+                known.append(position)
+        return group
+
+    @staticmethod
+    def message_id(group: Group, index: int) -> str:
+        """The MessageId of the ``index``-th message of a group."""
+        return f"{group.message_id_base}{index:04d}"
+
+    def status(self, group: Group, index: int, now_ms: int) -> tuple[str, str | None]:
+        """(MessageStatus, FailReason) of one message at ``now_ms``."""
+        h = _mix(self._seed ^ (group.seq * _SLOTS_PER_GROUP + index))
+        u_fail = (h & 0xFFFF) / 65536
+        u_deliver = ((h >> 16) & 0xFFFF) / 65536
+        u_read = ((h >> 32) & 0xFFFF) / 65536
+        u_read_delay = ((h >> 48) & 0xFFFF) / 65536
+        elapsed_s = (now_ms - group.accepted_ms) / 1000
+        low, high = self._timing.delivery_delay_s
+        settle_s = low + u_deliver * (high - low)
+        if elapsed_s < settle_s:
+            return "Sent", None
+        if u_fail < group.fail_rate:
+            return "Failed", _fail_reason(u_read)
+        if u_read < self._timing.read_share:
+            low, high = self._timing.read_delay_s
+            if elapsed_s >= settle_s + low + u_read_delay * (high - low):
+                return "Read", None
+        return "Delivered", None
+
+    def record(self, group: Group, index: int, now_ms: int) -> dict[str, Any]:
+        """One message as ListChatappMessage reports it."""
+        status, reason = self.status(group, index, now_ms)
+        return {
+            "MessageId": self.message_id(group, index),
+            "UserNumber": group.numbers[index],
+            "BusinessNumber": group.business_number,
+            "ChannelType": "viber",
+            "MessageType": "template",
+            "MessageStatus": status,
+            "FailReason": reason,
+            "SendTime": format_send_time(group.accepted_ms),
+            "TemplateCode": group.template_code,
+            "GroupMessageId": group.group_message_id or None,
+            "FailBackFlag": "1" if status == "Failed" and group.fallback else "0",
+        }
+
+    def query(
+        self,
+        *,
+        business_number: str,
+        now_ms: int,
+        offset: int,
+        limit: int,
+        group_message_id: str | None = None,
+        user_number: str | None = None,
+        template_code: str | None = None,
+        message_status: str | None = None,
+        start_ms: int | None = None,
+        end_ms: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """One page of records matching every given filter, oldest first.
+
+        Records become visible ``record_delay_s`` after acceptance.
+        """
+        visible_until = now_ms - self._record_delay_ms
+        if end_ms is None or end_ms > visible_until:
+            end_ms = visible_until
+
+        def group_ok(group: Group) -> bool:
+            return (
+                group.business_number == business_number
+                and group.accepted_ms <= end_ms
+                and (start_ms is None or group.accepted_ms >= start_ms)
+                and (template_code is None or group.template_code == template_code)
+                and (group_message_id is None or group.group_message_id == group_message_id)
+            )
+
+        candidates: Iterator[tuple[Group, int]]
+        if user_number is not None:
+            candidates = self._positions_of(user_number)
+        elif group_message_id is not None:
+            group = self._by_group_id.get(group_message_id)
+            candidates = iter(()) if group is None else ((group, i) for i in range(len(group.numbers)))
+        else:
+            low = 0 if start_ms is None else bisect.bisect_left(self._accepted_ms, start_ms)
+            high = bisect.bisect_right(self._accepted_ms, end_ms)
+            candidates = (
+                (group, i) for group in self._groups[low:high] for i in range(len(group.numbers))
+            )
+        matching = (
+            (group, i)
+            for group, i in candidates
+            if group_ok(group)
+            and (message_status is None or self.status(group, i, now_ms)[0] == message_status)
+        )
+        return [self.record(group, i, now_ms) for group, i in islice(matching, offset, offset + limit)]
+
+    def _positions_of(self, number: str) -> Iterator[tuple[Group, int]]:
+        known = self._by_number.get(number)
+        if known is None:
+            return
+        for position in [known] if isinstance(known, int) else list(known):
+            yield self._groups[position // _SLOTS_PER_GROUP], position % _SLOTS_PER_GROUP
+
+
+def _fail_reason(u: float) -> str:
+    cumulative = 0.0
+    for reason, share in FAIL_REASONS:
+        cumulative += share
+        if u < cumulative:
+            return reason
+    return FAIL_REASONS[-1][0]
