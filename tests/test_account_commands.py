@@ -1,0 +1,90 @@
+"""``cams-tui templates`` and ``cams-tui doctor`` against the simulator."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from cams_tui.cli import main
+from cams_tui.simulator import DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET, Faults, Simulator
+
+
+@pytest.fixture
+def demo_env(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", DEMO_ACCESS_KEY_ID)
+    monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", DEMO_ACCESS_KEY_SECRET)
+    monkeypatch.delenv("ALIBABA_CLOUD_SECURITY_TOKEN", raising=False)
+    monkeypatch.setenv("CAMS_TUI_CONFIG", str(tmp_path / "config.toml"))
+    monkeypatch.setenv("CAMS_TUI_DATA_DIR", str(tmp_path / "data"))
+
+
+def test_templates_json_lists_only_approved_viber_templates(
+    demo_env: None, threaded_sim_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["templates", "--json", "--endpoint", threaded_sim_url]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert rows, "the demo data has approved templates"
+    assert all(set(row) == {"template_code", "name", "language", "audit_status", "category"} for row in rows)
+    assert {row["audit_status"] for row in rows} == {"pass"}
+    codes = {row["template_code"] for row in rows}
+    assert "loyalty_points" not in codes and "black_friday" not in codes
+
+
+def test_templates_table_for_people(demo_env: None, threaded_sim_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["templates", "--endpoint", threaded_sim_url]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].split()[:2] == ["TEMPLATE_CODE", "NAME"]
+    assert "order_shipped" in out
+
+
+def test_doctor_passes_every_check_in_both_placements(
+    demo_env: None, threaded_sim_url: str, capsys: pytest.CaptureFixture[str], tmp_path
+) -> None:
+    for placement in ("body", "query"):
+        (tmp_path / "config.toml").write_text(
+            f'default_profile = "p"\n[profiles.p]\nplacement = "{placement}"\n', encoding="utf-8"
+        )
+        assert main(["doctor", "--endpoint", threaded_sim_url]) == 0
+        out = capsys.readouterr().out
+        for name in ("credentials", "endpoint", "clock", "signature", "placement", "templates", "service IDs"):
+            assert f"ok   {name}" in out, out
+        assert "FAIL" not in out
+
+
+def test_doctor_explains_a_wrong_secret(
+    demo_env: None, threaded_sim_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "not-the-secret")
+    assert main(["doctor", "--endpoint", threaded_sim_url]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL signature" in out and "SignatureDoesNotMatch" in out
+    assert "ALIBABA_CLOUD_ACCESS_KEY_SECRET" in out
+    assert "not-the-secret" not in out
+
+
+def test_doctor_names_an_unreachable_endpoint(demo_env: None, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["doctor", "--endpoint", "http://127.0.0.1:9"]) == 1
+    assert "FAIL endpoint" in capsys.readouterr().out
+
+
+def test_doctor_reports_an_unsubscribed_account(
+    demo_env: None, simulator: Simulator, threaded_sim_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    simulator.faults = Faults(unsubscribed=True)
+    assert main(["doctor", "--endpoint", threaded_sim_url]) == 1
+    out = capsys.readouterr().out
+    assert "Product.Unsubscript" in out and "activate it in the CAMS console" in out
+
+
+def test_missing_credentials_exit_2_with_the_variable_names(
+    demo_env: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("ALIBABA_CLOUD_ACCESS_KEY_ID")
+    assert main(["templates", "--endpoint", "http://127.0.0.1:9"]) == 2
+    assert "ALIBABA_CLOUD_ACCESS_KEY_ID" in capsys.readouterr().err
+
+
+def test_plain_http_to_a_remote_host_is_refused(demo_env: None, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["templates", "--endpoint", "http://cams.example.com"]) == 2
+    assert "only https is allowed" in capsys.readouterr().err
