@@ -1,0 +1,494 @@
+"""The compose flow's state and the pure rules about it, with no UI.
+
+The TUI keeps one :class:`ComposeState` for the send being prepared: the chosen template, the
+sender, the recipients report, the params and the options. Everything that can be decided
+without a screen lives here: which steps are done or need attention (and why), what the
+options' fields mean and whether they are valid, where each variable's value comes from, how
+many batches the send takes and how long at the profile's rate, and the :class:`Campaign` the
+state stands for.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from cams_tui.api.models import (
+    FALLBACK_DURATION_RANGE,
+    MAX_RECIPIENTS_PER_REQUEST,
+    TTL_RANGE,
+    TemplateDetail,
+    TemplateSummary,
+    ViberService,
+)
+from cams_tui.campaign import Campaign, Fallback, RecipientsSource
+from cams_tui.templates import template_variables
+
+if TYPE_CHECKING:
+    from cams_tui.api.client import Placement
+
+APPROVED_STATUSES = frozenset({"pass", "approved", "audit_pass"})
+FALLBACK_RULES: dict[str, str] = {
+    "undelivered": "SMS when Viber does not deliver within the fallback duration",
+    "sentFailed": "SMS also when the send fails, e.g. the template parameters fail verification",
+}
+LABELS: dict[str, str] = {
+    "promotion": "marketing content (Viber may charge and filter it as promotional)",
+    "transaction": "a transactional notice the recipient expects",
+}
+
+
+class StepState(str, enum.Enum):
+    """Where a step of the flow stands."""
+
+    TODO = "todo"
+    ATTENTION = "attention"
+    DONE = "done"
+
+
+class Step(int, enum.Enum):
+    """The steps of the compose flow, in order."""
+
+    TEMPLATE = 1
+    RECIPIENTS = 2
+    PARAMS = 3
+    OPTIONS = 4
+    REVIEW = 5
+
+    @property
+    def title(self) -> str:
+        """The step's name as shown."""
+        return self.name.capitalize()
+
+
+@dataclass(frozen=True)
+class StepStatus:
+    """A step's state and, when it needs attention, why."""
+
+    step: Step
+    state: StepState
+    reason: str = ""
+
+
+class RecipientRow(Protocol):
+    """One accepted recipient of a report."""
+
+    to: str
+    params: Mapping[str, str]
+    line: int
+
+
+class RecipientsReport(Protocol):
+    """What the recipients intake reports (``cams_tui.recipients``)."""
+
+    recipients: Sequence[RecipientRow]
+    rejected: Sequence[Any]
+    duplicates: int
+    suppressed: int
+    per_country: Mapping[str, int]
+
+
+# ------------------------------------------------------------------------ durations
+
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_DURATION_PART = re.compile(r"(\d+)\s*([smhdw]?)", re.IGNORECASE)
+
+
+def parse_duration(text: str) -> int:
+    """Seconds from ``"90"``, ``"90s"``, ``"15m"``, ``"12h"``, ``"1d 12h"`` or ``"2w"``.
+
+    A bare number is seconds. Raises :class:`ValueError` with a plain message otherwise.
+    """
+    compact = text.strip().lower().replace(",", "")
+    if not compact:
+        raise ValueError("empty")
+    total = 0
+    position = 0
+    for match in _DURATION_PART.finditer(compact):
+        if compact[position : match.start()].strip():
+            break
+        total += int(match.group(1)) * _UNIT_SECONDS[match.group(2) or "s"]
+        position = match.end()
+    if position == 0 or compact[position:].strip():
+        raise ValueError(f"{text.strip()!r} is not a duration: write e.g. 90s, 15m, 12h or 1d 12h")
+    return total
+
+
+def format_duration(seconds: float) -> str:
+    """A duration in the largest units that fit, e.g. ``1d 12h``, ``15m``, ``45s``."""
+    whole = int(round(seconds))
+    if whole <= 0:
+        return "0s"
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        amount, whole = divmod(whole, size)
+        if amount:
+            parts.append(f"{amount}{unit}")
+    return " ".join(parts[:2])
+
+
+def _range_text(bounds: tuple[int, int]) -> str:
+    return f"{format_duration(bounds[0])} to {format_duration(bounds[1])}"
+
+
+TTL_RANGE_TEXT = _range_text(TTL_RANGE)
+FALLBACK_DURATION_RANGE_TEXT = _range_text(FALLBACK_DURATION_RANGE)
+
+
+# -------------------------------------------------------------------------- options
+
+
+@dataclass
+class OptionsForm:
+    """The options step's fields as typed (text), validated by :meth:`errors`."""
+
+    fallback_rule: str = ""
+    fallback_duration: str = ""
+    fallback_id: str = ""
+    fallback_content: str = ""
+    ttl: str = ""
+    label: str = ""
+    tag: str = ""
+    task_id: str = ""
+    cust_space_id: str = ""
+
+    def errors(self) -> dict[str, str]:
+        """Field name → what is wrong with it, in words, with the allowed range."""
+        problems: dict[str, str] = {}
+        for name, bounds, range_text in (
+            ("ttl", TTL_RANGE, TTL_RANGE_TEXT),
+            ("fallback_duration", FALLBACK_DURATION_RANGE, FALLBACK_DURATION_RANGE_TEXT),
+        ):
+            text = getattr(self, name).strip()
+            if not text:
+                continue
+            try:
+                seconds = parse_duration(text)
+            except ValueError as exc:
+                problems[name] = str(exc)
+                continue
+            if not bounds[0] <= seconds <= bounds[1]:
+                problems[name] = f"{format_duration(seconds)} is out of range: allowed {range_text}"
+        if self.fallback_rule and self.fallback_rule not in FALLBACK_RULES:
+            problems["fallback_rule"] = "choose undelivered or sentFailed"
+        if self.label and self.label not in LABELS:
+            problems["label"] = "choose promotion or transaction"
+        if self.fallback_content.strip() and not self.fallback_id.strip():
+            problems["fallback_id"] = "a fallback SMS needs its policy ID (FallBackId)"
+        return problems
+
+    def seconds(self, name: str) -> int | None:
+        """A duration field in seconds, or ``None`` when empty or invalid."""
+        text = getattr(self, name).strip()
+        if not text:
+            return None
+        try:
+            return parse_duration(text)
+        except ValueError:
+            return None
+
+    @classmethod
+    def from_campaign(cls, campaign: Campaign) -> OptionsForm:
+        """The form showing a campaign's options."""
+        fallback = campaign.fallback
+        return cls(
+            fallback_rule=fallback.rule or "",
+            fallback_duration=format_duration(fallback.duration) if fallback.duration else "",
+            fallback_id=fallback.id or "",
+            fallback_content=fallback.content or "",
+            ttl=format_duration(campaign.ttl) if campaign.ttl else "",
+            label=campaign.label or "",
+            tag=campaign.tag or "",
+            task_id=campaign.task_id or "",
+            cust_space_id=campaign.cust_space_id or "",
+        )
+
+
+# --------------------------------------------------------------------------- params
+
+
+class ParamSource(str, enum.Enum):
+    """Where a variable's value comes from."""
+
+    GLOBAL = "global"
+    COLUMN = "CSV column"
+    MIXED = "CSV column, else global"
+    MISSING = "missing"
+    EXTRA = "extra key"
+
+
+@dataclass(frozen=True)
+class ParamRow:
+    """One row of the params table."""
+
+    name: str
+    value: str
+    source: ParamSource
+    missing_for: int = 0
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """How big the send is and how long it takes at the profile's rate."""
+
+    recipients: int
+    batches: int
+    seconds: float
+
+    def describe(self) -> str:
+        """E.g. ``48,213 recipients · 49 batches · ~5s``."""
+        return f"{self.recipients:,} recipients · {self.batches:,} batches · ~{format_duration(math.ceil(self.seconds))}"
+
+
+# ---------------------------------------------------------------------------- state
+
+
+@dataclass
+class TrialSend:
+    """The answer to the test send, for display."""
+
+    to: str
+    ok: bool
+    text: str
+
+
+@dataclass
+class ComposeState:
+    """Everything chosen so far for the send being prepared."""
+
+    rate: float = 10.0
+    templates: list[TemplateSummary] = field(default_factory=list)
+    template: TemplateSummary | None = None
+    detail: TemplateDetail | None = None
+    services: list[ViberService] = field(default_factory=list)
+    sender: str = ""
+    pasted: str = ""
+    recipients_file: str = ""
+    default_region: str = ""
+    report: RecipientsReport | None = None
+    params: dict[str, str] = field(default_factory=dict)
+    options: OptionsForm = field(default_factory=OptionsForm)
+    visited: set[Step] = field(default_factory=set)
+    test_send: TrialSend | None = None
+    job_id: str | None = None
+
+    # ------------------------------------------------------------------ template
+
+    @property
+    def variables(self) -> list[str]:
+        """The chosen template's variables (empty before one is chosen)."""
+        return template_variables(self.detail) if self.detail else []
+
+    def template_problem(self) -> str:
+        """Why the chosen template and sender cannot be used, or ``""``."""
+        if self.template is None:
+            return "choose a template"
+        if self.template.audit_status.lower() not in APPROVED_STATUSES:
+            status = self.template.audit_status or "unknown"
+            return f"template {self.template.template_code} is not approved (status {status})"
+        if self.detail is None:
+            return "the template's detail has not loaded"
+        if not self.sender:
+            return "choose the sender (Viber Service ID)"
+        if not self.sender.isdigit():
+            return f"the sender must be a numeric Service ID, not {self.sender!r}"
+        return ""
+
+    # ---------------------------------------------------------------- recipients
+
+    @property
+    def recipient_count(self) -> int:
+        """How many recipients the send goes to."""
+        return len(self.report.recipients) if self.report is not None else 0
+
+    def values_for(self, row: RecipientRow | None) -> dict[str, str]:
+        """The variables' values for one recipient: global values, overridden by its columns."""
+        values = {k: v for k, v in self.params.items() if v}
+        if row is not None:
+            values.update({k: v for k, v in row.params.items() if v})
+        return values
+
+    def recipient_params(self, row: RecipientRow) -> dict[str, str] | None:
+        """The TemplateParams sent to one recipient (``None`` when the template has no variables)."""
+        names = set(self.variables) | set(self.params)
+        values = {k: v for k, v in self.values_for(row).items() if k in names}
+        return values or None
+
+    # -------------------------------------------------------------------- params
+
+    def param_rows(self) -> list[ParamRow]:
+        """One row per template variable, then the extra keys."""
+        rows = []
+        recipients = self.report.recipients if self.report is not None else []
+        for name in self.variables:
+            value = self.params.get(name, "")
+            with_column = sum(1 for r in recipients if r.params.get(name))
+            if value:
+                source = ParamSource.MIXED if with_column else ParamSource.GLOBAL
+                missing = 0
+            elif with_column:
+                source = ParamSource.COLUMN
+                missing = len(recipients) - with_column
+            else:
+                source = ParamSource.MISSING
+                missing = max(len(recipients), 1)
+            rows.append(ParamRow(name, value, source, missing))
+        for name, value in self.params.items():
+            if name not in self.variables:
+                rows.append(ParamRow(name, value, ParamSource.EXTRA))
+        return rows
+
+    def params_problem(self) -> str:
+        """Which variables lack a value, or ``""``."""
+        missing = [row for row in self.param_rows() if row.missing_for]
+        if not missing:
+            return ""
+        if self.report is None or not self.report.recipients:
+            return "no value for " + ", ".join(row.name for row in missing)
+        return "; ".join(f"{row.name} missing for {row.missing_for:,} recipients" for row in missing)
+
+    # ----------------------------------------------------------------- estimate
+
+    def estimate(self) -> Estimate:
+        """Recipients, batches and the time they take at the profile's rate."""
+        count = self.recipient_count
+        batches = math.ceil(count / MAX_RECIPIENTS_PER_REQUEST)
+        return Estimate(count, batches, batches / self.rate if self.rate > 0 else 0.0)
+
+    # -------------------------------------------------------------------- steps
+
+    def status(self, step: Step) -> StepStatus:
+        """Where ``step`` stands, with the reason when it needs attention."""
+        if step is Step.TEMPLATE:
+            if self.template is None:
+                return StepStatus(step, StepState.TODO)
+            problem = self.template_problem()
+            return StepStatus(step, StepState.ATTENTION if problem else StepState.DONE, problem)
+        if step is Step.RECIPIENTS:
+            if self.report is None:
+                return StepStatus(step, StepState.TODO)
+            if not self.report.recipients:
+                return StepStatus(step, StepState.ATTENTION, "no recipients: paste numbers or import a file")
+            return StepStatus(step, StepState.DONE)
+        if step is Step.PARAMS:
+            if self.detail is None:
+                return StepStatus(step, StepState.TODO)
+            problem = self.params_problem()
+            if problem:
+                return StepStatus(step, StepState.ATTENTION, problem)
+            return StepStatus(step, StepState.DONE if step in self.visited or not self.variables else StepState.TODO)
+        if step is Step.OPTIONS:
+            errors = self.options.errors()
+            if errors:
+                return StepStatus(step, StepState.ATTENTION, "; ".join(errors.values()))
+            return StepStatus(step, StepState.DONE if step in self.visited else StepState.TODO)
+        if self.job_id:
+            return StepStatus(step, StepState.DONE)
+        return StepStatus(step, StepState.TODO)
+
+    def statuses(self) -> list[StepStatus]:
+        """Every step's status, in order."""
+        return [self.status(step) for step in Step]
+
+    def blocking_problems(self) -> list[str]:
+        """What stops the send, one line each (empty when it may go)."""
+        problems = []
+        template = self.template_problem()
+        if template:
+            problems.append(template)
+        if self.recipient_count == 0:
+            problems.append("no recipients: paste numbers or import a file")
+        params = self.params_problem()
+        if params:
+            problems.append(params)
+        problems.extend(f"{name.replace('_', ' ')}: {text}" for name, text in self.options.errors().items())
+        return problems
+
+    # ----------------------------------------------------------------- campaign
+
+    def campaign(self) -> Campaign:
+        """The campaign this state stands for (raises ``ValueError`` when incomplete)."""
+        if self.template is None or not self.sender:
+            raise ValueError(self.template_problem() or "choose a template and a sender")
+        options = self.options
+        return Campaign(
+            template_code=self.template.template_code,
+            language=self.template.language,
+            **{"from": self.sender},
+            label=options.label or None,
+            ttl=options.seconds("ttl"),
+            tag=options.tag or None,
+            task_id=options.task_id or None,
+            cust_space_id=options.cust_space_id or None,
+            fallback=Fallback(
+                id=options.fallback_id or None,
+                content=options.fallback_content or None,
+                rule=options.fallback_rule or None,
+                duration=options.seconds("fallback_duration"),
+            ),
+            params={k: v for k, v in self.params.items() if v},
+            recipients=RecipientsSource(
+                file=self.recipients_file or None, default_region=self.default_region or None
+            ),
+        )
+
+    def apply_campaign(self, campaign: Campaign) -> None:
+        """Take a campaign's choices (the template itself is matched by the caller)."""
+        self.sender = campaign.from_
+        self.params = dict(campaign.params)
+        self.options = OptionsForm.from_campaign(campaign)
+        self.recipients_file = campaign.recipients.file or ""
+        self.default_region = campaign.recipients.default_region or self.default_region
+        self.test_send = None
+        self.job_id = None
+
+    def find_template(self, code: str, language: str) -> TemplateSummary | None:
+        """The loaded template with this code and language."""
+        return next(
+            (t for t in self.templates if t.template_code == code and t.language == language),
+            None,
+        )
+
+
+def create_job(
+    state: ComposeState,
+    *,
+    data_dir: Path,
+    endpoint: str,
+    placement: Placement,
+    max_query_length: int,
+    profile: str | None = None,
+    campaign: str | None = None,
+) -> str:
+    """Write the state's send to the journal as a job with all its batches; return its id.
+
+    Blocking (planning and one SQLite transaction): call it from a thread.
+    """
+    from cams_tui.engine.journal import Journal, Reject
+    from cams_tui.engine.planning import plan_batches, sender_item
+
+    problems = state.blocking_problems()
+    if problems or state.report is None:
+        raise ValueError("; ".join(problems) or "no recipients")
+    report = state.report
+    options = state.campaign().message_options()
+    items = (sender_item(row.to, state.recipient_params(row)) for row in report.recipients)
+    batches = plan_batches(items, options, placement=placement, max_query_length=max_query_length)
+    rejects = [Reject(line=r.line, input=r.text, reason=r.reason) for r in report.rejected]
+    with Journal(data_dir) as journal:
+        return journal.create_job(
+            options=options,
+            params={k: v for k, v in state.params.items() if v},
+            batches=batches,
+            endpoint=endpoint,
+            campaign=campaign,
+            profile=profile,
+            rejects=rejects,
+            duplicates=report.duplicates,
+            suppressed=report.suppressed,
+        )

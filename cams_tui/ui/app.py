@@ -1,0 +1,223 @@
+"""The cams-tui Textual app: the compose flow, and the hooks other screens plug into.
+
+Screens other than compose (the send monitor, the jobs history, settings) are imported
+lazily, when first shown, to keep the first frame fast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from cams_tui.compose import ComposeState, Step
+from cams_tui.ui.connection import Connection
+
+if TYPE_CHECKING:
+    from cams_tui.ui.screens.compose import ComposeScreen
+
+
+class CamsApp(App[int]):
+    """Compose a Viber mass send, test it, and hand it to the engine."""
+
+    TITLE = "cams-tui"
+    CSS_PATH = "app.tcss"
+    ENABLE_COMMAND_PALETTE = True
+
+    BINDINGS = [
+        Binding("f1", "toggle_help", "Help", id="help", tooltip="Help for the focused widget and its keys"),
+        Binding("ctrl+s", "save_campaign", "Save", id="save-campaign", tooltip="Save the campaign as TOML"),
+        Binding("ctrl+o", "open_campaign", "Open", id="open-campaign", tooltip="Open a campaign TOML file"),
+        Binding("f2", "show_jobs", "Jobs", id="show-jobs", show=False, tooltip="The journal's jobs"),
+        Binding("f4", "settings", "Settings", id="settings", show=False, tooltip="Theme and profiles"),
+    ]
+
+    def __init__(self, connection: Connection, *, show_clock: bool = True, theme: str | None = None) -> None:
+        super().__init__()
+        self.connection = connection
+        """How the app reaches CAMS (a real account, or the simulator in demo mode)."""
+        self.state = ComposeState(rate=connection.rate)
+        """The send being composed."""
+        self.state.default_region = connection.context.profile.default_region or ""
+        self.state.sender = connection.context.profile.from_ or ""
+        self.state.options.cust_space_id = connection.context.profile.cust_space_id or ""
+        self.campaign_path: Path | None = None
+        """The campaign file last opened or saved."""
+        self._show_clock = show_clock
+        self._pending_template: tuple[str, str] | None = None
+        self.sub_title = connection.label
+        if theme:
+            self.theme = theme
+
+    @property
+    def data_dir(self) -> Path:
+        """Where the journal lives."""
+        return self.connection.data_dir
+
+    def on_mount(self) -> None:
+        # Pushed rather than returned by get_default_screen: only pushed screens get their CSS_PATH loaded.
+        from cams_tui.ui.screens.compose import ComposeScreen
+
+        self.push_screen(ComposeScreen(show_clock=self._show_clock))
+
+    @property
+    def compose_screen(self) -> ComposeScreen:
+        """The compose screen (always the lowest screen of the stack but the blank default)."""
+        from cams_tui.ui.screens.compose import ComposeScreen
+
+        return next(screen for screen in self.screen_stack if isinstance(screen, ComposeScreen))
+
+    async def on_unmount(self) -> None:
+        await self.connection.aclose()
+
+    # ------------------------------------------------------------------- actions
+
+    def action_toggle_help(self) -> None:
+        """Show or hide help for the focused widget and the keys that work there."""
+        if self.screen.query("HelpPanel"):
+            self.action_hide_help_panel()
+        else:
+            self.action_show_help_panel()
+
+    def action_go_step(self, number: int) -> None:
+        """Show compose step ``number``."""
+        compose = self.compose_screen
+        while self.screen is not compose:
+            self.pop_screen()
+        compose.go_to(Step(number))
+
+    def action_save_campaign(self) -> None:
+        """Ask where, then save the campaign as TOML."""
+        from cams_tui.ui.screens.campaign_files import SaveCampaignDialog
+
+        self.push_screen(SaveCampaignDialog(self.campaign_path))
+
+    def action_open_campaign(self) -> None:
+        """Ask which campaign TOML to open."""
+        from cams_tui.ui.screens.campaign_files import OpenCampaignDialog
+
+        self.push_screen(OpenCampaignDialog(self.campaign_path))
+
+    def action_show_jobs(self) -> None:
+        """Show the journal's jobs."""
+        try:
+            from cams_tui.ui.screens.jobs import JobsScreen
+        except ImportError:
+            self.notify("The jobs history is not available in this version.", severity="warning")
+            return
+        self.push_screen(JobsScreen())
+
+    def action_settings(self) -> None:
+        """Show the settings (theme, profiles)."""
+        try:
+            from cams_tui.ui.screens.settings import SettingsScreen
+        except ImportError:
+            self.action_change_theme()
+            return
+        self.push_screen(SettingsScreen())
+
+    def start_job(self, job_id: str) -> None:
+        """Hand a job, already in the journal, to the send monitor, which sends it."""
+        try:
+            from cams_tui.ui.screens.send_monitor import SendMonitorScreen
+        except ImportError:
+            from cams_tui.ui.screens.job_progress import JobProgressScreen as SendMonitorScreen
+        self.state.job_id = job_id
+        self.compose_screen.refresh_state()
+        self.push_screen(SendMonitorScreen(job_id))
+
+    # ------------------------------------------------------------------ campaigns
+
+    def save_campaign(self, path: Path) -> str:
+        """Save the campaign as TOML at ``path``; return a problem, or ``""`` when saved.
+
+        Pasted numbers are written to ``<name>.numbers.txt`` beside it, so that
+        ``cams-tui send`` runs the same send.
+        """
+        from cams_tui.campaign import save_campaign
+
+        state = self.state
+        try:
+            if state.pasted.strip() and not state.recipients_file:
+                numbers = path.with_name(path.stem + ".numbers.txt")
+                numbers.parent.mkdir(parents=True, exist_ok=True)
+                numbers.write_text(state.pasted.rstrip("\n") + "\n", encoding="utf-8")
+                state.recipients_file = numbers.name
+            campaign = state.campaign()
+            save_campaign(campaign, path)
+        except (ValueError, OSError) as exc:
+            return f"cannot save: {exc}"
+        self.campaign_path = path
+        self.notify(f"Saved {path}", title="Campaign")
+        return ""
+
+    def open_campaign(self, path: Path) -> str:
+        """Open a campaign file into the compose state; return a problem, or ``""``."""
+        from cams_tui.campaign import CampaignError, load_campaign
+
+        try:
+            campaign = load_campaign(path)
+        except CampaignError as exc:
+            return str(exc)
+        self.campaign_path = path
+        self.state.apply_campaign(campaign)
+        recipients = campaign.recipients_path(path)
+        self.state.recipients_file = str(recipients) if recipients else ""
+        self._pending_template = (campaign.template_code, campaign.language)
+        self.on_templates_loaded()
+        screen = self.compose_screen
+        if recipients is not None:
+            from cams_tui.ui.steps.recipients import RecipientsStep
+
+            screen.query_one(RecipientsStep).import_file(str(recipients))
+        screen.refresh_state()
+        screen.go_to(Step.REVIEW)
+        self.notify(f"Opened {path}", title="Campaign")
+        return ""
+
+    def on_templates_loaded(self) -> None:
+        """Choose the template an opened campaign names, once the templates are known."""
+        if self._pending_template is None or not self.state.templates:
+            return
+        code, language = self._pending_template
+        summary = self.state.find_template(code, language)
+        from cams_tui.ui.steps.template import TemplateStep
+
+        step = self.compose_screen.query_one(TemplateStep)
+        if summary is None:
+            self.state.template = None
+            self.state.detail = None
+            self.notify(
+                f"The campaign's template {code} ({language}) is not in this account.",
+                severity="error",
+                title="Campaign",
+            )
+        else:
+            step.choose(f"{code}|{language}")
+        self._pending_template = None
+
+    # ----------------------------------------------------------- command palette
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        from cams_tui.ui.screens.compose import ComposeScreen
+
+        if isinstance(screen, ComposeScreen):
+            for step in Step:
+                yield SystemCommand(
+                    f"Step {step.value}: {step.title}",
+                    f"Show the {step.title.lower()} step",
+                    lambda number=step.value: self.action_go_step(number),
+                )
+            yield SystemCommand("Next step", "Show the next step (ctrl+n)", screen.action_next_step)
+            yield SystemCommand("Previous step", "Show the previous step (ctrl+b)", screen.action_previous_step)
+            yield from screen.pane(screen.current).commands()
+        yield SystemCommand("Save campaign", "Save the campaign as TOML (ctrl+s)", self.action_save_campaign)
+        yield SystemCommand("Open campaign", "Open a campaign TOML file (ctrl+o)", self.action_open_campaign)
+        yield SystemCommand("Jobs", "The journal's jobs (F2)", self.action_show_jobs)
+        yield SystemCommand("Settings", "Theme and profiles (F4)", self.action_settings)
+        yield SystemCommand("Help", "Help for the focused widget and its keys (F1)", self.action_toggle_help)
+        yield from super().get_system_commands(screen)

@@ -1,0 +1,90 @@
+"""The TUI's way to CAMS: a real account, or the built-in simulator in demo mode.
+
+The simulator is started lazily, on the first call, in its own thread with its own event
+loop, so that neither the first frame nor the UI loop pays for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from cams_tui.config import RunContext
+
+if TYPE_CHECKING:
+    from cams_tui.api.client import CamsClient
+    from cams_tui.api.credentials import Credentials
+
+DEMO_SERVICE_ID = "2000001"
+
+
+@dataclass
+class Connection:
+    """Where the TUI sends its requests, and with which credentials."""
+
+    context: RunContext
+    demo: bool
+
+    def __post_init__(self) -> None:
+        self._client: CamsClient | None = None
+        self._endpoint: str | None = None
+        self._credentials: Credentials | None = None
+        self._stack = contextlib.ExitStack()
+        self._lock = asyncio.Lock()
+
+    @property
+    def data_dir(self) -> Path:
+        """The journal's folder; demo jobs are kept apart from real ones."""
+        return self.context.data_dir / "demo" if self.demo else self.context.data_dir
+
+    @property
+    def rate(self) -> float:
+        """SendChatappMassMessage calls per second."""
+        return self.context.rate
+
+    @property
+    def label(self) -> str:
+        """What the header says about the account, e.g. ``DEMO · simulator``."""
+        if self.demo:
+            return "DEMO · built-in simulator"
+        return f"profile {self.context.profile_name} · {self.context.endpoint}"
+
+    async def client(self) -> CamsClient:
+        """The shared client, created (and the simulator started) on first use."""
+        async with self._lock:
+            if self._client is None:
+                endpoint, credentials = await self.target()
+                from cams_tui.api.client import CamsClient
+
+                self._client = CamsClient(credentials, endpoint, placement=self.context.profile.placement)
+            return self._client
+
+    async def target(self) -> tuple[str, Credentials]:
+        """The endpoint and credentials requests go to (starting the simulator if needed)."""
+        if self._endpoint is None or self._credentials is None:
+            if self.demo:
+                self._endpoint, self._credentials = await asyncio.to_thread(self._start_simulator)
+            else:
+                if self.context.credentials is None:
+                    raise RuntimeError("no credentials: run with --demo, or set ALIBABA_CLOUD_ACCESS_KEY_ID")
+                self._endpoint, self._credentials = self.context.endpoint, self.context.credentials
+        return self._endpoint, self._credentials
+
+    def _start_simulator(self) -> tuple[str, Credentials]:
+        # Imported here: the simulator is only needed in demo mode, and not for the first frame.
+        from cams_tui.api.credentials import Credentials
+        from cams_tui.simulator import DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET, Simulator, SimulatorConfig
+
+        simulator = Simulator(SimulatorConfig())
+        url = self._stack.enter_context(simulator.run_in_thread(host="127.0.0.1", port=0))
+        return url, Credentials(DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET)
+
+    async def aclose(self) -> None:
+        """Close the client and stop the simulator."""
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+        await asyncio.to_thread(self._stack.close)

@@ -1,0 +1,169 @@
+"""One run of the send engine in a thread of its own, for the TUI.
+
+The engine commits every batch state to SQLite with ``synchronous=FULL`` and signs and
+parses every request: done on the UI's event loop, that would stall key handling at high
+rates. So the sender gets its own thread, its own event loop, its own journal connection
+(SQLite connections belong to one thread) and its own HTTP client. Its events are stamped
+and appended to a thread-safe buffer that the UI drains on a timer, and the controls cross
+over with ``call_soon_threadsafe``.
+
+Nothing here imports Textual: a Textual thread worker calls :meth:`EngineRun.run`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from cams_tui.engine.events import DoneEvent, Event, PlanEvent
+
+if TYPE_CHECKING:
+    from cams_tui.api.client import Placement
+    from cams_tui.api.credentials import Credentials
+    from cams_tui.engine.journal import Journal
+    from cams_tui.engine.sender import Sender
+
+
+@dataclass(frozen=True)
+class SendTarget:
+    """Where a job is sent from and to: the account, the rate and the journal's folder."""
+
+    endpoint: str
+    credentials: Credentials
+    placement: Placement
+    rate: float
+    """SendChatappMassMessage calls per second (the limiter's ceiling)."""
+    data_dir: Path
+    """The folder of the journal that holds the job."""
+
+
+@dataclass(frozen=True)
+class BatchTally:
+    """How many of a job's batches are in each state, read from the journal when a run
+    starts (a resumed job has batches settled by earlier runs)."""
+
+    counts: dict[str, int]
+
+
+Stamped = tuple[float, "Event | BatchTally"]
+"""An event with the wall-clock time it was received."""
+
+
+class EngineRun:
+    """Sends one job with the engine, in the calling thread (use a thread worker).
+
+    Events go to :attr:`events` as ``(time, event)`` pairs, preceded by a
+    :class:`BatchTally` right after the plan; :meth:`drain` takes them. :meth:`pause`,
+    :meth:`resume` and :meth:`cancel` may be called from any thread, even before the
+    engine has started."""
+
+    def __init__(
+        self,
+        target: SendTarget,
+        job_id: str,
+        *,
+        retry_unknown: bool = False,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.target = target
+        self.job_id = job_id
+        self.retry_unknown = retry_unknown
+        self.events: deque[Stamped] = deque()
+        """Stamped events not yet drained (appended by the engine's thread)."""
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._sender: Sender | None = None
+        self._journal: Journal | None = None
+        self._early: list[str] = []
+
+    def run(self) -> DoneEvent:
+        """Send the job; blocks until the run ends and returns its :class:`DoneEvent`."""
+        return asyncio.run(self._main())
+
+    def drain(self) -> list[Stamped]:
+        """Take every buffered event, oldest first."""
+        taken: list[Stamped] = []
+        events = self.events
+        while events:
+            taken.append(events.popleft())
+        return taken
+
+    # ------------------------------------------------------------------ controls
+
+    def pause(self) -> None:
+        """Start no new request until :meth:`resume`."""
+        self._control("pause")
+
+    def resume(self) -> None:
+        """Start requests again."""
+        self._control("resume")
+
+    def cancel(self) -> None:
+        """Stop (requests in flight are waited for); a second call stops at once."""
+        self._control("cancel")
+
+    def _control(self, name: str) -> None:
+        with self._lock:
+            loop, sender = self._loop, self._sender
+            if loop is None or sender is None:
+                self._early.append(name)
+                return
+        try:
+            loop.call_soon_threadsafe(getattr(sender, name))
+        except RuntimeError:
+            pass  # the run's loop is closed: it has ended, there is nothing to control
+
+    # ------------------------------------------------------------------ the run
+
+    async def _main(self) -> DoneEvent:
+        from cams_tui.api.client import CamsClient
+        from cams_tui.engine.journal import Journal
+        from cams_tui.engine.ratelimit import RateLimiter
+        from cams_tui.engine.sender import Sender, default_in_flight
+
+        target = self.target
+        in_flight = default_in_flight(target.rate)
+        journal = Journal(target.data_dir)
+        self._journal = journal
+        try:
+            async with CamsClient(
+                target.credentials, target.endpoint, placement=target.placement, max_connections=in_flight
+            ) as client:
+                sender = Sender(
+                    client,
+                    journal,
+                    self.job_id,
+                    limiter=RateLimiter(target.rate),
+                    max_in_flight=in_flight,
+                    retry_unknown=self.retry_unknown,
+                )
+                sender.subscribe(self._receive)
+                with self._lock:
+                    self._loop = asyncio.get_running_loop()
+                    self._sender = sender
+                    early, self._early = self._early, []
+                for name in early:
+                    asyncio.get_running_loop().call_soon(getattr(sender, name))
+                return await sender.run()
+        finally:
+            with self._lock:
+                self._loop = None
+                self._sender = None
+            self._journal = None
+            journal.close()
+
+    def _receive(self, event: Event) -> None:
+        now = self._clock()
+        self.events.append((now, event))
+        if isinstance(event, PlanEvent) and self._journal is not None:
+            # Runs in the engine's thread, after the journal's recovery: the baseline of
+            # batch states this run starts from.
+            counts = Counter(batch.state for batch in self._journal.batches(self.job_id))
+            self.events.append((now, BatchTally(dict(counts))))

@@ -1,0 +1,118 @@
+"""The compose screen: the step list beside the pane of the current step."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import ContentSwitcher, Footer, Header
+
+from cams_tui.compose import Step
+from cams_tui.ui.messages import GoToStep, StateChanged
+from cams_tui.ui.steps.base import StepPane
+from cams_tui.ui.steps.options import OptionsStep
+from cams_tui.ui.steps.params import ParamsStep
+from cams_tui.ui.steps.recipients import RecipientsStep
+from cams_tui.ui.steps.review import ReviewStep
+from cams_tui.ui.steps.template import TemplateStep
+from cams_tui.ui.widgets.step_list import Breadcrumb, StepList
+
+PANE_IDS = {
+    Step.TEMPLATE: "template",
+    Step.RECIPIENTS: "recipients",
+    Step.PARAMS: "params",
+    Step.OPTIONS: "options",
+    Step.REVIEW: "review",
+}
+
+
+class ComposeScreen(Screen[None]):
+    """Where a send is prepared, step by step."""
+
+    CSS_PATH = [
+        "compose.tcss",
+        "../steps/template.tcss",
+        "../steps/recipients.tcss",
+        "../steps/params.tcss",
+        "../steps/options.tcss",
+        "../steps/review.tcss",
+    ]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
+
+    BINDINGS = [
+        Binding("ctrl+n", "next_step", "Next step", id="next-step"),
+        Binding("ctrl+b", "previous_step", "Back", id="previous-step"),
+        Binding("ctrl+l", "focus_steps", "Steps", id="focus-steps", show=False),
+    ]
+
+    def __init__(self, show_clock: bool = True) -> None:
+        super().__init__()
+        self._show_clock = show_clock
+        self.current = Step.TEMPLATE
+        """The step on show."""
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=self._show_clock, icon="✉")
+        yield Breadcrumb(id="breadcrumb")
+        with Horizontal(id="body"):
+            yield StepList(id="steps")
+            with ContentSwitcher(initial="template", id="pages"):
+                yield TemplateStep(id="template")
+                yield RecipientsStep(id="recipients")
+                yield ParamsStep(id="params")
+                yield OptionsStep(id="options")
+                yield ReviewStep(id="review")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.refresh_state()
+        self.go_to(Step.TEMPLATE)
+
+    def pane(self, step: Step) -> StepPane:
+        """The pane of one step."""
+        return self.query_one(f"#{PANE_IDS[step]}", StepPane)
+
+    def go_to(self, step: Step) -> None:
+        """Show ``step``'s pane and focus it."""
+        previous = self.current
+        self.current = step
+        state = self.app.state  # type: ignore[attr-defined]
+        state.visited.add(previous)
+        pane = self.pane(step)
+        self.query_one(ContentSwitcher).current = PANE_IDS[step]
+        pane.border_title = f"{step.value} {step.title}"
+        self.query_one(StepList).current = step
+        pane.on_step_shown()
+        self.refresh_state()
+        pane.focus_first()
+
+    def refresh_state(self) -> None:
+        """Show the compose state in the step list, breadcrumb and header."""
+        state = self.app.state  # type: ignore[attr-defined]
+        statuses = state.statuses()
+        estimate = state.estimate()
+        self.query_one(StepList).update_state(statuses, estimate)
+        self.query_one(Breadcrumb).update_state(statuses, estimate, self.current)
+
+    def on_state_changed(self, message: StateChanged) -> None:
+        message.stop()
+        self.refresh_state()
+
+    def on_go_to_step(self, message: GoToStep) -> None:
+        message.stop()
+        self.go_to(message.step)
+
+    def action_next_step(self) -> None:
+        """Show the next step."""
+        if self.current.value < len(Step):
+            self.go_to(Step(self.current.value + 1))
+
+    def action_previous_step(self) -> None:
+        """Show the previous step."""
+        if self.current.value > 1:
+            self.go_to(Step(self.current.value - 1))
+
+    def action_focus_steps(self) -> None:
+        """Focus the step list (then 1–5 or enter open a step)."""
+        self.query_one(StepList).focus()

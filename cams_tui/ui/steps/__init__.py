@@ -1,0 +1,1 @@
+"""The panes of the compose flow, one per step."""

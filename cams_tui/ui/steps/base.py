@@ -1,0 +1,62 @@
+"""What every step pane shares: the compose state, and telling the screen it changed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, ClassVar, cast
+
+from textual.app import SystemCommand
+from textual.containers import Vertical
+
+from cams_tui.compose import ComposeState, Step
+from cams_tui.ui.messages import StateChanged
+
+if TYPE_CHECKING:
+    from cams_tui.ui.app import CamsApp
+
+
+class StepPane(Vertical):
+    """One step of the compose flow, shown in the compose screen's content switcher."""
+
+    step: ClassVar[Step]
+    """Which step this pane is."""
+
+    @property
+    def cams(self) -> CamsApp:
+        """The app, typed."""
+        from cams_tui.ui.app import CamsApp
+
+        return cast(CamsApp, self.app)
+
+    @property
+    def state(self) -> ComposeState:
+        """The compose state shared by every step."""
+        return self.cams.state
+
+    def changed(self) -> None:
+        """Tell the screen the state changed."""
+        self.post_message(StateChanged(self.step))
+
+    def on_step_shown(self) -> None:
+        """Called when the pane comes on show: re-read the state (others may have changed it)."""
+
+    def focus_first(self) -> None:
+        """Focus the pane's first focusable widget (panes override to pick their main one)."""
+        for widget in self.query("*"):
+            if widget.focusable:
+                widget.focus()
+                return
+
+    def commands(self) -> Iterable[SystemCommand]:
+        """Command-palette entries of this step's actions (shown while it is on show)."""
+        return ()
+
+
+def explain(error: BaseException) -> str:
+    """An error in plain words for the screen: a CAMS error with its advice, else its message."""
+    from cams_tui.api.errors import CamsError
+
+    if isinstance(error, CamsError):
+        advice = error.advice
+        return f"{error}" + (f"\n{advice}" if advice else "")
+    return str(error) or type(error).__name__

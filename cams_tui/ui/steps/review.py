@@ -1,0 +1,233 @@
+"""Step 5: everything that will go out on one page, a test send, and the typed confirmation."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Iterable
+
+from textual import on, work
+from textual.app import ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.content import Content
+from textual.widgets import Button, Input, Label, Static
+
+from cams_tui.compose import Step, TrialSend, format_duration
+from cams_tui.ui.steps.base import StepPane, explain
+
+
+class ReviewStep(StepPane):
+    """The send as it will go out, the problems that block it, a test send, and the confirmation."""
+
+    step = Step.REVIEW
+    HELP = """
+## 5 Review
+Check everything that will go out. **Test send** sends the message to one number first
+(SendChatappMessage) and shows CAMS's answer. To send to everyone, type the number of
+recipients in the confirmation field: **Send** stays disabled until it matches and
+nothing blocks the send.
+"""
+
+    BINDINGS = [
+        Binding("ctrl+t", "test_send", "Test send", id="test-send", tooltip="Send to one number first"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="review-scroll"):
+            yield Static(id="review-summary")
+            with Horizontal(classes="review-row"):
+                yield Label("Test send to", classes="review-label")
+                yield Input(placeholder="+63 917 123 4567", id="review-test-number", compact=True)
+                yield Button("Test send", id="review-test", compact=True)
+            yield Static("", id="review-test-result")
+            with Horizontal(classes="review-row"):
+                yield Label("Type 0 to send", id="review-confirm-label", classes="review-label")
+                yield Input(placeholder="recipient count", id="review-confirm", compact=True)
+                yield Button("Send", id="review-send", variant="error", compact=True, disabled=True)
+            yield Static("", id="review-send-result")
+
+    def focus_first(self) -> None:
+        self.query_one("#review-test-number", Input).focus()
+
+    def commands(self) -> Iterable[SystemCommand]:
+        yield SystemCommand("Test send", "Send the message to one number first (ctrl+t)", self.action_test_send)
+        yield SystemCommand("Confirm and send", "Focus the confirmation field", self.query_one("#review-confirm").focus)
+
+    def on_step_shown(self) -> None:
+        self.show()
+
+    def show(self) -> None:
+        """Show the state: the send, what blocks it, the test send, the confirmation."""
+        state = self.state
+        estimate = state.estimate()
+        rows: list[tuple[str, str]] = []
+        template = state.template
+        rows.append(("Template", f"{template.template_name} ({template.language})  {template.template_code}" if template else "—"))
+        rows.append(("Sender", state.sender or "—"))
+        report = state.report
+        counts = f"{estimate.recipients:,}"
+        if report is not None:
+            counts += f"  ({len(report.rejected):,} rejected, {report.duplicates:,} duplicates, {report.suppressed:,} suppressed)"
+        rows.append(("Recipients", counts))
+        rows.append(("Batches", f"{estimate.batches:,} · ~{format_duration(math.ceil(estimate.seconds))} at {state.rate:g} calls/s"))
+        rows.append(("Params", ", ".join(f"{row.name}={row.value or '(column)'}" for row in state.param_rows()) or "none"))
+        options = state.options
+        fallback = "none"
+        if options.fallback_id or options.fallback_rule:
+            wait = options.seconds("fallback_duration")
+            fallback = f"{options.fallback_rule or 'default rule'}, policy {options.fallback_id or '—'}"
+            fallback += f", after {format_duration(wait)}" if wait else ""
+        rows.append(("Fallback", fallback))
+        ttl = options.seconds("ttl")
+        extras = [f"TTL {format_duration(ttl)}" if ttl else "TTL default"]
+        extras += [
+            f"{name} {value}"
+            for name, value in (("label", options.label), ("tag", options.tag), ("task", options.task_id), ("space", options.cust_space_id))
+            if value
+        ]
+        rows.append(("Delivery", " · ".join(extras)))
+        parts: list[tuple[str, str] | str] = []
+        for label, value in rows:
+            parts += [(f"{label:<11}", "$text-muted"), value, "\n"]
+        problems = state.blocking_problems()
+        parts.append("\n")
+        for problem in problems:
+            parts.append((f"✗ {problem}\n", "$error"))
+        if not problems:
+            parts.append(("✓ Ready to send.", "$success"))
+        self.query_one("#review-summary", Static).update(Content.assemble(*parts))
+
+        result = self.query_one("#review-test-result", Static)
+        trial = state.test_send
+        if trial is None:
+            result.update("No test send yet (ctrl+t).")
+        else:
+            result.update(Content.styled(("✓ " if trial.ok else "✗ ") + trial.text, "$success" if trial.ok else "$error"))
+        self.query_one("#review-confirm-label", Label).update(f"Type {estimate.recipients} to send")
+        self._update_send_button()
+
+    def _update_send_button(self) -> None:
+        typed = self.query_one("#review-confirm", Input).value.replace(",", "").strip()
+        count = self.state.recipient_count
+        ready = count > 0 and typed == str(count) and not self.state.blocking_problems()
+        self.query_one("#review-send", Button).disabled = not ready or self.state.job_id is not None
+
+    @on(Input.Changed, "#review-confirm")
+    def _confirm_typed(self) -> None:
+        self._update_send_button()
+
+    @on(Input.Submitted, "#review-confirm")
+    def _confirm_submitted(self) -> None:
+        if not self.query_one("#review-send", Button).disabled:
+            self.send()
+
+    @on(Input.Submitted, "#review-test-number")
+    def _test_submitted(self) -> None:
+        self.action_test_send()
+
+    @on(Button.Pressed, "#review-test")
+    def _test_pressed(self) -> None:
+        self.action_test_send()
+
+    @on(Button.Pressed, "#review-send")
+    def _send_pressed(self) -> None:
+        self.send()
+
+    # ----------------------------------------------------------------- test send
+
+    def action_test_send(self) -> None:
+        """Send the message to the one number typed (SendChatappMessage)."""
+        number = self.query_one("#review-test-number", Input).value
+        self._test_send(number)
+
+    @work(exclusive=True, group="test-send", exit_on_error=False)
+    async def _test_send(self, number: str) -> None:
+        state = self.state
+        result = self.query_one("#review-test-result", Static)
+        problem = state.template_problem() or next(iter(state.options.errors().values()), "")
+        if problem:
+            state.test_send = TrialSend(number, False, f"cannot test: {problem}")
+            self.show()
+            return
+        from cams_tui.recipients import IntakeOptions, read_recipients_text
+
+        report = await asyncio.to_thread(read_recipients_text, number, IntakeOptions(default_region=state.default_region or None))
+        if not report.recipients:
+            reason = report.rejected[0].reason if report.rejected else "no number typed"
+            state.test_send = TrialSend(number, False, f"{number.strip() or 'the number'}: {reason}")
+            self.show()
+            return
+        to = report.recipients[0].to
+        listed = next((r for r in (state.report.recipients if state.report else []) if r.to == to), None)
+        row = listed or (state.report.recipients[0] if state.report and state.report.recipients else None)
+        result.update(f"Sending a test to +{to}…")
+        try:
+            request = self._test_request(to, state.recipient_params(row) if row else (state.values_for(None) or None))
+            client = await self.cams.connection.client()
+            answer = await client.send_message(request)
+        except Exception as exc:  # noqa: BLE001 - the answer, good or bad, is shown
+            state.test_send = TrialSend(to, False, f"test to +{to} failed: {explain(exc)}")
+        else:
+            state.test_send = TrialSend(
+                to, True, f"test to +{to} accepted: MessageId {answer.message_id or '—'} (RequestId {answer.request_id})"
+            )
+        self.show()
+        self.changed()
+
+    def _test_request(self, to: str, params: dict[str, str] | None):  # noqa: ANN202
+        from cams_tui.api.models import SendMessageRequest
+
+        options = self.state.campaign().message_options()
+        return SendMessageRequest(
+            From=options.from_,
+            to=to,
+            template_code=options.template_code,
+            language=options.language,
+            template_params=params,
+            cust_space_id=options.cust_space_id,
+            task_id=options.task_id,
+            ttl=options.ttl,
+            label=options.label,
+            tag=options.tag,
+            fall_back_id=options.fall_back_id,
+            fall_back_content=options.fall_back_content,
+            fall_back_rule=options.fall_back_rule,
+            fall_back_duration=options.fall_back_duration,
+        )
+
+    # ---------------------------------------------------------------------- send
+
+    @work(exclusive=True, group="create-job", exit_on_error=False)
+    async def send(self) -> None:
+        """Write the job to the journal (in a thread), then hand it to the send monitor."""
+        state = self.state
+        outcome = self.query_one("#review-send-result", Static)
+        problems = state.blocking_problems()
+        if problems or state.report is None:
+            outcome.update(Content.styled("✗ " + "; ".join(problems or ["no recipients"]), "$error"))
+            return
+        self.query_one("#review-send", Button).disabled = True
+        outcome.update("Writing the job to the journal…")
+        try:
+            from cams_tui.compose import create_job
+
+            client = await self.cams.connection.client()
+            job_id = await asyncio.to_thread(
+                create_job,
+                state,
+                data_dir=self.cams.data_dir,
+                endpoint=client.endpoint,
+                placement=client.placement,
+                max_query_length=client.max_query_length,
+                profile=self.cams.connection.context.profile_name,
+                campaign=str(self.cams.campaign_path) if self.cams.campaign_path else None,
+            )
+        except Exception as exc:  # noqa: BLE001 - shown beside the button
+            outcome.update(Content.styled(f"✗ the job could not be created: {explain(exc)}", "$error"))
+            self._update_send_button()
+            return
+        outcome.update(f"Job {job_id} written to the journal; sending.")
+        self.query_one("#review-confirm", Input).value = ""
+        self.cams.start_job(job_id)
+        self.changed()
