@@ -30,5 +30,6 @@ class SlidingWindowLimiter:
         if len(starts) < limit:
             starts.append(now)
             return None
-        # The oldest start leaves the window at starts[0] + window_s.
-        return max(1, math.ceil((starts[0] + self._window_s - now) * 1000))
+        # The oldest start leaves the window at starts[0] + window_s; the epsilon keeps
+        # float noise (0.4000000001 s) from adding a millisecond.
+        return max(1, math.ceil((starts[0] + self._window_s - now) * 1000 - 1e-6))

@@ -1,0 +1,460 @@
+"""The simulator on its own: gateway checks, flow control, faults, records, HTTP behaviour."""
+
+from __future__ import annotations
+
+import asyncio
+import http.client
+import json
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from cams_tui.api import signing
+from cams_tui.api.client import CamsClient, Placement
+from cams_tui.api.credentials import Credentials
+from cams_tui.api.errors import CamsError, Outcome
+from cams_tui.api.models import ListMessagesRequest, MassMessageOptions, Recipient
+from cams_tui.simulator import DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET, Faults, Simulator, SimulatorConfig
+from cams_tui.simulator import demo_data
+from cams_tui.simulator.cli import run_simulator_cli
+from cams_tui.simulator.ratelimit import SlidingWindowLimiter
+from cams_tui.simulator.store import FAIL_REASONS, MessageStore, Timing
+
+OPTIONS = MassMessageOptions(template_code=demo_data.SPRING_SALE, language="en", from_=demo_data.DEMO_SERVICE_ID)
+VALUES = {"name": "Anna", "discount": "20%", "end_date": "31 March"}
+
+
+def people(count: int, start: int = 0) -> list[Recipient]:
+    return [Recipient(to=f"4477{start + i:08d}", template_params=VALUES) for i in range(count)]
+
+
+def signed_parts(
+    url: str,
+    action: str,
+    params: dict[str, str],
+    *,
+    secret: str = DEMO_ACCESS_KEY_SECRET,
+    version: str = "2020-06-06",
+    date: float | None = None,
+    in_body: bool = False,
+) -> tuple[str, dict[str, str], bytes]:
+    """(target, headers, body) of a request signed by hand."""
+    host = urlsplit(url).netloc
+    encoded = signing.canonical_query(params)
+    headers = {
+        "host": host,
+        "x-acs-action": action,
+        "x-acs-version": version,
+        "x-acs-date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(date or time.time())),
+        "x-acs-signature-nonce": uuid.uuid4().hex,
+    }
+    body = b""
+    if in_body:
+        body = encoded.encode()
+        headers["content-type"] = "application/x-www-form-urlencoded"
+    headers["x-acs-content-sha256"] = signing.payload_sha256(body)
+    headers["authorization"] = signing.sign(
+        method="POST",
+        path="/",
+        query="" if in_body else encoded,
+        headers=headers.items(),
+        payload_hash=headers["x-acs-content-sha256"],
+        access_key_id=DEMO_ACCESS_KEY_ID,
+        secret=secret,
+    )
+    target = "/" if in_body or not encoded else f"/?{encoded}"
+    return target, headers, body
+
+
+def signed(url: str, action: str, params: dict[str, str], **options: Any) -> httpx.Request:
+    """A request signed by hand, for what the typed client refuses to send."""
+    target, headers, body = signed_parts(url, action, params, **options)
+    return httpx.Request("POST", url + target, headers=headers, content=body)
+
+
+async def send(request: httpx.Request) -> tuple[int, dict[str, Any], httpx.Headers]:
+    async with httpx.AsyncClient(trust_env=False) as http_client:
+        response = await http_client.send(request)
+    return response.status_code, response.json(), response.headers
+
+
+def mass_params(**overrides: str) -> dict[str, str]:
+    params = {
+        "ChannelType": "viber",
+        "TemplateCode": demo_data.SPRING_SALE,
+        "Language": "en",
+        "From": demo_data.DEMO_SERVICE_ID,
+        "SenderList": json.dumps([{"To": "447700900001", "TemplateParams": VALUES}]),
+    }
+    params.update(overrides)
+    return {k: v for k, v in params.items() if v != "-"}
+
+
+# ----------------------------------------------------------------------- faults
+
+
+def test_faults_parse_every_key() -> None:
+    faults = Faults.parse(
+        "throttle=0.1, 5xx=0.05,5xx_after_accept=0.01,drop=0.05,slow=0.02,slow_ms=40000,"
+        "deny=1,unsubscribed=false,fail_delivery=0.3,burst=4,seed=7"
+    )
+    assert faults == Faults(
+        throttle=0.1,
+        server_error=0.05,
+        server_error_after_accept=0.01,
+        drop=0.05,
+        slow=0.02,
+        slow_ms=40000,
+        deny=True,
+        fail_delivery=0.3,
+        burst=4,
+        seed=7,
+    )
+    assert Faults.parse(faults.to_spec()) == faults
+    assert Faults.parse("") == Faults()
+
+
+@pytest.mark.parametrize(
+    ("spec", "words"),
+    [
+        ("thrtotle=0.1", ["thrtotle", "throttle"]),
+        ("server_error=0.1", ["server_error", "5xx"]),
+        ("drop=lots", ["drop", "lots"]),
+        ("drop=1.5", ["drop", "between 0 and 1"]),
+        ("deny=maybe", ["deny", "maybe"]),
+        ("slow_ms=-3", ["slow_ms"]),
+        ("burst", ["burst", "value"]),
+    ],
+)
+def test_bad_fault_spec_names_the_problem(spec: str, words: list[str]) -> None:
+    with pytest.raises(ValueError) as caught:
+        Faults.parse(spec)
+    assert all(word in str(caught.value) for word in words)
+
+
+# ------------------------------------------------------------------- signatures
+
+
+async def test_replayed_request_is_refused_for_its_nonce(sim_url: str, simulator: Simulator) -> None:
+    request = signed(sim_url, "ListViberServiceMessage", {})
+    assert (await send(request))[0] == 200
+    status, body, _ = await send(request)
+    assert (status, body["Code"]) == (400, "SignatureNonceUsed")
+    assert set(body) == {"RequestId", "HostId", "Code", "Message", "Recommend"}
+
+
+@pytest.mark.parametrize(("minutes", "code"), [(-16, "InvalidTimeStamp.Expired"), (16, "InvalidTimeStamp.Expired"), (-14, "OK")])
+async def test_timestamp_must_be_within_15_minutes(sim_url: str, minutes: int, code: str) -> None:
+    status, body, _ = await send(signed(sim_url, "ListViberServiceMessage", {}, date=time.time() + 60 * minutes))
+    assert body["Code"] == code
+    assert status == (200 if code == "OK" else 400)
+
+
+async def test_gateway_refusals(sim_url: str) -> None:
+    request = signed(sim_url, "ListViberServiceMessage", {})
+    del request.headers["authorization"]
+    assert (await send(request))[1]["Code"] == "IncompleteSignature"
+    request = signed(sim_url, "ListViberServiceMessage", {})
+    request.headers["authorization"] = "ACS3-HMAC-SHA256 Credential=x"
+    assert (await send(request))[1]["Code"] == "IncompleteSignature"
+    status, body, _ = await send(signed(sim_url, "SendAllTheThings", {}))
+    assert (status, body["Code"]) == (404, "InvalidAction.NotFound")
+    status, body, _ = await send(signed(sim_url, "ListViberServiceMessage", {}, version="2017-05-25"))
+    assert (status, body["Code"]) == (400, "InvalidVersion")
+    status, body, _ = await send(signed(sim_url, "ListViberServiceMessage", {}, secret="nope"))
+    assert (status, body["Code"]) == (400, "SignatureDoesNotMatch")
+    assert "nope" not in json.dumps(body) and DEMO_ACCESS_KEY_SECRET not in json.dumps(body)
+
+
+async def test_tampered_parameters_break_the_signature(sim_url: str, simulator: Simulator) -> None:
+    request = signed(sim_url, "SendChatappMassMessage", mass_params())
+    tampered = httpx.Request(
+        "POST", str(request.url).replace("447700900001", "447700900002"), headers=request.headers
+    )
+    status, body, _ = await send(tampered)
+    assert (status, body["Code"]) == (400, "SignatureDoesNotMatch")
+    assert not simulator.accepted
+
+
+async def test_plus_and_percent_20_are_the_same_space(sim_url: str) -> None:
+    request = signed(sim_url, "ListChatappTemplate", {"Name": "spring sale", "TemplateType": "VIBER"})
+    with_plus = httpx.Request("POST", str(request.url).replace("%20", "+"), headers=request.headers)
+    status, body, _ = await send(with_plus)
+    assert (status, body["Code"], body["Total"]) == (200, "OK", 0)
+
+
+# ------------------------------------------------------------------- validation
+
+
+@pytest.mark.parametrize(
+    ("overrides", "code"),
+    [
+        ({"ChannelType": "whatsapp"}, "InvalidParameter.ChannelTypeNotSupport"),
+        ({"TemplateCode": "-"}, "MissingTemplateCode"),
+        ({"SenderList": "-"}, "MissingSenderList"),
+        ({"SenderList": "not json"}, "InvalidParameter.SenderList"),
+        ({"SenderList": "[]"}, "InvalidParameter.SenderList"),
+        ({"SenderList": '[{"To": "07700 900001"}]'}, "InvalidParameter.PhoneNumberError"),
+        ({"SenderList": '[{"To": "447700900001", "TemplateParams": {"name": "A"}}]'}, "InvalidParameter.TemplateParams"),
+        ({"Ttl": "29"}, "InvalidParameter.Ttl"),
+        ({"Ttl": "1209601"}, "InvalidParameter.Ttl"),
+        ({"FallBackDuration": "59"}, "InvalidParameter.FallBackDuration"),
+        ({"FallBackRule": "always"}, "InvalidParameter.FallBackRule"),
+        ({"Label": "pormotion"}, "InvalidParameter.Label"),
+        ({"TemplateCode": demo_data.LOYALTY_POINTS}, "Template.AuditNotPass"),
+    ],
+)
+async def test_mass_send_validation(sim_url: str, simulator: Simulator, overrides: dict[str, str], code: str) -> None:
+    status, body, _ = await send(signed(sim_url, "SendChatappMassMessage", mass_params(**overrides), in_body=True))
+    assert (status, body["Code"]) == (400, code)
+    assert not simulator.accepted
+
+
+async def test_bounds_and_both_placeholder_styles_are_accepted(sim_url: str, simulator: Simulator) -> None:
+    status, body, _ = await send(
+        signed(sim_url, "SendChatappMassMessage", mass_params(Ttl="30", FallBackDuration="43200", Label="promotion"))
+    )
+    assert (status, body["Code"]) == (200, "OK")
+    reminder = json.dumps([{"To": "447700900009", "TemplateParams": {"name": "A", "date": "1 May", "time": "9:00"}}])
+    params = mass_params(TemplateCode=demo_data.APPOINTMENT_REMINDER, SenderList=reminder)
+    assert (await send(signed(sim_url, "SendChatappMassMessage", params)))[1]["Code"] == "OK"
+    missing = json.dumps([{"To": "447700900009", "TemplateParams": {"name": "A", "date": "1 May"}}])
+    params = mass_params(TemplateCode=demo_data.APPOINTMENT_REMINDER, SenderList=missing)
+    body = (await send(signed(sim_url, "SendChatappMassMessage", params)))[1]
+    assert body["Code"] == "InvalidParameter.TemplateParams" and "'time'" in body["Message"]
+
+
+async def test_template_detail_requires_a_template_code(sim_url: str) -> None:
+    status, body, _ = await send(signed(sim_url, "GetChatappTemplateDetail", {"Language": "en"}))
+    assert (status, body["Code"]) == (400, "MissingTemplateCode")
+    assert "TemplateCode is required" in body["Message"]
+
+
+def test_demo_templates_declare_every_variable_in_their_example() -> None:
+    for template in demo_data.TEMPLATES:
+        assert set(template.variables) == set(template.example), template.name
+    assert demo_data.placeholders("$(a) {{ b }} $(a) {{c}}") == ["a", "b", "c"]
+
+
+# ----------------------------------------------------------------- flow control
+
+
+def test_sliding_window_admits_exactly_rate_per_second() -> None:
+    now = [100.0]
+    limiter = SlidingWindowLimiter(clock=lambda: now[0])
+    assert all(limiter.try_acquire("k", 10) is None for _ in range(10))
+    assert limiter.try_acquire("k", 10) == 1000
+    now[0] = 100.6
+    assert limiter.try_acquire("k", 10) == 400
+    assert limiter.try_acquire("other", 10) is None  # each key has its own window
+    now[0] = 101.0  # the first ten starts leave the window exactly now
+    assert all(limiter.try_acquire("k", 10) is None for _ in range(10))
+    assert limiter.try_acquire("k", 10) is not None
+
+
+def test_sliding_window_never_holds_more_than_rate() -> None:
+    now = [0.0]
+    limiter = SlidingWindowLimiter(clock=lambda: now[0])
+    admitted: list[float] = []
+    for step in range(2000):  # a call every 7 ms, far over 10/s
+        now[0] = step * 0.007
+        if limiter.try_acquire("k", 10) is None:
+            admitted.append(now[0])
+    assert all(later - earlier >= 1.0 - 1e-9 for earlier, later in zip(admitted, admitted[10:]))
+    # Refused calls do not count: the window is used at its full rate.
+    assert len(admitted) >= 10 * int(now[0])
+
+
+async def test_operations_have_separate_windows(demo_credentials: Credentials) -> None:
+    sim = Simulator(SimulatorConfig(rate=1, seed=3))
+    async with sim.serve() as url, CamsClient(demo_credentials, url) as client:
+        await client.send_mass_message(OPTIONS.with_recipients(people(1)))
+        with pytest.raises(CamsError) as caught:
+            await client.send_mass_message(OPTIONS.with_recipients(people(1, start=1)))
+        assert caught.value.outcome is Outcome.THROTTLED
+        assert (await client.list_viber_services()).code == "OK"
+    assert dict(sim.stats["SendChatappMassMessage"]) == {"OK": 1, "System.LimitControl": 1}
+
+
+# ------------------------------------------------------------ faults end to end
+
+
+async def test_accepted_counter_is_exact_under_drop_faults(demo_credentials: Credentials) -> None:
+    sim = Simulator(SimulatorConfig(rate=1000, seed=5, faults=Faults(drop=0.5, seed=11)))
+    async with sim.serve() as url, CamsClient(demo_credentials, url, placement=Placement.BODY) as client:
+        outcomes = []
+        for index in range(20):
+            try:
+                await client.send_mass_message(OPTIONS.with_recipients(people(50, start=index * 50)))
+                outcomes.append(Outcome.OK)
+            except CamsError as error:
+                outcomes.append(error.outcome)
+    dropped = outcomes.count(Outcome.UNKNOWN)
+    assert 0 < dropped < 20 and outcomes.count(Outcome.OK) == 20 - dropped
+    # Dropped or not, every batch was accepted exactly once.
+    assert len(sim.accepted) == 1000 and set(sim.accepted.values()) == {1}
+    assert len(sim.accepted_requests) == 20
+    assert sim.stats["SendChatappMassMessage"] == {"OK": 20 - dropped, "(dropped)": dropped}
+
+
+async def test_deny_then_resume(sim_url: str, simulator: Simulator, demo_credentials: Credentials) -> None:
+    simulator.faults = Faults.parse("deny=1")
+    async with CamsClient(demo_credentials, sim_url) as client:
+        with pytest.raises(CamsError) as caught:
+            await client.send_mass_message(OPTIONS.with_recipients(people(2)))
+        assert caught.value.code == "Ram.PermissionDeny"
+        assert "cams:SendChatappMassMessage" in (caught.value.access_denied_detail or "")
+        assert (await client.list_viber_services()).code == "OK"  # reading is still allowed
+        simulator.faults = Faults()
+        assert (await client.send_mass_message(OPTIONS.with_recipients(people(2)))).code == "OK"
+
+
+# ---------------------------------------------------------------------- records
+
+
+async def test_records_appear_after_the_record_delay(demo_credentials: Credentials) -> None:
+    sim = Simulator(SimulatorConfig(record_delay_s=0.4, seed=2))
+    async with sim.serve() as url, CamsClient(demo_credentials, url) as client:
+        sent = await client.send_mass_message(OPTIONS.with_recipients(people(3)))
+        query = ListMessagesRequest(business_number=demo_data.DEMO_SERVICE_ID, group_message_id=sent.group_message_id)
+        assert (await client.list_messages(query)).data == []
+        await asyncio.sleep(0.5)
+        records = (await client.list_messages(query)).data
+    assert [r.user_number for r in records] == [p.to for p in people(3)]
+    assert all(r.message_status == "Sent" for r in records)
+
+
+def make_store(**timing: Any) -> MessageStore:
+    return MessageStore(seed=99, timing=Timing(**timing), record_delay_s=0)
+
+
+def test_store_filters_by_number_time_template_and_status() -> None:
+    store = make_store(delivery_delay_s=(1.0, 1.0))
+    first = store.add(business_number="2000001", template_code="T1", numbers=("111111111", "222222222"),
+                      accepted_ms=1_000_000, fail_rate=0.0, fallback=False)
+    store.add(business_number="2000001", template_code="T2", numbers=("222222222", "333333333"),
+              accepted_ms=2_000_000, fail_rate=1.0, fallback=True)
+    store.add(business_number="2000009", template_code="T1", numbers=("222222222",),
+              accepted_ms=3_000_000, fail_rate=0.0, fallback=False)
+
+    def query(**filters: Any) -> list[dict[str, Any]]:
+        return store.query(business_number="2000001", now_ms=4_000_000, offset=0, limit=100, **filters)
+
+    assert [(r["UserNumber"], r["TemplateCode"]) for r in query(user_number="222222222")] == [
+        ("222222222", "T1"),
+        ("222222222", "T2"),
+    ]
+    assert query(user_number="999999999") == []
+    assert [r["UserNumber"] for r in query(start_ms=1_500_000)] == ["222222222", "333333333"]
+    assert [r["UserNumber"] for r in query(end_ms=1_500_000)] == ["111111111", "222222222"]
+    assert [r["TemplateCode"] for r in query(template_code="T2")] == ["T2", "T2"]
+    assert [r["GroupMessageId"] for r in query(group_message_id=first.group_message_id)] == [first.group_message_id] * 2
+    failed = query(message_status="Failed")
+    assert [r["UserNumber"] for r in failed] == ["222222222", "333333333"]
+    assert all(r["FailReason"] in dict(FAIL_REASONS) and r["FailBackFlag"] == "1" for r in failed)
+    assert [r["UserNumber"] for r in store.query(business_number="2000001", now_ms=4_000_000, offset=1, limit=2)] == [
+        "222222222",
+        "222222222",
+    ]
+    # Nothing is visible before it was accepted.
+    assert store.query(business_number="2000001", now_ms=1_500_000, offset=0, limit=100, user_number="333333333") == []
+
+
+def test_statuses_move_over_time() -> None:
+    store = make_store(delivery_delay_s=(1.0, 3.0), read_delay_s=(5.0, 10.0), read_share=0.5)
+    group = store.add(business_number="2000001", template_code="T", numbers=tuple(str(10**9 + i) for i in range(1000)),
+                      accepted_ms=0, fail_rate=0.3, fallback=False)
+
+    def statuses(at_ms: int) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for index in range(1000):
+            status = store.status(group, index, at_ms)[0]
+            counts[status] = counts.get(status, 0) + 1
+        return counts
+
+    assert statuses(999) == {"Sent": 1000}
+    settled = statuses(3000)
+    assert "Sent" not in settled and 240 < settled["Failed"] < 360
+    final = statuses(13_000)
+    assert final["Failed"] == settled["Failed"]
+    assert 0.4 < final["Read"] / (1000 - final["Failed"]) < 0.6
+    assert statuses(13_000) == final  # a pure function of the seed and the time
+
+
+# ------------------------------------------------------------------------- HTTP
+
+
+async def test_a_half_megabyte_url_is_served(sim_url: str) -> None:
+    params = {"Pad": "x" * 600_000}
+    # httpx refuses URLs over 64 KiB: write this request by hand.
+    target, headers, _ = signed_parts(sim_url, "ListViberServiceMessage", params)
+    assert len(target) > 512 * 1024
+    parts = urlsplit(sim_url)
+    reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+    head = f"POST {target} HTTP/1.1\r\n" + "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+    writer.write(head.encode() + b"content-length: 0\r\n\r\n")
+    await writer.drain()
+    status_line = await reader.readline()
+    writer.close()
+    assert status_line.startswith(b"HTTP/1.1 200")
+
+
+async def test_a_megabyte_body_is_served(sim_url: str) -> None:
+    status, body, _ = await send(signed(sim_url, "ListViberServiceMessage", {"Pad": "y" * 1_000_000}, in_body=True))
+    assert (status, body["Code"]) == (200, "OK")
+
+
+def test_keep_alive_reuses_one_connection(simulator: Simulator, threaded_sim_url: str) -> None:
+    parts = urlsplit(threaded_sim_url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=5)
+    codes = []
+    sockets = []
+    for _ in range(3):
+        request = signed(threaded_sim_url, "ListViberServiceMessage", {})
+        connection.request("POST", "/", headers=dict(request.headers))
+        sockets.append(connection.sock)
+        response = connection.getresponse()
+        codes.append(json.loads(response.read())["Code"])
+    connection.close()
+    assert codes == ["OK"] * 3
+    assert sockets[0] is not None and all(s is sockets[0] for s in sockets)
+
+
+# -------------------------------------------------------------------------- CLI
+
+
+def test_cli_rejects_bad_flags(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_simulator_cli(["--faults", "drop=2"]) == 2
+    assert "between 0 and 1" in capsys.readouterr().err
+    assert run_simulator_cli(["--access-key-id", "LTAI5tX"]) == 2
+    assert "together" in capsys.readouterr().err
+    assert run_simulator_cli(["--rate", "0"]) == 2
+
+
+def test_cli_serves_until_interrupted() -> None:
+    code = "import sys; from cams_tui.simulator.cli import run_simulator_cli; sys.exit(run_simulator_cli(sys.argv[1:]))"
+    process = subprocess.Popen(
+        [sys.executable, "-c", code, "--port", "0", "--faults", "drop=0.1", "--seed", "1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        first = process.stdout.readline()  # type: ignore[union-attr]
+        url = first.rsplit(" ", 1)[1].strip()
+        reply = httpx.post(url + "/", headers={"x-acs-action": "ListViberServiceMessage", "x-acs-version": "2020-06-06"})
+        assert reply.json()["Code"] == "IncompleteSignature"
+    finally:
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=10)
+    assert process.returncode == 0, err
+    assert first.startswith("CAMS simulator listening on http://127.0.0.1:")
+    assert DEMO_ACCESS_KEY_ID in out and "drop=0.1" in out
+    assert "ListViberServiceMessage: IncompleteSignature 1" in out
