@@ -392,9 +392,47 @@ def test_query_placement_fits_a_smaller_batch_in_the_url() -> None:
     request = batch(200)
     built = client.build(request)
     assert built.content == b""
-    assert len(str(built.url)) <= 65_536
-    assert dict(parse_qsl(built.url.query.decode(), keep_blank_values=True)) == request.to_params()
+    # The request line's target, handed to httpx through its "target" extension.
+    path, _, query = built.extensions["target"].decode("ascii").partition("?")
+    assert path == "/"
+    assert len(f"{ENDPOINT}/?{query}") <= 65_536
+    assert dict(parse_qsl(query, keep_blank_values=True)) == request.to_params()
     assert built.headers["x-acs-content-sha256"] == hashlib.sha256(b"").hexdigest()
+
+
+@pytest.fixture
+async def recording_server() -> AsyncIterator[tuple[str, list[bytes]]]:
+    """Answers OK and keeps every raw request it read."""
+    seen: list[bytes] = []
+
+    async def on_request(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        seen.append(await _read_request(reader))
+        body = b'{"RequestId":"r","Code":"OK","GroupMessageId":"g"}'
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\nconnection: close\r\n\r\n%s" % (len(body), body))
+        await writer.drain()
+        writer.close()
+
+    async for url in _serve(on_request):
+        yield url, seen
+
+
+@pytest.mark.parametrize("placement", list(Placement))
+async def test_parameters_reach_a_real_server(recording_server: tuple[str, list[bytes]], placement: Placement) -> None:
+    url, seen = recording_server
+    request = batch(300 if placement is Placement.QUERY else 1000)
+    async with CamsClient(CREDENTIALS, url, placement=placement) as client:
+        response = await client.send_mass_message(request)
+    assert response.group_message_id == "g"
+    (raw,) = seen
+    head, _, body = raw.partition(b"\r\n\r\n")
+    request_line = head.split(b"\r\n")[0].decode("ascii")
+    method, target, version = request_line.split(" ")
+    assert (method, version) == ("POST", "HTTP/1.1")
+    path, _, query = target.partition("?")
+    assert path == "/"
+    sent = query if placement is Placement.QUERY else body.decode("ascii")
+    assert dict(parse_qsl(sent, keep_blank_values=True)) == request.to_params()
+    assert (query == "") is (placement is Placement.BODY)
 
 
 async def test_body_placement_sends_a_full_batch_as_a_signed_form() -> None:
@@ -409,6 +447,7 @@ async def test_body_placement_sends_a_full_batch_as_a_signed_form() -> None:
     (request,) = seen
     body = request.content
     assert request.method == "POST" and request.url.path == "/" and request.url.query == b""
+    assert "target" not in request.extensions
     assert request.headers["content-type"] == "application/x-www-form-urlencoded"
     assert request.headers["x-acs-content-sha256"] == hashlib.sha256(body).hexdigest()
     assert int(request.headers["content-length"]) == len(body)

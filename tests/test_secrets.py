@@ -153,6 +153,7 @@ def built_requests() -> Iterator[Leak]:
             built = CamsClient(credentials(sts), ENDPOINT, placement=placement).build(request())
             label = f"{placement.value} request, sts={sts}"
             yield f"{label}: url", str(built.url)
+            yield f"{label}: request line target", built.extensions.get("target", b"")
             yield f"{label}: body", built.content
             for name, value in built.headers.items():
                 if name == "x-acs-security-token":

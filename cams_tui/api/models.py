@@ -51,8 +51,11 @@ class CamsRequest(_Wire):
 
     def to_params(self) -> dict[str, str]:
         """The request's parameters as they travel: strings, nested values as compact JSON."""
+        return self._params_except(None)
+
+    def _params_except(self, exclude: set[str] | None) -> dict[str, str]:
         params: dict[str, str] = {}
-        for name, value in self.model_dump(by_alias=True, exclude_none=True).items():
+        for name, value in self.model_dump(by_alias=True, exclude_none=True, exclude=exclude).items():
             if isinstance(value, (dict, list)):
                 params[name] = compact_json(value)
             else:
@@ -123,7 +126,8 @@ class SendMassMessageRequest(MassMessageOptions):
 
     def to_params(self) -> dict[str, str]:
         """Parameters as the SDK sends them."""
-        params = super().to_params()
+        # The SenderList is serialized once, here, not also by the generic dump.
+        params = self._params_except({"sender_list"})
         params["SenderList"] = sender_list_json(self.sender_list)
         return params
 
