@@ -21,6 +21,7 @@ they hold phone numbers.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import json
 import os
@@ -286,6 +287,24 @@ class Journal:
         self._db.execute("COMMIT")
         if self._kill_at == ("after", self._commits):
             os.kill(os.getpid(), signal.SIGKILL)
+
+    @contextlib.contextmanager
+    def lock_job(self, job_id: str) -> Iterator[None]:
+        """Hold the job's lock while sending it, so two processes never send one job.
+
+        An OS file lock: it is released when the process ends, even by ``kill -9``."""
+        import fcntl
+
+        folder = paths.ensure_private_dir(self.data_dir / "locks")
+        fd = os.open(folder / f"{job_id}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise JournalError(f"job {job_id} is being sent by another cams-tui process") from None
+            yield
+        finally:
+            os.close(fd)
 
     def close(self) -> None:
         """Close the database."""

@@ -1,10 +1,13 @@
 """An account-wide limiter: never more than ``rate`` request starts in any 1-second window.
 
 CAMS counts SendChatappMassMessage calls in a sliding one-second window. A token bucket with
-a burst of ``rate`` lets nearly twice the rate through in its first second; this limiter
-instead remembers the last ``n`` start times and lets a new start go only once the oldest of
-them is more than a window (plus a small safety margin for clock and network skew) old. That
-gives exactly ``rate`` starts per second, from the very first second.
+a burst of ``rate`` lets nearly twice the rate through in its first second. This limiter
+spaces starts evenly instead: one every ``(1 s + margin) / rate``, so any ``rate + 1``
+consecutive starts span more than a second (plus a small safety margin for clock and network
+skew). That gives ``rate`` starts per second from the very first second, and no burst at all:
+a burst of ``rate`` simultaneous starts (each opening a connection) reaches the server with
+more spread than the margin covers, and the next second's starts on warm connections overtake
+it; evenly spaced starts do not.
 
 It is adaptive (AIMD): a throttled answer pauses every start for the delay the server asked
 for (``x-acs-retry-after``) and cuts the rate by a factor; each answer that is not throttled
@@ -16,14 +19,13 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
 DEFAULT_RATE = 10.0
 # Enough to absorb the scheduling jitter between "allowed to start" and "bytes on the wire"
 # plus the server's own clock granularity, small enough to cost under 1 % of the ceiling.
-DEFAULT_MARGIN_S = 0.008
+DEFAULT_MARGIN_S = 0.010
 DECREASE_FACTOR = 0.7
 # Without an x-acs-retry-after header, a throttled answer pauses starts this long.
 DEFAULT_THROTTLE_PAUSE_S = 1.0
@@ -57,8 +59,8 @@ class Permit:
 class RateLimiter:
     """Paces request starts for one account; safe to share between coroutines of one loop.
 
-    ``rate`` is the ceiling in starts per second (fractions allowed: 2.5/s lets 2 starts
-    go in any 0.8 s). ``min_rate`` is the floor the adaptive decrease stops at.
+    ``rate`` is the ceiling in starts per second (fractions allowed, as an average: the
+    adaptive decrease produces them). ``min_rate`` is the floor the decrease stops at.
     """
 
     def __init__(
@@ -77,7 +79,7 @@ class RateLimiter:
         self._min_rate = min(float(min_rate), self._ceiling)
         self._margin = margin_s
         self._clock = clock
-        self._starts: deque[list[float]] = deque()
+        self._last_start: list[float] = [-math.inf]
         self._paused_until = 0.0
         self._last_decrease = -math.inf
         self._lock = asyncio.Lock()
@@ -93,21 +95,14 @@ class RateLimiter:
         """The most the rate may climb back to."""
         return self._ceiling
 
-    def _slots(self) -> tuple[int, float]:
-        # n starts per n/rate seconds: for integer rates that is exactly rate per 1 s window.
-        n = max(1, math.floor(self._rate))
-        return n, n / self._rate
+    def _gap(self) -> float:
+        # With an integer rate r, any r + 1 consecutive starts span r gaps = 1 s + margin.
+        return (1.0 + self._margin) / self._rate
 
     def _wait_needed(self, now: float) -> float:
         if self._paused_until > now:
             return self._paused_until - now
-        n, window = self._slots()
-        while len(self._starts) > n:
-            self._starts.popleft()
-        if len(self._starts) < n:
-            return 0.0
-        ready_at = self._starts[0][0] + window + self._margin
-        return max(0.0, ready_at - now)
+        return max(0.0, self._last_start[0] + self._gap() - now)
 
     async def acquire(self) -> Permit:
         """Wait until a start is allowed, then take it. Waiters are served in order."""
@@ -117,9 +112,8 @@ class RateLimiter:
                 if wait <= 0:
                     break
                 await asyncio.sleep(wait)
-            stamp = [self._clock()]
-            self._starts.append(stamp)
-            return Permit(stamp, self._clock)
+            self._last_start = [self._clock()]
+            return Permit(self._last_start, self._clock)
 
     def throttled(self, retry_after_s: float | None, started_at: float | None = None) -> None:
         """A start was refused by the server's limit: pause, and lower the rate.

@@ -186,8 +186,20 @@ class Sender:
 
     # ---------------------------------------------------------------------- run
 
+    @property
+    def cancelled(self) -> bool:
+        """Whether :meth:`cancel` was called."""
+        return self._cancelled
+
     async def run(self) -> DoneEvent:
-        """Send every pending batch; returns (and emits) the final :class:`DoneEvent`."""
+        """Send every pending batch; returns (and emits) the final :class:`DoneEvent`.
+
+        Raises :class:`~cams_tui.engine.journal.JournalError` if another process is sending
+        the same job."""
+        with self._journal.lock_job(self.job_id):
+            return await self._run()
+
+    async def _run(self) -> DoneEvent:
         journal = self._journal
         journal.recover(self.job_id, retry_unknown=self._retry_unknown)
         job = journal.job(self.job_id)
@@ -214,6 +226,8 @@ class Sender:
                 rate=self.limiter.rate,
             )
         )
+        if self._queue:
+            await self._warm_up()
         ticker = asyncio.create_task(self._tick())
         self._workers = [
             asyncio.create_task(self._worker()) for _ in range(min(self.max_in_flight, len(self._queue)))
@@ -241,6 +255,22 @@ class Sender:
         if error is not None:
             raise error
         return done
+
+    async def _warm_up(self) -> None:
+        """Open the connection with one cheap read before the first timed start.
+
+        The first request on a cold connection (and to a cold server) arrives tens of
+        milliseconds later than the limiter thinks; the requests a second later arrive on
+        time and would land in the same server window. A template lookup counts against its
+        own operation's limit, not the mass send's. Its answer does not matter.
+        """
+        assert self._options is not None
+        try:
+            await self._client.template_detail(
+                self._options.template_code, self._options.language, cust_space_id=self._options.cust_space_id
+            )
+        except CamsError:
+            pass
 
     def _finish(self) -> DoneEvent:
         fatal = self._fatal
@@ -302,13 +332,24 @@ class Sender:
         journal, job_id = self._journal, self.job_id
         assert self._options is not None
         size = self._sizes[index]
+        try:
+            request = self._options.with_recipients(json.loads(journal.sender_list(job_id, index)))
+        except ValueError as exc:
+            invalid = exc
+        else:
+            invalid = None
         attempt = journal.mark_sending(job_id, index)
+        if invalid is not None:
+            # Never left: the stored batch does not make a valid request.
+            answer = Answer(Outcome.FAILED.value, code="InvalidBatch", message=str(invalid)[:500])
+            self._settle(index, size, attempt, BatchState.FAILED, answer)
+            return None
+        # The window counts from here, after the slow local work, as close to the wire as we get.
         started_at = self.limiter.now()
         permit.started()
         self._in_flight += 1
         self._calls += 1
         try:
-            request = self._options.with_recipients(json.loads(journal.sender_list(job_id, index)))
             response = await self._client.send_mass_message(request)
         except asyncio.CancelledError:
             answer = Answer(
@@ -319,7 +360,7 @@ class Sender:
             self._settle(index, size, attempt, BatchState.UNKNOWN, answer)
             raise
         except ValueError as exc:
-            # Refused before it left: the stored batch does not make a valid request.
+            # Refused by the client before it left (e.g. too long for a URL).
             answer = Answer(Outcome.FAILED.value, code="InvalidBatch", message=str(exc)[:500])
             self._settle(index, size, attempt, BatchState.FAILED, answer)
             return None

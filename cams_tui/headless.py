@@ -1,0 +1,632 @@
+"""The headless commands: ``send``, ``resume``, ``jobs`` and ``export``.
+
+They drive the same engine as the TUI. ``--json`` prints JSON Lines on stdout (a ``plan``
+event, one ``batch`` event per request outcome, a ``done`` event); without it a progress
+line goes to stderr. Exit codes are those of :mod:`cams_tui.cli`.
+
+Choices made here:
+
+- Confirmation is typing the number of recipients (``1234`` or ``1,234``); a mismatch sends
+  nothing (exit 2). Without ``--yes`` and with no terminal on stdin, nothing is sent (exit 2).
+- ``--dry-run`` without credentials still plans and validates the file and the campaign,
+  and says that the template's variables could not be checked.
+- ``resume`` sends to the job's own endpoint unless ``--endpoint`` or ``CAMS_TUI_ENDPOINT``
+  says otherwise: a job belongs to the account it was started on.
+- When a job ends with both failed and unknown batches, the exit code is 3 (unknown): those
+  need a decision before anything else.
+- ``export`` lists a batch still marked ``sending`` as ``unknown`` (it may have been accepted),
+  rejected input lines with their reason, and writes ``-o`` files with mode 0600.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import json
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from cams_tui.api.client import CamsClient, normalize_endpoint
+from cams_tui.api.credentials import ENV_ACCESS_KEY_ID, ENV_ACCESS_KEY_SECRET, Credentials
+from cams_tui.api.errors import CamsError, Outcome
+from cams_tui.api.models import MAX_RECIPIENTS_PER_REQUEST
+from cams_tui.campaign import Campaign, load_campaign
+from cams_tui.cli import EXIT_FAILED, EXIT_FATAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_UNKNOWN, EXIT_USAGE
+from cams_tui.config import ENV_ENDPOINT, RunContext, resolve_context
+from cams_tui.engine.events import BatchEvent, DoneEvent, Event, PlanEvent, ProgressEvent, RateEvent, event_to_json
+from cams_tui.engine.journal import BatchState, JobRecord, Journal, Reject
+from cams_tui.engine.planning import missing_variables, plan_batches, recipient_params, sender_item
+from cams_tui.engine.ratelimit import RateLimiter
+from cams_tui.engine.sender import Sender, default_in_flight
+from cams_tui.errors import UserError
+from cams_tui.templates import template_variables
+
+EXPORT_FIELDS = ("to", "status", "code", "message", "batch", "request_id", "group_message_id")
+_PROGRESS_EVERY_S = 0.25
+_PROGRESS_EVERY_S_NO_TTY = 5.0
+
+
+def run(command: str, args: argparse.Namespace) -> int:
+    """Run ``send``, ``resume``, ``jobs`` or ``export``; returns the exit code."""
+    handlers: dict[str, Callable[[argparse.Namespace], int]] = {
+        "send": _send,
+        "resume": _resume,
+        "jobs": _jobs,
+        "export": _export,
+    }
+    try:
+        return handlers[command](args)
+    except _Fatal as exc:
+        print(f"cams-tui: {exc}", file=sys.stderr)
+        if exc.advice:
+            print(exc.advice, file=sys.stderr)
+        return EXIT_FATAL
+
+
+def _context(args: argparse.Namespace) -> RunContext:
+    return resolve_context(profile_name=args.profile, endpoint=args.endpoint, data_dir=args.data_dir)
+
+
+def _require_credentials(context: RunContext) -> Credentials:
+    if context.credentials is None:
+        raise UserError(
+            f"no AccessKey: set {ENV_ACCESS_KEY_ID} and {ENV_ACCESS_KEY_SECRET} "
+            "(or give a profile with credentials: --profile NAME), then try again"
+        )
+    return context.credentials
+
+
+# ----------------------------------------------------------------------- intake
+
+
+@dataclass
+class Intake:
+    """The recipients of a send: their SenderList items and what was left out."""
+
+    items: list[str]
+    rejects: list[Reject]
+    duplicates: int
+    suppressed: int
+
+
+@dataclass(frozen=True)
+class _Row:
+    to: str
+    params: dict[str, str]
+    line: int
+
+
+def _read_intake(
+    path: Path, default_region: str | None, suppress: list[str]
+) -> tuple[list[Any], list[Reject], int, int]:
+    """Read and deduplicate the numbers file: one number per line, or ``phone,param…`` CSV
+    with a header naming the params. Numbers must be international (digits, ``+`` optional)."""
+    suppressed_numbers: set[str] = set()
+    for file in suppress:
+        for text in Path(file).expanduser().read_text(encoding="utf-8-sig").splitlines():
+            digits = "".join(ch for ch in text if ch.isdigit())
+            if digits:
+                suppressed_numbers.add(digits)
+    rows: list[_Row] = []
+    rejects: list[Reject] = []
+    seen: set[str] = set()
+    duplicates = suppressed = 0
+    header: list[str] | None = None
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        for line_no, fields in enumerate(csv.reader(handle), start=1):
+            if not fields or not "".join(fields).strip():
+                continue
+            raw = fields[0].strip()
+            if line_no == 1 and not any(ch.isdigit() for ch in raw):
+                header = [f.strip() for f in fields]
+                continue
+            number = raw.removeprefix("+").replace(" ", "").replace("-", "")
+            if not number.isdigit() or not 7 <= len(number) <= 15 or number.startswith("0"):
+                rejects.append(Reject(line_no, raw, "not an international number (country code first)"))
+                continue
+            if number in seen:
+                duplicates += 1
+                continue
+            seen.add(number)
+            if number in suppressed_numbers:
+                suppressed += 1
+                continue
+            params = {}
+            if header:
+                params = {name: value.strip() for name, value in zip(header[1:], fields[1:]) if name}
+            rows.append(_Row(number, params, line_no))
+    return rows, rejects, duplicates, suppressed
+
+
+def _recipients_file(args: argparse.Namespace, campaign: Campaign, campaign_path: Path) -> Path:
+    if args.recipients:
+        path = Path(args.recipients).expanduser()
+    else:
+        found = campaign.recipients_path(campaign_path)
+        if found is None:
+            raise UserError(
+                f"{campaign_path}: no recipients: give --recipients FILE or set [recipients] file in the campaign"
+            )
+        path = found
+    if not path.is_file():
+        raise UserError(f"the recipients file {path} does not exist")
+    return path
+
+
+# ------------------------------------------------------------------------- send
+
+
+def _send(args: argparse.Namespace) -> int:
+    context = _context(args)
+    campaign_path = Path(args.campaign).expanduser()
+    campaign = load_campaign(campaign_path)
+    if not args.dry_run:
+        _require_credentials(context)
+    options = campaign.message_options()
+    if context.profile.cust_space_id and options.cust_space_id is None:
+        options = options.model_copy(update={"cust_space_id": context.profile.cust_space_id})
+    rate = args.rate or context.rate
+    out = _Output(as_json=args.json)
+
+    variables: list[str] | None = None
+    if context.credentials is not None:
+        variables = asyncio.run(_fetch_variables(context, campaign))
+    else:
+        out.note("no credentials: the template's variables were not checked")
+
+    path = _recipients_file(args, campaign, campaign_path)
+    default_region = args.default_region or campaign.recipients.default_region or context.profile.default_region
+    rows, rejects, duplicates, suppressed = _read_intake(path, default_region, args.suppress)
+    if not rows:
+        raise UserError(
+            f"{path}: no number to send to ({len(rejects):,} rejected, {duplicates:,} duplicates, "
+            f"{suppressed:,} suppressed)"
+        )
+    if variables is not None:
+        missing = missing_variables(variables, campaign.params, (row.params for row in rows))
+        if missing:
+            lines = [
+                f"template variable {name!r} has no value for {count:,} of {len(rows):,} recipients"
+                for name, count in missing.items()
+            ]
+            raise UserError(
+                "\n".join(lines) + "\ngive it under [params] in the campaign, or as a column of the recipients file"
+            )
+    names = frozenset(variables) | frozenset(campaign.params) if variables is not None else None
+    items = (sender_item(row.to, recipient_params(campaign.params, row.params, names)) for row in rows)
+    batches = list(
+        plan_batches(
+            items,
+            options,
+            placement=context.profile.placement,
+            max_query_length=_max_query_length(context.endpoint),
+            max_size=args.batch_size or MAX_RECIPIENTS_PER_REQUEST,
+        )
+    )
+    del rows
+    total = sum(b.size for b in batches)
+    plan = PlanEvent(
+        job_id=None,
+        recipients=total,
+        rejected=len(rejects),
+        duplicates=duplicates,
+        suppressed=suppressed,
+        batches=len(batches),
+        pending_recipients=total,
+        pending_batches=len(batches),
+        rate=rate,
+    )
+    if args.dry_run:
+        out.plan(plan, dry_run=True)
+        return EXIT_OK
+    if not args.yes:
+        _confirm(plan, f"send template {campaign.template_code} ({campaign.language}) to")
+    journal = Journal(context.data_dir)
+    with journal:
+        job_id = journal.create_job(
+            options=options,
+            params=campaign.params,
+            batches=batches,
+            endpoint=context.endpoint,
+            campaign=str(campaign_path.resolve()),
+            profile=context.profile_name,
+            rejects=rejects,
+            duplicates=duplicates,
+            suppressed=suppressed,
+        )
+        del batches
+        out.note(f"job {job_id} written to the journal (resume with: cams-tui resume {job_id})")
+        return asyncio.run(_run_job(context, journal, job_id, endpoint=context.endpoint, rate=rate, out=out))
+
+
+def _max_query_length(endpoint: str) -> int:
+    # The same arithmetic as CamsClient.max_query_length, without opening a client.
+    from cams_tui.api.client import MAX_URL_LENGTH
+
+    return MAX_URL_LENGTH - len(endpoint + "/") - 1
+
+
+async def _fetch_variables(context: RunContext, campaign: Campaign) -> list[str]:
+    credentials = _require_credentials(context)
+    async with CamsClient(credentials, context.endpoint, placement=context.profile.placement) as client:
+        try:
+            detail = await client.template_detail(
+                campaign.template_code,
+                campaign.language,
+                cust_space_id=campaign.cust_space_id or context.profile.cust_space_id,
+            )
+        except CamsError as exc:
+            advice = exc.advice
+            if exc.outcome is Outcome.FATAL:
+                raise _Fatal(f"cannot read template {campaign.template_code}: {exc}", advice) from None
+            raise UserError(
+                f"cannot read template {campaign.template_code} ({campaign.language}): {exc}"
+                + (f"\n{advice}" if advice else "")
+            ) from None
+    return template_variables(detail)
+
+
+class _Fatal(Exception):
+    """A fatal CAMS error before the job started (exit 4)."""
+
+    def __init__(self, message: str, advice: str | None) -> None:
+        super().__init__(message)
+        self.advice = advice
+
+
+def _confirm(plan: PlanEvent, what: str) -> None:
+    if not sys.stdin.isatty():
+        raise UserError("no terminal to confirm on: pass --yes to send without asking")
+    print(
+        f"{what} {plan.pending_recipients:,} recipients in {plan.pending_batches:,} requests "
+        f"at {plan.rate:g} calls/s (about {_duration(plan.pending_batches / plan.rate)})",
+        file=sys.stderr,
+    )
+    if plan.rejected or plan.duplicates or plan.suppressed:
+        print(
+            f"left out: {plan.rejected:,} rejected, {plan.duplicates:,} duplicates, {plan.suppressed:,} suppressed",
+            file=sys.stderr,
+        )
+    try:
+        typed = input(f"type the number of recipients ({plan.pending_recipients}) to go ahead: ")
+    except EOFError:
+        typed = ""
+    if typed.strip().replace(",", "").replace("_", "") != str(plan.pending_recipients):
+        raise UserError("not confirmed: nothing was sent")
+
+
+# ------------------------------------------------------------------------ running
+
+
+async def _run_job(
+    context: RunContext,
+    journal: Journal,
+    job_id: str,
+    *,
+    endpoint: str,
+    rate: float,
+    out: _Output,
+    retry_unknown: bool = False,
+) -> int:
+    credentials = _require_credentials(context)
+    in_flight = default_in_flight(rate)
+    async with CamsClient(
+        credentials, endpoint, placement=context.profile.placement, max_connections=in_flight
+    ) as client:
+        sender = Sender(
+            client, journal, job_id, limiter=RateLimiter(rate), max_in_flight=in_flight, retry_unknown=retry_unknown
+        )
+        sender.subscribe(out.event)
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, _on_signal, sender, out)
+        try:
+            done = await sender.run()
+        finally:
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(signum)
+    out.finish(done)
+    if done.state == "stopped":
+        return EXIT_FATAL
+    if sender.cancelled and done.pending:
+        return EXIT_INTERRUPTED
+    if done.unknown:
+        return EXIT_UNKNOWN
+    if done.failed:
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def _on_signal(sender: Sender, out: _Output) -> None:
+    if sender.cancelled:
+        out.note("stopping now: requests still in flight are marked unknown")
+    else:
+        out.note("stopping: waiting for the requests in flight (press Ctrl-C again to stop at once)")
+    sender.cancel()
+
+
+# ------------------------------------------------------------------------- resume
+
+
+def _resume(args: argparse.Namespace) -> int:
+    context = _context(args)
+    journal = Journal(context.data_dir)
+    with journal:
+        job = journal.job(args.job_id)
+        explicit = args.endpoint or os.environ.get(ENV_ENDPOINT, "").strip()
+        endpoint = normalize_endpoint(explicit) if explicit else job.endpoint
+        counts = job.counts
+        to_send = job.pending + (counts.get(BatchState.UNKNOWN.value, 0) if args.retry_unknown else 0)
+        out = _Output(as_json=args.json)
+        if to_send == 0:
+            out.note(f"job {job.id} has nothing left to send ({_counts_text(job)})")
+            return _exit_for_counts(job)
+        _require_credentials(context)
+        rate = args.rate or context.rate
+        if not args.yes:
+            states = [BatchState.PLANNED, BatchState.SENDING] + ([BatchState.UNKNOWN] if args.retry_unknown else [])
+            plan = PlanEvent(
+                job_id=job.id,
+                recipients=job.recipients,
+                rejected=job.rejected,
+                duplicates=job.duplicates,
+                suppressed=job.suppressed,
+                batches=job.batches,
+                pending_recipients=to_send,
+                pending_batches=len(journal.batches(job.id, states)),
+                rate=rate,
+            )
+            if counts.get(BatchState.SENDING.value):
+                out.note(
+                    f"{counts[BatchState.SENDING.value]:,} recipients were being sent when the job stopped: "
+                    "they become unknown and are not sent again (unless --retry-unknown)"
+                )
+            _confirm(plan, f"resume job {job.id}: send")
+        return asyncio.run(
+            _run_job(context, journal, job.id, endpoint=endpoint, rate=rate, out=out, retry_unknown=args.retry_unknown)
+        )
+
+
+def _exit_for_counts(job: JobRecord) -> int:
+    if job.state == "stopped":
+        return EXIT_FATAL
+    if job.counts.get(BatchState.UNKNOWN.value):
+        return EXIT_UNKNOWN
+    if job.counts.get(BatchState.FAILED.value):
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def _counts_text(job: JobRecord) -> str:
+    c = job.counts
+    return (
+        f"{c.get('ok', 0):,} ok, {c.get('failed', 0):,} failed, {c.get('unknown', 0):,} unknown, "
+        f"{job.pending:,} pending"
+    )
+
+
+# --------------------------------------------------------------------------- jobs
+
+
+def _jobs(args: argparse.Namespace) -> int:
+    context = _context(args)
+    with Journal(context.data_dir) as journal:
+        jobs = journal.jobs()
+    rows = [
+        {
+            "job_id": job.id,
+            "created": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(job.created_at)),
+            "state": job.state,
+            "template": job.options.template_code,
+            "recipients": job.recipients,
+            "ok": job.counts.get("ok", 0),
+            "failed": job.counts.get("failed", 0),
+            "unknown": job.counts.get("unknown", 0),
+            "pending": job.pending,
+            "campaign": job.campaign or "",
+        }
+        for job in jobs
+    ]
+    if args.json:
+        json.dump(rows, sys.stdout, ensure_ascii=False)
+        sys.stdout.write("\n")
+        return EXIT_OK
+    if not rows:
+        print("no jobs yet")
+        return EXIT_OK
+    columns = [key for key in rows[0] if key != "campaign"]
+    widths = {key: max(len(key), *(len(f"{r[key]:,}" if isinstance(r[key], int) else r[key]) for r in rows)) for key in columns}
+    print("  ".join(key.upper().ljust(widths[key]) for key in columns))
+    for row in rows:
+        cells = [
+            (f"{row[k]:,}".rjust(widths[k]) if isinstance(row[k], int) else str(row[k]).ljust(widths[k]))
+            for k in columns
+        ]
+        print("  ".join(cells))
+    return EXIT_OK
+
+
+# ------------------------------------------------------------------------- export
+
+
+_EXPORT_STATUS = {
+    BatchState.PLANNED.value: "pending",
+    BatchState.SENDING.value: "unknown",
+    BatchState.OK.value: "ok",
+    BatchState.FAILED.value: "failed",
+    BatchState.UNKNOWN.value: "unknown",
+}
+
+
+def export_rows(journal: Journal, job_id: str) -> Iterator[dict[str, Any]]:
+    """One row per recipient of a job, in send order, then the rejected input lines."""
+    journal.job(job_id)
+    for batch, sender_list in journal.iter_sender_lists(job_id):
+        status = _EXPORT_STATUS[batch.state]
+        settled = batch.state in (BatchState.OK.value, BatchState.FAILED.value, BatchState.UNKNOWN.value)
+        for item in json.loads(sender_list):
+            yield {
+                "to": item["To"],
+                "status": status,
+                "code": (batch.code or "") if settled else "",
+                "message": (batch.message or "") if settled else "",
+                "batch": batch.index,
+                "request_id": batch.request_id or "",
+                "group_message_id": batch.group_message_id or "",
+            }
+    for reject in journal.rejects(job_id):
+        yield {
+            "to": reject.input,
+            "status": "rejected",
+            "code": "Rejected",
+            "message": f"line {reject.line}: {reject.reason}",
+            "batch": "",
+            "request_id": "",
+            "group_message_id": "",
+        }
+
+
+def _export(args: argparse.Namespace) -> int:
+    context = _context(args)
+    with Journal(context.data_dir) as journal:
+        journal.job(args.job_id)
+        if args.output:
+            path = Path(args.output).expanduser()
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+                _write_export(journal, args.job_id, args.format, handle)
+        else:
+            _write_export(journal, args.job_id, args.format, sys.stdout)
+    return EXIT_OK
+
+
+def _write_export(journal: Journal, job_id: str, fmt: str, handle: TextIO) -> None:
+    rows = export_rows(journal, job_id)
+    if fmt == "jsonl":
+        for row in rows:
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+        return
+    writer = csv.DictWriter(handle, fieldnames=EXPORT_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+
+
+# ------------------------------------------------------------------------- output
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, secs = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m {secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes:02d}m"
+
+
+class _Output:
+    """Where events go: JSON Lines on stdout, or a progress line and notes on stderr."""
+
+    def __init__(self, *, as_json: bool) -> None:
+        self.as_json = as_json
+        self._tty = sys.stderr.isatty()
+        self._last_progress = 0.0
+        self._progress_shown = False
+
+    def _json(self, data: dict[str, Any]) -> None:
+        sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+
+    def note(self, text: str) -> None:
+        """A message for the operator, on stderr."""
+        self._clear_progress()
+        print(f"cams-tui: {text}", file=sys.stderr)
+
+    def plan(self, plan: PlanEvent, *, dry_run: bool = False) -> None:
+        """The plan, before anything is sent."""
+        if self.as_json:
+            self._json({**event_to_json(plan), **({"dry_run": True} if dry_run else {})})
+            return
+        prefix = "dry run, nothing sent: " if dry_run else ""
+        print(
+            f"{prefix}{plan.recipients:,} recipients in {plan.batches:,} requests; left out: "
+            f"{plan.rejected:,} rejected, {plan.duplicates:,} duplicates, {plan.suppressed:,} suppressed; "
+            f"about {_duration(plan.batches / plan.rate)} at {plan.rate:g} calls/s",
+            file=sys.stderr,
+        )
+
+    def event(self, event: Event) -> None:
+        """A subscriber to the sender's events."""
+        if isinstance(event, PlanEvent):
+            self.plan(event)
+        elif isinstance(event, BatchEvent):
+            if self.as_json:
+                data = event_to_json(event)
+                data.pop("job_id")
+                self._json(data)
+            elif event.outcome not in (Outcome.OK.value, Outcome.THROTTLED.value):
+                self.note(
+                    f"batch {event.index} ({event.size:,} recipients): {event.outcome}"
+                    f" {event.code or ''} {event.message or ''}".rstrip()
+                )
+        elif isinstance(event, RateEvent) and not self.as_json:
+            self.note(f"rate {event.previous:g} → {event.rate:g} calls/s ({event.reason})")
+        elif isinstance(event, ProgressEvent) and not self.as_json:
+            self._progress(event)
+
+    def _progress(self, event: ProgressEvent) -> None:
+        now = time.monotonic()
+        if now - self._last_progress < (_PROGRESS_EVERY_S if self._tty else _PROGRESS_EVERY_S_NO_TTY):
+            return
+        self._last_progress = now
+        eta = _duration(event.eta_s) if event.eta_s is not None else "–"
+        line = (
+            f"{event.settled:,}/{event.total:,} recipients · {event.calls_per_s:.1f} calls/s "
+            f"(limit {event.rate:g}) · ok {event.ok:,} failed {event.failed:,} unknown {event.unknown:,} · ETA {eta}"
+        )
+        if self._tty:
+            sys.stderr.write("\r\x1b[2K" + line)
+            self._progress_shown = True
+        else:
+            sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+
+    def _clear_progress(self) -> None:
+        if self._progress_shown:
+            sys.stderr.write("\r\x1b[2K")
+            self._progress_shown = False
+
+    def finish(self, done: DoneEvent) -> None:
+        """The final totals (and, after a fatal error, what to do about it)."""
+        if self.as_json:
+            data = event_to_json(done)
+            self._json(data)
+            return
+        self._clear_progress()
+        print(
+            f"job {done.job_id} {done.state}: {done.ok:,} ok, {done.failed:,} failed, {done.unknown:,} unknown, "
+            f"{done.pending:,} pending of {done.total:,} ({done.calls:,} requests, {done.throttled:,} throttled, "
+            f"{_duration(done.elapsed_s)})",
+            file=sys.stderr,
+        )
+        if done.state == "stopped":
+            print(f"stopped by {done.code}: {done.message}", file=sys.stderr)
+            if done.advice:
+                print(done.advice, file=sys.stderr)
+        if done.pending or done.unknown:
+            hint = " --retry-unknown" if done.unknown and not done.pending else ""
+            print(f"resume with: cams-tui resume {done.job_id}{hint}", file=sys.stderr)
+        if done.unknown:
+            print(
+                f"{done.unknown:,} recipients are unknown (the request may have been accepted): "
+                f"see `cams-tui export {done.job_id}`",
+                file=sys.stderr,
+            )
