@@ -62,6 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     send.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     send.add_argument("--json", action="store_true", help="print JSON Lines events on stdout")
     send.add_argument("--rate", type=_positive_rate, metavar="N", help="calls per second")
+    # Smaller batches than the API's 1,000: for tests and trials, hence not in --help.
+    send.add_argument("--batch-size", type=int, choices=range(1, 1001), metavar="N", help=argparse.SUPPRESS)
     _common(send)
 
     resume = commands.add_parser("resume", help="resume an unfinished job")
