@@ -267,3 +267,22 @@ def resolve_context(
         credentials=resolve_credentials(profile, env),
         data_dir=paths.data_dir(data_dir),
     )
+
+
+def remember_theme(profile_name: str, theme: str, path: Path | None = None) -> bool:
+    """Store ``theme`` in the profile ``profile_name``; return whether the file changed.
+
+    A profile that is not in the file yet is created with default settings and made the
+    default one, so that the next start (which uses that same default) finds the theme again.
+    """
+    settings = load_settings(path)
+    profile = settings.profiles.get(profile_name)
+    if profile is not None and profile.theme == theme:
+        return False
+    if profile is None:
+        settings.profiles[profile_name] = Profile(theme=theme)
+        settings.default_profile = settings.default_profile or profile_name
+    else:
+        settings.profiles[profile_name] = profile.model_copy(update={"theme": theme})
+    save_settings(settings, path)
+    return True

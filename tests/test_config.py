@@ -21,6 +21,7 @@ from cams_tui.config import (
     Settings,
     load_settings,
     read_aliyun_profile,
+    remember_theme,
     resolve_context,
     resolve_credentials,
     save_settings,
@@ -347,3 +348,25 @@ def test_endpoint_environment_variable_overrides_the_profile(tmp_path: Path) -> 
     )
     assert context.endpoint == "http://127.0.0.1:9999"
     assert context.credentials is None
+
+
+# ---------------------------------------------------------------- the theme is remembered in the profile
+
+
+def test_remember_theme_updates_the_profile_and_keeps_the_rest(tmp_path: Path) -> None:
+    path = save_settings(_full_settings(), tmp_path / "config.toml")
+    assert remember_theme("work", "cams-light", path)
+    assert not remember_theme("work", "cams-light", path)  # unchanged: no write
+    loaded = load_settings(path)
+    assert loaded.profiles["work"].theme == "cams-light"
+    assert loaded.profiles["stored"] == _full_settings().profiles["stored"]
+    assert _mode(path) == 0o600
+
+
+def test_remember_theme_without_a_config_creates_the_default_profile(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    assert remember_theme("default", "cams-viber", path)
+    loaded = load_settings(path)
+    assert loaded.default_profile == "default"
+    context = resolve_context(settings=loaded, environ={}, data_dir=tmp_path)
+    assert context.profile.theme == "cams-viber"

@@ -16,6 +16,7 @@ from textual.screen import Screen
 
 from cams_tui.compose import ComposeState, Step
 from cams_tui.ui.connection import Connection
+from cams_tui.ui.themes import install_themes, remember_theme
 
 if TYPE_CHECKING:
     from cams_tui.ui.screens.compose import ComposeScreen
@@ -50,8 +51,10 @@ class CamsApp(App[int]):
         self._show_clock = show_clock
         self._pending_template: tuple[str, str] | None = None
         self.sub_title = connection.label
-        if theme:
-            self.theme = theme
+        self.theme_warnings = install_themes(self, theme, connection.context.profile.theme)
+        """Skipped theme files, or a theme asked for that does not exist: shown once mounted."""
+        self.offer_first_run = False
+        """Whether to offer "try the demo" or "set up an account" on start (no AccessKey found)."""
 
     @property
     def data_dir(self) -> Path:
@@ -63,6 +66,17 @@ class CamsApp(App[int]):
         from cams_tui.ui.screens.compose import ComposeScreen
 
         self.push_screen(ComposeScreen(show_clock=self._show_clock))
+        for warning in self.theme_warnings:
+            self.notify(warning, title="Themes", severity="warning", timeout=10)
+        if self.offer_first_run:
+            from cams_tui.ui.screens.settings import offer_first_run
+
+            offer_first_run(self)
+
+    def watch_theme(self, name: str) -> None:
+        """Remember a theme chosen while running (command palette, settings) in the profile."""
+        if self.is_running:
+            remember_theme(self, self.connection.context.profile_name, name)
 
     @property
     def compose_screen(self) -> ComposeScreen:

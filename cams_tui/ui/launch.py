@@ -18,5 +18,7 @@ def run_tui(args: argparse.Namespace) -> int:
     from cams_tui.ui.connection import Connection
 
     app = CamsApp(Connection(context, demo=demo), theme=args.theme)
+    # Demo mode that nobody asked for means no AccessKey was found: offer the way out.
+    app.offer_first_run = demo and not args.demo
     result = app.run()
     return result or 0

@@ -71,3 +71,28 @@ def pick_theme(app: App[object], *wanted: str | None) -> str:
             return name
     return "textual-dark"
 
+
+
+def install_themes(app: App[object], requested: str | None, remembered: str | None) -> list[str]:
+    """Register every theme on ``app`` and select ``requested``, else ``remembered``, else the default.
+
+    Returns the warnings to show once the app runs: skipped theme files, or a requested
+    theme that does not exist.
+    """
+    warnings = [str(problem) for problem in register_themes(app)]
+    for label, name in (("--theme", requested), ("the profile's theme", remembered)):
+        if name and name not in app.available_themes:
+            known = ", ".join(sorted(app.available_themes))
+            warnings.append(f"{label} {name!r} does not exist; themes: {known}")
+    app.theme = pick_theme(app, requested, remembered)
+    return warnings
+
+
+def remember_theme(app: App[object], profile_name: str, theme: str) -> None:
+    """Store ``theme`` in the profile; a config file that cannot be written is reported, not raised."""
+    from cams_tui.config import ConfigError, remember_theme as store
+
+    try:
+        store(profile_name, theme)
+    except (ConfigError, OSError) as exc:
+        app.notify(f"The theme was not remembered: {exc}", title="Themes", severity="warning")
