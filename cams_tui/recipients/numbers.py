@@ -182,12 +182,13 @@ def _why_invalid(reading: Reading) -> str:
     where = f"+{cc} ({region})" if region not in ("ZZ", "001") else f"+{cc}"
     nsn = phonenumbers.national_significant_number(number)
     possible = phonenumbers.is_possible_number_with_reason(number)
+    digits = f"{len(nsn)} digits without the country code"
     if possible == ValidationResult.TOO_SHORT:
-        return f"too short for {where}: {len(nsn)} digits after the country code"
+        return f"too short for {where}: {digits}"
     if possible == ValidationResult.TOO_LONG:
-        return f"too long for {where}: {len(nsn)} digits after the country code"
+        return f"too long for {where}: {digits}"
     if possible == ValidationResult.INVALID_LENGTH:
-        return f"wrong length for {where}: {len(nsn)} digits after the country code"
+        return f"wrong length for {where}: {digits}"
     return f"not a valid number in {where}"
 
 

@@ -1,0 +1,376 @@
+"""The pipeline: a source -> recipients, and an account of every entry read.
+
+Each entry (a row of a table, or each number of a pasted line) ends as exactly one of:
+recipient, duplicate, suppressed or rejected (with a reason). Besides entries, a source
+has a header line (at most one) and blank lines. The order of the checks on a valid
+number: suppressed → duplicate (the first occurrence wins) → non-mobile (rejected only
+when :attr:`IntakeOptions.reject_non_mobile`) → recipient.
+
+Recipients are kept in columns (numbers as 64-bit integers, line numbers as 32-bit ones,
+one list per parameter column) so a million of them fit in well under 300 MB.
+"""
+
+from __future__ import annotations
+
+import re
+from array import array
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, overload
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from cams_tui.recipients.decoding import Source, TextSource, open_source, text_source
+from cams_tui.recipients.numbers import MOBILE_TYPES, TYPE_NAMES, Normalizer, is_region
+from cams_tui.recipients.reading import Layout, records, sniff, take_sample
+
+Progress = Callable[[int, int | None], None]
+"""Called as ``progress(done, total)``: bytes (characters for pasted text); total may be None."""
+
+_PROGRESS_EVERY = 8192
+_TEXT_SHOWN = 120
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+class IntakeOptions(BaseModel):
+    """How a list is read. Build one per import; it is immutable."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    default_region: str | None = None
+    """Region of national numbers (``PH``): the campaign's ``[recipients] default_region``,
+    ``--default-region`` or the TUI setting. None: only international numbers are valid."""
+    reject_non_mobile: bool = False
+    """Reject valid numbers that are not mobile (Viber needs a mobile); otherwise flag them."""
+    suppressed: frozenset[str] = frozenset()
+    """Normalized numbers (digits, country code first) never to send to: the opt-out list."""
+    param_columns: frozenset[str] | None = None
+    """Only these columns become parameters (the template's variables); None keeps all."""
+    max_listed: int = Field(100_000, ge=0)
+    """At most this many rejected / duplicate / suppressed / non-mobile entries are listed
+    each (their counts are always exact): a list of junk must not exhaust memory."""
+
+    @field_validator("default_region", mode="before")
+    @classmethod
+    def _region(cls, value: object) -> object:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        if not isinstance(value, str) or not is_region(value.strip().upper()):
+            raise ValueError(
+                f"default region {value!r} is not a region code; use two letters such as PH, US, DE"
+            )
+        return value.strip().upper()
+
+    @field_validator("suppressed", mode="before")
+    @classmethod
+    def _digits(cls, value: object) -> object:
+        if isinstance(value, (set, frozenset, list, tuple)):
+            bad = [v for v in value if not (isinstance(v, str) and v.isdigit() and v.isascii())]
+            if bad:
+                raise ValueError(
+                    f"suppressed numbers must be digits with the country code, e.g. {bad[0]!r}"
+                )
+        return value
+
+
+@dataclass(frozen=True, slots=True)
+class RecipientRow:
+    """One recipient: the number as CAMS wants it, its parameters, the line it came from."""
+
+    to: str
+    params: dict[str, str]
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """An entry that will not be sent, and why."""
+
+    line: int
+    text: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Duplicate:
+    """An entry whose number already came on ``first_line``."""
+
+    line: int
+    text: str
+    first_line: int
+
+
+@dataclass(frozen=True, slots=True)
+class Suppressed:
+    """An entry whose number is on the opt-out list."""
+
+    line: int
+    to: str
+
+
+@dataclass(frozen=True, slots=True)
+class NonMobile:
+    """A valid number that is not a mobile (kept unless non-mobiles are rejected)."""
+
+    line: int
+    to: str
+    kind: str
+
+
+class RecipientStore(Sequence[RecipientRow]):
+    """The recipients, in the order read, stored by column."""
+
+    def __init__(self, param_names: Sequence[str]) -> None:
+        self.numbers = array("Q")
+        self.lines = array("I")
+        self.param_names: tuple[str, ...] = tuple(param_names)
+        self.columns: dict[str, list[str]] = {name: [] for name in self.param_names}
+
+    def __len__(self) -> int:
+        return len(self.numbers)
+
+    @overload
+    def __getitem__(self, index: int) -> RecipientRow: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[RecipientRow]: ...
+    def __getitem__(self, index: int | slice) -> RecipientRow | list[RecipientRow]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        params = {name: column[index] for name, column in self.columns.items()}
+        return RecipientRow(str(self.numbers[index]), params, self.lines[index])
+
+    def __iter__(self) -> Iterator[RecipientRow]:
+        for i in range(len(self)):
+            yield self[i]
+
+    def batches(self, size: int = 1000) -> Iterator[list[RecipientRow]]:
+        """Consecutive groups of at most ``size`` recipients (CAMS takes 1,000 per request)."""
+        for start in range(0, len(self), size):
+            yield self[start : start + size]
+
+
+@dataclass
+class IntakeReport:
+    """Everything an import produced and everything it refused, with counts that add up:
+    ``entries == recipients + duplicates + suppressed + rejected``, and each line is the
+    header, blank, or holds entries (one per line for a table; a quoted field may make a
+    record span lines, and a pasted line may hold several numbers)."""
+
+    recipients: RecipientStore
+    rejected: list[Rejected] = field(default_factory=list)
+    duplicates: list[Duplicate] = field(default_factory=list)
+    suppressed: list[Suppressed] = field(default_factory=list)
+    non_mobile: list[NonMobile] = field(default_factory=list)
+    rejected_count: int = 0
+    duplicate_count: int = 0
+    suppressed_count: int = 0
+    flagged_non_mobile: int = 0
+    lines_read: int = 0
+    """Lines of the source (as an editor numbers them), header and blank lines included."""
+    blank_lines: int = 0
+    header: list[str] | None = None
+    phone_column: str | None = None
+    param_columns: list[str] = field(default_factory=list)
+    per_country: dict[str, int] = field(default_factory=dict)
+    encoding: str = "text"
+    delimiter: str | None = None
+    notes: list[str] = field(default_factory=list)
+    """Things the operator should know about the file (layout guesses, encoding fallback)."""
+
+    @property
+    def entries(self) -> int:
+        """Entries accounted for: each is a recipient, duplicate, suppressed or rejected."""
+        return len(self.recipients) + self.duplicate_count + self.suppressed_count + self.rejected_count
+
+    def summary(self) -> dict[str, int]:
+        """The counts of ``send --json``'s plan event."""
+        return {
+            "recipients": len(self.recipients),
+            "rejected": self.rejected_count,
+            "duplicates": self.duplicate_count,
+            "suppressed": self.suppressed_count,
+        }
+
+    def to_dict(self, listed: int = 20) -> dict[str, Any]:
+        """A JSON-ready account of the import, listing at most ``listed`` entries of each kind."""
+        return {
+            **self.summary(),
+            "lines_read": self.lines_read,
+            "blank_lines": self.blank_lines,
+            "non_mobile": self.flagged_non_mobile,
+            "per_country": dict(sorted(self.per_country.items(), key=lambda kv: (-kv[1], kv[0]))),
+            "header": self.header,
+            "phone_column": self.phone_column,
+            "param_columns": self.param_columns,
+            "encoding": self.encoding,
+            "notes": self.notes,
+            "rejected_lines": [vars_of(r) for r in self.rejected[:listed]],
+            "duplicate_lines": [vars_of(d) for d in self.duplicates[:listed]],
+        }
+
+
+def vars_of(item: Rejected | Duplicate | Suppressed | NonMobile) -> dict[str, Any]:
+    """A listed entry as a dict (slots dataclasses have no ``__dict__``)."""
+    return {name: getattr(item, name) for name in item.__slots__}  # type: ignore[attr-defined]
+
+
+def read_recipients(
+    source: Source, options: IntakeOptions | None = None, progress: Progress | None = None
+) -> IntakeReport:
+    """Read a file (path, bytes or binary file object), streaming; see the package docstring.
+
+    Raises ``OSError`` (naming the file) only when a path cannot be opened; no content
+    makes it fail.
+    """
+    try:
+        opened = open_source(source)
+    except OSError as exc:
+        raise OSError(f"cannot read the recipient list {source}: {exc.strerror or exc}") from exc
+    return _intake(opened, options or IntakeOptions(), progress)
+
+
+def read_recipients_text(
+    text: str, options: IntakeOptions | None = None, progress: Progress | None = None
+) -> IntakeReport:
+    """Read numbers pasted by an operator (any separators, or a pasted table)."""
+    return _intake(text_source(text), options or IntakeOptions(), progress)
+
+
+def _shown(text: str) -> str:
+    return text if len(text) <= _TEXT_SHOWN else text[: _TEXT_SHOWN - 1] + "…"
+
+
+def _intake(source: TextSource, options: IntakeOptions, progress: Progress | None) -> IntakeReport:
+    lines = source.lines
+    sample = take_sample(lines)
+    layout: Layout = sniff(sample, options.param_columns)
+    names = [name for _, name in layout.param_columns]
+    store = RecipientStore(names)
+    report = IntakeReport(
+        store,
+        header=layout.header,
+        phone_column=layout.phone_column_name,
+        param_columns=names,
+        encoding=source.encoding,
+        delimiter=layout.delimiter,
+        notes=list(layout.notes),
+    )
+    normalize = Normalizer(options.default_region).normalize
+    suppressed = {int(number) for number in options.suppressed}
+    seen: set[int] = set()
+    first_seen_needed: dict[int, int] = {}  # duplicate numbers -> first line, filled at the end
+    per_country: dict[str, int] = {}
+    numbers, line_numbers = store.numbers, store.lines
+    columns = [store.columns[name] for name in names]
+    limit = options.max_listed
+    reject_non_mobile = options.reject_non_mobile
+    column_label = f"column {layout.phone_column_name!r}" if layout.phone_column_name else "this line"
+    rejected, duplicates = report.rejected, report.duplicates
+    rejected_count = duplicate_count = suppressed_count = non_mobile_count = blank = 0
+    pending_duplicates: list[tuple[int, str, int]] = []
+    records_read = 0
+
+    def reject(line: int, text: str, reason: str) -> None:
+        nonlocal rejected_count
+        rejected_count += 1
+        if len(rejected) < limit:
+            rejected.append(Rejected(line, _shown(text), reason))
+
+    physical = [0]
+    for record in records(_chain(sample, lines, physical), layout):
+        records_read += 1
+        if progress is not None and records_read % _PROGRESS_EVERY == 0:
+            progress(source.done_bytes, source.total_bytes)
+        if record is None:
+            blank += 1
+            continue
+        line, cell, values, error = record
+        if error is not None:
+            reject(line, cell, error)
+            continue
+        result = normalize(cell)
+        if result.__class__ is str:
+            reject(line, cell, f"no number in {column_label}" if result == "empty" else result)  # type: ignore[arg-type]
+            continue
+        number, region, kind = result  # type: ignore[misc]
+        if values is not None:
+            bad = _control_character(values, names)
+            if bad is not None:
+                reject(line, cell, bad)
+                continue
+        if number in suppressed:
+            suppressed_count += 1
+            if len(report.suppressed) < limit:
+                report.suppressed.append(Suppressed(line, str(number)))
+            continue
+        if number in seen:
+            duplicate_count += 1
+            if len(pending_duplicates) < limit:
+                pending_duplicates.append((line, cell, number))
+                first_seen_needed[number] = 0
+            continue
+        if kind not in MOBILE_TYPES:
+            non_mobile_count += 1
+            if len(report.non_mobile) < limit:
+                report.non_mobile.append(NonMobile(line, str(number), TYPE_NAMES.get(kind, "?")))
+            if reject_non_mobile:
+                reject(line, cell, f"not a mobile number ({TYPE_NAMES.get(kind, '?')}); Viber needs a mobile")
+                continue
+        seen.add(number)
+        numbers.append(number)
+        line_numbers.append(line)
+        if values is not None:
+            for column, value in zip(columns, values):
+                column.append(value)
+        per_country[region] = per_country.get(region, 0) + 1
+
+    if first_seen_needed:
+        for number, line in zip(numbers, line_numbers):
+            if number in first_seen_needed and not first_seen_needed[number]:
+                first_seen_needed[number] = line
+        duplicates.extend(
+            Duplicate(line, _shown(text), first_seen_needed[number])
+            for line, text, number in pending_duplicates
+        )
+    report.rejected_count = rejected_count
+    report.duplicate_count = duplicate_count
+    report.suppressed_count = suppressed_count
+    report.flagged_non_mobile = non_mobile_count
+    report.blank_lines = blank
+    report.lines_read = physical[0]
+    report.per_country = per_country
+    if source.fallback_bytes:
+        report.notes.append(
+            f"{source.fallback_bytes} byte(s) were not UTF-8 and were read as Windows-1252"
+        )
+        report.encoding = f"{source.encoding} + Windows-1252"
+    if progress is not None:
+        progress(source.done_bytes, source.total_bytes)
+    return report
+
+
+def _control_character(values: tuple[str, ...], names: list[str]) -> str | None:
+    for value, name in zip(values, names):
+        found = _CONTROL.search(value)
+        if found is not None:
+            return (
+                f"column {name!r} contains a control character (U+{ord(found.group()):04X}); "
+                "remove it from the file"
+            )
+    return None
+
+
+def _chain(sample: list[str], rest: Iterator[str], count: list[int]) -> Iterator[str]:
+    """The sample, then the rest of the lines, counting them."""
+    n = 0
+    for line in sample:
+        n += 1
+        yield line
+    count[0] = n
+    for line in rest:
+        n += 1
+        count[0] = n
+        yield line
+    count[0] = n
