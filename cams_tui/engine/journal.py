@@ -328,10 +328,14 @@ class Journal:
         campaign: str | None = None,
         profile: str | None = None,
         rejects: Iterable[Reject] = (),
+        rejected: int | None = None,
         duplicates: int = 0,
         suppressed: int = 0,
     ) -> str:
-        """Write a job with all its batches (``planned``) in one transaction; return its id."""
+        """Write a job with all its batches (``planned``) in one transaction; return its id.
+
+        ``rejects`` lists rejected input lines (exported with their reason); ``rejected`` is
+        their count when the list was cut short."""
         job_id = _new_job_id()
         now = time.time()
         batch_rows = [
@@ -357,7 +361,7 @@ class Journal:
                         options.model_dump_json(by_alias=True, exclude_none=True),
                         json.dumps(params, ensure_ascii=False),
                         total,
-                        len(reject_rows),
+                        len(reject_rows) if rejected is None else rejected,
                         duplicates,
                         suppressed,
                         len(batch_rows),

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 DEFAULT_RATE = 10.0
@@ -70,6 +70,7 @@ class RateLimiter:
         min_rate: float = 0.5,
         margin_s: float = DEFAULT_MARGIN_S,
         clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         on_change: Callable[[RateChange], None] | None = None,
     ) -> None:
         if rate <= 0:
@@ -79,6 +80,7 @@ class RateLimiter:
         self._min_rate = min(float(min_rate), self._ceiling)
         self._margin = margin_s
         self._clock = clock
+        self._sleep = sleep
         self._last_start: list[float] = [-math.inf]
         self._paused_until = 0.0
         self._last_decrease = -math.inf
@@ -111,7 +113,7 @@ class RateLimiter:
                 wait = self._wait_needed(self._clock())
                 if wait <= 0:
                     break
-                await asyncio.sleep(wait)
+                await self._sleep(wait)
             self._last_start = [self._clock()]
             return Permit(self._last_start, self._clock)
 
