@@ -1,0 +1,212 @@
+"""The settings screen, driven by keyboard only: add, edit, switch profiles, check the connection."""
+
+from __future__ import annotations
+
+import argparse
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from textual.app import App
+from textual.widgets import Input, Static
+
+from cams_tui.config import CredentialSource, Profile, Settings, load_settings, save_settings
+from cams_tui.simulator import DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET, Simulator, SimulatorConfig
+from cams_tui.ui.screens.settings import ConfirmDialog, FirstRunDialog, SettingsScreen
+from cams_tui.ui.themes import register_themes
+
+SECRET = "typed-Secret-4d2c-never-shown"
+
+
+class Host(App[None]):
+    """A bare app holding the settings screen."""
+
+    def __init__(self, config: Path) -> None:
+        super().__init__()
+        self.config = config
+
+    def on_mount(self) -> None:
+        register_themes(self)
+        self.theme = "cams-dark"
+        self.push_screen(SettingsScreen(config_path=self.config))
+
+
+@pytest.fixture
+def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "cfg" / "config.toml"
+    monkeypatch.setenv("CAMS_TUI_CONFIG", str(path))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    for name in ("ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "ALIBABA_CLOUD_SECURITY_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    return path
+
+
+async def _type(pilot, text: str) -> None:  # type: ignore[no-untyped-def]
+    await pilot.press(*[("space" if c == " " else c) for c in text])
+
+
+def _form_error(app: App[None]) -> str:
+    return str(app.screen.query_one("#form-error", Static).render())
+
+
+async def test_add_a_profile_by_keyboard(config: Path) -> None:
+    app = Host(config)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert app.focused is not None and app.focused.id == "name"
+        await pilot.press("ctrl+a", "ctrl+k")
+        await _type(pilot, "work")
+        await pilot.press("tab", "tab")  # region (default kept), endpoint
+        await pilot.press("tab", "tab")  # placement, Service ID
+        await _type(pilot, "2000001")
+        await pilot.press("tab", "tab", "ctrl+a", "ctrl+k")  # CustSpaceId, rate
+        await _type(pilot, "5")
+        await pilot.press("tab")
+        await _type(pilot, "ph")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+    settings = load_settings(config)
+    assert settings.default_profile == "work"
+    work = settings.profiles["work"]
+    assert (work.from_, work.rate, work.default_region, work.credentials.source) == ("2000001", 5.0, "PH", "env")
+    assert stat.S_IMODE(config.stat().st_mode) == 0o600
+
+
+async def test_a_bad_value_names_the_field_and_writes_nothing(config: Path) -> None:
+    app = Host(config)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        app.screen.query_one("#rate", Input).value = "0"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert "rate" in _form_error(app) and "greater than 0" in _form_error(app)
+        assert app.focused is not None and app.focused.id == "rate"
+    assert not config.exists()
+
+
+async def test_storing_a_secret_asks_first_and_never_shows_it_again(config: Path) -> None:
+    app = Host(config)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        screen.query_one("#source").value = "stored"
+        await pilot.pause()
+        screen.query_one("#key-id", Input).value = "LTAI5tTyped"
+        screen.query_one("#key-secret", Input).value = SECRET
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmDialog)
+        await pilot.press("n")  # refused: nothing written
+        await pilot.pause()
+        assert not config.exists() and "not stored" in _form_error(app)
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        await pilot.press("y")
+        await pilot.pause()
+        assert config.exists()
+        assert screen.query_one("#key-secret", Input).value == ""  # reloaded: the secret is not shown
+        assert "blank keeps it" in screen.query_one("#key-secret", Input).placeholder
+        # Saving again with the field blank keeps the stored secret, without asking again.
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, SettingsScreen)
+    stored = load_settings(config).profiles["default"].credentials
+    assert stored.access_key_secret == SECRET
+    assert stat.S_IMODE(config.stat().st_mode) == 0o600
+    leftovers = [p for p in config.parent.iterdir() if p != config]
+    assert leftovers == []
+
+
+async def test_switching_the_source_away_from_stored_drops_the_secret(config: Path) -> None:
+    save_settings(
+        Settings(profiles={"w": Profile(credentials=CredentialSource(source="stored", access_key_id="LTAI", access_key_secret=SECRET))}),
+        config,
+    )
+    app = Host(config)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        app.screen.query_one("#source").value = "aliyun"
+        await pilot.pause()
+        app.screen.query_one("#aliyun-profile", Input).value = "prod"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+    assert SECRET not in config.read_text(encoding="utf-8")
+    assert load_settings(config).profiles["w"].credentials.aliyun_profile == "prod"
+
+
+async def test_pick_rename_and_use_a_profile(config: Path) -> None:
+    save_settings(Settings(default_profile="a", profiles={"a": Profile(), "b": Profile(rate=3)}), config)
+    app = Host(config)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        app.screen.query_one("#profiles").focus()
+        await pilot.press("down", "enter")  # choose "b"
+        await pilot.pause()
+        assert app.screen.query_one("#rate", Input).value == "3"
+        await pilot.press("ctrl+a", "ctrl+k")
+        await _type(pilot, "bee")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        await pilot.press("ctrl+r")  # use it: it becomes the default
+        await pilot.pause()
+    settings = load_settings(config)
+    assert set(settings.profiles) == {"a", "bee"} and settings.default_profile == "bee"
+
+
+@pytest.fixture
+def simulator() -> Iterator[str]:
+    with Simulator(SimulatorConfig(latency_ms=0)).run_in_thread(port=0) as url:
+        yield url
+
+
+async def test_check_connection_shows_each_doctor_result(config: Path, simulator: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", DEMO_ACCESS_KEY_ID)
+    monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", DEMO_ACCESS_KEY_SECRET)
+    app = Host(config)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        app.screen.query_one("#endpoint", Input).value = simulator
+        await pilot.press("ctrl+t")
+        await app.screen.workers.wait_for_complete()
+        await pilot.pause()
+        lines = [str(s.render()) for s in app.screen.query("#checks .check")]
+        summary = str(app.screen.query_one("#checks .check-summary", Static).render())
+    names = [line.split()[1] for line in lines]
+    assert names[:2] == ["credentials", "endpoint"] and "signature" in names
+    assert all(line.startswith("✓") for line in lines), lines
+    assert summary == "All checks passed."
+    assert DEMO_ACCESS_KEY_SECRET not in "".join(lines)
+
+
+async def test_check_connection_without_credentials_says_where_to_put_them(config: Path) -> None:
+    app = Host(config)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        await pilot.press("ctrl+t")
+        await app.screen.workers.wait_for_complete()
+        await pilot.pause()
+        lines = [str(s.render()) for s in app.screen.query("#checks .check")]
+    assert len(lines) == 1 and lines[0].startswith("✗ credentials")
+    assert "ALIBABA_CLOUD_ACCESS_KEY_ID" in lines[0]
+
+
+async def test_first_run_offers_demo_or_set_up(config: Path, tmp_path: Path) -> None:
+    from cams_tui.ui.launch import create_app
+
+    args = argparse.Namespace(demo=False, profile=None, endpoint=None, data_dir=str(tmp_path / "data"), theme="nope")
+    app = create_app(args, show_clock=False, blink=False)
+    app.offer_first_run = True
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, FirstRunDialog)
+        assert any("'nope' does not exist" in w for w in app.theme_warnings)
+        await pilot.press("s")
+        await pilot.pause()
+        assert isinstance(app.screen, SettingsScreen)
+        assert app.focused is not None and app.focused.id == "name"
+        await pilot.press("escape")
+        await pilot.pause()
+        app.theme = "cams-light"  # e.g. from the command palette
+        await pilot.pause()
+    assert load_settings(config).profiles["demo"].theme == "cams-light"
