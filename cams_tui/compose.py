@@ -88,8 +88,9 @@ class RecipientsReport(Protocol):
 
     recipients: Sequence[RecipientRow]
     rejected: Sequence[Any]
-    duplicates: int
-    suppressed: int
+    rejected_count: int
+    duplicate_count: int
+    suppressed_count: int
     per_country: Mapping[str, int]
 
 
@@ -276,6 +277,8 @@ class ComposeState:
     visited: set[Step] = field(default_factory=set)
     test_send: TrialSend | None = None
     job_id: str | None = None
+    _counts_key: tuple[int, tuple[str, ...]] | None = field(default=None, repr=False)
+    _counts: dict[str, int] = field(default_factory=dict, repr=False)
 
     # ------------------------------------------------------------------ template
 
@@ -321,13 +324,30 @@ class ComposeState:
 
     # -------------------------------------------------------------------- params
 
+    def _column_counts(self) -> dict[str, int]:
+        """How many recipients have a value of each variable in their own columns.
+
+        Cached per report: counting walks every recipient, far too slow to repeat on each key.
+        """
+        key = (id(self.report), tuple(self.variables))
+        if self._counts_key != key:
+            recipients = self.report.recipients if self.report is not None else []
+            counts = dict.fromkeys(self.variables, 0)
+            for row in recipients:
+                for name, value in row.params.items():
+                    if value and name in counts:
+                        counts[name] += 1
+            self._counts_key, self._counts = key, counts
+        return self._counts
+
     def param_rows(self) -> list[ParamRow]:
         """One row per template variable, then the extra keys."""
         rows = []
         recipients = self.report.recipients if self.report is not None else []
+        columns = self._column_counts()
         for name in self.variables:
             value = self.params.get(name, "")
-            with_column = sum(1 for r in recipients if r.params.get(name))
+            with_column = columns.get(name, 0)
             if value:
                 source = ParamSource.MIXED if with_column else ParamSource.GLOBAL
                 missing = 0
@@ -489,6 +509,6 @@ def create_job(
             campaign=campaign,
             profile=profile,
             rejects=rejects,
-            duplicates=report.duplicates,
-            suppressed=report.suppressed,
+            duplicates=report.duplicate_count,
+            suppressed=report.suppressed_count,
         )

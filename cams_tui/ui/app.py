@@ -37,7 +37,9 @@ class CamsApp(App[int]):
         Binding("f4", "settings", "Settings", id="settings", show=False, tooltip="Theme and profiles"),
     ]
 
-    def __init__(self, connection: Connection, *, show_clock: bool = True, theme: str | None = None) -> None:
+    def __init__(
+        self, connection: Connection, *, show_clock: bool = True, blink: bool = True, theme: str | None = None
+    ) -> None:
         super().__init__()
         self.connection = connection
         """How the app reaches CAMS (a real account, or the simulator in demo mode)."""
@@ -49,6 +51,8 @@ class CamsApp(App[int]):
         self.campaign_path: Path | None = None
         """The campaign file last opened or saved."""
         self._show_clock = show_clock
+        self.blink = blink
+        """Whether text cursors blink (off for snapshots: a blinking cursor is not reproducible)."""
         self._pending_template: tuple[str, str] | None = None
         self.sub_title = connection.label
         self.theme_warnings = install_themes(self, theme, connection.context.profile.theme)
@@ -77,6 +81,24 @@ class CamsApp(App[int]):
         """Remember a theme chosen while running (command palette, settings) in the profile."""
         if self.is_running:
             remember_theme(self, self.connection.context.profile_name, name)
+
+    def suppression(self, default_region: str | None) -> frozenset[str]:
+        """The opt-out list (``suppression.txt`` in the data dir), normalized; empty when absent."""
+        from cams_tui.recipients import SUPPRESSION_FILE, load_suppression
+
+        return load_suppression(
+            [self.connection.context.data_dir / SUPPRESSION_FILE], default_region, missing_ok=True
+        )
+
+    def steady_cursors(self, screen: Screen) -> None:
+        """Stop the cursors of ``screen``'s inputs from blinking, when the app says so."""
+        if self.blink:
+            return
+        from textual.widgets import Input, TextArea
+
+        for widget in screen.query("Input, TextArea"):
+            if isinstance(widget, (Input, TextArea)):
+                widget.cursor_blink = False
 
     @property
     def compose_screen(self) -> ComposeScreen:

@@ -27,6 +27,10 @@ class Connection:
 
     context: RunContext
     demo: bool
+    simulator_seed: int | None = None
+    """Seed of the demo simulator (fixed in tests, so ids repeat)."""
+    simulator_latency_ms: int = 40
+    """Latency the demo simulator adds, so a demo send looks like a real one."""
 
     def __post_init__(self) -> None:
         self._client: CamsClient | None = None
@@ -78,7 +82,7 @@ class Connection:
         from cams_tui.api.credentials import Credentials
         from cams_tui.simulator import DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET, Simulator, SimulatorConfig
 
-        simulator = Simulator(SimulatorConfig())
+        simulator = Simulator(SimulatorConfig(seed=self.simulator_seed, latency_ms=self.simulator_latency_ms))
         url = self._stack.enter_context(simulator.run_in_thread(host="127.0.0.1", port=0))
         return url, Credentials(DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET)
 

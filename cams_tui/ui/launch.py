@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from cams_tui.config import DEMO_PROFILE, resolve_context
 
+if TYPE_CHECKING:
+    from cams_tui.ui.app import CamsApp
 
-def run_tui(args: argparse.Namespace) -> int:
-    """Run the TUI; demo mode (the built-in simulator) with ``--demo`` or without credentials."""
+
+def create_app(
+    args: argparse.Namespace,
+    *,
+    show_clock: bool = True,
+    blink: bool = True,
+    simulator_seed: int | None = None,
+    simulator_latency_ms: int = 40,
+) -> CamsApp:
+    """The app for these command-line arguments: demo mode (the built-in simulator) with
+    ``--demo`` or when no credentials are configured, else the profile's account."""
     context = resolve_context(profile_name=args.profile, endpoint=args.endpoint, data_dir=args.data_dir)
     demo = bool(args.demo) or context.credentials is None
     if demo:
@@ -17,8 +29,15 @@ def run_tui(args: argparse.Namespace) -> int:
     from cams_tui.ui.app import CamsApp
     from cams_tui.ui.connection import Connection
 
-    app = CamsApp(Connection(context, demo=demo), theme=args.theme)
+    connection = Connection(
+        context, demo=demo, simulator_seed=simulator_seed, simulator_latency_ms=simulator_latency_ms
+    )
+    return CamsApp(connection, show_clock=show_clock, blink=blink, theme=args.theme)
+
+
+def run_tui(args: argparse.Namespace) -> int:
+    """Run the TUI and return its exit code."""
+    app = create_app(args)
     # Demo mode that nobody asked for means no AccessKey was found: offer the way out.
-    app.offer_first_run = demo and not args.demo
-    result = app.run()
-    return result or 0
+    app.offer_first_run = app.connection.demo and not args.demo
+    return app.run() or 0

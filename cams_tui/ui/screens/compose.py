@@ -66,6 +66,7 @@ class ComposeScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.app.steady_cursors(self)  # type: ignore[attr-defined]
         self.refresh_state()
         self.go_to(Step.TEMPLATE)
 

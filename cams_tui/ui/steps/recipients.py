@@ -143,15 +143,14 @@ duplicates and opted-out numbers are dropped.
         from cams_tui.recipients import IntakeOptions, read_recipients, read_recipients_text
 
         worker = get_current_worker()
-        options = IntakeOptions(default_region=region or None, suppression=self.cams.suppression())
+        options = IntakeOptions(default_region=region or None, suppressed=self.cams.suppression(region or None))
         try:
             if file:
                 path = Path(file).expanduser()
-                self.app.call_from_thread(self._progress, 0, max(path.stat().st_size, 1))
                 report = read_recipients(
                     path,
                     options,
-                    progress=lambda done, total: self.app.call_from_thread(self._progress, done, total),
+                    progress=lambda done, total: self.app.call_from_thread(self._progress, done, total or 0),
                 )
             else:
                 report = read_recipients_text(pasted, options)
@@ -165,7 +164,7 @@ duplicates and opted-out numbers are dropped.
     def _progress(self, done: int, total: int) -> None:
         bar = self.query_one(ProgressBar)
         bar.display = True
-        bar.update(total=total, progress=done)
+        bar.update(total=total or None, progress=done)
 
     def _failed(self, message: str) -> None:
         self.query_one(ProgressBar).display = False
@@ -197,14 +196,15 @@ duplicates and opted-out numbers are dropped.
             Content.assemble(
                 (f"{len(report.recipients):,}", "bold $success"),
                 " recipients   ",
-                (f"{len(report.rejected):,}", "bold $error" if report.rejected else "bold"),
-                f" rejected\n{report.duplicates:,} duplicates   {report.suppressed:,} suppressed\n",
+                (f"{report.rejected_count:,}", "bold $error" if report.rejected_count else "bold"),
+                f" rejected\n{report.duplicate_count:,} duplicates   {report.suppressed_count:,} suppressed\n",
                 (" · ".join(f"{country} {count:,}" for country, count in countries[:6]) or "no countries", "$text-muted"),
             )
         )
         for reject in list(report.rejected)[:MAX_REJECTED_ROWS]:
             table.add_row(str(reject.line), reject.text, reject.reason)
-        more = len(report.rejected) - MAX_REJECTED_ROWS
+        more = report.rejected_count - min(len(report.rejected), MAX_REJECTED_ROWS)
         source = f"file {self.state.recipients_file}" if self.state.recipients_file else "pasted numbers"
-        note = f" · first {MAX_REJECTED_ROWS} of {len(report.rejected):,} rejects shown" if more > 0 else ""
+        shown = min(len(report.rejected), MAX_REJECTED_ROWS)
+        note = f" · first {shown:,} of {report.rejected_count:,} rejects shown" if more > 0 else ""
         status.update(f"From {source}{note}")

@@ -68,7 +68,7 @@ nothing blocks the send.
         report = state.report
         counts = f"{estimate.recipients:,}"
         if report is not None:
-            counts += f"  ({len(report.rejected):,} rejected, {report.duplicates:,} duplicates, {report.suppressed:,} suppressed)"
+            counts += f"  ({report.rejected_count:,} rejected, {report.duplicate_count:,} duplicates, {report.suppressed_count:,} suppressed)"
         rows.append(("Recipients", counts))
         rows.append(("Batches", f"{estimate.batches:,} · ~{format_duration(math.ceil(estimate.seconds))} at {state.rate:g} calls/s"))
         rows.append(("Params", ", ".join(f"{row.name}={row.value or '(column)'}" for row in state.param_rows()) or "none"))
@@ -152,7 +152,7 @@ nothing blocks the send.
             return
         from cams_tui.recipients import IntakeOptions, read_recipients_text
 
-        report = await asyncio.to_thread(read_recipients_text, number, IntakeOptions(default_region=state.default_region or None))
+        report = await asyncio.to_thread(read_recipients_text, number, IntakeOptions(default_region=state.default_region or None, max_listed=1))
         if not report.recipients:
             reason = report.rejected[0].reason if report.rejected else "no number typed"
             state.test_send = TrialSend(number, False, f"{number.strip() or 'the number'}: {reason}")

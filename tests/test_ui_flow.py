@@ -1,0 +1,122 @@
+"""The compose flow driven by keyboard alone, in demo mode on the built-in simulator."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pytest
+
+from cams_tui.compose import Step, StepState
+from cams_tui.ui.app import CamsApp
+from cams_tui.ui.launch import create_app
+
+
+def demo_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CamsApp:
+    """A demo app with its own config and data dir, a seeded simulator and no clock."""
+    monkeypatch.setenv("CAMS_TUI_CONFIG", str(tmp_path / "config.toml"))
+    for name in ("ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "CAMS_TUI_ENDPOINT"):
+        monkeypatch.delenv(name, raising=False)
+    args = argparse.Namespace(demo=True, theme=None, profile=None, endpoint=None, data_dir=str(tmp_path / "data"))
+    return create_app(args, show_clock=False, blink=False, simulator_seed=7, simulator_latency_ms=0)
+
+
+async def settle(pilot) -> None:  # noqa: ANN001
+    """Let workers finish and the screen catch up."""
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def test_demo_mode_is_marked_and_lists_templates(tmp_path, monkeypatch) -> None:
+    app = demo_app(tmp_path, monkeypatch)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        assert "DEMO" in app.sub_title
+        assert len(app.state.templates) == 7
+        assert app.state.sender == "2000001"
+        assert app.compose_screen.query_one("#template-table").row_count == 7
+
+
+GOOD = [f"+63 917 {100 + i:03d} {2000 + i:04d}" for i in range(47)]
+BAD = ["12345", "+63 917 12", "not a number"]
+
+
+def pasted_list() -> str:
+    """50 lines of CSV with a header: 47 good Philippine mobiles and 3 bad lines among them."""
+    lines = ["phone,name"]
+    for index, number in enumerate(GOOD):
+        lines.append(f"{number},Customer {index}")
+        if index in (10, 20, 30):
+            lines.append(f"{BAD[index // 10 - 1]},Nobody")
+    return "\n".join(lines)
+
+
+def e164(number: str) -> str:
+    return "".join(ch for ch in number if ch.isdigit())
+
+
+async def paste(pilot, text: str) -> None:  # noqa: ANN001
+    """What a terminal sends on paste (bracketed paste) to the focused widget."""
+    from textual import events
+
+    pilot.app.post_message(events.Paste(text))
+    await pilot.pause(0.6)
+    await settle(pilot)
+
+
+async def test_whole_flow_by_keyboard_sends_a_journaled_job(tmp_path, monkeypatch) -> None:
+    from cams_tui.engine.journal import Journal
+
+    app = demo_app(tmp_path, monkeypatch)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        state = app.state
+        # 1 Template: order_shipped (en) is the second row; enter chooses it.
+        await pilot.press("down", "enter")
+        await settle(pilot)
+        assert state.template is not None and state.template.template_name == "order_shipped"
+        assert state.template.language == "en"
+        assert state.status(Step.TEMPLATE).state is StepState.DONE
+        # 2 Recipients: paste 50 lines, 3 of them bad.
+        await pilot.press("ctrl+n")
+        await paste(pilot, pasted_list())
+        assert state.recipient_count == 47
+        assert state.report.rejected_count == 3, state.report.rejected
+        assert app.compose_screen.query_one("#recipients-rejected").row_count == 3
+        # 3 Params: name comes from the column; order_id needs a value.
+        await pilot.press("ctrl+n")
+        assert "order_id" in state.params_problem()
+        assert state.status(Step.PARAMS).state is StepState.ATTENTION
+        await pilot.press("down", "enter", *"A-1001", "enter")
+        assert state.params == {"order_id": "A-1001"}
+        assert state.params_problem() == ""
+        # 4 Options: the fallback rule from its list, then wait, policy, text, TTL.
+        await pilot.press("ctrl+n")
+        await pilot.press("enter", "down", "enter")
+        await pilot.press("tab", *"2m", "tab", *"S0001", "tab", *"Shipped", "tab", *"1d")
+        await pilot.pause()
+        assert state.options.fallback_rule == "undelivered"
+        assert state.options.seconds("fallback_duration") == 120
+        assert state.options.seconds("ttl") == 86400
+        assert state.options.errors() == {}
+        # 5 Review: a test send, then the typed confirmation.
+        await pilot.press("ctrl+n")
+        await pilot.press(*"+63 917 100 2000", "enter")
+        await settle(pilot)
+        assert state.test_send is not None and state.test_send.ok, state.test_send
+        await pilot.press("tab", "tab", *"47", "enter")
+        await settle(pilot)
+        assert state.job_id is not None
+        await pilot.pause(0.5)
+        await settle(pilot)
+    with Journal(tmp_path / "data" / "demo") as journal:
+        jobs = journal.jobs()
+        assert [job.id for job in jobs] == [state.job_id]
+        job = jobs[0]
+        assert job.recipients == 47 and job.rejected == 3
+        assert job.options.template_code == state.template.template_code
+        assert job.options.fall_back_rule == "undelivered" and job.options.ttl == 86400
+        sent = [item for _, text in journal.iter_sender_lists(job.id) for item in __import__("json").loads(text)]
+    assert [item["To"] for item in sent] == [e164(n) for n in GOOD]
+    assert sent[0]["TemplateParams"] == {"name": "Customer 0", "order_id": "A-1001"}
