@@ -447,14 +447,18 @@ def test_cli_serves_until_interrupted() -> None:
         text=True,
     )
     try:
-        first = process.stdout.readline()  # type: ignore[union-attr]
-        url = first.rsplit(" ", 1)[1].strip()
+        banner = []
+        while not banner or not banner[-1].startswith("Press Ctrl-C"):
+            line = process.stdout.readline()  # type: ignore[union-attr]
+            assert line, "the simulator exited before serving"
+            banner.append(line)
+        url = banner[0].rsplit(" ", 1)[1].strip()
         reply = httpx.post(url + "/", headers={"x-acs-action": "ListViberServiceMessage", "x-acs-version": "2020-06-06"})
         assert reply.json()["Code"] == "IncompleteSignature"
     finally:
         process.send_signal(signal.SIGINT)
         out, err = process.communicate(timeout=10)
     assert process.returncode == 0, err
-    assert first.startswith("CAMS simulator listening on http://127.0.0.1:")
-    assert DEMO_ACCESS_KEY_ID in out and "drop=0.1" in out
+    assert banner[0].startswith("CAMS simulator listening on http://127.0.0.1:")
+    assert DEMO_ACCESS_KEY_ID in "".join(banner) and "drop=0.1" in "".join(banner)
     assert "ListViberServiceMessage: IncompleteSignature 1" in out
