@@ -1,0 +1,123 @@
+"""The delivery funnel of a job: what ListChatappMessage reports for its GroupMessageIds.
+
+A message accepted by SendChatappMassMessage moves ``Sent`` → ``Delivered`` → ``Read``, or
+ends ``Failed`` with a Viber reason (``SRVC_NOT_VIBER_USER``, …). The funnel counts each
+message once, at its furthest stage, and reads the stages cumulatively: a read message was
+delivered, and a delivered one was sent. Records appear some time after acceptance, so
+``accepted`` minus ``reported`` are the messages CAMS does not list yet.
+
+:func:`tally` is pure; :func:`fetch_records` pages through ListChatappMessage with a
+:class:`~cams_tui.api.client.CamsClient`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass, field
+
+from cams_tui.api.client import CamsClient
+from cams_tui.api.errors import CamsError, Outcome
+from cams_tui.api.models import ListMessagesRequest, MessageRecord, Page
+
+PAGE_SIZE = 100
+"""The largest page ListChatappMessage returns."""
+TOP_REASONS = 5
+"""How many failure reasons the funnel keeps."""
+_MAX_THROTTLED_TRIES = 8
+_UNKNOWN_REASON = "(no reason given)"
+
+
+@dataclass(frozen=True)
+class Funnel:
+    """Where a job's messages stand, cumulatively, and why the failed ones failed."""
+
+    accepted: int
+    """Recipients CAMS accepted (the job's ``ok`` recipients)."""
+    reported: int = 0
+    """Messages ListChatappMessage lists so far."""
+    sent: int = 0
+    """Listed messages that were sent (every listed message)."""
+    delivered: int = 0
+    """Delivered or read."""
+    read: int = 0
+    """Read."""
+    failed: int = 0
+    """Failed to deliver."""
+    top_failures: tuple[tuple[str, int], ...] = field(default_factory=tuple)
+    """The commonest failure reasons with their counts, commonest first."""
+
+    @property
+    def not_reported(self) -> int:
+        """Accepted messages that ListChatappMessage does not list yet."""
+        return max(self.accepted - self.reported, 0)
+
+
+def tally(records: Iterable[MessageRecord], *, accepted: int, top: int = TOP_REASONS) -> Funnel:
+    """The funnel of ``records``; a message listed twice (pages shifting) counts once."""
+    latest: dict[str, MessageRecord] = {}
+    anonymous: list[MessageRecord] = []
+    for record in records:
+        if record.message_id:
+            latest[record.message_id] = record
+        else:
+            anonymous.append(record)
+    statuses: Counter[str] = Counter()
+    reasons: Counter[str] = Counter()
+    for record in [*latest.values(), *anonymous]:
+        status = record.message_status.lower()
+        statuses[status] += 1
+        if status == "failed":
+            reasons[record.fail_reason or _UNKNOWN_REASON] += 1
+    reported = sum(statuses.values())
+    return Funnel(
+        accepted=accepted,
+        reported=reported,
+        sent=reported,
+        delivered=statuses["delivered"] + statuses["read"],
+        read=statuses["read"],
+        failed=statuses["failed"],
+        top_failures=tuple(sorted(reasons.items(), key=lambda item: (-item[1], item[0]))[:top]),
+    )
+
+
+async def fetch_records(
+    client: CamsClient,
+    *,
+    business_number: str,
+    group_message_ids: Iterable[str],
+    cust_space_id: str | None = None,
+    page_size: int = PAGE_SIZE,
+) -> AsyncIterator[list[MessageRecord]]:
+    """Every record of each GroupMessageId, one page at a time.
+
+    Throttled pages are retried after the delay the server asks for; any other error is
+    raised as the :class:`~cams_tui.api.errors.CamsError` it is."""
+    for group_id in group_message_ids:
+        index = 1
+        while True:
+            request = ListMessagesRequest(
+                business_number=business_number,
+                group_message_id=group_id,
+                cust_space_id=cust_space_id,
+                page=Page(index=index, size=page_size),
+            )
+            response = await _list_page(client, request)
+            if response:
+                yield response
+            if len(response) < page_size:
+                break
+            index += 1
+
+
+async def _list_page(client: CamsClient, request: ListMessagesRequest) -> list[MessageRecord]:
+    tries = 0
+    while True:
+        try:
+            return (await client.list_messages(request)).data
+        except CamsError as exc:
+            tries += 1
+            if exc.outcome is not Outcome.THROTTLED or tries >= _MAX_THROTTLED_TRIES:
+                raise
+            await asyncio.sleep(exc.retry_after_s or 0.2 * tries)

@@ -1,0 +1,219 @@
+"""Dialogs of the send monitor and the jobs screen: confirm, fatal stop, line details, export."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Static
+
+from cams_tui.engine.events import DoneEvent
+from cams_tui.ui.widgets.send_log import LogEntry
+
+_CSS = "send_dialogs.tcss"
+
+# What each outcome means for the operator, in plain words.
+OUTCOME_MEANING = {
+    "ok": "Accepted by CAMS: the batch is never sent again.",
+    "throttled": "Refused by flow control: nothing was sent; the batch was retried and the rate lowered.",
+    "not_sent": "The request never reached CAMS: nothing was sent; the batch was retried.",
+    "fatal": "CAMS refused the account or its credentials: the job stopped; it can be resumed.",
+    "failed": "Refused by CAMS for this batch (see the Code): those recipients got nothing.",
+    "unknown": (
+        "No clear answer after the request left: CAMS may have accepted it. It is not resent "
+        "automatically; retrying may deliver a second message."
+    ),
+}
+
+
+class ConfirmDialog(ModalScreen[bool]):
+    """A yes/no question; dismisses with ``True`` when confirmed."""
+
+    CSS_PATH = _CSS
+    BINDINGS = [
+        Binding("escape", "answer(False)", "No", id="confirm-no"),
+        Binding("y", "answer(True)", "Yes", id="confirm-yes"),
+    ]
+
+    def __init__(self, title: str, body: str, *, yes: str = "Yes", no: str = "No", warning: bool = False) -> None:
+        super().__init__(classes="send-dialog")
+        self._title = title
+        self._body = body
+        self._yes = yes
+        self._no = no
+        self._warning = warning
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="-warning" if self._warning else ""):
+            yield Label(self._title, classes="title")
+            yield Static(self._body, classes="body")
+            with Horizontal(classes="buttons"):
+                yield Button(f"{self._yes} (y)", id="yes", variant="error" if self._warning else "primary")
+                yield Button(f"{self._no} (esc)", id="no")
+
+    def on_mount(self) -> None:
+        self.query_one("#no", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss(event.button.id == "yes")
+
+    def action_answer(self, answer: bool) -> None:
+        """Answer the question."""
+        self.dismiss(answer)
+
+
+class FatalDialog(ModalScreen[bool]):
+    """The job stopped on a fatal error: what happened, what to do, and that it can be
+    resumed. Dismisses with ``True`` to resume now."""
+
+    CSS_PATH = _CSS
+    BINDINGS = [
+        Binding("escape", "close", "Close", id="fatal-close"),
+        Binding("r", "resume", "Resume now", id="fatal-resume"),
+    ]
+
+    def __init__(self, done: DoneEvent) -> None:
+        super().__init__(classes="send-dialog")
+        self.done = done
+        """The end of the run that stopped."""
+
+    def compose(self) -> ComposeResult:
+        done = self.done
+        with Vertical(classes="-error"):
+            yield Label(f"Job {done.job_id} stopped: {done.code or 'error'}", classes="title")
+            yield Static(Text.assemble(("What happened  ", "bold"), done.message or "CAMS refused the request."))
+            yield Static(
+                Text.assemble(
+                    ("What to do  ", "bold"),
+                    done.advice or "Check the account, the profile and the CAMS console, then resume the job.",
+                )
+            )
+            yield Static(
+                Text.assemble(
+                    ("Nothing is lost  ", "bold"),
+                    f"{done.ok:,} recipients were accepted and will not be sent again; {done.pending:,} are "
+                    f"still to send. Resume here (r), from Jobs (F2), or with: cams-tui resume {done.job_id}",
+                )
+            )
+            with Horizontal(classes="buttons"):
+                yield Button("Resume now (r)", id="resume", variant="primary")
+                yield Button("Close (esc)", id="close")
+
+    def on_mount(self) -> None:
+        self.query_one("#close", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss(event.button.id == "resume")
+
+    def action_resume(self) -> None:
+        """Resume the job now."""
+        self.dismiss(True)
+
+    def action_close(self) -> None:
+        """Close the dialog; the job stays resumable."""
+        self.dismiss(False)
+
+
+class EntryDialog(ModalScreen[None]):
+    """Everything about one log line: the full answer, and the batch's attempts if known."""
+
+    CSS_PATH = _CSS
+    BINDINGS = [Binding("escape,enter", "close", "Close", id="entry-close")]
+
+    def __init__(self, entry: LogEntry, attempts: Sequence[Mapping[str, Any]] = ()) -> None:
+        super().__init__(classes="send-dialog")
+        self.entry = entry
+        """The line shown."""
+        self.attempts = list(attempts)
+        """The batch's journaled attempts, oldest first (may be empty)."""
+
+    def compose(self) -> ComposeResult:
+        entry = self.entry
+        rows = [
+            ("Time", time.strftime("%Y-%m-%d ", time.localtime(entry.time)) + entry.clock_text()),
+            ("Batch", f"#{entry.index:04d} · {entry.size:,} recipients · attempt {entry.attempt}"),
+            ("Outcome", entry.outcome),
+            ("HTTP status", str(entry.http_status) if entry.http_status is not None else "no answer"),
+            ("Code", entry.code or "—"),
+            ("Message", entry.message or "—"),
+            ("RequestId", entry.request_id or "—"),
+            ("GroupMessageId", entry.group_message_id or "—"),
+            ("Latency", f"{entry.latency_ms:,.0f} ms" if entry.latency_ms is not None else "—"),
+        ]
+        text = Text()
+        for name, value in rows:
+            text.append(f"{name:>15}  ", style="bold")
+            text.append(value + "\n")
+        text.append("\n" + OUTCOME_MEANING.get(entry.outcome, ""), style="italic")
+        for attempt in self.attempts:
+            started = time.strftime("%H:%M:%S", time.localtime(attempt["started_at"]))
+            text.append(
+                f"\nattempt {attempt['attempt']} at {started}: {attempt.get('outcome') or 'no answer'} "
+                f"{attempt.get('code') or ''} {attempt.get('request_id') or ''}".rstrip()
+            )
+        with Vertical():
+            yield Label(f"Batch #{entry.index:04d}: {entry.label}", classes="title")
+            with VerticalScroll(classes="body"):
+                yield Static(text, id="entry-text")
+            with Horizontal(classes="buttons"):
+                yield Button("Close (esc)", id="close", variant="primary")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss(None)
+
+    def action_close(self) -> None:
+        """Close the dialog."""
+        self.dismiss(None)
+
+
+class ExportDialog(ModalScreen[tuple[str, Path] | None]):
+    """Where to export a job's per-recipient results, and in which format."""
+
+    CSS_PATH = _CSS
+    BINDINGS = [Binding("escape", "close", "Cancel", id="export-cancel")]
+
+    def __init__(self, job_id: str, folder: Path) -> None:
+        super().__init__(classes="send-dialog")
+        self.job_id = job_id
+        """The job to export."""
+        self._folder = folder
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(f"Export job {self.job_id}", classes="title")
+            yield Static("One row per recipient (to, status, code, message, batch, ids), then the rejected lines.")
+            yield Input(str(self._folder / f"cams-tui-{self.job_id}"), id="export-path")
+            yield Static("The extension (.csv or .jsonl) is added for the format you choose.", classes="hint")
+            with Horizontal(classes="buttons"):
+                yield Button("CSV", id="csv", variant="primary")
+                yield Button("JSONL", id="jsonl")
+                yield Button("Cancel (esc)", id="cancel")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "cancel":
+            self.dismiss(None)
+            return
+        fmt = str(event.button.id)
+        raw = self.query_one("#export-path", Input).value.strip()
+        if not raw:
+            self.notify("Give a file name to export to.", severity="warning")
+            return
+        path = Path(raw).expanduser()
+        if path.suffix.lower() not in (".csv", ".jsonl"):
+            path = path.with_name(path.name + f".{fmt}")
+        self.dismiss((fmt, path))
+
+    def action_close(self) -> None:
+        """Export nothing."""
+        self.dismiss(None)

@@ -1,0 +1,413 @@
+"""The send monitor: sends one journaled job and shows, live, what CAMS answers.
+
+The engine runs in a thread worker (:class:`~cams_tui.ui.engine_run.EngineRun`); its
+events pile up in a buffer that this screen drains every :data:`FLUSH_S` seconds, so ten
+(or a thousand) events a second cost the UI one refresh per drain: the log gets its lines
+in one bulk append, the counters are redrawn once.
+
+After a run: the delivery funnel (ListChatappMessage for the job's GroupMessageIds),
+refreshable with ``d``; after a fatal error, a dialog saying what happened and what to do,
+and ``r`` resumes the job here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static
+from textual.worker import Worker, WorkerState
+
+from cams_tui.ui.engine_run import EngineRun, SendTarget, Stamped
+from cams_tui.ui.send_state import SendState
+from cams_tui.ui.widgets.counters import SendCounters
+from cams_tui.ui.widgets.funnel import DeliveryFunnel
+from cams_tui.ui.widgets.send_log import FILTERS, SendLog
+
+if TYPE_CHECKING:
+    from cams_tui.engine.journal import JobRecord
+
+FLUSH_S = 0.1
+"""How often buffered engine events reach the widgets."""
+_PHASE_TEXT = {
+    "starting": "starting",
+    "running": "sending",
+    "paused": "paused",
+    "stopping": "stopping: waiting for requests in flight",
+    "done": "done",
+    "stopped": "stopped by an error (resumable)",
+    "interrupted": "cancelled (resumable)",
+    "failed-to-start": "could not start",
+}
+
+
+async def resolve_target(app: Any) -> SendTarget:
+    """The target of the running cams-tui app: its connection's account, rate and journal."""
+    connection = app.connection
+    endpoint, credentials = await connection.target()
+    return SendTarget(
+        endpoint=endpoint,
+        credentials=credentials,
+        placement=connection.context.profile.placement,
+        rate=connection.rate,
+        data_dir=Path(app.data_dir),
+    )
+
+
+def _read_job(data_dir: Path, job_id: str) -> tuple[JobRecord, list[str]]:
+    """The job and the GroupMessageIds of its accepted batches (blocking: use a thread)."""
+    from cams_tui.engine.journal import BatchState, Journal
+
+    with Journal(data_dir) as journal:
+        job = journal.job(job_id)
+        groups = [b.group_message_id for b in journal.batches(job_id, [BatchState.OK]) if b.group_message_id]
+    return job, groups
+
+
+def _read_attempts(data_dir: Path, job_id: str, index: int) -> list[dict[str, Any]]:
+    from cams_tui.engine.journal import Journal
+
+    with Journal(data_dir) as journal:
+        return journal.attempts(job_id, index)
+
+
+class SendMonitorScreen(Screen[None]):
+    """Sends one job and shows every answer, the counters, and the delivery funnel."""
+
+    CSS_PATH = "send_monitor.tcss"
+    BINDINGS = [
+        Binding("p", "pause", "Pause", id="send-pause", tooltip="Start no new request until resumed"),
+        Binding("p", "unpause", "Resume", id="send-unpause", tooltip="Start requests again"),
+        Binding("c", "cancel_send", "Cancel", id="send-cancel", tooltip="Stop sending; the job stays resumable"),
+        Binding("r", "resume_job", "Resume job", id="send-resume-job", tooltip="Send what is left of the job"),
+        Binding("f", "cycle_filter", "Filter", id="send-filter", tooltip="Show all lines, problems, or unknown"),
+        Binding("d", "refresh_funnel", "Delivery", id="send-funnel", tooltip="Fetch the delivery funnel again"),
+        Binding("j", "show_jobs", "Jobs", id="send-jobs", tooltip="The journal's jobs"),
+        Binding("escape", "close", "Back", id="send-close", tooltip="Leave this screen once the send has ended"),
+    ]
+
+    def __init__(
+        self,
+        job_id: str,
+        *,
+        target: SendTarget | None = None,
+        retry_unknown: bool = False,
+        autostart: bool = True,
+        show_clock: bool = True,
+    ) -> None:
+        """``target`` defaults to the app's connection; ``autostart=False`` shows the job
+        without sending it (events may then be given to :meth:`feed`)."""
+        super().__init__()
+        self.job_id = job_id
+        """The journal's id of the job."""
+        self.target = target
+        """Where the job is sent (resolved from the app on first send when ``None``)."""
+        self.state = SendState(job_id)
+        """What the screen knows of the send."""
+        self.run: EngineRun | None = None
+        """The engine's current run, if any."""
+        self.job: JobRecord | None = None
+        """The job as the journal held it when the screen opened."""
+        self._retry_unknown = retry_unknown
+        self._autostart = autostart
+        self._show_clock = show_clock
+        self._fed: deque[Stamped] = deque()
+        self._quit_after_run = False
+        self._fatal_shown: object = None
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=self._show_clock, icon="✉")
+        yield Static(f"Job {self.job_id}", id="monitor-title")
+        yield SendCounters(id="monitor-counters")
+        log = SendLog(id="monitor-log")
+        log.border_title = "Log (all)"
+        yield log
+        funnel = DeliveryFunnel(id="monitor-funnel")
+        funnel.border_title = "Delivery"
+        yield funnel
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        self.set_interval(FLUSH_S, self.flush_events)
+        self.query_one(SendLog).focus()
+        self.query_one(SendCounters).show(self.state)
+        self._show_title()
+        if self._autostart:
+            self.start_run(retry_unknown=self._retry_unknown)
+
+    # ------------------------------------------------------------------ the run
+
+    @property
+    def sending(self) -> bool:
+        """Whether a run is under way."""
+        return self.run is not None
+
+    @work(group="send-start", exclusive=True, exit_on_error=False)
+    async def start_run(self, *, retry_unknown: bool = False) -> None:
+        """Send what is left of the job (``retry_unknown``: its unknown batches too)."""
+        if self.run is not None:
+            return
+        try:
+            if self.target is None:
+                self.target = await resolve_target(self.app)
+            self.job, _ = await asyncio.to_thread(_read_job, self.target.data_dir, self.job_id)
+        except Exception as exc:  # noqa: BLE001 - shown to the operator
+            self._failed_to_start(exc)
+            return
+        self._show_title()
+        self.state.start_run()
+        self.run = EngineRun(self.target, self.job_id, retry_unknown=retry_unknown)
+        self.set_class(False, "-finished")
+        self.run_worker(self.run.run, name=f"send {self.job_id}", group="send", thread=True, exit_on_error=False)
+        self.refresh_bindings()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """The engine's thread ended: take its last events, or report why it failed."""
+        if event.worker.group != "send" or event.state not in (
+            WorkerState.SUCCESS,
+            WorkerState.ERROR,
+            WorkerState.CANCELLED,
+        ):
+            return
+        self.flush_events()
+        self.run = None
+        if event.state is WorkerState.ERROR and self.state.running:
+            self._failed_to_start(event.worker.error)
+        self.refresh_bindings()
+        if self._quit_after_run:
+            self.app.exit()
+
+    def _failed_to_start(self, error: BaseException | None) -> None:
+        from cams_tui.errors import UserError
+
+        self.state.phase = "failed-to-start"
+        reason = str(error) if isinstance(error, UserError) else f"{type(error).__name__}: {error}"
+        self._show_title()
+        self.notify(f"Job {self.job_id} could not be sent: {reason}", severity="error", timeout=10)
+        self.refresh_bindings()
+
+    def feed(self, stamped: Iterable[Stamped]) -> None:
+        """Show events that did not come from this screen's own run (a replay)."""
+        self._fed.extend(stamped)
+
+    def flush_events(self) -> None:
+        """Move buffered events to the widgets: one log append and one redraw for all."""
+        drained: list[Stamped] = list(self._fed)
+        self._fed.clear()
+        if self.run is not None:
+            drained.extend(self.run.drain())
+        if not drained:
+            return
+        was_running = self.state.running
+        lines = self.state.apply(drained)
+        self.query_one(SendLog).add_entries(lines)
+        self.query_one(SendCounters).show(self.state)
+        self._show_title()
+        if was_running and not self.state.running:
+            self._run_ended()
+        self.refresh_bindings()
+
+    def _run_ended(self) -> None:
+        done = self.state.done
+        self.set_class(True, "-finished")
+        if done is None:
+            return
+        if self._quit_after_run:
+            return
+        if done.state == "stopped" and self._fatal_shown is not done:
+            self._fatal_shown = done
+            from cams_tui.ui.screens.send_dialogs import FatalDialog
+
+            self.app.push_screen(FatalDialog(done), self._after_fatal)
+        elif done.state == "done":
+            self.notify(
+                f"Job {done.job_id} done: {done.ok:,} ok, {done.failed:,} failed, {done.unknown:,} unknown.",
+                severity="warning" if done.failed or done.unknown else "information",
+            )
+        if done.ok:
+            self.action_refresh_funnel()
+
+    def _after_fatal(self, resume: bool | None) -> None:
+        if resume:
+            self.action_resume_job()
+
+    def _show_title(self) -> None:
+        job = self.job
+        what = f"Job {self.job_id}"
+        if job is not None:
+            what += f" · {job.options.template_code} {job.options.language} · {job.recipients:,} recipients"
+        phase = _PHASE_TEXT.get(self.state.phase, self.state.phase)
+        self.query_one("#monitor-title", Static).update(f"{what} · {phase}")
+        self.set_class(self.state.phase == "paused", "-paused")
+
+    # ------------------------------------------------------------------ actions
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        running = self.run is not None and self.state.running
+        if action == "pause":
+            return running and self.state.phase != "paused"
+        if action == "unpause":
+            return running and self.state.phase == "paused"
+        if action == "cancel_send":
+            return True if running else None
+        if action == "resume_job":
+            done = self.state.done
+            return self.run is None and done is not None and done.pending > 0 or None
+        if action == "refresh_funnel":
+            return True if self.state.done is not None and self.state.recipients["ok"] else None
+        return True
+
+    def action_pause(self) -> None:
+        """Start no new request until resumed (requests in flight finish)."""
+        if self.run is not None:
+            self.run.pause()
+
+    def action_unpause(self) -> None:
+        """Start requests again after a pause."""
+        if self.run is not None:
+            self.run.resume()
+
+    def action_cancel_send(self) -> None:
+        """Ask, then stop sending; pressed while stopping, give up on requests in flight."""
+        run = self.run
+        if run is None:
+            return
+        if self.state.phase == "stopping":
+            run.cancel()
+            self.notify("Stopping now: requests still in flight are marked unknown.", severity="warning")
+            return
+        from cams_tui.ui.screens.send_dialogs import ConfirmDialog
+
+        def answered(yes: bool | None) -> None:
+            if yes and self.run is run:
+                run.cancel()
+
+        self.app.push_screen(
+            ConfirmDialog(
+                "Cancel the send?",
+                "No new request will start; requests in flight are waited for (up to 10 s). "
+                f"The job stays resumable: r here, Jobs (F2), or `cams-tui resume {self.job_id}`.",
+                yes="Cancel the send",
+                no="Keep sending",
+                warning=True,
+            ),
+            answered,
+        )
+
+    def action_resume_job(self) -> None:
+        """Send what is left of the job (after a cancel or a fatal error)."""
+        if self.run is None:
+            self.start_run()
+
+    def action_cycle_filter(self) -> None:
+        """Show all lines, then only problems, then only unknown outcomes."""
+        log = self.query_one(SendLog)
+        log.log_filter = FILTERS[(FILTERS.index(log.log_filter) + 1) % len(FILTERS)]
+        log.border_title = f"Log ({log.log_filter})"
+
+    def action_show_jobs(self) -> None:
+        """Show the journal's jobs."""
+        from cams_tui.ui.screens.jobs import JobsScreen
+
+        self.app.push_screen(JobsScreen(target=self.target))
+
+    def action_close(self) -> None:
+        """Leave, once the send has ended."""
+        if self.run is not None:
+            self.notify("Still sending: cancel (c) first, or pause (p).", severity="warning")
+            return
+        self.dismiss(None)
+
+    async def on_send_log_selected(self, event: SendLog.Selected) -> None:
+        """Show the full answer of the chosen line, with its batch's attempts."""
+        from cams_tui.ui.screens.send_dialogs import EntryDialog
+
+        attempts: list[dict[str, Any]] = []
+        if self.target is not None:
+            try:
+                attempts = await asyncio.to_thread(_read_attempts, self.target.data_dir, self.job_id, event.entry.index)
+            except Exception:  # noqa: BLE001 - the line itself is still worth showing
+                attempts = []
+        self.app.push_screen(EntryDialog(event.entry, attempts))
+
+    # ------------------------------------------------------------------ quitting
+
+    def confirm_quit(self) -> bool:
+        """Called by the app on quit: while sending, ask first and return ``True``."""
+        run = self.run
+        if run is None:
+            return False
+        if self._quit_after_run:
+            run.cancel()  # asked twice: stop at once, in-flight requests become unknown
+            return True
+        from cams_tui.ui.screens.send_dialogs import ConfirmDialog
+
+        def answered(yes: bool | None) -> None:
+            if not yes:
+                return
+            if self.run is None:
+                self.app.exit()
+                return
+            self._quit_after_run = True
+            self.run.cancel()
+            self.notify("Stopping the send, then quitting…")
+
+        self.app.push_screen(
+            ConfirmDialog(
+                "Quit while sending?",
+                "Sending stops: requests in flight are waited for, then cams-tui quits. The job stays "
+                f"resumable from Jobs (F2) or with `cams-tui resume {self.job_id}`.",
+                yes="Stop and quit",
+                no="Keep sending",
+                warning=True,
+            ),
+            answered,
+        )
+        return True
+
+    def on_unmount(self) -> None:
+        # Leaving with a run still going (the app is closing): stop it at once, so the
+        # engine's thread ends; in-flight requests become unknown, the job stays resumable.
+        if self.run is not None:
+            self.run.cancel()
+            self.run.cancel()
+
+    # ------------------------------------------------------------------ delivery
+
+    @work(group="funnel", exclusive=True, exit_on_error=False)
+    async def action_refresh_funnel(self) -> None:
+        """Fetch the delivery funnel of the job's accepted batches from ListChatappMessage."""
+        from cams_tui.api.client import CamsClient
+        from cams_tui.api.errors import CamsError
+        from cams_tui.delivery import Funnel, fetch_records, tally
+
+        widget = self.query_one(DeliveryFunnel)
+        target = self.target
+        if target is None:
+            return
+        widget.note = "Fetching delivery status from ListChatappMessage…"
+        job, groups = await asyncio.to_thread(_read_job, target.data_dir, self.job_id)
+        accepted = job.counts.get("ok", 0)
+        records = []
+        try:
+            async with CamsClient(target.credentials, target.endpoint, placement=target.placement) as client:
+                async for page in fetch_records(
+                    client,
+                    business_number=job.options.from_,
+                    group_message_ids=groups,
+                    cust_space_id=job.options.cust_space_id,
+                ):
+                    records.extend(page)
+                    widget.funnel = tally(records, accepted=accepted)
+        except CamsError as exc:
+            widget.note = f"Could not fetch delivery status: {exc}" + (f" — {exc.advice}" if exc.advice else "")
+            return
+        widget.funnel = tally(records, accepted=accepted) if records else Funnel(accepted=accepted)
+        widget.note = "Refresh with d: statuses move Sent → Delivered → Read over minutes."

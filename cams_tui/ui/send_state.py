@@ -1,0 +1,138 @@
+"""What the send monitor knows about a run, folded from the engine's events.
+
+The monitor drains the engine's buffer a few times a second and feeds the whole batch of
+events to :meth:`SendState.apply`, which returns the log lines to add; widgets are then
+refreshed once per drain, however many events came in. Pure: no Textual here.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from cams_tui.engine.events import BatchEvent, DoneEvent, PlanEvent, ProgressEvent, RateEvent, StateEvent
+from cams_tui.ui.engine_run import BatchTally, Stamped
+from cams_tui.ui.widgets.send_log import LogEntry
+
+SETTLED = ("ok", "failed", "unknown")
+SPARK_SAMPLES = 60
+"""Calls-per-second samples kept for the sparkline (one per second of the run)."""
+
+
+@dataclass
+class SendState:
+    """Counters, rate and state of one job's send, across its runs on this screen."""
+
+    job_id: str
+    total: int = 0
+    """Recipients in the job."""
+    recipients: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SETTLED, 0))
+    """Recipients per settled state."""
+    pending: int = 0
+    """Recipients not settled yet."""
+    batches: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SETTLED, 0))
+    """Batches per settled state."""
+    batches_total: int = 0
+    throttled: int = 0
+    """Answers that were throttled (each retried)."""
+    not_sent: int = 0
+    """Requests that never left (each retried)."""
+    ceiling: float = 0.0
+    """The rate the run started with (calls/s)."""
+    limit: float = 0.0
+    """The limiter's current rate (calls/s)."""
+    calls_per_s: float = 0.0
+    eta_s: float | None = None
+    elapsed_s: float = 0.0
+    phase: str = "starting"
+    """``starting``, ``running``, ``paused``, ``stopping``, or the job's state after a run:
+    ``done``, ``stopped`` (a fatal error) or ``interrupted``."""
+    done: DoneEvent | None = None
+    """The last run's end, once it has ended."""
+    samples: deque[float] = field(default_factory=lambda: deque(maxlen=SPARK_SAMPLES))
+    """calls/s, one sample per second of sending."""
+    group_message_ids: list[str] = field(default_factory=list)
+    """GroupMessageIds of the batches accepted during these runs."""
+    _sampled_second: int = -1
+
+    @property
+    def settled(self) -> int:
+        """Recipients whose batch has a final outcome."""
+        return sum(self.recipients.values())
+
+    @property
+    def running(self) -> bool:
+        """Whether a run is under way (its end not yet seen)."""
+        return self.phase in ("starting", "running", "paused", "stopping")
+
+    @property
+    def adapting(self) -> bool:
+        """Whether the limiter is below its ceiling after throttling."""
+        return self.limit > 0 and self.limit < self.ceiling - 1e-6
+
+    def start_run(self) -> None:
+        """A new run of the job begins (its first, or a resume)."""
+        self.phase = "starting"
+        self.done = None
+        self._sampled_second = -1
+
+    def apply(self, stamped: Iterable[Stamped]) -> list[LogEntry]:
+        """Fold events in; return the log lines they make."""
+        lines: list[LogEntry] = []
+        for at, event in stamped:
+            if isinstance(event, BatchEvent):
+                lines.append(LogEntry.from_event(event, at))
+                self._batch(event)
+            elif isinstance(event, ProgressEvent):
+                self._progress(event)
+            elif isinstance(event, PlanEvent):
+                self.total = event.recipients
+                self.pending = event.pending_recipients
+                self.batches_total = event.batches
+                self.ceiling = self.ceiling or event.rate
+                self.limit = event.rate
+                self.phase = "running"
+            elif isinstance(event, BatchTally):
+                for state in SETTLED:
+                    self.batches[state] = event.counts.get(state, 0)
+            elif isinstance(event, RateEvent):
+                self.limit = event.rate
+            elif isinstance(event, StateEvent):
+                self.phase = event.state
+            elif isinstance(event, DoneEvent):
+                self._done(event)
+        return lines
+
+    def _batch(self, event: BatchEvent) -> None:
+        if event.outcome in SETTLED:
+            self.batches[event.outcome] += 1
+            if event.outcome == "ok" and event.group_message_id:
+                self.group_message_ids.append(event.group_message_id)
+        elif event.outcome == "throttled":
+            self.throttled += 1
+        elif event.outcome == "not_sent":
+            self.not_sent += 1
+
+    def _progress(self, event: ProgressEvent) -> None:
+        self.total = event.total
+        self.recipients = {"ok": event.ok, "failed": event.failed, "unknown": event.unknown}
+        self.pending = event.pending
+        self.limit = event.rate
+        self.calls_per_s = event.calls_per_s
+        self.eta_s = event.eta_s
+        self.elapsed_s = event.elapsed_s
+        # One sample per second of the run, from the engine's own clock.
+        second = int(event.elapsed_s)
+        if second > self._sampled_second:
+            self._sampled_second = second
+            self.samples.append(event.calls_per_s)
+
+    def _done(self, event: DoneEvent) -> None:
+        self.done = event
+        self.phase = event.state
+        self.total = event.total
+        self.recipients = {"ok": event.ok, "failed": event.failed, "unknown": event.unknown}
+        self.pending = event.pending
+        self.eta_s = None
+        self.elapsed_s = event.elapsed_s

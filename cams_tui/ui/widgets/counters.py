@@ -1,0 +1,87 @@
+"""The send monitor's counters: progress with ETA, batch outcomes, and the rate."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Label, ProgressBar, Sparkline
+
+from cams_tui.ui.send_state import SendState
+
+
+def duration_text(seconds: float | None) -> str:
+    """``h:mm:ss`` or ``m:ss``; ``–`` when unknown."""
+    if seconds is None:
+        return "–"
+    total = int(round(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+class SendCounters(Vertical):
+    """Recipients done of total with a bar and ETA; batches ok / failed / unknown /
+    throttled-and-retried; calls/s with a sparkline; the limiter's rate."""
+
+    DEFAULT_CSS = """
+    SendCounters {
+        height: auto;
+        padding: 0 1;
+        & > Horizontal { height: 1; }
+        #counters-bar { width: 1fr; max-width: 60; }
+        #counters-bar Bar { width: 1fr; }
+        #counters-progress { width: auto; padding-left: 1; }
+        #counters-batches { width: auto; }
+        #counters-spark { width: 1fr; min-width: 6; max-width: 30; margin-left: 1; }
+        #counters-limit { width: auto; padding-left: 1; }
+    }
+    """
+
+    STYLES: ClassVar[dict[str, str]] = {"ok": "success", "failed": "error", "unknown": "accent", "throttled": "warning"}
+
+    def compose(self) -> ComposeResult:
+        with Horizontal():
+            yield ProgressBar(id="counters-bar", show_eta=False, show_percentage=True)
+            yield Label("", id="counters-progress")
+        with Horizontal():
+            yield Label("", id="counters-batches")
+            yield Sparkline([], id="counters-spark")
+            yield Label("", id="counters-limit")
+
+    def show(self, state: SendState) -> None:
+        """Show ``state``."""
+        bar = self.query_one("#counters-bar", ProgressBar)
+        bar.update(total=max(state.total, 1), progress=state.settled)
+        self.query_one("#counters-progress", Label).update(
+            f"{state.settled:,} / {state.total:,}   ETA {duration_text(state.eta_s)}   "
+            f"{state.calls_per_s:.1f} calls/s"
+        )
+        colours = self.app.theme_variables
+        text = Text()
+        for name, value in (
+            ("ok", state.batches["ok"]),
+            ("failed", state.batches["failed"]),
+            ("unknown", state.batches["unknown"]),
+            ("throttled→retried", state.throttled),
+        ):
+            key = name.split("→")[0]
+            style = colours.get(self.STYLES[key], "") if value else ""
+            text.append(f"{name} ", style="dim")
+            text.append(f"{value:,}", style=f"bold {style}".strip())
+            text.append("   ")
+        if state.not_sent:
+            text.append("not sent→retried ", style="dim")
+            text.append(f"{state.not_sent:,}", style="bold")
+            text.append("   ")
+        text.append("batches · rate", style="dim")
+        self.query_one("#counters-batches", Label).update(text)
+        self.query_one("#counters-spark", Sparkline).data = list(state.samples)
+        limit = f"limit {state.limit:.3g}/s"
+        if state.adapting:
+            limit += f" of {state.ceiling:g}, adapting"
+        self.query_one("#counters-limit", Label).update(
+            Text(limit, style=colours.get("warning", "") if state.adapting else "")
+        )
