@@ -29,7 +29,6 @@ import signal
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -42,10 +41,12 @@ from cams_tui.cli import EXIT_FAILED, EXIT_FATAL, EXIT_INTERRUPTED, EXIT_OK, EXI
 from cams_tui.config import ENV_ENDPOINT, RunContext, resolve_context
 from cams_tui.engine.events import BatchEvent, DoneEvent, Event, PlanEvent, ProgressEvent, RateEvent, event_to_json
 from cams_tui.engine.journal import BatchState, JobRecord, Journal, Reject
-from cams_tui.engine.planning import missing_variables, plan_batches, recipient_params, sender_item
+from cams_tui.engine.planning import plan_batches, sender_item
 from cams_tui.engine.ratelimit import RateLimiter
 from cams_tui.engine.sender import Sender, default_in_flight
 from cams_tui.errors import UserError
+from cams_tui.recipients import IntakeOptions, IntakeReport, check_params, load_suppression, read_recipients
+from cams_tui.recipients.params import resolve_params
 from cams_tui.templates import template_variables
 
 EXPORT_FIELDS = ("to", "status", "code", "message", "batch", "request_id", "group_message_id")
@@ -86,63 +87,13 @@ def _require_credentials(context: RunContext) -> Credentials:
 # ----------------------------------------------------------------------- intake
 
 
-@dataclass
-class Intake:
-    """The recipients of a send: their SenderList items and what was left out."""
-
-    items: list[str]
-    rejects: list[Reject]
-    duplicates: int
-    suppressed: int
-
-
-@dataclass(frozen=True)
-class _Row:
-    to: str
-    params: dict[str, str]
-    line: int
-
-
-def _read_intake(
-    path: Path, default_region: str | None, suppress: list[str]
-) -> tuple[list[Any], list[Reject], int, int]:
-    """Read and deduplicate the numbers file: one number per line, or ``phone,param…`` CSV
-    with a header naming the params. Numbers must be international (digits, ``+`` optional)."""
-    suppressed_numbers: set[str] = set()
-    for file in suppress:
-        for text in Path(file).expanduser().read_text(encoding="utf-8-sig").splitlines():
-            digits = "".join(ch for ch in text if ch.isdigit())
-            if digits:
-                suppressed_numbers.add(digits)
-    rows: list[_Row] = []
-    rejects: list[Reject] = []
-    seen: set[str] = set()
-    duplicates = suppressed = 0
-    header: list[str] | None = None
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        for line_no, fields in enumerate(csv.reader(handle), start=1):
-            if not fields or not "".join(fields).strip():
-                continue
-            raw = fields[0].strip()
-            if line_no == 1 and not any(ch.isdigit() for ch in raw):
-                header = [f.strip() for f in fields]
-                continue
-            number = raw.removeprefix("+").replace(" ", "").replace("-", "")
-            if not number.isdigit() or not 7 <= len(number) <= 15 or number.startswith("0"):
-                rejects.append(Reject(line_no, raw, "not an international number (country code first)"))
-                continue
-            if number in seen:
-                duplicates += 1
-                continue
-            seen.add(number)
-            if number in suppressed_numbers:
-                suppressed += 1
-                continue
-            params = {}
-            if header:
-                params = {name: value.strip() for name, value in zip(header[1:], fields[1:]) if name}
-            rows.append(_Row(number, params, line_no))
-    return rows, rejects, duplicates, suppressed
+def _read_intake(path: Path, default_region: str | None, suppress: list[str]) -> IntakeReport:
+    """Read, normalize and deduplicate the numbers file (and the opt-out lists)."""
+    try:
+        suppressed = load_suppression([Path(f).expanduser() for f in suppress], default_region)
+        return read_recipients(path, IntakeOptions(default_region=default_region, suppressed=suppressed))
+    except OSError as exc:
+        raise UserError(str(exc)) from None
 
 
 def _recipients_file(args: argparse.Namespace, campaign: Campaign, campaign_path: Path) -> Path:
@@ -183,24 +134,23 @@ def _send(args: argparse.Namespace) -> int:
 
     path = _recipients_file(args, campaign, campaign_path)
     default_region = args.default_region or campaign.recipients.default_region or context.profile.default_region
-    rows, rejects, duplicates, suppressed = _read_intake(path, default_region, args.suppress)
-    if not rows:
+    report = _read_intake(path, default_region, args.suppress)
+    counts = report.summary()
+    if not len(report.recipients):
         raise UserError(
-            f"{path}: no number to send to ({len(rejects):,} rejected, {duplicates:,} duplicates, "
-            f"{suppressed:,} suppressed)"
+            f"{path}: no number to send to ({counts['rejected']:,} rejected, {counts['duplicates']:,} duplicates, "
+            f"{counts['suppressed']:,} suppressed)"
         )
     if variables is not None:
-        missing = missing_variables(variables, campaign.params, (row.params for row in rows))
-        if missing:
-            lines = [
-                f"template variable {name!r} has no value for {count:,} of {len(rows):,} recipients"
-                for name, count in missing.items()
-            ]
-            raise UserError(
-                "\n".join(lines) + "\ngive it under [params] in the campaign, or as a column of the recipients file"
-            )
-    names = frozenset(variables) | frozenset(campaign.params) if variables is not None else None
-    items = (sender_item(row.to, recipient_params(campaign.params, row.params, names)) for row in rows)
+        params_report = check_params(report, variables, campaign.params)
+        if not params_report.ok:
+            raise UserError("\n".join(params_report.problems()))
+    else:
+        # Unchecked: send every column and every global value under its own name.
+        variables = list(dict.fromkeys([*report.param_columns, *campaign.params]))
+    items = (
+        sender_item(row.to, resolve_params(row, variables, campaign.params) or None) for row in report.recipients
+    )
     batches = list(
         plan_batches(
             items,
@@ -210,14 +160,15 @@ def _send(args: argparse.Namespace) -> int:
             max_size=args.batch_size or MAX_RECIPIENTS_PER_REQUEST,
         )
     )
-    del rows
+    rejects = [Reject(r.line, r.text, r.reason) for r in report.rejected]
+    del report
     total = sum(b.size for b in batches)
     plan = PlanEvent(
         job_id=None,
         recipients=total,
-        rejected=len(rejects),
-        duplicates=duplicates,
-        suppressed=suppressed,
+        rejected=counts["rejected"],
+        duplicates=counts["duplicates"],
+        suppressed=counts["suppressed"],
         batches=len(batches),
         pending_recipients=total,
         pending_batches=len(batches),
@@ -238,8 +189,9 @@ def _send(args: argparse.Namespace) -> int:
             campaign=str(campaign_path.resolve()),
             profile=context.profile_name,
             rejects=rejects,
-            duplicates=duplicates,
-            suppressed=suppressed,
+            rejected=counts["rejected"],
+            duplicates=counts["duplicates"],
+            suppressed=counts["suppressed"],
         )
         del batches
         out.note(f"job {job_id} written to the journal (resume with: cams-tui resume {job_id})")

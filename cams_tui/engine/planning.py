@@ -81,28 +81,3 @@ def plan_batches(
     budget = query_budget(options, max_query_length) if placement is Placement.QUERY else None
     return pack_batches(items, max_size=max_size, max_encoded=budget)
 
-
-def recipient_params(
-    global_params: Mapping[str, str], row_params: Mapping[str, str], names: frozenset[str] | None
-) -> dict[str, str] | None:
-    """The TemplateParams of one recipient: the campaign's values, overridden by the row's
-    non-empty columns, restricted to ``names`` (the template's variables and the campaign's
-    own params; ``None`` keeps every column)."""
-    values = {k: v for k, v in global_params.items() if v}
-    values.update({k: v for k, v in row_params.items() if v and (names is None or k in names)})
-    return values or None
-
-
-def missing_variables(
-    variables: Iterable[str], global_params: Mapping[str, str], rows: Iterable[Mapping[str, str]]
-) -> dict[str, int]:
-    """For each template variable without a value for some recipients, how many lack it."""
-    needed = [v for v in variables if not global_params.get(v)]
-    missing = dict.fromkeys(needed, 0)
-    if not needed:
-        return {}
-    for params in rows:
-        for name in needed:
-            if not params.get(name):
-                missing[name] += 1
-    return {name: count for name, count in missing.items() if count}

@@ -75,6 +75,7 @@ class Sender:
         max_in_flight: int | None = None,
         retry_unknown: bool = False,
         cancel_grace_s: float = CANCEL_GRACE_S,
+        not_sent_backoff_s: tuple[float, ...] = NOT_SENT_BACKOFF_S,
     ) -> None:
         self._client = client
         self._journal = journal
@@ -84,6 +85,7 @@ class Sender:
         self.max_in_flight = max_in_flight or default_in_flight(self.limiter.ceiling)
         self._retry_unknown = retry_unknown
         self._cancel_grace_s = cancel_grace_s
+        self._backoff = not_sent_backoff_s
         self._subscribers: list[Subscriber] = []
         self._queue: deque[int] = deque()
         self._sizes: dict[int, int] = {}
@@ -412,7 +414,7 @@ class Sender:
                 )
                 self._stop("unreachable")
                 return None
-            return NOT_SENT_BACKOFF_S[min(self._not_sent_in_a_row, len(NOT_SENT_BACKOFF_S)) - 1]
+            return self._backoff[min(self._not_sent_in_a_row, len(self._backoff)) - 1]
         elif outcome is Outcome.FATAL:
             self._not_sent_in_a_row = 0
             self._retry(index, size, attempt, answer)
