@@ -295,11 +295,9 @@ def _intake(source: TextSource, options: IntakeOptions, progress: Progress | Non
             reject(line, cell, f"no number in {column_label}" if result == "empty" else result)  # type: ignore[arg-type]
             continue
         number, region, kind = result  # type: ignore[misc]
-        if values is not None:
-            bad = _control_character(values, names)
-            if bad is not None:
-                reject(line, cell, bad)
-                continue
+        if values is not None and _CONTROL.search("".join(values)) is not None:
+            reject(line, cell, _control_character(values, names))
+            continue
         if number in suppressed:
             suppressed_count += 1
             if len(report.suppressed) < limit:
@@ -351,7 +349,8 @@ def _intake(source: TextSource, options: IntakeOptions, progress: Progress | Non
     return report
 
 
-def _control_character(values: tuple[str, ...], names: list[str]) -> str | None:
+def _control_character(values: tuple[str, ...], names: list[str]) -> str:
+    """The reason for an entry with a control character in one of its parameters."""
     for value, name in zip(values, names):
         found = _CONTROL.search(value)
         if found is not None:
@@ -359,7 +358,7 @@ def _control_character(values: tuple[str, ...], names: list[str]) -> str | None:
                 f"column {name!r} contains a control character (U+{ord(found.group()):04X}); "
                 "remove it from the file"
             )
-    return None
+    raise AssertionError("called without a control character")
 
 
 def _chain(sample: list[str], rest: Iterator[str], count: list[int]) -> Iterator[str]:

@@ -248,46 +248,46 @@ def _admits(desc: object, length: int) -> bool:
 
 
 class _Typer:
-    """``_number_type_helper`` for one metadata, with one combined pattern per length."""
+    """``_number_type_helper`` for one metadata, as one pattern per number length."""
 
-    __slots__ = ("_md", "_general", "_general_lengths", "_by_length", "_same", "_mobile")
+    __slots__ = ("_md", "_by_length", "_same", "_mobile")
 
     def __init__(self, md: PhoneMetadata) -> None:
         self._md = md
-        general = _desc_pattern(md.general_desc)
-        self._general = re.compile(general) if general else None
-        self._general_lengths = md.general_desc.possible_length
         self._same = bool(md.same_mobile_and_fixed_line_pattern)
         mobile = _desc_pattern(md.mobile)
         self._mobile = (md.mobile, re.compile(mobile)) if mobile else None
         self._by_length: dict[int, tuple[re.Pattern[str], dict[str, int]] | None] = {}
 
     def _table(self, length: int) -> tuple[re.Pattern[str], dict[str, int]] | None:
-        # Python's alternation tries the branches in order and fullmatch backtracks into the
-        # next one, so the group that matches is the first type that fullmatches: the
-        # library's sequence of checks in one pass.
-        parts, names = [], {}
-        for attr, kind in _TYPE_ORDER:
-            if kind == PhoneNumberType.MOBILE and self._same:
-                continue
-            desc = getattr(self._md, attr)
-            pattern = _desc_pattern(desc)
-            if pattern is None or not _admits(desc, length):
-                continue
-            name = f"t{len(parts)}"
-            parts.append(f"(?P<{name}>{pattern})")
-            names[name] = kind
-        table = (re.compile("|".join(parts)), names) if parts else None
+        # The general description must fullmatch (a lookahead anchored at the end), then
+        # the first type, in the library's order, whose pattern fullmatches: Python's
+        # alternation tries the branches in order and fullmatch backtracks into the next
+        # one, so the named group that matched is that type. Descriptions whose possible
+        # lengths exclude this length are left out, as _is_number_matching_desc skips them.
+        md = self._md
+        general = _desc_pattern(md.general_desc)
+        table = None
+        if general is not None and _admits(md.general_desc, length):
+            parts, names = [], {}
+            for attr, kind in _TYPE_ORDER:
+                if kind == PhoneNumberType.MOBILE and self._same:
+                    continue
+                desc = getattr(md, attr)
+                pattern = _desc_pattern(desc)
+                if pattern is None or not _admits(desc, length):
+                    continue
+                name = f"t{len(parts)}"
+                parts.append(f"(?P<{name}>{pattern})")
+                names[name] = kind
+            if parts:
+                table = (re.compile(f"(?=(?:{general})\\Z)(?:{'|'.join(parts)})"), names)
         self._by_length[length] = table
         return table
 
     def type_of(self, nsn: str) -> int:
         """The PhoneNumberType of a national significant number in this metadata."""
         length = len(nsn)
-        if self._general is None or (self._general_lengths and length not in self._general_lengths):
-            return PhoneNumberType.UNKNOWN
-        if self._general.fullmatch(nsn) is None:
-            return PhoneNumberType.UNKNOWN
         table = self._by_length[length] if length in self._by_length else self._table(length)
         if table is None:
             return PhoneNumberType.UNKNOWN
@@ -373,7 +373,7 @@ def _strip(nsn: str, md: PhoneMetadata, npp: re.Pattern[str] | None) -> str:
 class _Home:
     """The default region: what parse() uses when a number has no ``+``."""
 
-    __slots__ = ("region", "md", "cc", "cc_str", "idd", "npp", "general")
+    __slots__ = ("region", "md", "cc", "cc_str", "idd", "npp", "general", "calling")
 
     def __init__(self, region: str) -> None:
         md = PhoneMetadata.metadata_for_region(region)
@@ -386,26 +386,39 @@ class _Home:
         self.npp = _national_prefix_pattern(md)
         general = _desc_pattern(md.general_desc)
         self.general = re.compile(general) if general else None
+        self.calling = _calling_code(md.country_code)
 
     def general_match(self, number: str) -> bool:
         return self.general is not None and self.general.fullmatch(number) is not None
 
 
-_CALLING: dict[str, _Calling] = {}
+_CALLING: dict[int, _Calling] = {}
+_BY_HEAD: dict[str, _Calling | None] = {}
 
 
-def _calling(prefix: str) -> _Calling | None:
-    """The calling code a digit string starts with, as _extract_country_code finds it."""
+def _calling_code(cc: int) -> _Calling:
+    found = _CALLING.get(cc)
+    if found is None:
+        found = _CALLING[cc] = _Calling(cc, COUNTRY_CODE_TO_REGION_CODE[cc])
+    return found
+
+
+def _calling(head: str) -> _Calling | None:
+    """The calling code that digits starting with ``head`` (3 digits) begin with.
+
+    _extract_country_code takes the shortest of the 1-, 2- and 3-digit prefixes that is a
+    calling code, so the first three digits decide it: one lookup per number.
+    """
+    if head in _BY_HEAD:
+        return _BY_HEAD[head]
+    found = None
     for size in (1, 2, 3):
-        head = prefix[:size]
-        found = _CALLING.get(head)
-        if found is not None:
-            return found
-        codes = COUNTRY_CODE_TO_REGION_CODE.get(int(head)) if len(head) == size else None
-        if codes:
-            found = _CALLING[head] = _Calling(int(head), codes)
-            return found
-    return None
+        cc = int(head[:size])
+        if cc in COUNTRY_CODE_TO_REGION_CODE:
+            found = _calling_code(cc)
+            break
+    _BY_HEAD[head] = found
+    return found
 
 
 # ------------------------------------------------------------------ the normalizer
@@ -498,8 +511,7 @@ class Normalizer:
                 _test_number_length(digits, home.md) == ValidationResult.TOO_LONG
             ):
                 nsn = rest
-                calling = _calling(home.cc_str)
-                assert calling is not None
+                calling = home.calling
                 if calling.regions[0][0] != home.region:
                     md, npp = calling.main_md, calling.npp
         if len(nsn) < 2:
@@ -507,9 +519,7 @@ class Normalizer:
         nsn = _strip(nsn, md, npp)
         if len(nsn) > _MAX_NSN:
             return INVALID  # parse(): TOO_LONG
-        calling = _calling(home.cc_str)
-        assert calling is not None
-        return calling.classify(nsn) or INVALID
+        return home.calling.classify(nsn) or INVALID
 
     # -- the library's answers, with reasons
 
