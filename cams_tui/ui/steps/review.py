@@ -13,7 +13,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
 from textual.widgets import Button, Input, Label, Static
 
-from cams_tui.compose import Step, TrialSend, format_duration
+from cams_tui.compose import ParamRow, Step, TrialSend, format_duration
 from cams_tui.ui.steps.base import StepPane, explain
 
 
@@ -71,7 +71,7 @@ nothing blocks the send.
             counts += f"  ({report.rejected_count:,} rejected, {report.duplicate_count:,} duplicates, {report.suppressed_count:,} suppressed)"
         rows.append(("Recipients", counts))
         rows.append(("Batches", f"{estimate.batches:,} · ~{format_duration(math.ceil(estimate.seconds))} at {state.rate:g} calls/s"))
-        rows.append(("Params", ", ".join(f"{row.name}={row.value or '(column)'}" for row in state.param_rows()) or "none"))
+        rows.append(("Params", ", ".join(f"{row.name}={_shown(row)}" for row in state.param_rows()) or "none"))
         options = state.options
         fallback = "none"
         if options.fallback_id or options.fallback_rule:
@@ -231,3 +231,10 @@ nothing blocks the send.
         self.query_one("#review-confirm", Input).value = ""
         self.cams.start_job(job_id)
         self.changed()
+
+
+def _shown(row: ParamRow) -> str:
+    """A param's value as the summary shows it."""
+    if row.missing_for:
+        return "(missing)"
+    return row.value or "(column)"

@@ -61,8 +61,8 @@ previews a template and **enter** chooses it. Only approved templates can be sen
         table = self.query_one("#template-table", DataTable)
         table.add_column("Name", key="name")
         table.add_column("Lang", key="lang")
-        table.add_column("Category", key="category")
         table.add_column("Status", key="status")
+        table.add_column("Category", key="category")
         table.add_column("Code", key="code")
         self.query_one(TemplatePreview).show(None, {}, "Loading…")
         self.load_templates()
@@ -155,8 +155,8 @@ previews a template and **enter** chooses it. Only approved templates can be sen
             table.add_row(
                 mark + template.template_name,
                 template.language,
-                template.category,
                 template.audit_status,
+                template.category,
                 template.template_code,
                 key=_key(template),
             )
