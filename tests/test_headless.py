@@ -1,0 +1,244 @@
+"""`cams-tui send/resume/jobs/export` end to end against the simulator over real HTTP."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from cams_tui.cli import main
+from cams_tui.simulator import DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET, Faults, Simulator, SimulatorConfig
+from cams_tui.simulator.demo_data import ORDER_SHIPPED
+
+CAMPAIGN = f"""\
+template_code = "{ORDER_SHIPPED}"
+language = "en"
+from = "{{sender}}"
+
+[params]
+name = "Ana"
+
+[recipients]
+file = "numbers.csv"
+"""
+
+
+@pytest.fixture
+def sim() -> Iterator[tuple[Simulator, str]]:
+    simulator = Simulator(SimulatorConfig(rate=50, latency_ms=5, seed=3))
+    with simulator.run_in_thread(port=0) as url:
+        yield simulator, url
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", DEMO_ACCESS_KEY_ID)
+    monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", DEMO_ACCESS_KEY_SECRET)
+    monkeypatch.delenv("ALIBABA_CLOUD_SECURITY_TOKEN", raising=False)
+    monkeypatch.delenv("CAMS_TUI_ENDPOINT", raising=False)
+    monkeypatch.setenv("CAMS_TUI_CONFIG", str(tmp_path / "no-config.toml"))
+    monkeypatch.setenv("CAMS_TUI_DATA_DIR", str(tmp_path / "data"))
+    return tmp_path
+
+
+def _campaign(folder: Path, count: int = 450, *, sender: str = "2000001", order_id: bool = True) -> Path:
+    (folder / "campaign.toml").write_text(CAMPAIGN.replace("{sender}", sender), encoding="utf-8")
+    lines = ["phone,order_id"]
+    lines += [f"+63917{i:07d},{'A' + str(i) if order_id or i % 2 else ''}" for i in range(count)]
+    lines += ["not-a-number,x", f"+63917{0:07d},dup"]
+    (folder / "numbers.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return folder / "campaign.toml"
+
+
+def _json_lines(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def test_dry_run_plans_and_writes_no_job(env: Path, sim: tuple[Simulator, str], capsys: pytest.CaptureFixture[str]) -> None:
+    simulator, url = sim
+    campaign = _campaign(env)
+    code = main(["send", str(campaign), "--dry-run", "--json", "--endpoint", url, "--batch-size", "100"])
+    assert code == 0
+    (plan,) = _json_lines(capsys.readouterr().out)
+    assert plan["event"] == "plan" and plan["job_id"] is None and plan["dry_run"] is True
+    assert (plan["recipients"], plan["rejected"], plan["duplicates"], plan["suppressed"], plan["batches"]) == (
+        450, 1, 1, 0, 5
+    )
+    assert not simulator.accepted
+    assert main(["jobs", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
+
+
+def test_send_json_stream_then_jobs_and_export(
+    env: Path, sim: tuple[Simulator, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    simulator, url = sim
+    campaign = _campaign(env)
+    assert main(["send", str(campaign), "--yes", "--json", "--endpoint", url, "--batch-size", "100"]) == 0
+    events = _json_lines(capsys.readouterr().out)
+    assert [e["event"] for e in events] == ["plan"] + ["batch"] * 5 + ["done"]
+    plan, done = events[0], events[-1]
+    job_id = plan["job_id"]
+    assert plan["recipients"] == 450 and plan["batches"] == 5
+    for batch in events[1:-1]:
+        assert set(batch) >= {"index", "size", "outcome", "http_status", "code", "message", "request_id",
+                              "group_message_id", "attempt", "latency_ms"}
+        assert batch["outcome"] == "ok"
+    assert (done["state"], done["ok"], done["failed"], done["unknown"]) == ("done", 450, 0, 0)
+    assert Counter(simulator.accepted.values()) == {1: 450}
+
+    assert main(["jobs", "--json"]) == 0
+    (job,) = json.loads(capsys.readouterr().out)
+    assert (job["job_id"], job["state"], job["ok"], job["pending"]) == (job_id, "done", 450, 0)
+
+    assert main(["export", job_id]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert len(rows) == 451
+    assert rows[0]["to"] == "639170000000" and rows[0]["status"] == "ok" and rows[0]["group_message_id"]
+    assert rows[-1]["status"] == "rejected" and rows[-1]["to"] == "not-a-number"
+
+    out = env / "export.jsonl"
+    assert main(["export", job_id, "--format", "jsonl", "-o", str(out)]) == 0
+    lines = _json_lines(out.read_text(encoding="utf-8"))
+    assert Counter(r["status"] for r in lines) == {"ok": 450, "rejected": 1}
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+
+
+def test_missing_credentials_name_the_variables(
+    env: Path, sim: tuple[Simulator, str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, url = sim
+    monkeypatch.delenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET")
+    assert main(["send", str(_campaign(env)), "--yes", "--endpoint", url]) == 2
+    err = capsys.readouterr().err
+    assert "ALIBABA_CLOUD_ACCESS_KEY_ID" in err and "ALIBABA_CLOUD_ACCESS_KEY_SECRET" in err
+
+
+def test_a_template_variable_without_value_is_refused_with_its_count(
+    env: Path, sim: tuple[Simulator, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    simulator, url = sim
+    campaign = _campaign(env, count=100, order_id=False)
+    assert main(["send", str(campaign), "--yes", "--endpoint", url]) == 2
+    err = capsys.readouterr().err
+    assert "'order_id'" in err and "50 recipient" in err
+    assert not simulator.accepted
+
+
+def test_without_yes_and_without_a_terminal_nothing_is_sent(
+    env: Path, sim: tuple[Simulator, str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    simulator, url = sim
+    monkeypatch.setattr(sys, "stdin", io.StringIO("450\n"))
+    assert main(["send", str(_campaign(env)), "--endpoint", url]) == 2
+    assert "--yes" in capsys.readouterr().err
+    assert not simulator.accepted
+
+
+def test_typed_confirmation_must_match_the_count(
+    env: Path, sim: tuple[Simulator, str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    simulator, url = sim
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr(sys, "stdin", Terminal("449\n"))
+    assert main(["send", str(_campaign(env)), "--endpoint", url]) == 2
+    assert "not confirmed" in capsys.readouterr().err and not simulator.accepted
+    monkeypatch.setattr(sys, "stdin", Terminal("450\n"))
+    assert main(["send", str(_campaign(env)), "--endpoint", url]) == 0
+    assert len(simulator.accepted) == 450
+
+
+def test_permission_denied_exits_4_with_advice_then_resume_completes(
+    env: Path, sim: tuple[Simulator, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    simulator, url = sim
+    simulator.faults = Faults(deny=True)
+    assert main(["send", str(_campaign(env)), "--yes", "--json", "--endpoint", url, "--batch-size", "100"]) == 4
+    captured = capsys.readouterr()
+    done = _json_lines(captured.out)[-1]
+    assert done["state"] == "stopped" and done["code"] == "Ram.PermissionDeny"
+    assert "cams:SendChatappMassMessage" in done["advice"]
+    job_id = done["job_id"]
+    simulator.faults = Faults()
+    assert main(["resume", job_id, "--yes", "--endpoint", url]) == 0
+    assert "done: 450 ok" in capsys.readouterr().err
+    assert Counter(simulator.accepted.values()) == {1: 450}
+
+
+def test_permission_denied_in_plain_words_without_json(
+    env: Path, sim: tuple[Simulator, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    simulator, url = sim
+    simulator.faults = Faults(deny=True)
+    assert main(["send", str(_campaign(env)), "--yes", "--endpoint", url]) == 4
+    err = capsys.readouterr().err
+    assert "Ram.PermissionDeny" in err and "cams:SendChatappMassMessage" in err and "cams-tui resume" in err
+
+
+def test_unknown_exits_3_and_failed_exits_1(
+    env: Path, sim: tuple[Simulator, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    simulator, url = sim
+    simulator.faults = Faults.parse("5xx_after_accept=1")
+    assert main(["send", str(_campaign(env)), "--yes", "--endpoint", url]) == 3
+    assert "unknown" in capsys.readouterr().err
+    simulator.faults = Faults()
+    # An inactive Service ID: CAMS refuses every request, the job goes on and records them.
+    assert main(["send", str(_campaign(env, sender="2000002")), "--yes", "--json", "--endpoint", url]) == 1
+    done = _json_lines(capsys.readouterr().out)[-1]
+    assert (done["state"], done["failed"]) == ("done", 450)
+
+
+def test_resume_of_a_finished_job_sends_nothing(
+    env: Path, sim: tuple[Simulator, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    simulator, url = sim
+    assert main(["send", str(_campaign(env)), "--yes", "--json", "--endpoint", url]) == 0
+    job_id = _json_lines(capsys.readouterr().out)[0]["job_id"]
+    assert main(["resume", job_id, "--yes", "--endpoint", url]) == 0
+    assert "nothing left to send" in capsys.readouterr().err
+    assert main(["resume", "no-such-job", "--yes"]) == 2
+    assert sum(simulator.accepted.values()) == 450
+
+
+def test_ctrl_c_stops_cleanly_with_130_and_the_job_resumes(env: Path, tmp_path: Path) -> None:
+    simulator = Simulator(SimulatorConfig(rate=10, latency_ms=100))
+    campaign = _campaign(env, count=2000)
+    with simulator.run_in_thread(port=0) as url:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "cams_tui", "send", str(campaign), "--yes", "--json", "--endpoint", url,
+             "--batch-size", "100"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=os.environ.copy(),
+        )
+        assert process.stdout is not None
+        lines = []
+        for line in process.stdout:
+            lines.append(json.loads(line))
+            if lines[-1]["event"] == "batch" and len(lines) >= 3:
+                process.send_signal(signal.SIGINT)
+                break
+        rest, err = process.communicate(timeout=30)
+        lines += _json_lines(rest)
+        assert process.returncode == 130, err
+        done = lines[-1]
+        assert done["event"] == "done" and done["state"] == "interrupted" and done["pending"] > 0
+        assert "Traceback" not in err
+        assert main(["resume", done["job_id"], "--yes", "--endpoint", url]) == 0
+    assert Counter(simulator.accepted.values()) == {1: 2000}
