@@ -332,7 +332,7 @@ async def test_records_appear_after_the_record_delay(demo_credentials: Credentia
 
 
 def make_store(**timing: Any) -> MessageStore:
-    return MessageStore(seed=99, timing=Timing(**timing), record_delay_s=0)
+    return MessageStore(seed=99, timing=Timing(**timing))
 
 
 def test_store_filters_by_number_time_template_and_status() -> None:

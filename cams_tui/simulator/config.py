@@ -28,7 +28,11 @@ DEFAULT_OPERATION_RATES: dict[str, int] = {
 
 @dataclass
 class SimulatorConfig:
-    """Settings of one :class:`~cams_tui.simulator.Simulator`."""
+    """Settings of one :class:`~cams_tui.simulator.Simulator`.
+
+    ``rate``, ``latency_ms``, ``record_delay_s`` and ``operation_rates`` are read on every
+    call, so changing them on a running simulator's ``config`` takes effect at once.
+    """
 
     access_key_id: str = DEMO_ACCESS_KEY_ID
     """The only AccessKey ID the service knows."""

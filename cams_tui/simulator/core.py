@@ -52,9 +52,7 @@ class Simulator:
         )
         self._limiter = SlidingWindowLimiter()
         timing = Timing(self.config.delivery_delay_s, self.config.read_delay_s, self.config.read_share)
-        self.service = CamsService(
-            MessageStore(seed=seed, timing=timing, record_delay_s=self.config.record_delay_s)
-        )
+        self.service = CamsService(MessageStore(seed=seed, timing=timing))
         self.stats: defaultdict[str, Counter[str]] = defaultdict(Counter)
         """Answers per operation and per ``Code`` (``OK``, ``System.LimitControl``, ...)."""
         self.faults = self.config.faults
@@ -186,7 +184,8 @@ class Simulator:
             raise throttled(retry_after)
         if is_mass and self._draw(faults.server_error):
             raise ApiError(503, "ServiceUnavailable", "The request has failed due to a temporary failure of the server.")
-        call = Call(action, params, request_id, int(time.time() * 1000), faults.fail_delivery)
+        now_ms = int(time.time() * 1000)
+        call = Call(action, params, request_id, now_ms, faults.fail_delivery, self.config.record_delay_s)
         body = self.service.handle(call)
         if not is_mass:
             return body, 200, [], 0.0, False

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 DEMO_SERVICE_ID = "2000001"
@@ -108,8 +109,8 @@ class Template:
         """Whether messages may be sent with this template."""
         return self.audit_status == "pass"
 
-    @property
-    def variables(self) -> list[str]:
+    @cached_property
+    def variables(self) -> tuple[str, ...]:
         """Every variable a send must give a value for: placeholders, then Example keys."""
         names: dict[str, None] = {}
         for component in self.components:
@@ -118,7 +119,7 @@ class Template:
                     names.setdefault(name, None)
         for name in self.example:
             names.setdefault(name, None)
-        return list(names)
+        return tuple(names)
 
     def summary(self) -> dict[str, Any]:
         """The row ListChatappTemplate returns."""

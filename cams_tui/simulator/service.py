@@ -48,6 +48,8 @@ class Call:
     now_ms: int
     fail_rate: float
     """Share of messages accepted by this call that will fail delivery."""
+    record_delay_s: float
+    """How long after acceptance a message shows in ListChatappMessage."""
 
 
 class CamsService:
@@ -206,6 +208,7 @@ class CamsService:
             now_ms=call.now_ms,
             offset=offset,
             limit=size,
+            record_delay_s=call.record_delay_s,
             group_message_id=params.get("GroupMessageId") or None,
             user_number=params.get("UserNumber") or None,
             template_code=params.get("TemplateCode") or None,

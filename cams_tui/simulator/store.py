@@ -71,10 +71,9 @@ def format_send_time(ms: int) -> str:
 class MessageStore:
     """Every accepted message, with filters as ListChatappMessage offers them."""
 
-    def __init__(self, *, seed: int, timing: Timing, record_delay_s: float) -> None:
+    def __init__(self, *, seed: int, timing: Timing) -> None:
         self._seed = seed & _MASK64
         self._timing = timing
-        self._record_delay_ms = int(record_delay_s * 1000)
         self._groups: list[Group] = []
         self._accepted_ms: list[int] = []
         self._by_group_id: dict[str, Group] = {}
@@ -178,6 +177,7 @@ class MessageStore:
         now_ms: int,
         offset: int,
         limit: int,
+        record_delay_s: float = 0.0,
         group_message_id: str | None = None,
         user_number: str | None = None,
         template_code: str | None = None,
@@ -189,7 +189,7 @@ class MessageStore:
 
         Records become visible ``record_delay_s`` after acceptance.
         """
-        visible_until = now_ms - self._record_delay_ms
+        visible_until = now_ms - int(record_delay_s * 1000)
         if end_ms is None or end_ms > visible_until:
             end_ms = visible_until
 
