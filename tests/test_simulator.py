@@ -6,6 +6,7 @@ import asyncio
 import http.client
 import json
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -462,3 +463,19 @@ def test_cli_serves_until_interrupted() -> None:
     assert banner[0].startswith("CAMS simulator listening on http://127.0.0.1:")
     assert DEMO_ACCESS_KEY_ID in "".join(banner) and "drop=0.1" in "".join(banner)
     assert "ListViberServiceMessage: IncompleteSignature 1" in out
+
+
+def test_a_busy_port_is_reported_to_the_caller() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        with pytest.raises(OSError):
+            with Simulator().run_in_thread(port=taken.getsockname()[1]):
+                pass
+
+
+def test_the_secret_stays_out_of_reprs() -> None:
+    sim = Simulator(SimulatorConfig(access_key_id="LTAI5tMine", access_key_secret="very-private", security_token="tok-private"))
+    shown = repr(sim) + repr(sim.config) + repr(sim._verifier)
+    assert "LTAI5tMine" in shown
+    assert "very-private" not in shown and "tok-private" not in shown
