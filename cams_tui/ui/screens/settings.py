@@ -66,6 +66,14 @@ _FIELD_OF_KEY = {
 }
 
 
+def _shown(path: Path) -> str:
+    """A path as a person reads it: the home folder as ``~``."""
+    try:
+        return "~/" + str(path.relative_to(Path.home()))
+    except ValueError:
+        return str(path)
+
+
 class ConfirmDialog(ModalScreen[bool]):
     """A yes/no question with the risk spelled out; ``y``/``n`` or the buttons answer it."""
 
@@ -117,8 +125,8 @@ class FirstRunDialog(ModalScreen[str]):
         with Vertical():
             yield Label("Welcome to cams-tui", classes="title")
             yield Static(
-                "No CAMS account is configured: no ALIBABA_CLOUD_ACCESS_KEY_ID in the environment "
-                f"and no profile in {paths.config_path()}.\n\n"
+                "No AccessKey was found: no ALIBABA_CLOUD_ACCESS_KEY_ID in the environment, "
+                f"and no profile in {_shown(paths.config_path())} names another source.\n\n"
                 "Try the demo: everything works against a built-in CAMS simulator; nothing is sent.\n"
                 "Set up an account: add a profile (region, Service ID, where the AccessKey comes from) "
                 "and check the connection.",
@@ -287,7 +295,7 @@ class SettingsScreen(Screen[None]):
             marks = [m for m, on_ in (("default", name == self.settings.default_profile), ("in use", name == in_use)) if on_]
             label = Text(name)
             if marks:
-                label.append(f"  {' · '.join(marks)}", style="dim")
+                label.append(f" ({', '.join(marks)})", style="italic")
             options.append(Option(label, id=name))
         options.append(Option(Text("+ new profile", style="italic"), id=NEW_PROFILE))
         profiles = self.query_one("#profiles", OptionList)
@@ -297,7 +305,7 @@ class SettingsScreen(Screen[None]):
         self.query_one("#settings-title", Static).update(
             "Settings · profiles" + ("   (running the demo on the built-in simulator)" if demo else "")
         )
-        self.query_one("#config-file", Static).update(f"config: {self.config_path}")
+        self.query_one("#config-file", Static).update(f"config: {_shown(self.config_path)}")
 
     def _show_profile(self, name: str | None) -> None:
         """Fill the form with profile ``name`` (``None``: a new profile with defaults)."""
