@@ -130,6 +130,12 @@ async def sending(pilot: Pilot) -> None:
     await settle(pilot)
 
 
+async def jobs_screen(pilot: Pilot) -> None:
+    await sending(pilot)
+    await pilot.press("f2")
+    await settle(pilot)
+
+
 async def settings_screen(pilot: Pilot) -> None:
     await settle(pilot)
     await pilot.press("f4")
@@ -153,6 +159,7 @@ SCENES = [
     Scene("compose-options", "Step 4: fallback, TTL, label, tag, task ID", options_step),
     Scene("compose-review", "Step 5: review, test send, typed confirmation", review_step),
     Scene("send-monitor", "The send: progress, counters and the request log", sending),
+    Scene("jobs", "The journal's jobs: resume, retry failed or unknown, export", jobs_screen),
     Scene("settings", "Settings: profiles and where their AccessKey comes from", settings_screen, config=SAMPLE_CONFIG),
     Scene("settings-check", "Check connection: the doctor's checks, one line each", settings_check, config=SAMPLE_CONFIG),
     Scene("first-run", "First run without an AccessKey: try the demo or set up an account", first_run, first_run=True),
