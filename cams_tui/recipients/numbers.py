@@ -71,7 +71,6 @@ TYPE_NAMES: Final = {
 }
 
 _SEPARATORS = re.compile(r"[\s\-./()\u2010-\u2015\u2212\u30fc\uff0d]+")
-_PLAIN = re.compile(r"\+?[0-9]+")
 _SCIENTIFIC = re.compile(r"[0-9](?:[.,][0-9]+)?[eE]\+?[0-9]+")
 _DECIMAL_ZERO = re.compile(r"\+?[0-9]{5,}[.,]0+")
 _LETTER = re.compile(r"[^\W\d_]")
@@ -105,31 +104,31 @@ def clean(text: str) -> tuple[str, str] | str:
         s = s[1:].strip()
     elif s.startswith('="') and s.endswith('"') and len(s) >= 3:  # Excel formula keeping zeros
         s = s[2:-1].strip()
-    if _SCIENTIFIC.fullmatch(s):
-        return (
-            f"Excel turned this number into scientific notation ({s}) and lost digits; "
-            "format the column as text and export again"
-        )
-    if _DECIMAL_ZERO.fullmatch(s):
-        return (
-            f"looks like a number saved as a decimal ({s}); "
-            "format the column as text and export again"
-        )
+    if "." in s or "," in s or "e" in s or "E" in s:
+        if _SCIENTIFIC.fullmatch(s):
+            return (
+                f"Excel turned this number into scientific notation ({s}) and lost digits; "
+                "format the column as text and export again"
+            )
+        if _DECIMAL_ZERO.fullmatch(s):
+            return (
+                f"looks like a number saved as a decimal ({s}); "
+                "format the column as text and export again"
+            )
     compact = _SEPARATORS.sub("", s)
-    if _PLAIN.fullmatch(compact) is None:
-        if not compact or compact == "+":
-            return "not a phone number: no digits"
-        if _LETTER.search(compact):
-            return "not a phone number: it contains letters (extensions and words cannot be sent)"
-        odd = next(c for c in compact if not (c.isascii() and (c.isdigit() or c == "+")))
-        if odd == "+":
-            return "not a phone number: '+' may only come first"
-        return f"not a phone number: unexpected character {odd!r}"
-    if compact[0] == "+":
-        return "+", compact[1:]
-    if compact.startswith("00"):
-        return "+", compact[2:]
-    return "", compact
+    if compact.isascii():
+        if compact.isdigit():
+            return ("+", compact[2:]) if compact.startswith("00") else ("", compact)
+        if compact[:1] == "+" and compact[1:].isdigit():
+            return "+", compact[1:]
+    if not compact or compact == "+":
+        return "not a phone number: no digits"
+    if _LETTER.search(compact):
+        return "not a phone number: it contains letters (extensions and words cannot be sent)"
+    odd = next(c for i, c in enumerate(compact) if not (c.isascii() and c.isdigit()) and i)
+    if odd == "+":
+        return "not a phone number: '+' may only come first"
+    return f"not a phone number: unexpected character {odd!r}"
 
 
 # ------------------------------------------------------------------ plain library calls
@@ -189,7 +188,7 @@ def _why_invalid(reading: Reading) -> str:
         return f"too long for {where}: {digits}"
     if possible == ValidationResult.INVALID_LENGTH:
         return f"wrong length for {where}: {digits}"
-    return f"not a valid number in {where}"
+    return f"not in any number range of {where}"
 
 
 def pretty(number: phonenumbers.PhoneNumber) -> str:
@@ -560,9 +559,9 @@ class Normalizer:
         if national.valid:
             return _accepted(national)
         if digits.startswith("0"):
-            return f"not a valid number in {region}: {_why_invalid(national)}"
+            return _why_invalid(national)
         return (
-            f"not a valid number in {region} ({_why_invalid(national)}) "
+            f"not valid as a national number of {region} ({_why_invalid(national)}) "
             f"nor as +{digits} ({_why_invalid(intl)})"
         )
 

@@ -220,7 +220,8 @@ def _list_records(lines: Iterator[str], layout: Layout) -> Iterator[Record | Non
 def _table_records(lines: Iterator[str], layout: Layout) -> Iterator[Record | None]:
     reader = csv.reader(lines, delimiter=layout.delimiter or ",")
     phone = layout.phone_column
-    params = layout.param_columns
+    indexes = [i for i, _ in layout.param_columns]
+    needed = max(indexes, default=-1) + 1
     skip_header = layout.header is not None
     previous_end = 0
     while True:
@@ -233,16 +234,17 @@ def _table_records(lines: Iterator[str], layout: Layout) -> Iterator[Record | No
             yield start, "", None, f"unreadable CSV record ({exc}); check its quotes"
             continue
         start, previous_end = previous_end + 1, reader.line_num
-        if not any(cell.strip() for cell in row):
+        width = len(row)
+        if not "".join(row).strip():
             yield None
             continue
         if skip_header:
             skip_header = False
             continue
-        cell = row[phone] if phone < len(row) else ""
-        if params:
-            width = len(row)
-            values = tuple(row[i].strip() if i < width else "" for i, _ in params)
-            yield start, cell, values, None
-        else:
+        cell = row[phone] if phone < width else ""
+        if not indexes:
             yield start, cell, None, None
+        elif width >= needed:
+            yield start, cell, tuple([row[i].strip() for i in indexes]), None
+        else:
+            yield start, cell, tuple([row[i].strip() if i < width else "" for i in indexes]), None
