@@ -1,0 +1,134 @@
+"""Kill -9 the sending process at random moments, resume, and check the simulator's record.
+
+Half the trials make the process SIGKILL itself right before or right after a chosen journal
+commit (``CAMS_TUI_TEST_KILL_AT_COMMIT``): the instants that matter most for exactly-once.
+The other half kill it from outside after a random number of answers. After each crash the
+job is resumed to the end; then no number may have been accepted twice, and every recipient
+must be accepted (``ok``), failed with a reason, or listed as ``unknown`` - and every number
+the simulator accepted must be ``ok`` or ``unknown`` in the export, never pending or failed.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+from pathlib import Path
+
+import pytest
+
+from cams_tui.cli import main
+from cams_tui.engine.journal import ENV_KILL_AT_COMMIT, Journal
+from cams_tui.simulator import DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET, Simulator, SimulatorConfig
+from tests.test_headless import _campaign
+
+TRIALS = 20
+RECIPIENTS = 2000
+BATCH = 100  # 20 batches: 1 job commit, 1 recovery, 1 state, 2 per attempt, 1 final
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", DEMO_ACCESS_KEY_ID)
+    monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", DEMO_ACCESS_KEY_SECRET)
+    monkeypatch.delenv("CAMS_TUI_ENDPOINT", raising=False)
+    monkeypatch.setenv("CAMS_TUI_CONFIG", str(tmp_path / "no-config.toml"))
+    return dict(os.environ)
+
+
+def _send_and_kill(
+    campaign: Path, url: str, data: Path, env: dict[str, str], rng: random.Random, trial: int
+) -> str:
+    """Start a send and see it die by SIGKILL; returns how it died."""
+    child_env = {**env, "CAMS_TUI_DATA_DIR": str(data)}
+    if trial % 2 == 0:
+        when = "before" if trial % 4 == 0 else "after"
+        child_env[ENV_KILL_AT_COMMIT] = f"{when}:{rng.randint(1, 45)}"
+        how = child_env[ENV_KILL_AT_COMMIT]
+        answers = None
+    else:
+        answers = rng.randint(0, 18)
+        how = f"external after {answers} answers"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cams_tui", "send", str(campaign), "--yes", "--json", "--rate", "100",
+         "--batch-size", str(BATCH), "--endpoint", url],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=child_env,
+    )
+    assert process.stdout is not None
+    if answers is not None:
+        seen = 0
+        for line in process.stdout:
+            if json.loads(line)["event"] == "batch":
+                seen += 1
+                if seen > answers:
+                    time.sleep(rng.random() * 0.02)
+                    break
+        process.send_signal(signal.SIGKILL)
+    process.communicate(timeout=60)
+    if process.returncode == 0:
+        how += " (finished before the kill)"
+    else:
+        assert process.returncode == -signal.SIGKILL, how
+    return how
+
+
+def test_kill_minus_nine_at_random_moments_never_sends_twice(
+    tmp_path: Path, env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    campaign = _campaign(tmp_path, count=RECIPIENTS)
+    simulators = [Simulator(SimulatorConfig(rate=100, latency_ms=10, seed=trial)) for trial in range(TRIALS)]
+    datas = [tmp_path / f"data{trial}" for trial in range(TRIALS)]
+    with ExitStack() as stack:
+        urls = [stack.enter_context(sim.run_in_thread(port=0)) for sim in simulators]
+        # The sends (and their deaths) run a few at a time; each has its own simulator.
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            deaths = list(
+                pool.map(
+                    lambda t: _send_and_kill(campaign, urls[t], datas[t], env, random.Random(1126 + t), t),
+                    range(TRIALS),
+                )
+            )
+        for how, simulator, url, data in zip(deaths, simulators, urls, datas):
+            _resume_and_check(how, simulator, url, data, capsys)
+    # The trials hit the instants they aimed at, and some left work for the resume.
+    assert sum("finished before" not in how for how in deaths) >= TRIALS * 3 // 4
+
+
+def _resume_and_check(
+    how: str, simulator: Simulator, url: str, data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with Journal(data) as journal:
+        jobs = journal.jobs()
+    if not jobs:
+        # Killed before the job was committed: nothing may have left.
+        assert not simulator.accepted, how
+        return
+    (job,) = jobs
+    code = main(["resume", job.id, "--yes", "--json", "--rate", "100", "--endpoint", url, "--data-dir", str(data)])
+    assert code in (0, 3), how
+    capsys.readouterr()
+    assert main(["export", job.id, "--data-dir", str(data)]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    accepted = simulator.accepted
+    assert max(accepted.values(), default=1) == 1, f"{how}: a number was accepted twice"
+    status = {row["to"]: row for row in rows if row["status"] != "rejected"}
+    assert len(status) == RECIPIENTS, how
+    for number, row in status.items():
+        assert row["status"] in ("ok", "unknown", "failed"), (how, row)
+        if row["status"] == "ok":
+            assert accepted[number] == 1, (how, row)
+        if row["status"] == "failed":
+            assert row["code"] and row["message"], (how, row)
+    for number in accepted:
+        assert status[number]["status"] in ("ok", "unknown"), (how, status[number])
