@@ -80,7 +80,7 @@ async def test_out_of_range_ttl_is_shown_beside_the_field(tmp_path, monkeypatch)
     app = demo_app(tmp_path, monkeypatch)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        app.compose_screen.go_to(Step.OPTIONS)
+        await app.compose_screen.go_to(Step.OPTIONS)
         app.compose_screen.query_one("#ttl").focus()
         await pilot.press(*"20d")
         await pilot.pause()

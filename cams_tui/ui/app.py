@@ -119,12 +119,12 @@ class CamsApp(App[int]):
         else:
             self.action_show_help_panel()
 
-    def action_go_step(self, number: int) -> None:
+    async def action_go_step(self, number: int) -> None:
         """Show compose step ``number``."""
         compose = self.compose_screen
         while self.screen is not compose:
-            self.pop_screen()
-        compose.go_to(Step(number))
+            await self.pop_screen()
+        await compose.go_to(Step(number))
 
     def action_save_campaign(self) -> None:
         """Ask where, then save the campaign as TOML."""
@@ -205,15 +205,20 @@ class CamsApp(App[int]):
         self.state.recipients_file = str(recipients) if recipients else ""
         self._pending_template = (campaign.template_code, campaign.language)
         self.on_templates_loaded()
-        screen = self.compose_screen
-        if recipients is not None:
-            from cams_tui.ui.steps.recipients import RecipientsStep
-
-            screen.query_one(RecipientsStep).import_file(str(recipients))
-        screen.refresh_state()
-        screen.go_to(Step.REVIEW)
+        self.call_later(self._show_opened, str(recipients) if recipients else None)
         self.notify(f"Opened {path}", title="Campaign")
         return ""
+
+    async def _show_opened(self, recipients: str | None) -> None:
+        from cams_tui.ui.steps.recipients import RecipientsStep
+
+        screen = self.compose_screen
+        if recipients is not None:
+            pane = await screen.ensure_pane(Step.RECIPIENTS)
+            assert isinstance(pane, RecipientsStep)
+            pane.import_file(recipients)
+        screen.refresh_state()
+        await screen.go_to(Step.REVIEW)
 
     def on_templates_loaded(self) -> None:
         """Choose the template an opened campaign names, once the templates are known."""
@@ -246,10 +251,12 @@ class CamsApp(App[int]):
                 yield SystemCommand(
                     f"Step {step.value}: {step.title}",
                     f"Show the {step.title.lower()} step",
-                    lambda number=step.value: self.action_go_step(number),
+                    lambda number=step.value: self.call_later(self.action_go_step, number),
                 )
-            yield SystemCommand("Next step", "Show the next step (ctrl+n)", screen.action_next_step)
-            yield SystemCommand("Previous step", "Show the previous step (ctrl+b)", screen.action_previous_step)
+            yield SystemCommand("Next step", "Show the next step (ctrl+n)", lambda: self.call_later(screen.action_next_step))
+            yield SystemCommand(
+                "Previous step", "Show the previous step (ctrl+b)", lambda: self.call_later(screen.action_previous_step)
+            )
             yield from screen.pane(screen.current).commands()
         yield SystemCommand("Save campaign", "Save the campaign as TOML (ctrl+s)", self.action_save_campaign)
         yield SystemCommand("Open campaign", "Open a campaign TOML file (ctrl+o)", self.action_open_campaign)

@@ -18,6 +18,13 @@ from cams_tui.ui.steps.review import ReviewStep
 from cams_tui.ui.steps.template import TemplateStep
 from cams_tui.ui.widgets.step_list import Breadcrumb, StepList
 
+PANES: dict[Step, type[StepPane]] = {
+    Step.TEMPLATE: TemplateStep,
+    Step.RECIPIENTS: RecipientsStep,
+    Step.PARAMS: ParamsStep,
+    Step.OPTIONS: OptionsStep,
+    Step.REVIEW: ReviewStep,
+}
 PANE_IDS = {
     Step.TEMPLATE: "template",
     Step.RECIPIENTS: "recipients",
@@ -57,30 +64,37 @@ class ComposeScreen(Screen[None]):
         yield Breadcrumb(id="breadcrumb")
         with Horizontal(id="body"):
             yield StepList(id="steps")
+            # Only the first step is built for the first frame; the others when first shown.
             with ContentSwitcher(initial="template", id="pages"):
                 yield TemplateStep(id="template")
-                yield RecipientsStep(id="recipients")
-                yield ParamsStep(id="params")
-                yield OptionsStep(id="options")
-                yield ReviewStep(id="review")
         yield Footer()
 
-    def on_mount(self) -> None:
+    async def on_mount(self) -> None:
         self.app.steady_cursors(self)  # type: ignore[attr-defined]
         self.refresh_state()
-        self.go_to(Step.TEMPLATE)
+        await self.go_to(Step.TEMPLATE)
 
     def pane(self, step: Step) -> StepPane:
-        """The pane of one step."""
+        """The pane of one step (it must have been shown once, see :meth:`ensure_pane`)."""
         return self.query_one(f"#{PANE_IDS[step]}", StepPane)
 
-    def go_to(self, step: Step) -> None:
+    async def ensure_pane(self, step: Step) -> StepPane:
+        """The pane of one step, built and mounted if it was never shown."""
+        found = self.query(f"#{PANE_IDS[step]}")
+        if found:
+            return self.pane(step)
+        pane = PANES[step](id=PANE_IDS[step])
+        await self.query_one(ContentSwitcher).add_content(pane)
+        self.app.steady_cursors(self)  # type: ignore[attr-defined]
+        return pane
+
+    async def go_to(self, step: Step) -> None:
         """Show ``step``'s pane and focus it."""
         previous = self.current
         self.current = step
         state = self.app.state  # type: ignore[attr-defined]
-        state.visited.add(previous)
-        pane = self.pane(step)
+        state.visited.update((previous, step))
+        pane = await self.ensure_pane(step)
         self.query_one(ContentSwitcher).current = PANE_IDS[step]
         pane.border_title = f"{step.value} {step.title}"
         self.query_one(StepList).current = step
@@ -100,19 +114,19 @@ class ComposeScreen(Screen[None]):
         message.stop()
         self.refresh_state()
 
-    def on_go_to_step(self, message: GoToStep) -> None:
+    async def on_go_to_step(self, message: GoToStep) -> None:
         message.stop()
-        self.go_to(message.step)
+        await self.go_to(message.step)
 
-    def action_next_step(self) -> None:
+    async def action_next_step(self) -> None:
         """Show the next step."""
         if self.current.value < len(Step):
-            self.go_to(Step(self.current.value + 1))
+            await self.go_to(Step(self.current.value + 1))
 
-    def action_previous_step(self) -> None:
+    async def action_previous_step(self) -> None:
         """Show the previous step."""
         if self.current.value > 1:
-            self.go_to(Step(self.current.value - 1))
+            await self.go_to(Step(self.current.value - 1))
 
     def action_focus_steps(self) -> None:
         """Focus the step list (then 1–5 or enter open a step)."""

@@ -65,7 +65,8 @@ previews a template and **enter** chooses it. Only approved templates can be sen
         table.add_column("Category", key="category")
         table.add_column("Code", key="code")
         self.query_one(TemplatePreview).show(None, {}, "Loading…")
-        self.load_templates()
+        # After the first frame: starting the simulator (demo) or a TLS connection competes with it.
+        self.call_after_refresh(self.load_templates)
 
     def focus_first(self) -> None:
         self.query_one("#template-table", DataTable).focus()
