@@ -78,7 +78,7 @@ def test_the_ambiguity_trap_is_never_resolved_silently() -> None:
         ("+0917 123 4567", None, "does not start with a known country code"),
         ("+44 7700 900123", None, "not in any number range of +44 (GB)"),
         ("+63 91", None, "too short for +63 (PH)"),
-        ("+63 917 123 4567 890", None, "too long"),
+        ("+63 917 123 4567 8901234567", None, "too long to be a phone number"),
     ],
 )
 def test_rejections_say_why(text: str, region: str | None, reason_part: str) -> None:

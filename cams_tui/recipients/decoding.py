@@ -171,7 +171,13 @@ def _counted(text: io.StringIO, done: list[int]) -> Iterator[str]:
 
 
 def _remaining_size(stream: BinaryIO) -> int | None:
+    """Bytes left in a seekable stream (for the progress bar); None for a pipe or socket."""
     try:
-        return os.fstat(stream.fileno()).st_size - stream.tell()
-    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        if not stream.seekable():
+            return None
+        here = stream.tell()
+        end = stream.seek(0, io.SEEK_END)
+        stream.seek(here)
+        return end - here
+    except (AttributeError, OSError, ValueError):
         return None

@@ -125,7 +125,11 @@ def clean(text: str) -> tuple[str, str] | str:
         return "not a phone number: no digits"
     if _LETTER.search(compact):
         return "not a phone number: it contains letters (extensions and words cannot be sent)"
-    odd = next(c for i, c in enumerate(compact) if not (c.isascii() and c.isdigit()) and i)
+    odd = next(
+        c
+        for i, c in enumerate(compact)
+        if not (c.isascii() and c.isdigit()) and not (c == "+" and i == 0)
+    )
     if odd == "+":
         return "not a phone number: '+' may only come first"
     return f"not a phone number: unexpected character {odd!r}"

@@ -56,6 +56,12 @@ def looks_like_number(cell: str) -> bool:
     return _NUMBER_LIKE.fullmatch(_NUMBER_SEPARATORS.sub("", cell.strip())) is not None
 
 
+def _only_numbers(cell: str) -> bool:
+    """A cell that holds nothing but numbers, maybe several ("0917…; 0918…")."""
+    tokens = [token for token in _LIST_SPLIT.split(cell) if token.strip()]
+    return bool(tokens) and all(looks_like_number(token.strip().strip('"')) for token in tokens)
+
+
 @dataclass
 class Layout:
     """How the records of a source are read."""
@@ -139,7 +145,7 @@ def sniff(sample: list[str], keep: frozenset[str] | None = None) -> Layout:
     )
     if not has_header:
         first_share = [
-            sum(1 for row in rows if i < len(row) and looks_like_number(row[i])) / len(rows)
+            sum(1 for row in rows if i < len(row) and _only_numbers(row[i])) / len(rows)
             for i in range(width)
         ]
         if delimiter is None or all(share >= 0.5 for share in first_share):
