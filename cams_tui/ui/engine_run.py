@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cams_tui.engine.events import DoneEvent, Event, PlanEvent
+from cams_tui.engine.events import DoneEvent, Event, PlanEvent, StateEvent
+from cams_tui.engine.ratelimit import Permit, RateLimiter
 
 if TYPE_CHECKING:
     from cams_tui.api.client import Placement
@@ -55,6 +56,44 @@ Stamped = tuple[float, "Event | BatchTally"]
 """An event with the wall-clock time it was received."""
 
 
+class PausableLimiter(RateLimiter):
+    """The engine's limiter, holding grants back while the run is paused, and letting
+    every waiter go at once when the run stops.
+
+    The sender's own pause and stop act on workers before they queue for a slot; the
+    workers already queued (up to its in-flight limit) would each wait for a slot, and
+    after a pause start a request. Closing :attr:`gate` holds them too, so a pause takes
+    effect at once; setting :attr:`stopping` hands them a void permit, so a cancel does
+    not wait ``in_flight / rate`` seconds for the queue to drain (they see the sender
+    stopping and leave without sending)."""
+
+    def __init__(self, rate: float) -> None:
+        super().__init__(rate)
+        self.gate = asyncio.Event()
+        """Set while starts are allowed."""
+        self.gate.set()
+        self.stopping = asyncio.Event()
+        """Set once the run is stopping."""
+
+    async def acquire(self) -> Permit:
+        await self.gate.wait()
+        grant = asyncio.ensure_future(super().acquire())
+        stop = asyncio.ensure_future(self.stopping.wait())
+        try:
+            await asyncio.wait((grant, stop), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+            if not grant.done():
+                grant.cancel()
+        if grant.done() and not grant.cancelled():
+            permit = grant.result()
+            # Paused while queued: hold the granted slot; the start time moves to the
+            # real departure (Permit.started), so the window stays conservative.
+            await self.gate.wait()
+            return permit
+        return Permit([self.now()], self.now)
+
+
 class EngineRun:
     """Sends one job with the engine, in the calling thread (use a thread worker).
 
@@ -80,6 +119,7 @@ class EngineRun:
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._sender: Sender | None = None
+        self._limiter: PausableLimiter | None = None
         self._journal: Journal | None = None
         self._early: list[str] = []
 
@@ -111,21 +151,35 @@ class EngineRun:
 
     def _control(self, name: str) -> None:
         with self._lock:
-            loop, sender = self._loop, self._sender
-            if loop is None or sender is None:
+            loop = self._loop
+            if loop is None:
                 self._early.append(name)
                 return
         try:
-            loop.call_soon_threadsafe(getattr(sender, name))
+            loop.call_soon_threadsafe(self._apply, name)
         except RuntimeError:
             pass  # the run's loop is closed: it has ended, there is nothing to control
+
+    def _apply(self, name: str) -> None:
+        """Apply a control in the engine's loop."""
+        sender, limiter = self._sender, self._limiter
+        if sender is None or limiter is None:
+            return
+        if name == "pause":
+            limiter.gate.clear()
+            sender.pause()
+        elif name == "resume":
+            sender.resume()
+            limiter.gate.set()
+        else:
+            sender.cancel()
+            limiter.gate.set()  # workers held at the gate must be free to leave
 
     # ------------------------------------------------------------------ the run
 
     async def _main(self) -> DoneEvent:
         from cams_tui.api.client import CamsClient
         from cams_tui.engine.journal import Journal
-        from cams_tui.engine.ratelimit import RateLimiter
         from cams_tui.engine.sender import Sender, default_in_flight
 
         target = self.target
@@ -136,32 +190,35 @@ class EngineRun:
             async with CamsClient(
                 target.credentials, target.endpoint, placement=target.placement, max_connections=in_flight
             ) as client:
+                limiter = PausableLimiter(target.rate)
                 sender = Sender(
                     client,
                     journal,
                     self.job_id,
-                    limiter=RateLimiter(target.rate),
+                    limiter=limiter,
                     max_in_flight=in_flight,
                     retry_unknown=self.retry_unknown,
                 )
                 sender.subscribe(self._receive)
+                self._sender, self._limiter = sender, limiter
                 with self._lock:
                     self._loop = asyncio.get_running_loop()
-                    self._sender = sender
                     early, self._early = self._early, []
                 for name in early:
-                    asyncio.get_running_loop().call_soon(getattr(sender, name))
+                    self._loop.call_soon(self._apply, name)
                 return await sender.run()
         finally:
             with self._lock:
                 self._loop = None
-                self._sender = None
+            self._sender = self._limiter = None
             self._journal = None
             journal.close()
 
     def _receive(self, event: Event) -> None:
         now = self._clock()
         self.events.append((now, event))
+        if isinstance(event, StateEvent) and event.state == "stopping" and self._limiter is not None:
+            self._limiter.stopping.set()
         if isinstance(event, PlanEvent) and self._journal is not None:
             # Runs in the engine's thread, after the journal's recovery: the baseline of
             # batch states this run starts from.

@@ -71,7 +71,8 @@ def _read_job(data_dir: Path, job_id: str) -> tuple[JobRecord, list[str]]:
     return job, groups
 
 
-def _read_attempts(data_dir: Path, job_id: str, index: int) -> list[dict[str, Any]]:
+def read_attempts(data_dir: Path, job_id: str, index: int) -> list[dict[str, Any]]:
+    """Every journaled attempt of one batch (blocking: use a thread)."""
     from cams_tui.engine.journal import Journal
 
     with Journal(data_dir) as journal:
@@ -332,7 +333,7 @@ class SendMonitorScreen(Screen[None]):
         attempts: list[dict[str, Any]] = []
         if self.target is not None:
             try:
-                attempts = await asyncio.to_thread(_read_attempts, self.target.data_dir, self.job_id, event.entry.index)
+                attempts = await asyncio.to_thread(read_attempts, self.target.data_dir, self.job_id, event.entry.index)
             except Exception:  # noqa: BLE001 - the line itself is still worth showing
                 attempts = []
         self.app.push_screen(EntryDialog(event.entry, attempts))

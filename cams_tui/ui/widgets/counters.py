@@ -22,6 +22,11 @@ def duration_text(seconds: float | None) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
+def rate_text(rate: float) -> str:
+    """A rate with the precision that matters: ``9.5``, ``14``, ``1,000``."""
+    return f"{rate:,.0f}" if rate >= 10 else f"{rate:.2g}"
+
+
 class SendCounters(Vertical):
     """Recipients done of total with a bar and ETA; batches ok / failed / unknown /
     throttled-and-retried; calls/s with a sparkline; the limiter's rate."""
@@ -79,9 +84,9 @@ class SendCounters(Vertical):
         text.append("batches · rate", style="dim")
         self.query_one("#counters-batches", Label).update(text)
         self.query_one("#counters-spark", Sparkline).data = list(state.samples)
-        limit = f"limit {state.limit:.3g}/s"
+        limit = f"limit {rate_text(state.limit)}/s"
         if state.adapting:
-            limit += f" of {state.ceiling:g}, adapting"
+            limit += f" of {rate_text(state.ceiling)}, adapting"
         self.query_one("#counters-limit", Label).update(
             Text(limit, style=colours.get("warning", "") if state.adapting else "")
         )

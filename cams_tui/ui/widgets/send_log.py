@@ -36,7 +36,6 @@ _OUTCOME_LABELS = {
     "failed": "failed",
     "unknown": "no answer",
 }
-_LINE_WIDTH = 120
 
 
 @dataclass(frozen=True)
@@ -266,7 +265,9 @@ class SendLog(ScrollView, can_focus=True):
             self.cursor = min(self.cursor, len(self._shown) - 1)
 
     def _resize(self) -> None:
-        self.virtual_size = Size(_LINE_WIDTH, len(self._shown))
+        # Every line has the same fixed-width layout: the first one gives the width.
+        width = sum(len(text) for text, _ in self._entries[0].cells()) if self._entries else 0
+        self.virtual_size = Size(width, len(self._shown))
         self.refresh()
 
     def watch_log_filter(self) -> None:

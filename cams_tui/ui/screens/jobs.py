@@ -1,0 +1,392 @@
+"""The jobs screen: the journal's history, and one job's log and per-recipient results.
+
+From either screen a job can be resumed, its failed batches retried, its unknown batches
+retried (after a warning: those may already have been delivered), and its results
+exported as CSV or JSON Lines. Sending itself happens on the send monitor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import json
+import os
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
+
+from cams_tui.ui.engine_run import SendTarget
+from cams_tui.ui.widgets.results_table import ResultsTable
+from cams_tui.ui.widgets.send_log import LogEntry, SendLog
+
+if TYPE_CHECKING:
+    from cams_tui.engine.journal import JobRecord
+
+_STATE_TEXT = {
+    "planned": "planned",
+    "running": "running",
+    "stopped": "stopped (error)",
+    "interrupted": "interrupted",
+    "done": "done",
+}
+
+
+def load_jobs(data_dir: Path) -> list[JobRecord]:
+    """Every job of the journal, newest first (blocking: use a thread)."""
+    from cams_tui.engine.journal import Journal
+
+    with Journal(data_dir) as journal:
+        return journal.jobs()
+
+
+def load_job_log(data_dir: Path, job_id: str) -> tuple[JobRecord, list[LogEntry]]:
+    """A job and one log line per journaled attempt, in time order (blocking)."""
+    from cams_tui.engine.journal import Journal
+
+    with Journal(data_dir) as journal:
+        job = journal.job(job_id)
+        entries = [
+            LogEntry.from_attempt(batch.index, batch.size, attempt)
+            for batch in journal.batches(job_id)
+            for attempt in journal.attempts(job_id, batch.index)
+        ]
+    entries.sort(key=lambda entry: (entry.time, entry.index, entry.attempt))
+    return job, entries
+
+
+def requeue_failed(data_dir: Path, job_id: str) -> int:
+    """Put a job's failed batches back to ``planned``; returns how many recipients.
+
+    The journal has no "retry failed" of its own: each failed batch's last answer is
+    recorded again with the state ``planned``, which is how the sender itself returns a
+    batch to the queue. Blocking: use a thread."""
+    from cams_tui.engine.journal import Answer, BatchState, Journal
+
+    recipients = 0
+    with Journal(data_dir) as journal:
+        with journal.lock_job(job_id):
+            for batch in journal.batches(job_id, [BatchState.FAILED]):
+                answer = Answer(
+                    BatchState.FAILED.value,
+                    http_status=batch.http_status,
+                    code=batch.code,
+                    message=batch.message,
+                    request_id=batch.request_id,
+                    group_message_id=batch.group_message_id,
+                    latency_ms=batch.latency_ms,
+                )
+                journal.record_answer(job_id, batch.index, batch.attempts, BatchState.PLANNED, answer)
+                recipients += batch.size
+    return recipients
+
+
+def export_job(data_dir: Path, job_id: str, fmt: str, path: Path) -> int:
+    """Write a job's per-recipient results (CSV or JSON Lines) to ``path``, mode 0600;
+    returns the number of rows. Blocking: use a thread."""
+    from cams_tui.engine.journal import Journal
+    from cams_tui.headless import EXPORT_FIELDS, export_rows
+
+    count = 0
+    with Journal(data_dir) as journal:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=EXPORT_FIELDS, lineterminator="\n") if fmt == "csv" else None
+            if writer is not None:
+                writer.writeheader()
+            for row in export_rows(journal, job_id):
+                if writer is not None:
+                    writer.writerow(row)
+                else:
+                    handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+                count += 1
+    return count
+
+
+def _when(stamp: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(stamp))
+
+
+class JobActions(Screen[None]):
+    """What both jobs screens can do to a job: resume, retry failed, retry unknown, export."""
+
+    def __init__(self, *, target: SendTarget | None = None, show_clock: bool = True) -> None:
+        super().__init__()
+        self.target = target
+        """Where resumed jobs are sent (the app's connection when ``None``)."""
+        self._show_clock = show_clock
+
+    @property
+    def data_dir(self) -> Path:
+        """The journal's folder."""
+        return self.target.data_dir if self.target is not None else Path(self.app.data_dir)  # type: ignore[attr-defined]
+
+    def chosen_job(self) -> JobRecord | None:
+        """The job the actions apply to."""
+        raise NotImplementedError
+
+    def _monitor(self, job_id: str, *, retry_unknown: bool = False) -> None:
+        from cams_tui.ui.screens.send_monitor import SendMonitorScreen
+
+        self.app.push_screen(
+            SendMonitorScreen(job_id, target=self.target, retry_unknown=retry_unknown, show_clock=self._show_clock)
+        )
+
+    def action_resume(self) -> None:
+        """Send what is left of the job."""
+        job = self.chosen_job()
+        if job is None:
+            return
+        if not job.pending:
+            self.notify(f"Job {job.id} has nothing left to send.", severity="warning")
+            return
+        self._monitor(job.id)
+
+    @work(group="job-action", exclusive=True, exit_on_error=False)
+    async def action_retry_failed(self) -> None:
+        """Send the job's failed batches again (and anything still pending)."""
+        job = self.chosen_job()
+        if job is None:
+            return
+        if not job.counts.get("failed", 0):
+            self.notify(f"Job {job.id} has no failed recipients.", severity="warning")
+            return
+        try:
+            count = await asyncio.to_thread(requeue_failed, self.data_dir, job.id)
+        except Exception as exc:  # noqa: BLE001 - shown to the operator
+            self.notify(f"Cannot retry job {job.id}: {exc}", severity="error")
+            return
+        self.notify(f"{count:,} failed recipients of job {job.id} will be sent again.")
+        self._monitor(job.id)
+
+    def action_retry_unknown(self) -> None:
+        """Warn, then send the job's unknown batches again."""
+        from cams_tui.ui.screens.send_dialogs import ConfirmDialog
+
+        job = self.chosen_job()
+        if job is None:
+            return
+        unknown = job.counts.get("unknown", 0) + job.counts.get("sending", 0)
+        if not unknown:
+            self.notify(f"Job {job.id} has no unknown recipients.", severity="warning")
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._monitor(job.id, retry_unknown=True)
+
+        self.app.push_screen(
+            ConfirmDialog(
+                "Retry unknown recipients?",
+                f"{unknown:,} recipients of job {job.id} got no clear answer: CAMS may already have "
+                "accepted them, and they may already have been delivered. Sending again can deliver "
+                "the message twice. Check the delivery funnel or ListChatappMessage first if you can.",
+                yes="Send them again",
+                no="Don't",
+                warning=True,
+            ),
+            answered,
+        )
+
+    def action_export(self) -> None:
+        """Ask where, then export the job's per-recipient results."""
+        from cams_tui.ui.screens.send_dialogs import ExportDialog
+
+        job = self.chosen_job()
+        if job is None:
+            return
+        self.app.push_screen(ExportDialog(job.id, Path.cwd()), lambda choice: self._export(job.id, choice))
+
+    @work(group="job-export", exclusive=True, exit_on_error=False)
+    async def _export(self, job_id: str, choice: tuple[str, Path] | None) -> None:
+        if choice is None:
+            return
+        fmt, path = choice
+        try:
+            count = await asyncio.to_thread(export_job, self.data_dir, job_id, fmt, path)
+        except OSError as exc:
+            self.notify(f"Cannot write {path}: {exc.strerror or exc}", severity="error")
+            return
+        self.notify(f"Exported {count:,} rows of job {job_id} to {path}.")
+
+
+class JobsScreen(JobActions):
+    """The journal's jobs, newest first."""
+
+    CSS_PATH = "jobs.tcss"
+    BINDINGS = [
+        Binding("enter", "open_job", "Open", id="jobs-open", tooltip="Its log and per-recipient results"),
+        Binding("r", "resume", "Resume", id="jobs-resume", tooltip="Send what is left of the job"),
+        Binding("R", "retry_failed", "Retry failed", id="jobs-retry-failed", tooltip="Send failed batches again"),
+        Binding(
+            "U", "retry_unknown", "Retry unknown", id="jobs-retry-unknown", tooltip="Send unknown batches again (warns)"
+        ),
+        Binding("e", "export", "Export", id="jobs-export", tooltip="CSV or JSON Lines, one row per recipient"),
+        Binding("g", "reload", "Refresh", id="jobs-reload", tooltip="Read the journal again"),
+        Binding("escape", "close", "Back", id="jobs-close"),
+    ]
+
+    def __init__(self, *, target: SendTarget | None = None, show_clock: bool = True) -> None:
+        super().__init__(target=target, show_clock=show_clock)
+        self.jobs: list[JobRecord] = []
+        """The jobs shown, in table order."""
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=self._show_clock, icon="✉")
+        yield Static("Jobs", id="jobs-title")
+        table: DataTable[str] = DataTable(id="jobs-table", cursor_type="row", zebra_stripes=True)
+        yield table
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#jobs-table", DataTable)
+        table.add_columns("When", "Job", "Template", "Recipients", "OK", "Failed", "Unknown", "Pending", "State")
+        table.focus()
+        self.action_reload()
+
+    def on_screen_resume(self) -> None:
+        """Back from a job or the send monitor: the counts may have moved."""
+        if self.is_mounted:
+            self.action_reload()
+
+    @work(group="jobs-load", exclusive=True, exit_on_error=False)
+    async def action_reload(self) -> None:
+        """Read the jobs from the journal again."""
+        table = self.query_one("#jobs-table", DataTable)
+        try:
+            jobs = await asyncio.to_thread(load_jobs, self.data_dir)
+        except Exception as exc:  # noqa: BLE001 - shown to the operator
+            self.query_one("#jobs-title", Static).update(f"The journal cannot be read: {exc}")
+            return
+        row = table.cursor_row
+        self.jobs = jobs
+        table.clear()
+        for job in jobs:
+            template = f"{job.options.template_code[:18]} {job.options.language}"
+            table.add_row(
+                _when(job.created_at),
+                job.id,
+                template,
+                f"{job.recipients:,}",
+                f"{job.counts.get('ok', 0):,}",
+                f"{job.counts.get('failed', 0):,}",
+                f"{job.counts.get('unknown', 0) + job.counts.get('sending', 0):,}",
+                f"{job.counts.get('planned', 0):,}",
+                _STATE_TEXT.get(job.state, job.state),
+                key=job.id,
+            )
+        if jobs:
+            table.move_cursor(row=min(row, len(jobs) - 1))
+        self.query_one("#jobs-title", Static).update(
+            f"{len(jobs):,} jobs in {self.data_dir}" if jobs else f"No jobs yet in {self.data_dir}"
+        )
+
+    def chosen_job(self) -> JobRecord | None:
+        table = self.query_one("#jobs-table", DataTable)
+        if not self.jobs or not 0 <= table.cursor_row < len(self.jobs):
+            return None
+        return self.jobs[table.cursor_row]
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """Open the job chosen with enter or a click."""
+        event.stop()
+        self.action_open_job()
+
+    def action_open_job(self) -> None:
+        """Show the chosen job's log and per-recipient results."""
+        job = self.chosen_job()
+        if job is not None:
+            self.app.push_screen(JobDetailScreen(job.id, target=self.target, show_clock=self._show_clock))
+
+    def action_close(self) -> None:
+        """Back to where the jobs were opened from."""
+        self.dismiss(None)
+
+
+class JobDetailScreen(JobActions):
+    """One job: its summary, its log (every attempt) and its per-recipient results."""
+
+    CSS_PATH = "jobs.tcss"
+    BINDINGS = [
+        Binding("r", "resume", "Resume", id="job-resume", tooltip="Send what is left of the job"),
+        Binding("R", "retry_failed", "Retry failed", id="job-retry-failed", tooltip="Send failed batches again"),
+        Binding(
+            "U", "retry_unknown", "Retry unknown", id="job-retry-unknown", tooltip="Send unknown batches again (warns)"
+        ),
+        Binding("e", "export", "Export", id="job-export", tooltip="CSV or JSON Lines, one row per recipient"),
+        Binding("escape", "close", "Back", id="job-close"),
+    ]
+
+    def __init__(self, job_id: str, *, target: SendTarget | None = None, show_clock: bool = True) -> None:
+        super().__init__(target=target, show_clock=show_clock)
+        self.job_id = job_id
+        """The job shown."""
+        self.job: JobRecord | None = None
+        """The job as last read."""
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=self._show_clock, icon="✉")
+        yield Static(f"Job {self.job_id}", id="job-summary")
+        with TabbedContent(initial="job-log-tab"):
+            with TabPane("Log", id="job-log-tab"):
+                yield SendLog(id="job-log")
+            with TabPane("Recipients", id="job-results-tab"):
+                yield ResultsTable(self.data_dir, self.job_id, id="job-results")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#job-log", SendLog).focus()
+        self.reload()
+
+    def on_screen_resume(self) -> None:
+        """Back from the send monitor: the job has moved on."""
+        if self.job is not None:
+            self.reload()
+
+    @work(group="job-load", exclusive=True, exit_on_error=False)
+    async def reload(self) -> None:
+        """Read the job and its attempts (one bulk write into the log)."""
+        try:
+            job, entries = await asyncio.to_thread(load_job_log, self.data_dir, self.job_id)
+        except Exception as exc:  # noqa: BLE001 - shown to the operator
+            self.query_one("#job-summary", Static).update(f"Job {self.job_id} cannot be read: {exc}")
+            return
+        self.job = job
+        log = self.query_one("#job-log", SendLog)
+        log.clear()
+        log.add_entries(entries)
+        results = self.query_one("#job-results", ResultsTable)
+        if results.is_mounted and results.row_count:
+            results.load(results.page_start)
+        c = job.counts
+        summary = (
+            f"Job {job.id} · {_when(job.created_at)} · {job.options.template_code} {job.options.language} · "
+            f"{job.recipients:,} recipients: {c.get('ok', 0):,} ok, {c.get('failed', 0):,} failed, "
+            f"{c.get('unknown', 0) + c.get('sending', 0):,} unknown, {c.get('planned', 0):,} pending · "
+            f"{_STATE_TEXT.get(job.state, job.state)}"
+        )
+        if job.stop_code:
+            summary += f"\nStopped by {job.stop_code}: {job.stop_message or ''}"
+        self.query_one("#job-summary", Static).update(summary)
+
+    def chosen_job(self) -> JobRecord | None:
+        return self.job
+
+    async def on_send_log_selected(self, event: SendLog.Selected) -> None:
+        """Show one attempt's full answer, with its batch's other attempts."""
+        from cams_tui.ui.screens.send_dialogs import EntryDialog
+        from cams_tui.ui.screens.send_monitor import read_attempts
+
+        attempts: list[dict[str, Any]] = await asyncio.to_thread(
+            read_attempts, self.data_dir, self.job_id, event.entry.index
+        )
+        self.app.push_screen(EntryDialog(event.entry, attempts))
+
+    def action_close(self) -> None:
+        """Back to the jobs."""
+        self.dismiss(None)

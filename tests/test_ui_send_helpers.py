@@ -1,0 +1,76 @@
+"""Shared pieces of the send monitor and jobs screen tests: journaled jobs and a host app."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from textual.app import App
+from textual.screen import Screen
+
+from cams_tui.api.client import Placement
+from cams_tui.api.credentials import Credentials
+from cams_tui.api.models import MassMessageOptions
+from cams_tui.engine.journal import Journal
+from cams_tui.engine.planning import pack_batches, sender_item
+from cams_tui.simulator import DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET
+from cams_tui.simulator.demo_data import DEMO_SERVICE_ID, ORDER_SHIPPED
+from cams_tui.ui.engine_run import SendTarget
+
+
+def numbers(count: int, start: int = 0) -> list[str]:
+    """``count`` distinct Philippine mobile numbers (digits-only E.164)."""
+    return [f"63917{start + i:07d}" for i in range(count)]
+
+
+def make_job(data_dir: Path, endpoint: str, recipients: int, *, batch_size: int = 100) -> str:
+    """Write a job for ``recipients`` numbers in batches of ``batch_size``; returns its id."""
+    options = MassMessageOptions(template_code=ORDER_SHIPPED, language="en", From=DEMO_SERVICE_ID)
+    items = (sender_item(to, {"name": "Ann", "order_id": f"A{i}"}) for i, to in enumerate(numbers(recipients)))
+    with Journal(data_dir) as journal:
+        return journal.create_job(
+            options=options, params={}, batches=pack_batches(items, max_size=batch_size), endpoint=endpoint
+        )
+
+
+def target(url: str, data_dir: Path, rate: float) -> SendTarget:
+    """A send target on the simulator at ``url``."""
+    return SendTarget(
+        endpoint=url,
+        credentials=Credentials(DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET),
+        placement=Placement.BODY,
+        rate=rate,
+        data_dir=data_dir,
+    )
+
+
+def journal_counts(data_dir: Path, job_id: str) -> tuple[dict[str, int], dict[str, int]]:
+    """(recipients per batch state, batches per batch state) as the journal holds them."""
+    with Journal(data_dir) as journal:
+        batches = journal.batches(job_id)
+    recipients: dict[str, int] = {}
+    per_state: dict[str, int] = {}
+    for batch in batches:
+        recipients[batch.state] = recipients.get(batch.state, 0) + batch.size
+        per_state[batch.state] = per_state.get(batch.state, 0) + 1
+    return recipients, per_state
+
+
+class HostApp(App[None]):
+    """An app that shows one screen, quitting through its ``confirm_quit`` as cams-tui does."""
+
+    TITLE = "cams-tui"
+
+    def __init__(self, make_screen: Callable[[], Screen]) -> None:
+        super().__init__()
+        self._make_screen = make_screen
+
+    def on_mount(self) -> None:
+        self.push_screen(self._make_screen())
+
+    async def action_quit(self) -> None:
+        for screen in reversed(self.screen_stack):
+            confirm = getattr(screen, "confirm_quit", None)
+            if confirm is not None and confirm():
+                return
+        self.exit()
