@@ -245,7 +245,8 @@ class JobsScreen(JobActions):
 
     def on_mount(self) -> None:
         table = self.query_one("#jobs-table", DataTable)
-        table.add_columns("When", "Job", "Template", "Recipients", "OK", "Failed", "Unknown", "Pending", "State")
+        # The job id last: at 80 columns what an operator scans (counts, state) stays in view.
+        table.add_columns("When", "Template", "State", "Recipients", "OK", "Failed", "Unknown", "Pending", "Job")
         table.focus()
         self.action_reload()
 
@@ -267,23 +268,24 @@ class JobsScreen(JobActions):
         self.jobs = jobs
         table.clear()
         for job in jobs:
-            template = f"{job.options.template_code[:18]} {job.options.language}"
+            code = job.options.template_code
+            template = f"{code if len(code) <= 14 else code[:13] + '…'} {job.options.language}"
             table.add_row(
-                _when(job.created_at),
-                job.id,
+                time.strftime("%m-%d %H:%M", time.localtime(job.created_at)),
                 template,
+                _STATE_TEXT.get(job.state, job.state),
                 f"{job.recipients:,}",
                 f"{job.counts.get('ok', 0):,}",
                 f"{job.counts.get('failed', 0):,}",
                 f"{job.counts.get('unknown', 0) + job.counts.get('sending', 0):,}",
                 f"{job.counts.get('planned', 0):,}",
-                _STATE_TEXT.get(job.state, job.state),
+                job.id,
                 key=job.id,
             )
         if jobs:
             table.move_cursor(row=min(row, len(jobs) - 1))
         self.query_one("#jobs-title", Static).update(
-            f"{len(jobs):,} jobs in {self.data_dir}" if jobs else f"No jobs yet in {self.data_dir}"
+            f"{len(jobs):,} jobs · enter opens one" if jobs else "No jobs yet: they appear here once sent"
         )
 
     def chosen_job(self) -> JobRecord | None:

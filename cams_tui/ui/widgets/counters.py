@@ -52,7 +52,9 @@ class SendCounters(Vertical):
             yield ProgressBar(id="counters-bar", show_eta=False, show_percentage=True)
             yield Label("", id="counters-progress")
         with Horizontal():
-            yield Label("", id="counters-batches")
+            batches = Label("", id="counters-batches")
+            batches.tooltip = "Batches (requests) by outcome"
+            yield batches
             yield Sparkline([], id="counters-spark")
             yield Label("", id="counters-limit")
 
@@ -76,17 +78,16 @@ class SendCounters(Vertical):
             style = colours.get(self.STYLES[key], "") if value else ""
             text.append(f"{name} ", style="dim")
             text.append(f"{value:,}", style=f"bold {style}".strip())
-            text.append("   ")
+            text.append("  ")
         if state.not_sent:
             text.append("not sent→retried ", style="dim")
             text.append(f"{state.not_sent:,}", style="bold")
-            text.append("   ")
-        text.append("batches · rate", style="dim")
+            text.append("  ")
         self.query_one("#counters-batches", Label).update(text)
         self.query_one("#counters-spark", Sparkline).data = list(state.samples)
         limit = f"limit {rate_text(state.limit)}/s"
         if state.adapting:
-            limit += f" of {rate_text(state.ceiling)}, adapting"
+            limit += f" (of {rate_text(state.ceiling)})"
         self.query_one("#counters-limit", Label).update(
             Text(limit, style=colours.get("warning", "") if state.adapting else "")
         )

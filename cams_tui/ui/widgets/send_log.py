@@ -124,7 +124,7 @@ class LogEntry:
             (f"  {self.size:>5,}", ""),
             (f"  {status}", ""),
             (f"  {_fit(self.label, 22):<22}", self.outcome),
-            (f"  {latency:>9}", "dim"),
+            (f"  {latency:>10}", "dim"),
             (f"  try {self.attempt:<2}", "dim"),
             (f"  req {_short(self.request_id, 8)}", "dim"),
             (f"  group {_short(self.group_message_id, 14)}", "dim"),
@@ -283,7 +283,8 @@ class SendLog(ScrollView, can_focus=True):
     def _to_last(self) -> None:
         self.cursor = len(self._shown) - 1
         self._follow = True
-        self.scroll_end(animate=False, immediate=True, x_axis=False)
+        # After the refresh: the new virtual size must be laid out before the end is known.
+        self.call_after_refresh(self.scroll_end, animate=False, immediate=True, x_axis=False)
 
     def _move(self, row: int) -> None:
         if not self._shown:
