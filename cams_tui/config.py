@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from cams_tui import paths
 from cams_tui.errors import UserError
-from cams_tui.api.client import DEFAULT_REGION, Placement, endpoint_for_region, normalize_endpoint
+from cams_tui.api.endpoints import DEFAULT_REGION, Placement, endpoint_for_region, normalize_endpoint
 from cams_tui.api.credentials import Credentials
 
 ENV_ENDPOINT = "CAMS_TUI_ENDPOINT"

@@ -13,8 +13,6 @@ that never came back means it may have been accepted (``unknown``).
 
 from __future__ import annotations
 
-import enum
-import ipaddress
 import json
 import time
 import uuid
@@ -28,7 +26,22 @@ import httpx
 from cams_tui import __version__
 from cams_tui.api import signing
 from cams_tui.api.credentials import Credentials
-from cams_tui.api.errors import CamsApiError, CamsError, CamsTransportError, Outcome, classify_code
+from cams_tui.api.endpoints import (
+    DEFAULT_ENDPOINT,
+    DEFAULT_REGION,
+    EndpointError,
+    Placement,
+    endpoint_for_region,
+    is_loopback_host,
+    normalize_endpoint,
+)
+from cams_tui.api.errors import (
+    CamsApiError,
+    CamsError,
+    CamsTransportError,
+    Outcome,
+    classify_code,
+)
 from cams_tui.api.models import (
     API_VERSION,
     CamsRequest,
@@ -50,8 +63,6 @@ from cams_tui.api.models import (
     TemplateSummary,
 )
 
-DEFAULT_REGION = "ap-southeast-1"
-DEFAULT_ENDPOINT = f"https://cams.{DEFAULT_REGION}.aliyuncs.com"
 # The longest URL we send: httpx's own cap (httpx/_urlparse.py, MAX_URL_LENGTH). The query
 # does not pass through httpx's URL parser (see ``_build``); the cap is kept anyway so that
 # request lines stay within what common servers and proxies accept.
@@ -62,58 +73,8 @@ _BODY_EXCERPT = 4096
 ResponseT = TypeVar("ResponseT", bound=CamsResponse)
 
 
-class Placement(str, enum.Enum):
-    """Where a request's parameters travel."""
-
-    QUERY = "query"
-    BODY = "body"
-
-
-class EndpointError(ValueError):
-    """An endpoint URL cams-tui refuses to use."""
-
-
 class RequestTooLarge(ValueError):
     """The request's query string would exceed the URL length httpx accepts."""
-
-
-def endpoint_for_region(region: str) -> str:
-    """The public CAMS endpoint of a region."""
-    return f"https://cams.{region}.aliyuncs.com"
-
-
-def is_loopback_host(host: str) -> bool:
-    """Whether ``host`` names this machine (``localhost`` or a loopback address)."""
-    if host.lower() in {"localhost", "localhost.localdomain"}:
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def normalize_endpoint(url: str) -> str:
-    """Check an endpoint and return it as ``scheme://host[:port]``.
-
-    HTTPS is required, except for a loopback address (the simulator), which may use HTTP.
-    A bare host name is taken as HTTPS.
-    """
-    text = url.strip()
-    if not text:
-        raise EndpointError("the endpoint is empty: give a URL such as " + DEFAULT_ENDPOINT)
-    if "://" not in text:
-        text = "https://" + text
-    parts = urlsplit(text)
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
-        raise EndpointError(f"{url!r} is not an http(s) URL: give a URL such as {DEFAULT_ENDPOINT}")
-    if parts.path not in {"", "/"} or parts.query or parts.fragment:
-        raise EndpointError(f"{url!r} must be a bare origin (scheme, host and port), no path")
-    if parts.scheme == "http" and not is_loopback_host(parts.hostname):
-        raise EndpointError(
-            f"{url!r} uses plain http: only https is allowed, except on a loopback address "
-            "such as http://127.0.0.1:8080 (the simulator)"
-        )
-    return f"{parts.scheme}://{parts.netloc}"
 
 
 @dataclass(frozen=True)
@@ -414,6 +375,7 @@ def _text_or_none(value: Any) -> str | None:
 
 __all__ = [
     "DEFAULT_ENDPOINT",
+    "DEFAULT_REGION",
     "CamsClient",
     "CamsError",
     "EndpointError",
@@ -421,5 +383,6 @@ __all__ = [
     "RawReply",
     "RequestTooLarge",
     "endpoint_for_region",
+    "is_loopback_host",
     "normalize_endpoint",
 ]
