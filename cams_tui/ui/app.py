@@ -166,6 +166,14 @@ class CamsApp(App[int]):
         self.compose_screen.refresh_state()
         self.push_screen(SendMonitorScreen(job_id))
 
+    async def action_quit(self) -> None:
+        """Quit; a screen that is sending a job asks first (the job stays resumable)."""
+        for screen in reversed(self.screen_stack):
+            confirm_quit = getattr(screen, "confirm_quit", None)
+            if confirm_quit is not None and confirm_quit():
+                return
+        self.exit()
+
     # ------------------------------------------------------------------ campaigns
 
     def save_campaign(self, path: Path) -> str:
