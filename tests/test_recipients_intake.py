@@ -49,9 +49,7 @@ _cell = st.one_of(
     st.text("0123456789+ -()", max_size=16),
     st.text(max_size=12),
 )
-_line = st.lists(_cell, min_size=0, max_size=4).map(
-    lambda cells: cells
-)
+_line = st.lists(_cell, min_size=0, max_size=4)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -65,8 +63,8 @@ def test_any_text_is_accounted_for(lines: list[list[str]], delimiter: str, regio
     report = read_recipients_text(text, IntakeOptions(default_region=region))
     _accounted(report)
     if report.delimiter is None and report.header is None:
-        # One number a line at most when nothing splits the lines: lines add up exactly.
-        if all(len(cells) <= 1 for cells in lines):
+        # One cell a line, with no separator in it: the lines add up exactly.
+        if all(len(cells) <= 1 and not any(c in "".join(cells) for c in ",;\t|\r") for cells in lines):
             assert report.lines_read == report.blank_lines + report.entries
 
 

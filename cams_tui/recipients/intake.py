@@ -12,6 +12,7 @@ one list per parameter column) so a million of them fit in well under 300 MB.
 
 from __future__ import annotations
 
+import itertools
 import re
 from array import array
 from collections.abc import Callable, Iterator, Sequence
@@ -270,7 +271,6 @@ def _intake(source: TextSource, options: IntakeOptions, progress: Progress | Non
     rejected, duplicates = report.rejected, report.duplicates
     rejected_count = duplicate_count = suppressed_count = non_mobile_count = blank = 0
     pending_duplicates: list[tuple[int, str, int]] = []
-    records_read = 0
 
     def reject(line: int, text: str, reason: str) -> None:
         nonlocal rejected_count
@@ -279,10 +279,13 @@ def _intake(source: TextSource, options: IntakeOptions, progress: Progress | Non
             rejected.append(Rejected(line, _shown(text), reason))
 
     physical = [0]
-    for record in records(_chain(sample, lines, physical), layout):
-        records_read += 1
-        if progress is not None and records_read % _PROGRESS_EVERY == 0:
-            progress(source.done_bytes, source.total_bytes)
+    countdown = _PROGRESS_EVERY
+    for record in records(itertools.chain(sample, lines), layout, physical):
+        countdown -= 1
+        if not countdown:
+            countdown = _PROGRESS_EVERY
+            if progress is not None:
+                progress(source.done_bytes, source.total_bytes)
         if record is None:
             blank += 1
             continue
@@ -359,17 +362,3 @@ def _control_character(values: tuple[str, ...], names: list[str]) -> str:
                 "remove it from the file"
             )
     raise AssertionError("called without a control character")
-
-
-def _chain(sample: list[str], rest: Iterator[str], count: list[int]) -> Iterator[str]:
-    """The sample, then the rest of the lines, counting them."""
-    n = 0
-    for line in sample:
-        n += 1
-        yield line
-    count[0] = n
-    for line in rest:
-        n += 1
-        count[0] = n
-        yield line
-    count[0] = n

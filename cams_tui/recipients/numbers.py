@@ -24,12 +24,15 @@ The rule (also in the package docstring, which operators' docs quote):
 
 Validity is phonenumbers' ``is_valid_number`` on ``phonenumbers.parse``; the result is
 ``format_number(…, E164)`` without the ``+``. :class:`Normalizer` gives exactly those
-results, faster: for the common shapes (``+`` followed by digits, bare digits, a national
-number) it runs the same steps as ``phonenumbers.parse`` over the library's own metadata
-with precompiled patterns (one combined pattern per region and length for the number
-type), and it hands everything else, and every number it would reject, to the plain
-library calls. Rejections therefore always come from phonenumbers itself; acceptances are
-checked against it by the tests over every region.
+results, and the same reasons, faster: for digit strings of ordinary length it runs the
+steps of ``parse``, ``region_code_for_number``, ``number_type`` and
+``is_possible_number_with_reason`` over the library's own metadata, with precompiled
+patterns (one combined pattern per region and number length for the number type) and the
+library's own helpers where a step depends on more than a table (national prefixes). Any
+other shape (an international prefix other than ``00``, odd lengths) goes to the plain
+library calls, as does the wording of an ambiguous line. ``Normalizer(region, fast=False)``
+uses nothing but the public calls; the tests compare both, results and reasons, over every
+region.
 """
 
 from __future__ import annotations
@@ -165,13 +168,12 @@ def library_reading(text: str, region: str | None) -> Reading:
 
 
 def _parse_error(exc: NumberParseException) -> str:
+    # The rule only hands digits to parse(), so "not a number" means too few of them.
     if exc.error_type == NumberParseException.INVALID_COUNTRY_CODE:
-        return "it does not start with a known country code"
+        return _NO_COUNTRY_CODE
     if exc.error_type == NumberParseException.TOO_LONG:
-        return "too long to be a phone number"
-    if exc.error_type == NumberParseException.NOT_A_NUMBER:
-        return "too short to be a phone number"
-    return "too short to be a phone number"
+        return _TOO_LONG
+    return _TOO_SHORT
 
 
 def _why_invalid(reading: Reading) -> str:
@@ -181,11 +183,19 @@ def _why_invalid(reading: Reading) -> str:
     number = reading.number
     assert number is not None
     cc = number.country_code
-    region = phonenumbers.region_code_for_country_code(cc)
-    where = f"+{cc} ({region})" if region not in ("ZZ", "001") else f"+{cc}"
-    nsn = phonenumbers.national_significant_number(number)
-    possible = phonenumbers.is_possible_number_with_reason(number)
-    digits = f"{len(nsn)} digits without the country code"
+    return _length_words(
+        phonenumbers.is_possible_number_with_reason(number),
+        _where(cc, phonenumbers.region_code_for_country_code(cc)),
+        len(phonenumbers.national_significant_number(number)),
+    )
+
+
+def _where(cc: int, region: str) -> str:
+    return f"+{cc} ({region})" if region not in ("ZZ", "001") else f"+{cc}"
+
+
+def _length_words(possible: int, where: str, length: int) -> str:
+    digits = f"{length} digits without the country code"
     if possible == ValidationResult.TOO_SHORT:
         return f"too short for {where}: {digits}"
     if possible == ValidationResult.TOO_LONG:
@@ -193,6 +203,11 @@ def _why_invalid(reading: Reading) -> str:
     if possible == ValidationResult.INVALID_LENGTH:
         return f"wrong length for {where}: {digits}"
     return f"not in any number range of {where}"
+
+
+_NO_COUNTRY_CODE = "it does not start with a known country code"
+_TOO_SHORT = "too short to be a phone number"
+_TOO_LONG = "too long to be a phone number"
 
 
 def pretty(number: phonenumbers.PhoneNumber) -> str:
@@ -310,13 +325,14 @@ class _Typer:
 class _Calling:
     """Everything the fast path needs about one country calling code."""
 
-    __slots__ = ("cc", "cc_str", "main_md", "npp", "regions")
+    __slots__ = ("cc", "cc_str", "main_md", "npp", "regions", "where")
 
     def __init__(self, cc: int, region_codes: tuple[str, ...]) -> None:
         self.cc = cc
         self.cc_str = str(cc)
         self.main_md = PhoneMetadata.metadata_for_region_or_calling_code(cc, region_codes[0])
         self.npp = _national_prefix_pattern(self.main_md)
+        self.where = _where(cc, region_codes[0])
         # (region, typer, leading-digits pattern or None), in the library's order.
         self.regions: list[tuple[str, _Typer | None, re.Pattern[str] | None]] = []
         for region in region_codes:
@@ -326,6 +342,11 @@ class _Calling:
                 continue
             lead = re.compile(md.leading_digits) if md.leading_digits is not None else None
             self.regions.append((region, _Typer(md), lead))
+
+    def why(self, nsn: str) -> str:
+        """_why_invalid for a number of this calling code that classify() refused."""
+        possible = _test_number_length(nsn, self.main_md)
+        return _length_words(possible, self.where, len(nsn))
 
     def classify(self, nsn: str) -> Accepted | None:
         """region_code_for_number + is_valid_number + number_type; None when not valid."""
@@ -427,17 +448,18 @@ def _calling(head: str) -> _Calling | None:
 # ------------------------------------------------------------------ the normalizer
 
 
-# A fast reading is an Accepted triple, INVALID (the library would say the same, for the
-# same reason it is skipped here), or None: a shape the fast path leaves to the library.
-INVALID: Final = False
-_Fast = Accepted | bool | None
+# A reading is an Accepted triple, or a str saying why it is not a valid number. The fast
+# readings may also answer None: a shape they leave to the library.
+_Reading = Accepted | str
+_Fast = Accepted | str | None
 
 
 class Normalizer:
     """Applies the rule of this module for one default region (or none).
 
     ``normalize(text)`` returns an :data:`Accepted` triple or a reason string. It keeps no
-    per-number state, so memory does not grow with the list.
+    per-number state, so memory does not grow with the list. ``fast=False`` answers with
+    nothing but the library's public calls (the tests compare the two on every region).
     """
 
     def __init__(self, default_region: str | None, *, fast: bool = True) -> None:
@@ -452,24 +474,24 @@ class Normalizer:
     def normalize(self, text: str) -> Accepted | str:
         """The number in ``text`` per the module's rule, or why it cannot be sent."""
         cleaned = clean(text)
-        if isinstance(cleaned, str):
-            return cleaned
+        if cleaned.__class__ is str:
+            return cleaned  # type: ignore[return-value]
         prefix, digits = cleaned
         as_intl = self._intl(digits)
-        if prefix == "+":
-            return as_intl if as_intl else self._slow_international(digits)  # type: ignore[return-value]
+        if as_intl is None:
+            as_intl = _library(library_reading("+" + digits, None))
+        if as_intl.__class__ is tuple or prefix == "+":
+            if prefix == "" and self._home is not None:
+                return self._bare_with_region(digits, as_intl)
+            return as_intl
         if self._home is None:
-            return as_intl if as_intl else self._slow_bare_without_region(digits)  # type: ignore[return-value]
-        as_national = self._national(digits)
-        if as_intl is None or as_national is None:
-            return self._slow_bare_with_region(digits)
-        if as_intl and as_national:
-            if as_intl[0] == as_national[0]:  # type: ignore[index]
-                return as_intl  # type: ignore[return-value]
-            return self._slow_bare_with_region(digits)  # ambiguous: worded from the library
-        if as_intl or as_national:
-            return as_intl or as_national  # type: ignore[return-value]
-        return self._slow_bare_with_region(digits)
+            if digits.startswith("0"):
+                return (
+                    "a national number (it starts with 0) but no default region is set; "
+                    "set a default region or write it with + and the country code"
+                )
+            return f"not valid as +{digits} ({as_intl}); if it is a national number, set a default region"
+        return self._bare_with_region(digits, as_intl)
 
     def readings(self, text: str) -> list[str]:
         """Every valid reading of ``text`` (two for an ambiguous cell): for opt-out lists."""
@@ -482,23 +504,52 @@ class Normalizer:
             found.append(library_reading(digits, self.default_region))
         return sorted({r.e164 for r in found if r.valid})
 
+    def _bare_with_region(self, digits: str, as_intl: _Reading) -> Accepted | str:
+        as_national = self._national(digits)
+        if as_national is None:
+            as_national = _library(library_reading(digits, self.default_region))
+        intl_ok, national_ok = as_intl.__class__ is tuple, as_national.__class__ is tuple
+        if intl_ok and national_ok:
+            if as_intl[0] == as_national[0]:
+                return as_intl
+            return self._ambiguous(digits)
+        if intl_ok:
+            return as_intl
+        if national_ok:
+            return as_national
+        if digits.startswith("0"):
+            return as_national  # a national number for sure: its own reason is the one
+        return (
+            f"not valid as a national number of {self.default_region} ({as_national}) "
+            f"nor as +{digits} ({as_intl})"
+        )
+
+    def _ambiguous(self, digits: str) -> str:
+        intl = library_reading("+" + digits, None)
+        national = library_reading(digits, self.default_region)
+        assert intl.number is not None and national.number is not None
+        return (
+            f"ambiguous: {pretty(intl.number)} or {pretty(national.number)}; "
+            "write it with + or 00 and the country code"
+        )
+
     # -- fast readings
 
     def _fast_international(self, digits: str) -> _Fast:
         if not 4 <= len(digits) <= 20:
             return None
         if digits[0] == "0":
-            return INVALID  # parse(): no country code starts with 0
+            return _NO_COUNTRY_CODE
         calling = _calling(digits[:3])
         if calling is None or calling.main_md is None:
-            return INVALID  # parse(): INVALID_COUNTRY_CODE
+            return _NO_COUNTRY_CODE
         nsn = digits[len(calling.cc_str) :]
         if len(nsn) < 2:
-            return INVALID  # parse(): TOO_SHORT_NSN
+            return _TOO_SHORT
         nsn = _strip(nsn, calling.main_md, calling.npp)
         if len(nsn) > _MAX_NSN:
-            return INVALID  # parse(): TOO_LONG
-        return calling.classify(nsn) or INVALID
+            return _TOO_LONG
+        return calling.classify(nsn) or calling.why(nsn)
 
     def _fast_national(self, digits: str) -> _Fast:
         home = self._home
@@ -518,56 +569,15 @@ class Normalizer:
                 if calling.regions[0][0] != home.region:
                     md, npp = calling.main_md, calling.npp
         if len(nsn) < 2:
-            return INVALID  # parse(): TOO_SHORT_NSN
+            return _TOO_SHORT
         nsn = _strip(nsn, md, npp)
         if len(nsn) > _MAX_NSN:
-            return INVALID  # parse(): TOO_LONG
-        return home.calling.classify(nsn) or INVALID
+            return _TOO_LONG
+        return home.calling.classify(nsn) or home.calling.why(nsn)
 
-    # -- the library's answers, with reasons
 
-    def _slow_international(self, digits: str) -> Accepted | str:
-        reading = library_reading("+" + digits, None)
-        if reading.valid:
-            return _accepted(reading)
-        return _why_invalid(reading)
-
-    def _slow_bare_without_region(self, digits: str) -> Accepted | str:
-        reading = library_reading("+" + digits, None)
-        if reading.valid:
-            return _accepted(reading)
-        if digits.startswith("0"):
-            return (
-                "a national number (it starts with 0) but no default region is set; "
-                "set a default region or write it with + and the country code"
-            )
-        return (
-            f"not valid as +{digits} ({_why_invalid(reading)}); if it is a national number, "
-            "set a default region"
-        )
-
-    def _slow_bare_with_region(self, digits: str) -> Accepted | str:
-        region = self.default_region
-        intl = library_reading("+" + digits, None)
-        national = library_reading(digits, region)
-        if intl.valid and national.valid:
-            if intl.e164 == national.e164:
-                return _accepted(intl)
-            assert intl.number is not None and national.number is not None
-            return (
-                f"ambiguous: {pretty(intl.number)} or {pretty(national.number)}; "
-                "write it with + or 00 and the country code"
-            )
-        if intl.valid:
-            return _accepted(intl)
-        if national.valid:
-            return _accepted(national)
-        if digits.startswith("0"):
-            return _why_invalid(national)
-        return (
-            f"not valid as a national number of {region} ({_why_invalid(national)}) "
-            f"nor as +{digits} ({_why_invalid(intl)})"
-        )
+def _library(reading: Reading) -> _Reading:
+    return _accepted(reading) if reading.valid else _why_invalid(reading)
 
 
 def _unsure(_digits: str) -> None:

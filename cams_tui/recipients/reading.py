@@ -21,6 +21,7 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Iterator
+from typing import Any
 from dataclasses import dataclass, field
 
 DELIMITERS = (",", ";", "\t", "|")
@@ -191,22 +192,28 @@ def sniff(sample: list[str], keep: frozenset[str] | None = None) -> Layout:
 Record = tuple[int, str, tuple[str, ...] | None, str | None]
 
 
-def records(lines: Iterator[str], layout: Layout) -> Iterator[Record | None]:
+def records(
+    lines: Iterator[str], layout: Layout, lines_read: list[int] | None = None
+) -> Iterator[Record | None]:
     """The entries of a source after its layout; None for a blank line.
 
-    The header line is skipped here (the caller counts it from ``layout.header``).
+    The header line is skipped here (the caller counts it from ``layout.header``). When
+    the records are exhausted, ``lines_read[0]`` holds the number of lines they spanned.
     """
+    counter = lines_read if lines_read is not None else [0]
     if layout.list_mode:
-        yield from _list_records(lines, layout)
-    else:
-        yield from _table_records(lines, layout)
+        return _list_records(lines, layout, counter)
+    return _table_records(lines, layout, counter)
 
 
-def _list_records(lines: Iterator[str], layout: Layout) -> Iterator[Record | None]:
+def _list_records(
+    lines: Iterator[str], layout: Layout, counter: list[int]
+) -> Iterator[Record | None]:
     skip_header = layout.header is not None
     number = 0
     for line in lines:
         number += 1
+        counter[0] = number
         if skip_header:
             if line.strip():
                 skip_header = False
@@ -223,8 +230,17 @@ def _list_records(lines: Iterator[str], layout: Layout) -> Iterator[Record | Non
             yield None
 
 
-def _table_records(lines: Iterator[str], layout: Layout) -> Iterator[Record | None]:
+def _table_records(
+    lines: Iterator[str], layout: Layout, counter: list[int]
+) -> Iterator[Record | None]:
     reader = csv.reader(lines, delimiter=layout.delimiter or ",")
+    try:
+        yield from _rows_of(reader, layout)
+    finally:
+        counter[0] = reader.line_num
+
+
+def _rows_of(reader: Any, layout: Layout) -> Iterator[Record | None]:
     phone = layout.phone_column
     indexes = [i for i, _ in layout.param_columns]
     needed = max(indexes, default=-1) + 1

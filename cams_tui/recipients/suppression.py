@@ -9,6 +9,7 @@ in doubt, do not send.
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -45,7 +46,7 @@ def load_suppression(
             raise OSError(f"cannot read the opt-out list {path}: {exc.strerror or exc}") from exc
         sample = take_sample(source.lines)
         layout = sniff(sample, frozenset())
-        for record in records(_chain(sample, source.lines), layout):
+        for record in records(itertools.chain(sample, source.lines), layout):
             if record is None or record[3] is not None:
                 continue
             result = normalizer.normalize(record[1])
@@ -55,8 +56,3 @@ def load_suppression(
                 continue
             numbers.add(str(result[0]))
     return frozenset(numbers)
-
-
-def _chain(sample: list[str], rest: Iterable[str]) -> Iterable[str]:
-    yield from sample
-    yield from rest
