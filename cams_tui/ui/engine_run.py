@@ -56,6 +56,14 @@ Stamped = tuple[float, "Event | BatchTally"]
 """An event with the wall-clock time it was received."""
 
 
+class _NoStart:
+    """What a worker queued for a slot gets once the run is stopping: the sender sees that
+    it is stopping and leaves without sending, so no start is ever recorded."""
+
+    def started(self) -> None:
+        """Nothing leaves: nothing to record."""
+
+
 class PausableLimiter(RateLimiter):
     """The engine's limiter, holding grants back while the run is paused, and letting
     every waiter go at once when the run stops.
@@ -91,7 +99,7 @@ class PausableLimiter(RateLimiter):
             # real departure (Permit.started), so the window stays conservative.
             await self.gate.wait()
             return permit
-        return Permit([self.now()], self.now)
+        return _NoStart()  # type: ignore[return-value]
 
 
 class EngineRun:
