@@ -34,7 +34,12 @@ Usage::
     opts = IntakeOptions(default_region="PH", suppressed=load_suppression([path]))
     report = read_recipients("list.csv", opts, progress=lambda done, total: ...)
     report.summary()  # {"recipients": …, "rejected": …, "duplicates": …, "suppressed": …}
-    for batch in report.recipients.batches(1000): ...
+    params = check_params(report, template_variables, global_params)
+    if not params.ok:
+        for problem in params.problems(): ...
+    for batch in report.recipients.batches(1000):
+        sender_list = [(row.to, resolve_params(row, template_variables, global_params))
+                       for row in batch]
 """
 
 from cams_tui.recipients.intake import (
@@ -50,7 +55,7 @@ from cams_tui.recipients.intake import (
     read_recipients,
     read_recipients_text,
 )
-from cams_tui.recipients.params import MissingParam, ParamsReport, check_params
+from cams_tui.recipients.params import MissingParam, ParamsReport, check_params, resolve_params
 from cams_tui.recipients.suppression import SUPPRESSION_FILE, load_suppression
 
 __all__ = [
@@ -70,4 +75,5 @@ __all__ = [
     "load_suppression",
     "read_recipients",
     "read_recipients_text",
+    "resolve_params",
 ]

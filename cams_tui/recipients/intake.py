@@ -207,12 +207,12 @@ class IntakeReport:
             "param_columns": self.param_columns,
             "encoding": self.encoding,
             "notes": self.notes,
-            "rejected_lines": [vars_of(r) for r in self.rejected[:listed]],
-            "duplicate_lines": [vars_of(d) for d in self.duplicates[:listed]],
+            "rejected_lines": [_as_dict(r) for r in self.rejected[:listed]],
+            "duplicate_lines": [_as_dict(d) for d in self.duplicates[:listed]],
         }
 
 
-def vars_of(item: Rejected | Duplicate | Suppressed | NonMobile) -> dict[str, Any]:
+def _as_dict(item: Rejected | Duplicate | Suppressed | NonMobile) -> dict[str, Any]:
     """A listed entry as a dict (slots dataclasses have no ``__dict__``)."""
     return {name: getattr(item, name) for name in item.__slots__}  # type: ignore[attr-defined]
 
