@@ -66,7 +66,7 @@ def _blank_to_none(value: Any) -> Any:
 class Fallback(BaseModel):
     """The SMS fallback: which policy, what text, and when it triggers."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     id: str | None = Field(None, description="The fallback policy ID (FallBackId).")
     content: str | None = Field(None, description="The fallback SMS text (FallBackContent).")
@@ -90,7 +90,7 @@ class Fallback(BaseModel):
 class RecipientsSource(BaseModel):
     """Where the numbers come from."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     file: str | None = Field(None, description="A .txt/.csv/.tsv file, relative to the campaign file.")
     default_region: str | None = Field(None, description="Region of national numbers, e.g. PH.")
@@ -109,7 +109,7 @@ class RecipientsSource(BaseModel):
 class Campaign(BaseModel):
     """Everything one send needs but the numbers themselves."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
 
     template_code: str = Field(min_length=1, description="The approved Viber template's code.")
     language: str = Field(min_length=1, description="The template's language, e.g. en.")

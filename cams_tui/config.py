@@ -37,7 +37,7 @@ class ConfigError(UserError):
 class CredentialSource(BaseModel):
     """Where a profile's AccessKey comes from."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     source: Literal["env", "aliyun", "stored"] = Field(
         "env",
@@ -67,7 +67,7 @@ class CredentialSource(BaseModel):
 class Profile(BaseModel):
     """One CAMS account setup: where to send, as whom, and how fast."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
 
     region: str = Field(DEFAULT_REGION, description="The CAMS region, e.g. ap-southeast-1.")
     endpoint: str | None = Field(None, description="Overrides the region's endpoint (https, or http on loopback).")
@@ -106,7 +106,7 @@ class Profile(BaseModel):
 class Settings(BaseModel):
     """The whole config file."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     default_profile: str | None = Field(None, description="The profile used without --profile.")
     profiles: dict[str, Profile] = Field(default_factory=dict)

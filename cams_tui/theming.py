@@ -51,7 +51,7 @@ _COLOUR_FIELDS = (
 class ThemeSpec(BaseModel):
     """One theme as written in its TOML file; the fields are those of ``textual.theme.Theme``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     name: str = Field(description="The theme's name, as shown in the command palette and stored in a profile.")
     primary: str = Field(description="The main colour: borders, focus, highlighted rows (#RRGGBB).")

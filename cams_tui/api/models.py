@@ -34,7 +34,10 @@ def compact_json(value: Any) -> str:
 class _Wire(BaseModel):
     """Fields are snake_case in Python and PascalCase on the wire."""
 
-    model_config = ConfigDict(alias_generator=to_pascal, populate_by_name=True, extra="ignore")
+    # Schemas are built on first use, not at import: the TUI opens faster.
+    model_config = ConfigDict(
+        alias_generator=to_pascal, populate_by_name=True, extra="ignore", defer_build=True
+    )
 
 
 # ---------------------------------------------------------------------------- requests
@@ -46,7 +49,7 @@ class CamsRequest(_Wire):
     action: ClassVar[str]
 
     model_config = ConfigDict(
-        alias_generator=to_pascal, populate_by_name=True, extra="forbid", frozen=True
+        alias_generator=to_pascal, populate_by_name=True, extra="forbid", frozen=True, defer_build=True
     )
 
     def to_params(self) -> dict[str, str]:

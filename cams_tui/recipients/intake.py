@@ -36,7 +36,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 class IntakeOptions(BaseModel):
     """How a list is read. Build one per import; it is immutable."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     default_region: str | None = None
     """Region of national numbers (``PH``): the campaign's ``[recipients] default_region``,
