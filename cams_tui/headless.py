@@ -43,7 +43,7 @@ from cams_tui.engine.events import BatchEvent, DoneEvent, Event, PlanEvent, Prog
 from cams_tui.engine.journal import BatchState, JobRecord, Journal, Reject
 from cams_tui.engine.planning import plan_batches, sender_item
 from cams_tui.engine.ratelimit import RateLimiter
-from cams_tui.engine.sender import Sender, default_in_flight
+from cams_tui.engine.sender import Sender, default_in_flight, freeze_startup_objects
 from cams_tui.errors import UserError
 from cams_tui.recipients import IntakeOptions, IntakeReport, check_params, load_suppression, read_recipients
 from cams_tui.recipients.params import resolve_params
@@ -268,6 +268,7 @@ async def _run_job(
     retry_unknown: bool = False,
 ) -> int:
     credentials = _require_credentials(context)
+    freeze_startup_objects()
     in_flight = default_in_flight(rate)
     async with CamsClient(
         credentials, endpoint, placement=context.profile.placement, max_connections=in_flight

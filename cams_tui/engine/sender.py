@@ -23,6 +23,7 @@ Subscribe with :meth:`Sender.subscribe`; control with :meth:`pause`, :meth:`resu
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import math
 import time
@@ -31,7 +32,7 @@ from collections.abc import Callable
 
 from cams_tui.api.client import CamsClient
 from cams_tui.api.errors import CamsError, Outcome
-from cams_tui.api.models import MassMessageOptions
+from cams_tui.api.models import MassMessageOptions, SendMassMessageRequest
 from cams_tui.engine.events import (
     BatchEvent,
     DoneEvent,
@@ -49,9 +50,24 @@ NOT_SENT_BACKOFF_S = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
 # How long a cancel waits for requests in flight to be answered before giving up on them
 # (they then become ``unknown``). A second cancel gives up at once.
 CANCEL_GRACE_S = 10.0
+# A batch is built this long before its start is allowed: building 1,000 recipients takes
+# a few milliseconds, or tens when a full garbage collection runs meanwhile.
+PREPARE_LEAD_S = 0.06
 _WINDOW_S = 5.0
 
 Subscriber = Callable[[Event], None]
+
+
+def freeze_startup_objects() -> None:
+    """Take every object alive now out of the garbage collector's sight (``gc.freeze``).
+
+    A full collection otherwise walks every module, class and function of the process each
+    time, pausing the event loop for tens of milliseconds on a slow machine: long enough
+    to make a start late. Call it once before sending, in a process whose startup objects
+    live until it ends (the command line does).
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def default_in_flight(rate: float) -> int:
@@ -96,6 +112,7 @@ class Sender:
         self._fatal: CamsError | None = None
         self._workers: list[asyncio.Task[None]] = []
         self._abort_timer: asyncio.TimerHandle | None = None
+        self._start_lock = asyncio.Lock()
         self._not_sent_in_a_row = 0
         self._in_flight = 0
         self._counts = {"ok": 0, "failed": 0, "unknown": 0, "pending": 0}
@@ -316,43 +333,64 @@ class Sender:
                 return
             index = self._queue.popleft()
             try:
-                permit = await self.limiter.acquire()
+                started = await self._start(index)
             except asyncio.CancelledError:
                 self._queue.appendleft(index)
                 raise
-            if self._stopping:
+            if started is None:
                 self._queue.appendleft(index)
                 return
-            backoff = await self._send(index, permit)
+            attempt, request, permit = started
+            backoff = await self._send(index, attempt, request, permit)
             if backoff is not None:
                 # Never sent: this worker holds the batch back, then puts it first in line.
                 await asyncio.sleep(backoff)
                 self._queue.appendleft(index)
 
-    async def _send(self, index: int, permit: Permit) -> float | None:
-        """Send one batch; returns a backoff delay when it must be retried after one."""
-        journal, job_id = self._journal, self.job_id
+    async def _start(self, index: int) -> tuple[int, SendMassMessageRequest | ValueError, Permit] | None:
+        """Wait for a permit, then build the request and commit ``sending``; ``None`` when
+        the sender is stopping.
+
+        One worker at a time does this. The batch is built (the CPU-heavy part) shortly
+        before its slot, not right after the previous request was handed to the client
+        (whose bytes would then wait), and not between permit and departure (a pause there
+        would make the request arrive later than the limiter assumes).
+        """
+        async with self._start_lock:
+            await self.limiter.ready(PREPARE_LEAD_S)
+            request = self._prepare(index)
+            permit = await self.limiter.acquire()
+            if self._stopping:
+                return None
+            attempt = self._journal.mark_sending(self.job_id, index)
+            permit.started()
+            return attempt, request, permit
+
+    def _prepare(self, index: int) -> SendMassMessageRequest | ValueError:
         assert self._options is not None
-        size = self._sizes[index]
         try:
-            request = self._options.with_recipients(json.loads(journal.sender_list(job_id, index)))
+            return self._options.with_recipients(json.loads(self._journal.sender_list(self.job_id, index)))
         except ValueError as exc:
-            invalid = exc
-        else:
-            invalid = None
-        attempt = journal.mark_sending(job_id, index)
-        if invalid is not None:
+            return exc
+
+    async def _send(
+        self, index: int, attempt: int, request: SendMassMessageRequest | ValueError, permit: Permit
+    ) -> float | None:
+        """Send one started batch; returns a backoff delay when it must be retried after one."""
+        size = self._sizes[index]
+        if isinstance(request, ValueError):
             # Never left: the stored batch does not make a valid request.
-            answer = Answer(Outcome.FAILED.value, code="InvalidBatch", message=str(invalid)[:500])
+            answer = Answer(Outcome.FAILED.value, code="InvalidBatch", message=str(request)[:500])
             self._settle(index, size, attempt, BatchState.FAILED, answer)
             return None
-        # The window counts from here, after the slow local work, as close to the wire as we get.
         started_at = self.limiter.now()
-        permit.started()
         self._in_flight += 1
         self._calls += 1
         try:
-            response = await self._client.send_mass_message(request)
+            try:
+                response = await self._client.send_mass_message(request)
+            finally:
+                permit.answered(self.limiter.now() - started_at)
         except asyncio.CancelledError:
             answer = Answer(
                 Outcome.UNKNOWN.value,
