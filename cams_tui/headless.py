@@ -145,12 +145,10 @@ def _send(args: argparse.Namespace) -> int:
         params_report = check_params(report, variables, campaign.params)
         if not params_report.ok:
             raise UserError("\n".join(params_report.problems()))
-    else:
-        # Unchecked: send every column and every global value under its own name.
-        variables = list(dict.fromkeys([*report.param_columns, *campaign.params]))
-    items = (
-        sender_item(row.to, resolve_params(row, variables, campaign.params) or None) for row in report.recipients
-    )
+    checked = variables
+    # Unchecked: send every column and every global value under its own name.
+    names = variables if variables is not None else list(dict.fromkeys([*report.param_columns, *campaign.params]))
+    items = (sender_item(row.to, resolve_params(row, names, campaign.params) or None) for row in report.recipients)
     batches = list(
         plan_batches(
             items,
@@ -186,6 +184,7 @@ def _send(args: argparse.Namespace) -> int:
             params=campaign.params,
             batches=batches,
             endpoint=context.endpoint,
+            variables=checked,
             campaign=str(campaign_path.resolve()),
             profile=context.profile_name,
             rejects=rejects,

@@ -29,7 +29,7 @@ OPTIONS = MassMessageOptions(template_code="TPL", language="en", From="2000001",
 
 def _job(journal: Journal, batches: int = 3, size: int = 2) -> str:
     planned = [
-        PlannedBatch(size, "[" + ",".join(f'{{"To":"6391700{b:02d}{i:03d}"}}' for i in range(size)) + "]")
+        PlannedBatch.of(size, "[" + ",".join(f'{{"To":"6391700{b:02d}{i:03d}"}}' for i in range(size)) + "]")
         for b in range(batches)
     ]
     return journal.create_job(
@@ -149,7 +149,7 @@ def test_one_process_at_a_time_per_job(tmp_path: Path) -> None:
 def test_million_recipients_stay_compact(tmp_path: Path) -> None:
     item = '{"TemplateParams":{"name":"Customer","code":"SPRING24"},"To":"6391712%05d"}'
     batches = [
-        PlannedBatch(1000, "[" + ",".join(item % ((b * 1000 + i) % 100000) for i in range(1000)) + "]")
+        PlannedBatch.of(1000, "[" + ",".join(item % ((b * 1000 + i) % 100000) for i in range(1000)) + "]")
         for b in range(1000)
     ]
     with Journal(tmp_path) as journal:
@@ -165,7 +165,7 @@ def test_kill_hook_dies_right_after_the_chosen_commit(tmp_path: Path) -> None:
         "from cams_tui.api.models import MassMessageOptions\n"
         f"j = Journal({str(tmp_path)!r})\n"
         "o = MassMessageOptions(template_code='T', language='en', From='1')\n"
-        "job = j.create_job(options=o, params={}, batches=[PlannedBatch(1, '[{\"To\":\"6391700000001\"}]')], "
+        "job = j.create_job(options=o, params={}, batches=[PlannedBatch.of(1, '[{\"To\":\"6391700000001\"}]')], "
         "endpoint='http://127.0.0.1:9')\n"
         "j.mark_sending(job, 0)\n"
         "print('survived')\n"
@@ -176,3 +176,21 @@ def test_kill_hook_dies_right_after_the_chosen_commit(tmp_path: Path) -> None:
     with Journal(tmp_path) as journal:
         (job,) = journal.jobs()
         assert journal.batches(job.id)[0].state == "sending"  # the commit made it to disk
+
+
+def test_a_version_1_journal_is_migrated(tmp_path: Path) -> None:
+    from cams_tui.engine import journal as module
+
+    db = sqlite3.connect(tmp_path / "journal.sqlite3")
+    for statement in module._split_sql(module._MIGRATIONS[0]):
+        db.execute(statement)
+    db.execute("PRAGMA user_version=1")
+    db.commit()
+    db.close()
+    with Journal(tmp_path) as journal:
+        job_id = journal.create_job(
+            options=OPTIONS, params={}, batches=[PlannedBatch.of(1, '[{"To":"6391700000001"}]')],
+            endpoint="http://127.0.0.1:9", variables=["name"],
+        )
+        assert journal.job(job_id).variables == ["name"]
+        assert journal._db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION

@@ -165,3 +165,28 @@ async def test_real_clock_pace() -> None:
 def test_rejects_a_rate_of_zero() -> None:
     with pytest.raises(ValueError):
         RateLimiter(0)
+
+
+async def test_a_slow_answer_counts_its_start_later() -> None:
+    fake = FakeTime()
+    limiter = RateLimiter(2, margin_s=0.01, cold_margin_s=0.0, clock=fake.clock, sleep=fake.sleep)
+    first = await limiter.acquire()
+    first.started()
+    first.answered(0.25)  # the usual latency
+    second = await limiter.acquire()  # t = 0.5
+    second.started()
+    second.answered(0.45)  # 0.2 s slower than usual: it may have reached the server late
+    await limiter.acquire()
+    assert fake.now == pytest.approx(1000 + 1.01)
+    await limiter.acquire()
+    assert fake.now == pytest.approx(1000.5 + 0.2 + 1.01)
+
+
+async def test_ready_wakes_a_lead_before_the_slot() -> None:
+    fake = FakeTime()
+    limiter = RateLimiter(10, clock=fake.clock, sleep=fake.sleep)
+    await limiter.acquire()
+    await limiter.ready(0.06)
+    assert fake.now == pytest.approx(1000 + 0.1 - 0.06)
+    await limiter.acquire()
+    assert fake.now == pytest.approx(1000.1)

@@ -40,7 +40,7 @@ from cams_tui.errors import UserError
 from cams_tui.api.models import MassMessageOptions
 
 JOURNAL_NAME = "journal.sqlite3"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 # Test hook for crash tests: "after:N" or "before:N" makes the process SIGKILL itself right
 # after (or right before) its Nth commit. Never set in normal use.
 ENV_KILL_AT_COMMIT = "CAMS_TUI_TEST_KILL_AT_COMMIT"
@@ -108,6 +108,10 @@ _MIGRATIONS: list[str] = [
     );
     CREATE INDEX rejects_job ON rejects(job_id, line);
     """,
+    # version 2: the template's variables, as checked when the job was planned
+    """
+    ALTER TABLE jobs ADD COLUMN variables_json TEXT;
+    """,
 ]
 
 
@@ -137,10 +141,21 @@ class JournalError(UserError):
 
 @dataclass(frozen=True)
 class PlannedBatch:
-    """A batch before it is written: its size and its SenderList JSON."""
+    """A batch before it is written: its size and its SenderList JSON, compressed at once
+    (a million recipients' JSON is ~70 MB as text, under 10 MB compressed)."""
 
     size: int
-    sender_list: str
+    blob: bytes
+
+    @classmethod
+    def of(cls, size: int, sender_list: str) -> PlannedBatch:
+        """A batch of ``size`` recipients with this SenderList JSON."""
+        return cls(size, zlib.compress(sender_list.encode(), 6))
+
+    @property
+    def sender_list(self) -> str:
+        """The SenderList JSON."""
+        return zlib.decompress(self.blob).decode()
 
 
 @dataclass(frozen=True)
@@ -172,6 +187,7 @@ class JobRecord:
     batches: int
     stop_code: str | None
     stop_message: str | None
+    variables: list[str] | None
     counts: dict[str, int]
 
     @property
@@ -325,6 +341,7 @@ class Journal:
         params: dict[str, str],
         batches: Iterable[PlannedBatch],
         endpoint: str,
+        variables: Iterable[str] | None = None,
         campaign: str | None = None,
         profile: str | None = None,
         rejects: Iterable[Reject] = (),
@@ -334,12 +351,13 @@ class Journal:
     ) -> str:
         """Write a job with all its batches (``planned``) in one transaction; return its id.
 
+        ``variables`` are the template's variables as checked (``None``: not checked);
         ``rejects`` lists rejected input lines (exported with their reason); ``rejected`` is
         their count when the list was cut short."""
         job_id = _new_job_id()
         now = time.time()
         batch_rows = [
-            (job_id, index, batch.size, BatchState.PLANNED.value, zlib.compress(batch.sender_list.encode(), 6), now)
+            (job_id, index, batch.size, BatchState.PLANNED.value, batch.blob, now)
             for index, batch in enumerate(batches)
         ]
         reject_rows = [(job_id, r.line, r.input, r.reason) for r in rejects]
@@ -348,8 +366,8 @@ class Journal:
             [
                 (
                     "INSERT INTO jobs (id, created_at, updated_at, state, campaign, endpoint, profile, "
-                    "options_json, params_json, recipients, rejected, duplicates, suppressed, batches) "
-                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    "options_json, params_json, recipients, rejected, duplicates, suppressed, batches, "
+                    "variables_json) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (
                         job_id,
                         now,
@@ -365,6 +383,7 @@ class Journal:
                         duplicates,
                         suppressed,
                         len(batch_rows),
+                        None if variables is None else json.dumps(list(variables), ensure_ascii=False),
                     ),
                 ),
                 (
@@ -496,7 +515,8 @@ class Journal:
         """A job by id, or :class:`JournalError` naming the id."""
         row = self._db.execute(
             "SELECT id, created_at, updated_at, state, campaign, endpoint, profile, options_json, params_json, "
-            "recipients, rejected, duplicates, suppressed, batches, stop_code, stop_message FROM jobs WHERE id=?",
+            "recipients, rejected, duplicates, suppressed, batches, stop_code, stop_message, variables_json "
+            "FROM jobs WHERE id=?",
             (job_id,),
         ).fetchone()
         if row is None:
@@ -527,6 +547,7 @@ class Journal:
             batches=row[13],
             stop_code=row[14],
             stop_message=row[15],
+            variables=None if row[16] is None else json.loads(row[16]),
             counts=counts,
         )
 
@@ -534,8 +555,8 @@ class Journal:
         """Every job, newest first."""
         rows = self._db.execute(
             "SELECT id, created_at, updated_at, state, campaign, endpoint, profile, options_json, params_json, "
-            "recipients, rejected, duplicates, suppressed, batches, stop_code, stop_message FROM jobs "
-            "ORDER BY created_at DESC"
+            "recipients, rejected, duplicates, suppressed, batches, stop_code, stop_message, variables_json "
+            "FROM jobs ORDER BY created_at DESC"
         ).fetchall()
         return [self._job_record(row) for row in rows]
 

@@ -61,12 +61,12 @@ def pack_batches(
             )
         added = size + (_ENCODED_COMMA if batch else 0)
         if batch and (len(batch) >= max_size or (max_encoded is not None and encoded + added > max_encoded)):
-            yield PlannedBatch(len(batch), "[" + ",".join(batch) + "]")
+            yield PlannedBatch.of(len(batch), "[" + ",".join(batch) + "]")
             batch, encoded, added = [], _ENCODED_BRACKETS, size
         batch.append(item)
         encoded += added
     if batch:
-        yield PlannedBatch(len(batch), "[" + ",".join(batch) + "]")
+        yield PlannedBatch.of(len(batch), "[" + ",".join(batch) + "]")
 
 
 def plan_batches(

@@ -357,9 +357,14 @@ class Sender:
         would make the request arrive later than the limiter assumes).
         """
         async with self._start_lock:
+            # Paused or stopped while queued behind another worker: honour it here too.
+            await self._running.wait()
+            if self._stopping:
+                return None
             await self.limiter.ready(PREPARE_LEAD_S)
             request = self._prepare(index)
             permit = await self.limiter.acquire()
+            await self._running.wait()
             if self._stopping:
                 return None
             attempt = self._journal.mark_sending(self.job_id, index)
