@@ -37,7 +37,7 @@ from cams_tui.api.credentials import ENV_ACCESS_KEY_ID, ENV_ACCESS_KEY_SECRET, C
 from cams_tui.api.errors import CamsError, Outcome
 from cams_tui.api.models import MAX_RECIPIENTS_PER_REQUEST
 from cams_tui.campaign import Campaign, load_campaign
-from cams_tui.cli import EXIT_FAILED, EXIT_FATAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_UNKNOWN, EXIT_USAGE
+from cams_tui.cli import EXIT_FAILED, EXIT_FATAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_UNKNOWN
 from cams_tui.config import ENV_ENDPOINT, RunContext, resolve_context
 from cams_tui.engine.events import BatchEvent, DoneEvent, Event, PlanEvent, ProgressEvent, RateEvent, event_to_json
 from cams_tui.engine.journal import BatchState, JobRecord, Journal, Reject

@@ -4,6 +4,7 @@ matrix of the outcome taxonomy, pause/resume/cancel."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -247,3 +248,46 @@ async def test_cancel_gives_up_on_slow_answers_as_unknown(sim: tuple[Simulator, 
         resumed = await _send(journal, url, job_id)
         assert resumed.unknown == done.unknown and resumed.pending == 0
     assert max(simulator.accepted.values()) == 1
+
+
+async def test_query_placement_packs_batches_that_fit_a_url(sim: tuple[Simulator, str], tmp_path: Path) -> None:
+    from cams_tui.api.client import Placement
+    from cams_tui.api.models import MAX_RECIPIENTS_PER_REQUEST
+    from cams_tui.engine.planning import plan_batches
+    from tests.test_engine_support import OPTIONS
+
+    simulator, url = sim
+    async with client(url, placement=Placement.QUERY) as cams:
+        batches = list(
+            plan_batches(items(3000), OPTIONS, placement=Placement.QUERY, max_query_length=cams.max_query_length)
+        )
+        # ~80 encoded bytes a recipient: a 64 KiB URL holds several hundred, not 1,000.
+        assert 1 < max(b.size for b in batches) < MAX_RECIPIENTS_PER_REQUEST
+        assert sum(b.size for b in batches) == 3000
+        for batch in batches:  # each one builds: its URL fits
+            request = OPTIONS.with_recipients(json.loads(batch.sender_list))
+            cams.build(request)
+        with Journal(tmp_path) as journal:
+            job_id = journal.create_job(options=OPTIONS, params={}, batches=batches, endpoint=url)
+            done = await Sender(cams, journal, job_id, limiter=RateLimiter(50)).run()
+    assert (done.ok, done.failed) == (3000, 0)
+    assert Counter(simulator.accepted.values()) == {1: 3000}
+
+
+def test_packing_closes_a_batch_exactly_at_the_budget() -> None:
+    from cams_tui.api import signing
+    from cams_tui.engine.planning import pack_batches
+
+    entries = items(50)
+    budget = len(signing.encode_component("[" + ",".join(entries[:7]) + "]"))
+    batches = list(pack_batches(entries, max_encoded=budget))
+    assert batches[0].size == 7
+    assert sum(b.size for b in batches) == 50
+    start = 0
+    for batch in batches:  # every batch fits, and is full: its next entry would not fit
+        assert len(signing.encode_component(batch.sender_list)) <= budget
+        end = start + batch.size
+        if end < len(entries):
+            assert len(signing.encode_component("[" + ",".join(entries[start : end + 1]) + "]")) > budget
+        start = end
+    assert [b.size for b in pack_batches(entries, max_size=20)] == [20, 20, 10]
