@@ -291,3 +291,24 @@ def test_packing_closes_a_batch_exactly_at_the_budget() -> None:
             assert len(signing.encode_component("[" + ",".join(entries[start : end + 1]) + "]")) > budget
         start = end
     assert [b.size for b in pack_batches(entries, max_size=20)] == [20, 20, 10]
+
+
+async def test_cancelling_the_task_running_the_sender_leaves_a_resumable_job(
+    sim: tuple[Simulator, str], tmp_path: Path
+) -> None:
+    simulator, url = sim
+    simulator.config.latency_ms = 200
+    with Journal(tmp_path) as journal:
+        job_id = make_job(journal, url, 2000, 100)
+        async with client(url) as cams:
+            task = asyncio.create_task(Sender(cams, journal, job_id, limiter=RateLimiter(20)).run())
+            await asyncio.sleep(0.6)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+        job = journal.job(job_id)
+        assert job.state == "interrupted" and job.pending > 0
+        assert "sending" not in {b.state for b in journal.batches(job_id)}
+        done = await _send(journal, url, job_id)
+        assert done.ok + done.unknown == 2000
+    assert max(simulator.accepted.values()) == 1

@@ -245,21 +245,22 @@ class Sender:
                 rate=self.limiter.rate,
             )
         )
-        if self._queue:
-            await self._warm_up()
         ticker = asyncio.create_task(self._tick())
-        self._workers = [
-            asyncio.create_task(self._worker()) for _ in range(min(self.max_in_flight, len(self._queue)))
-        ]
         error: BaseException | None = None
         try:
+            if self._queue:
+                await self._warm_up()
+            self._workers = [
+                asyncio.create_task(self._worker()) for _ in range(min(self.max_in_flight, len(self._queue)))
+            ]
             if self._workers:
                 await asyncio.wait(self._workers)
         except asyncio.CancelledError:
             # The task running us was cancelled: give up on requests in flight (unknown).
             self._stop("cancelled")
             self._abort()
-            await asyncio.wait(self._workers)
+            if self._workers:
+                await asyncio.wait(self._workers)
             self._finish()
             raise
         finally:
@@ -327,6 +328,14 @@ class Sender:
             self._emit(self.progress())
 
     async def _worker(self) -> None:
+        try:
+            await self._work()
+        except Exception:
+            # A bug, not an answer: stop starting requests; the run re-raises it.
+            self._stop("error")
+            raise
+
+    async def _work(self) -> None:
         while self._queue and not self._stopping:
             await self._running.wait()
             if self._stopping or not self._queue:
