@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
@@ -38,7 +39,7 @@ class CamsApp(App[int]):
     ]
 
     def __init__(
-        self, connection: Connection, *, show_clock: bool = True, blink: bool = True, theme: str | None = None
+        self, connection: Connection, *, show_clock: bool = False, blink: bool = False, theme: str | None = None
     ) -> None:
         super().__init__()
         self.connection = connection
@@ -89,6 +90,12 @@ class CamsApp(App[int]):
         return load_suppression(
             [self.connection.context.data_dir / SUPPRESSION_FILE], default_region, missing_ok=True
         )
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        """Keep a focused text cursor steady unless blinking is on: a blinking cursor
+        redraws twice a second, which an idle app over SSH should not do."""
+        if not self.blink and getattr(event.widget, "cursor_blink", False):
+            event.widget.cursor_blink = False  # type: ignore[attr-defined]
 
     def steady_cursors(self, screen: Screen) -> None:
         """Stop the cursors of ``screen``'s inputs from blinking, when the app says so."""

@@ -14,8 +14,8 @@ if TYPE_CHECKING:
 def create_app(
     args: argparse.Namespace,
     *,
-    show_clock: bool = True,
-    blink: bool = True,
+    show_clock: bool = False,
+    blink: bool = False,
     simulator_seed: int | None = None,
     simulator_latency_ms: int = 40,
 ) -> CamsApp:

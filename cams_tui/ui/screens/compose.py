@@ -53,7 +53,7 @@ class ComposeScreen(Screen[None]):
         Binding("ctrl+l", "focus_steps", "Steps", id="focus-steps", show=False),
     ]
 
-    def __init__(self, show_clock: bool = True) -> None:
+    def __init__(self, show_clock: bool = False) -> None:
         super().__init__()
         self._show_clock = show_clock
         self.current = Step.TEMPLATE

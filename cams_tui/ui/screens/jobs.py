@@ -115,7 +115,7 @@ def _when(stamp: float) -> str:
 class JobActions(Screen[None]):
     """What both jobs screens can do to a job: resume, retry failed, retry unknown, export."""
 
-    def __init__(self, *, target: SendTarget | None = None, show_clock: bool = True) -> None:
+    def __init__(self, *, target: SendTarget | None = None, show_clock: bool = False) -> None:
         super().__init__()
         self.target = target
         """Where resumed jobs are sent (the app's connection when ``None``)."""
@@ -231,7 +231,7 @@ class JobsScreen(JobActions):
         Binding("escape", "close", "Back", id="jobs-close"),
     ]
 
-    def __init__(self, *, target: SendTarget | None = None, show_clock: bool = True) -> None:
+    def __init__(self, *, target: SendTarget | None = None, show_clock: bool = False) -> None:
         super().__init__(target=target, show_clock=show_clock)
         self.jobs: list[JobRecord] = []
         """The jobs shown, in table order."""
@@ -324,7 +324,7 @@ class JobDetailScreen(JobActions):
         Binding("escape", "close", "Back", id="job-close"),
     ]
 
-    def __init__(self, job_id: str, *, target: SendTarget | None = None, show_clock: bool = True) -> None:
+    def __init__(self, job_id: str, *, target: SendTarget | None = None, show_clock: bool = False) -> None:
         super().__init__(target=target, show_clock=show_clock)
         self.job_id = job_id
         """The job shown."""

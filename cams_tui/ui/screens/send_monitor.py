@@ -101,7 +101,7 @@ class SendMonitorScreen(Screen[None]):
         target: SendTarget | None = None,
         retry_unknown: bool = False,
         autostart: bool = True,
-        show_clock: bool = True,
+        show_clock: bool = False,
     ) -> None:
         """``target`` defaults to the app's connection; ``autostart=False`` shows the job
         without sending it (events may then be given to :meth:`feed`)."""
