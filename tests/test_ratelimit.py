@@ -20,7 +20,7 @@ class FakeTime:
         return self.now
 
     async def sleep(self, seconds: float) -> None:
-        self.now += seconds
+        self.now += max(seconds, 1e-4)  # a yield takes a little time too
 
 
 def max_in_any_window(stamps: list[float], window: float = 1.0) -> int:
@@ -73,7 +73,7 @@ async def test_a_cold_start_gets_an_allowance() -> None:
     fake = FakeTime()
     limiter = RateLimiter(10, margin_s=0.01, cold_margin_s=0.05, clock=fake.clock, sleep=fake.sleep)
     stamps = await _starts(limiter, fake, 11)
-    assert stamps[10] - stamps[0] == pytest.approx(1.06)
+    assert stamps[10] - stamps[0] == pytest.approx(1.06, abs=1e-3)
     fake.now += 5  # quiet: the next start is cold again, and goes at once
     before = fake.now
     await limiter.acquire()

@@ -35,6 +35,7 @@ DEFAULT_RATE = 10.0
 # plus the server's own clock granularity, small enough to cost under 1 % of the ceiling.
 DEFAULT_MARGIN_S = 0.010
 DEFAULT_COLD_MARGIN_S = 0.030
+SPIN_S = 0.002
 DECREASE_FACTOR = 0.7
 # Each answer that is not throttled adds back this share of the ceiling: from 70 % back to
 # 100 % in about a dozen answers.
@@ -158,7 +159,9 @@ class RateLimiter:
                 wait = self._wait_needed(self._clock())
                 if wait <= 0:
                     break
-                await self._sleep(wait)
+                # The loop's timers wake up to a millisecond late, and every late start
+                # delays the one a window later: sleep short, then yield until the moment.
+                await self._sleep(wait - SPIN_S if wait > SPIN_S else 0)
             now = self._clock()
             _, window = self._window()
             stamp = [now]
