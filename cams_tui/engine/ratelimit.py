@@ -13,8 +13,11 @@ applies two rules to every start:
    connections overtake it. Spacing is kept on an ideal timeline, so a late wake-up does
    not slow every later start; the window rule alone guards the server's limit.
 
-The first start after a quiet spell gets an extra allowance (``cold_margin_s``): a cold
-connection and a cold server path make it arrive later than the ones a second after it.
+When a request really leaves is learnt from :meth:`Permit.started`; an answer much slower
+than usual (:meth:`Permit.answered`) may mean the request reached the server late, and its
+start then counts from that much later. The first start after a quiet spell gets an extra
+allowance (``cold_margin_s``): a cold connection and a cold server path make it arrive later
+than the ones a second after it.
 
 It is adaptive (AIMD): a throttled answer pauses every start for the delay the server asked
 for (``x-acs-retry-after``) and cuts the rate by a factor; each answer that is not throttled
