@@ -87,6 +87,35 @@ class Fallback(BaseModel):
         return _check_range("fallback.duration", value, FALLBACK_DURATION_RANGE, "seconds (1 minute to 12 hours)")
 
 
+class CanaryOptions(BaseModel):
+    """Send the first recipients alone, judge their delivery, then go on or stop."""
+
+    model_config = ConfigDict(extra="forbid", defer_build=True)
+
+    size: str = Field("100", description="Recipients in the canary: a number (100) or a share (1%).")
+    threshold: float | None = Field(
+        None, ge=0, lt=1, description="Failure share that stops the job (default: the profile's, 0.2)."
+    )
+    auto_continue: bool = Field(True, description="Go on by itself when healthy (false: ask first).")
+
+    @field_validator("size", mode="before")
+    @classmethod
+    def _size_text(cls, value: Any) -> Any:
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        if isinstance(value, str):
+            text = value.strip()
+            number = text[:-1] if text.endswith("%") else text
+            try:
+                ok = float(number) > 0 and (text.endswith("%") or number.isdigit())
+            except ValueError:
+                ok = False
+            if not ok or (text.endswith("%") and float(number) > 100):
+                raise ValueError(f"canary.size must be a number of recipients (100) or a share (1%); got {value!r}")
+            return text
+        return value
+
+
 class RecipientsSource(BaseModel):
     """Where the numbers come from."""
 
@@ -122,6 +151,7 @@ class Campaign(BaseModel):
     fallback: Fallback = Field(default_factory=Fallback)
     params: dict[str, str] = Field(default_factory=dict, description="Template variables for everyone.")
     recipients: RecipientsSource = Field(default_factory=RecipientsSource)
+    canary: CanaryOptions | None = Field(None, description="Send a canary slice first (off when absent).")
 
     _blank = field_validator("label", "tag", "task_id", "cust_space_id", mode="before")(_blank_to_none)
 

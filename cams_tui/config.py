@@ -80,6 +80,15 @@ class Profile(BaseModel):
     cust_space_id: str | None = Field(None, description="The CAMS space ID (CustSpaceId), if any.")
     rate: float = Field(DEFAULT_RATE, gt=0, le=1000, description="SendChatappMassMessage calls per second.")
     default_region: str | None = Field(None, description="Region of national numbers, e.g. PH.")
+    lookup_rate: float = Field(
+        5.0, gt=0, le=100, description="ListChatappMessage calls per second (reconciliation, canary)."
+    )
+    reconcile_grace_s: float = Field(
+        120.0, ge=0, le=86_400, description="Seconds after a send before an unlisted batch counts as not sent."
+    )
+    canary_threshold: float = Field(
+        0.2, ge=0, lt=1, description="Failure share of the canary (or of recent batches) that stops a job."
+    )
     theme: str | None = Field(None, description="The TUI theme's name.")
     credentials: CredentialSource = Field(default_factory=CredentialSource)
 

@@ -163,7 +163,7 @@ async def judge_canary(
         try:
             async for page in fetch_records(
                 client,
-                business_number=job.options.sender,
+                business_number=job.options.from_,
                 group_message_ids=[b.group_message_id for b in accepted if b.group_message_id],
                 cust_space_id=job.options.cust_space_id,
             ):

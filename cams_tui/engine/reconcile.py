@@ -262,7 +262,7 @@ class Reconciler:
         start = max(0, int(window[0] * 1000))
         end = int((self._clock() + self.settings.skew_s) * 1000)
         request = ListMessagesRequest(
-            business_number=job.options.sender,
+            business_number=job.options.from_,
             user_number=number,
             template_code=job.options.template_code,
             start_time=start,
@@ -298,7 +298,7 @@ class Reconciler:
             self._control_text = "no batch of the job accepted before the grace period to compare with"
             return True
         request = ListMessagesRequest(
-            business_number=job.options.sender,
+            business_number=job.options.from_,
             group_message_id=control.group_message_id,
             cust_space_id=job.options.cust_space_id,
             page=Page(index=1, size=1),
@@ -351,8 +351,8 @@ class _JobContext:
         groups: set[str] = set()
         accepted: list[BatchRecord] = []
         for other in journal.jobs():
-            same = (other.options.sender, other.options.template_code) == (
-                job.options.sender,
+            same = (other.options.from_, other.options.template_code) == (
+                job.options.from_,
                 job.options.template_code,
             )
             if not same:
