@@ -34,6 +34,44 @@ def _positive_rate(text: str) -> float:
     return value
 
 
+def _share(text: str) -> float:
+    try:
+        value = float(text.strip().rstrip("%")) / (100 if text.strip().endswith("%") else 1)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"give a share such as 0.2 or 20%, not {text!r}") from None
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError("a share must be from 0 to below 1 (0 % to below 100 %)")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"give a number of seconds, not {text!r}") from None
+    if not 0 <= value <= 86_400:
+        raise argparse.ArgumentTypeError("give from 0 to 86,400 seconds")
+    return value
+
+
+def _lookup_rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--lookup-rate takes calls per second, not {text!r}") from None
+    if not 0 < value <= 100:
+        raise argparse.ArgumentTypeError("--lookup-rate must be above 0 and at most 100 calls per second")
+    return value
+
+
+def _lookup_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--grace", type=_seconds, metavar="S",
+        help="seconds after a send before an unlisted batch counts as not sent (default: profile, 120)",
+    )
+    parser.add_argument("--lookup-rate", type=_lookup_rate, metavar="N", help="ListChatappMessage calls per second")
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--profile", metavar="NAME", help="the config profile to use")
     parser.add_argument("--endpoint", metavar="URL", help="CAMS endpoint (https, or http on loopback)")
@@ -64,15 +102,37 @@ def build_parser() -> argparse.ArgumentParser:
     send.add_argument("--rate", type=_positive_rate, metavar="N", help="calls per second")
     # Smaller batches than the API's 1,000: for tests and trials, hence not in --help.
     send.add_argument("--batch-size", type=int, choices=range(1, 1001), metavar="N", help=argparse.SUPPRESS)
+    send.add_argument(
+        "--canary", metavar="N|P%", help="send the first N recipients (or P%%) first and judge their delivery"
+    )
+    send.add_argument("--canary-threshold", type=_share, metavar="SHARE", help="failure share that stops (0.2)")
+    send.add_argument("--canary-timeout", type=_seconds, metavar="S", help="wait this long for the canary (120)")
+    # How often the canary's statuses are read: for tests, hence not in --help.
+    send.add_argument("--canary-poll", type=_seconds, metavar="S", help=argparse.SUPPRESS)
     _common(send)
 
     resume = commands.add_parser("resume", help="resume an unfinished job")
     resume.add_argument("job_id", metavar="JOB_ID")
     resume.add_argument("--retry-unknown", action="store_true", help="also resend batches whose outcome is unknown")
+    resume.add_argument(
+        "--resend-verified", action="store_true", help="resend batches a lookup verified as not sent, without asking"
+    )
+    resume.add_argument("--no-reconcile", action="store_true", help="do not look unknown batches up first")
+    resume.add_argument(
+        "--wait", action="store_true", help="wait for the grace period when an unknown batch is not listed yet"
+    )
+    _lookup_options(resume)
     resume.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     resume.add_argument("--json", action="store_true", help="print JSON Lines events on stdout")
     resume.add_argument("--rate", type=_positive_rate, metavar="N", help="calls per second")
     _common(resume)
+
+    reconcile = commands.add_parser("reconcile", help="look a job's unknown batches up with ListChatappMessage")
+    reconcile.add_argument("job_id", metavar="JOB_ID")
+    reconcile.add_argument("--no-wait", action="store_true", help="do not wait for the grace period to run out")
+    reconcile.add_argument("--json", action="store_true", help="print the resolutions as JSON Lines")
+    _lookup_options(reconcile)
+    _common(reconcile)
 
     jobs = commands.add_parser("jobs", help="list the journal's jobs")
     jobs.add_argument("--json", action="store_true")

@@ -1,4 +1,4 @@
-"""The headless commands: ``send``, ``resume``, ``jobs`` and ``export``.
+"""The headless commands: ``send``, ``resume``, ``reconcile``, ``jobs`` and ``export``.
 
 They drive the same engine as the TUI. ``--json`` prints JSON Lines on stdout (a ``plan``
 event, one ``batch`` event per request outcome, a ``done`` event); without it a progress
@@ -16,6 +16,19 @@ Choices made here:
   need a decision before anything else.
 - ``export`` lists a batch still marked ``sending`` as ``unknown`` (it may have been accepted),
   rejected input lines with their reason, and writes ``-o`` files with mode 0600.
+- ``resume`` first looks the unknown batches up (``reconcile``, :mod:`cams_tui.engine.reconcile`):
+  found ones become ``ok``; a batch not listed yet whose grace period has not run out stays
+  ``unknown`` (``resume --wait`` waits for it; ``reconcile`` waits by default: a resume right
+  after a crash is not held up for minutes). Batches verified not sent are resent only after
+  the operator confirms them (typing their count) or with ``--resend-verified``; ``--yes``
+  alone never resends them. Left unsent, they count as unknown for the exit code.
+- ``send --canary N`` (or ``[canary]`` in the campaign) sends the first N recipients alone,
+  judges their delivery (:mod:`cams_tui.engine.canary`), prints a ``canary`` event, and goes
+  on when healthy (by itself when ``auto_continue``, the default, or with ``--yes``;
+  otherwise it asks). An unhealthy canary stops the job: state ``stopped``, code
+  ``CanaryFailed``, exit 4 (fatal: nothing more is sent until someone looks), and the job
+  stays resumable (``resume`` overrides the verdict). A failure spike while the rest sends
+  stops it the same way with code ``FailureSpike``.
 """
 
 from __future__ import annotations
@@ -39,8 +52,20 @@ from cams_tui.api.models import MAX_RECIPIENTS_PER_REQUEST
 from cams_tui.campaign import Campaign, load_campaign
 from cams_tui.cli import EXIT_FAILED, EXIT_FATAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_UNKNOWN
 from cams_tui.config import ENV_ENDPOINT, RunContext, resolve_context
+from cams_tui.engine.canary import (
+    CANARY_FAILED,
+    FAILURE_SPIKE,
+    CanaryError,
+    CanarySettings,
+    CanaryVerdict,
+    SpikeDetector,
+    canary_size,
+    judge_canary,
+    split_canary,
+)
 from cams_tui.engine.events import BatchEvent, DoneEvent, Event, PlanEvent, ProgressEvent, RateEvent, event_to_json
-from cams_tui.engine.journal import BatchState, JobRecord, Journal, Reject
+from cams_tui.engine.journal import BatchState, JobRecord, JobState, Journal, Reject
+from cams_tui.engine.reconcile import ReconcileReport, ReconcileSettings, Reconciler
 from cams_tui.engine.planning import plan_batches, sender_item
 from cams_tui.engine.ratelimit import RateLimiter
 from cams_tui.engine.sender import Sender, default_in_flight, freeze_startup_objects
@@ -59,6 +84,7 @@ def run(command: str, args: argparse.Namespace) -> int:
     handlers: dict[str, Callable[[argparse.Namespace], int]] = {
         "send": _send,
         "resume": _resume,
+        "reconcile": _reconcile,
         "jobs": _jobs,
         "export": _export,
     }
@@ -149,15 +175,27 @@ def _send(args: argparse.Namespace) -> int:
     # Unchecked: send every column and every global value under its own name.
     names = variables if variables is not None else list(dict.fromkeys([*report.param_columns, *campaign.params]))
     items = (sender_item(row.to, resolve_params(row, names, campaign.params) or None) for row in report.recipients)
-    batches = list(
-        plan_batches(
-            items,
-            options,
-            placement=context.profile.placement,
-            max_query_length=_max_query_length(context.endpoint),
-            max_size=args.batch_size or MAX_RECIPIENTS_PER_REQUEST,
+    canary = _canary_settings(args, campaign, context, len(report.recipients))
+
+    def plan(chunk: Any) -> list[Any]:
+        return list(
+            plan_batches(
+                chunk,
+                options,
+                placement=context.profile.placement,
+                max_query_length=_max_query_length(context.endpoint),
+                max_size=args.batch_size or MAX_RECIPIENTS_PER_REQUEST,
+            )
         )
-    )
+
+    if canary is not None:
+        # The canary slice is planned as batches of its own, sent and judged first.
+        head, rest = split_canary(items, canary.size)
+        batches = plan(head)
+        canary_batches = len(batches)
+        batches += plan(rest)
+    else:
+        batches = plan(items)
     rejects = [Reject(r.line, r.text, r.reason) for r in report.rejected]
     del report
     total = sum(b.size for b in batches)
@@ -193,8 +231,34 @@ def _send(args: argparse.Namespace) -> int:
             suppressed=counts["suppressed"],
         )
         del batches
+        if canary is not None:
+            journal.set_canary(job_id, {**canary.to_json(), "batches": canary_batches, "verdict": None})
         out.note(f"job {job_id} written to the journal (resume with: cams-tui resume {job_id})")
         return asyncio.run(_run_job(context, journal, job_id, endpoint=context.endpoint, rate=rate, out=out))
+
+
+def _canary_settings(
+    args: argparse.Namespace, campaign: Campaign, context: RunContext, recipients: int
+) -> CanarySettings | None:
+    """The canary asked for by ``--canary`` or the campaign's ``[canary]``, or ``None``."""
+    spec = args.canary or (campaign.canary.size if campaign.canary is not None else None)
+    if spec is None:
+        return None
+    threshold = args.canary_threshold
+    if threshold is None:
+        threshold = campaign.canary.threshold if campaign.canary is not None else None
+    if threshold is None:
+        threshold = context.profile.canary_threshold
+    try:
+        return CanarySettings(
+            size=canary_size(spec, recipients),
+            threshold=threshold,
+            settle_timeout_s=args.canary_timeout or CanarySettings.settle_timeout_s,
+            poll_s=args.canary_poll or CanarySettings.poll_s,
+            auto_continue=campaign.canary.auto_continue if campaign.canary is not None else True,
+        )
+    except CanaryError as exc:
+        raise UserError(str(exc)) from None
 
 
 def _max_query_length(endpoint: str) -> int:
@@ -265,35 +329,157 @@ async def _run_job(
     rate: float,
     out: _Output,
     retry_unknown: bool = False,
+    resend_verified: bool = False,
+    auto_continue: bool = False,
 ) -> int:
     credentials = _require_credentials(context)
     freeze_startup_objects()
     in_flight = default_in_flight(rate)
+    canary = journal.job(job_id).canary
+    spike: list[str] = []
     async with CamsClient(
         credentials, endpoint, placement=context.profile.placement, max_connections=in_flight
     ) as client:
-        sender = Sender(
-            client, journal, job_id, limiter=RateLimiter(rate), max_in_flight=in_flight, retry_unknown=retry_unknown
-        )
-        sender.subscribe(out.event)
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, _on_signal, sender, out)
+        if canary is not None and canary.get("verdict") is None:
+            # The canary slice first, alone; the rest waits for its verdict.
+            sender = _sender(client, journal, job_id, rate, in_flight, retry_unknown, resend_verified, canary["batches"])
+            done = await _run_sender(sender, out)
+            if done.state == "stopped" or (sender.cancelled and done.pending):
+                out.finish(done)
+                return EXIT_FATAL if done.state == "stopped" else EXIT_INTERRUPTED
+            verdict = await _judge(client, journal, job_id, canary, out)
+            if not verdict.healthy:
+                message = f"paused after the canary: {verdict.reason}"
+                journal.set_job_state(job_id, JobState.STOPPED, stop_code=CANARY_FAILED, stop_message=message)
+                out.note(f"{message}; nothing more was sent. To send the rest anyway: cams-tui resume {job_id}")
+                return EXIT_FATAL
+            if not (auto_continue or canary.get("auto_continue", True)):
+                _confirm_continue(verdict)
+            retry_unknown = resend_verified = False
+        sender = _sender(client, journal, job_id, rate, in_flight, retry_unknown, resend_verified, None)
+        watcher: asyncio.Task[None] | None = None
+        if canary is not None:
+            job = journal.job(job_id)
+
+            def on_spike(reason: str) -> None:
+                spike.append(reason)
+                out.note(f"failure spike: {reason}: stopping the job")
+                sender.cancel()
+
+            detector = SpikeDetector(
+                client,
+                job.options.from_,
+                on_spike,
+                threshold=canary.get("threshold", CanarySettings.threshold),
+                cust_space_id=job.options.cust_space_id,
+            )
+            sender.subscribe(detector.observe)
+            watcher = asyncio.create_task(detector.run())
         try:
-            done = await sender.run()
+            done = await _run_sender(sender, out)
         finally:
-            for signum in (signal.SIGINT, signal.SIGTERM):
-                loop.remove_signal_handler(signum)
+            if watcher is not None:
+                watcher.cancel()
     out.finish(done)
+    if spike:
+        journal.set_job_state(
+            job_id, JobState.STOPPED, stop_code=FAILURE_SPIKE, stop_message=f"paused by a failure spike: {spike[0]}"
+        )
+        out.note(f"job {job_id} stopped by a failure spike ({spike[0]}); resume with: cams-tui resume {job_id}")
+        return EXIT_FATAL
     if done.state == "stopped":
         return EXIT_FATAL
     if sender.cancelled and done.pending:
         return EXIT_INTERRUPTED
-    if done.unknown:
+    if done.unknown or journal.job(job_id).counts.get(BatchState.NOT_SENT_VERIFIED.value):
         return EXIT_UNKNOWN
     if done.failed:
         return EXIT_FAILED
     return EXIT_OK
+
+
+def _sender(
+    client: CamsClient,
+    journal: Journal,
+    job_id: str,
+    rate: float,
+    in_flight: int,
+    retry_unknown: bool,
+    resend_verified: bool,
+    until_batch: int | None,
+) -> Sender:
+    return Sender(
+        client,
+        journal,
+        job_id,
+        limiter=RateLimiter(rate),
+        max_in_flight=in_flight,
+        retry_unknown=retry_unknown,
+        resend_verified=resend_verified,
+        until_batch=until_batch,
+    )
+
+
+async def _run_sender(sender: Sender, out: _Output) -> DoneEvent:
+    sender.subscribe(out.event)
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, _on_signal, sender, out)
+    try:
+        return await sender.run()
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+
+
+async def _judge(
+    client: CamsClient, journal: Journal, job_id: str, canary: dict[str, Any], out: _Output
+) -> CanaryVerdict:
+    settings = CanarySettings(
+        size=canary["size"],
+        threshold=canary["threshold"],
+        settle_timeout_s=canary["settle_timeout_s"],
+        poll_s=canary["poll_s"],
+        auto_continue=canary["auto_continue"],
+    )
+    out.note(f"canary sent: waiting for its delivery statuses (at most {settings.settle_timeout_s:g} s)")
+    verdict = await judge_canary(client, journal, job_id, canary["batches"], settings, notify=out.note)
+    journal.set_canary(job_id, {**canary, "verdict": verdict.to_json()})
+    out.canary(verdict)
+    return verdict
+
+
+def _confirm_continue(verdict: CanaryVerdict) -> None:
+    if not sys.stdin.isatty():
+        raise UserError("the canary is healthy but there is no terminal to confirm on: resume the job to go on")
+    try:
+        typed = input(f"canary healthy ({verdict.reason}): send the rest? [y/N] ")
+    except EOFError:
+        typed = ""
+    if typed.strip().lower() not in {"y", "yes"}:
+        raise UserError("not confirmed: the rest was not sent (the job stays resumable)")
+
+
+def _confirm_resend(journal: Journal, job_id: str, *, auto: bool, out: _Output) -> bool:
+    """Show the batches verified not sent, with their evidence; ask whether to resend them."""
+    verified = journal.batches(job_id, [BatchState.NOT_SENT_VERIFIED])
+    if not verified:
+        return False
+    total = sum(b.size for b in verified)
+    for batch in verified[:10]:
+        evidence = batch.evidence or {}
+        out.note(
+            f"batch {batch.index} ({batch.size:,} recipients) verified not sent: looked up "
+            f"{', '.join(evidence.get('checked', []))}; {evidence.get('control', '')}"
+        )
+    if auto or not sys.stdin.isatty():
+        out.note(f"{total:,} recipients verified not sent are left out: resend them with --resend-verified")
+        return False
+    try:
+        typed = input(f"resend these {total} recipients? type {total} to include them: ")
+    except EOFError:
+        typed = ""
+    return typed.strip().replace(",", "") == str(total)
 
 
 def _on_signal(sender: Sender, out: _Output) -> None:
@@ -315,8 +501,25 @@ def _resume(args: argparse.Namespace) -> int:
         explicit = args.endpoint or os.environ.get(ENV_ENDPOINT, "").strip()
         endpoint = normalize_endpoint(explicit) if explicit else job.endpoint
         counts = job.counts
-        to_send = job.pending + (counts.get(BatchState.UNKNOWN.value, 0) if args.retry_unknown else 0)
         out = _Output(as_json=args.json)
+        unresolved = counts.get(BatchState.UNKNOWN.value, 0) + counts.get(BatchState.SENDING.value, 0)
+        if unresolved and not (args.no_reconcile or args.retry_unknown):
+            # Look the unknown batches up first, then decide what is left to send.
+            _require_credentials(context)
+            settings = _reconcile_settings(args, context, wait=args.wait)
+            report = asyncio.run(_lookup(context, journal, job.id, endpoint, settings, out))
+            out.reconciled(report)
+            job = journal.job(job.id)
+            counts = job.counts
+        verified = counts.get(BatchState.NOT_SENT_VERIFIED.value, 0)
+        resend_verified = args.resend_verified
+        if verified and not resend_verified:
+            resend_verified = _confirm_resend(journal, job.id, auto=args.yes, out=out)
+        to_send = (
+            job.pending
+            + (counts.get(BatchState.UNKNOWN.value, 0) if args.retry_unknown else 0)
+            + (verified if resend_verified else 0)
+        )
         if to_send == 0:
             out.note(f"job {job.id} has nothing left to send ({_counts_text(job)})")
             return _exit_for_counts(job)
@@ -324,6 +527,7 @@ def _resume(args: argparse.Namespace) -> int:
         rate = args.rate or context.rate
         if not args.yes:
             states = [BatchState.PLANNED, BatchState.SENDING] + ([BatchState.UNKNOWN] if args.retry_unknown else [])
+            states += [BatchState.NOT_SENT_VERIFIED] if resend_verified else []
             plan = PlanEvent(
                 job_id=job.id,
                 recipients=job.recipients,
@@ -342,14 +546,57 @@ def _resume(args: argparse.Namespace) -> int:
                 )
             _confirm(plan, f"resume job {job.id}: send")
         return asyncio.run(
-            _run_job(context, journal, job.id, endpoint=endpoint, rate=rate, out=out, retry_unknown=args.retry_unknown)
+            _run_job(
+                context,
+                journal,
+                job.id,
+                endpoint=endpoint,
+                rate=rate,
+                out=out,
+                retry_unknown=args.retry_unknown,
+                resend_verified=resend_verified,
+                auto_continue=args.yes,
+            )
         )
+
+
+def _reconcile_settings(args: argparse.Namespace, context: RunContext, *, wait: bool) -> ReconcileSettings:
+    grace = args.grace if args.grace is not None else context.profile.reconcile_grace_s
+    return ReconcileSettings(
+        grace_s=grace,
+        lookup_rate=args.lookup_rate or context.profile.lookup_rate,
+        max_wait_s=None if wait else 0.0,
+    )
+
+
+async def _lookup(
+    context: RunContext, journal: Journal, job_id: str, endpoint: str, settings: ReconcileSettings, out: _Output
+) -> ReconcileReport:
+    credentials = _require_credentials(context)
+    async with CamsClient(credentials, endpoint, placement=context.profile.placement) as client:
+        return await Reconciler(client, journal, job_id, settings, notify=out.note).run()
+
+
+def _reconcile(args: argparse.Namespace) -> int:
+    context = _context(args)
+    with Journal(context.data_dir) as journal:
+        job = journal.job(args.job_id)
+        explicit = args.endpoint or os.environ.get(ENV_ENDPOINT, "").strip()
+        endpoint = normalize_endpoint(explicit) if explicit else job.endpoint
+        _require_credentials(context)
+        out = _Output(as_json=args.json)
+        report = asyncio.run(_lookup(context, journal, job.id, endpoint, _reconcile_settings(args, context, wait=not args.no_wait), out))
+        out.reconciled(report)
+        job = journal.job(job.id)
+        if job.counts.get(BatchState.NOT_SENT_VERIFIED.value):
+            out.note(f"resend the batches verified not sent with: cams-tui resume {job.id}")
+        return _exit_for_counts(job)
 
 
 def _exit_for_counts(job: JobRecord) -> int:
     if job.state == "stopped":
         return EXIT_FATAL
-    if job.counts.get(BatchState.UNKNOWN.value):
+    if job.counts.get(BatchState.UNKNOWN.value) or job.counts.get(BatchState.NOT_SENT_VERIFIED.value):
         return EXIT_UNKNOWN
     if job.counts.get(BatchState.FAILED.value):
         return EXIT_FAILED
@@ -360,7 +607,7 @@ def _counts_text(job: JobRecord) -> str:
     c = job.counts
     return (
         f"{c.get('ok', 0):,} ok, {c.get('failed', 0):,} failed, {c.get('unknown', 0):,} unknown, "
-        f"{job.pending:,} pending"
+        f"{c.get(BatchState.NOT_SENT_VERIFIED.value, 0):,} verified not sent, {job.pending:,} pending"
     )
 
 
@@ -381,6 +628,7 @@ def _jobs(args: argparse.Namespace) -> int:
             "ok": job.counts.get("ok", 0),
             "failed": job.counts.get("failed", 0),
             "unknown": job.counts.get("unknown", 0),
+            "not_sent": job.counts.get(BatchState.NOT_SENT_VERIFIED.value, 0),
             "pending": job.pending,
             "campaign": job.campaign or "",
         }
@@ -414,6 +662,7 @@ _EXPORT_STATUS = {
     BatchState.OK.value: "ok",
     BatchState.FAILED.value: "failed",
     BatchState.UNKNOWN.value: "unknown",
+    BatchState.NOT_SENT_VERIFIED.value: "not_sent_verified",
 }
 
 
@@ -422,7 +671,12 @@ def export_rows(journal: Journal, job_id: str) -> Iterator[dict[str, Any]]:
     journal.job(job_id)
     for batch, sender_list in journal.iter_sender_lists(job_id):
         status = _EXPORT_STATUS[batch.state]
-        settled = batch.state in (BatchState.OK.value, BatchState.FAILED.value, BatchState.UNKNOWN.value)
+        settled = batch.state in (
+            BatchState.OK.value,
+            BatchState.FAILED.value,
+            BatchState.UNKNOWN.value,
+            BatchState.NOT_SENT_VERIFIED.value,
+        )
         for item in json.loads(sender_list):
             yield {
                 "to": item["To"],
@@ -555,6 +809,39 @@ class _Output:
         if self._progress_shown:
             sys.stderr.write("\r\x1b[2K")
             self._progress_shown = False
+
+    def reconciled(self, report: ReconcileReport) -> None:
+        """What the lookups of unknown batches concluded."""
+        if self.as_json:
+            for r in report.resolutions:
+                self._json(
+                    {"event": "resolution", "index": r.index, "size": r.size, "state": r.state,
+                     "reason": r.reason, "lookups": r.lookups, "evidence": r.evidence}
+                )
+            self._json(
+                {"event": "reconciled", "job_id": report.job_id, "batches": len(report.resolutions),
+                 "ok": report.count("ok"), "not_sent_verified": report.count("not_sent_verified"),
+                 "unknown": report.count("unknown"), "lookups": report.lookups, "elapsed_s": report.elapsed_s}
+            )
+            return
+        if report.resolutions:
+            self.note(
+                f"looked up {len(report.resolutions):,} unknown batches in {report.elapsed_s:.1f} s "
+                f"({report.lookups:,} lookups): {report.count('ok'):,} accepted, "
+                f"{report.count('not_sent_verified'):,} verified not sent, {report.count('unknown'):,} still unknown"
+            )
+
+    def canary(self, verdict: CanaryVerdict) -> None:
+        """The canary's funnel and verdict."""
+        if self.as_json:
+            self._json({"event": "canary", **verdict.to_json()})
+            return
+        f = verdict.funnel
+        self.note(
+            f"canary: {verdict.recipients:,} recipients, {verdict.refused:,} refused, {f.delivered:,} delivered, "
+            f"{f.read:,} read, {f.failed:,} failed, {f.not_reported:,} not listed: "
+            f"{'healthy' if verdict.healthy else 'NOT healthy'}: {verdict.reason}"
+        )
 
     def finish(self, done: DoneEvent) -> None:
         """The final totals (and, after a fatal error, what to do about it)."""

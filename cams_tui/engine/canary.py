@@ -16,7 +16,8 @@ timeout), and compares the failure share with a threshold:
 While the rest is sending, :class:`SpikeDetector` samples the delivery statuses of recent
 batches (one ListChatappMessage page per ``interval_s``, so its lookup rate is bounded) and
 calls back when the failure share over its sliding window of settled messages exceeds the
-threshold; the caller pauses or stops the sender and says why.
+threshold; the caller pauses or stops the sender and says why. A screen is told where the
+canary stands with :class:`~cams_tui.engine.events.CanaryEvent`.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from cams_tui.api.client import CamsClient
 from cams_tui.api.errors import CamsError
 from cams_tui.api.models import ListMessagesRequest, MessageRecord, Page
 from cams_tui.delivery import Funnel, fetch_records, tally
-from cams_tui.engine.events import BatchEvent
+from cams_tui.engine.events import BatchEvent, CanaryEvent
 from cams_tui.engine.journal import BatchState, Journal
 
 DEFAULT_CANARY_SIZE = 100
@@ -44,6 +45,19 @@ CANARY_FAILED = "CanaryFailed"
 FAILURE_SPIKE = "FailureSpike"
 _FALLBACK_FLAGS = {"1", "y", "yes", "true"}
 _SETTLED = {"delivered", "read", "failed"}
+
+__all__ = [
+    "CANARY_FAILED",
+    "FAILURE_SPIKE",
+    "CanaryError",
+    "CanaryEvent",
+    "CanarySettings",
+    "CanaryVerdict",
+    "SpikeDetector",
+    "canary_size",
+    "judge_canary",
+    "split_canary",
+]
 
 T = TypeVar("T")
 

@@ -46,6 +46,18 @@ class BatchEvent:
 
 
 @dataclass(frozen=True)
+class CanaryEvent:
+    """Where a job's canary stands (:mod:`cams_tui.engine.canary`): ``judging`` (its
+    statuses are being read), ``healthy`` or ``failed`` (the verdict), or ``spike`` (a
+    failure spike paused the rest)."""
+
+    job_id: str
+    stage: str
+    text: str
+    name: str = field(default="canary", init=False)
+
+
+@dataclass(frozen=True)
 class RateEvent:
     """The limiter changed its rate: ``reason`` is ``throttled`` or ``recovered``."""
 
@@ -112,7 +124,7 @@ class DoneEvent:
     name: str = field(default="done", init=False)
 
 
-Event = PlanEvent | BatchEvent | RateEvent | StateEvent | ProgressEvent | DoneEvent
+Event = PlanEvent | BatchEvent | RateEvent | StateEvent | ProgressEvent | DoneEvent | CanaryEvent
 
 
 def event_to_json(event: Event) -> dict[str, Any]:

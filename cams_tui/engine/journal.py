@@ -6,6 +6,8 @@ change is committed before the request it describes leaves:
 
 ``planned`` → ``sending`` (committed *before* the HTTP request) → ``ok`` | ``failed`` |
 ``unknown``, or back to ``planned`` when the request was throttled or never sent.
+Reconciliation (:mod:`cams_tui.engine.reconcile`) turns an ``unknown`` batch into ``ok`` or
+``not_sent_verified`` with the evidence of its lookups; the latter is resent only on request.
 When a job is opened for sending again, a batch still found in ``sending`` becomes
 ``unknown``: the process died with the request possibly accepted. ``ok`` is final.
 
@@ -40,7 +42,7 @@ from cams_tui.errors import UserError
 from cams_tui.api.models import MassMessageOptions
 
 JOURNAL_NAME = "journal.sqlite3"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # Test hook for crash tests: "after:N" or "before:N" makes the process SIGKILL itself right
 # after (or right before) its Nth commit. Never set in normal use.
 ENV_KILL_AT_COMMIT = "CAMS_TUI_TEST_KILL_AT_COMMIT"
@@ -112,6 +114,14 @@ _MIGRATIONS: list[str] = [
     """
     ALTER TABLE jobs ADD COLUMN variables_json TEXT;
     """,
+    # version 3: how an unknown batch was resolved (and the evidence), the canary's settings
+    # and verdict
+    """
+    ALTER TABLE batches ADD COLUMN reconciled_by TEXT;
+    ALTER TABLE batches ADD COLUMN evidence_json TEXT;
+    ALTER TABLE batches ADD COLUMN reconciled_at REAL;
+    ALTER TABLE jobs ADD COLUMN canary_json TEXT;
+    """,
 ]
 
 
@@ -123,6 +133,9 @@ class BatchState(str, enum.Enum):
     OK = "ok"
     FAILED = "failed"
     UNKNOWN = "unknown"
+    # A lookup showed CAMS never listed this batch's messages: it may be resent, when the
+    # operator says so (``resend_verified``).
+    NOT_SENT_VERIFIED = "not_sent_verified"
 
 
 class JobState(str, enum.Enum):
@@ -189,6 +202,8 @@ class JobRecord:
     stop_message: str | None
     variables: list[str] | None
     counts: dict[str, int]
+    canary: dict[str, Any] | None = None
+    """The canary's settings, batches and verdict (``None``: no canary)."""
 
     @property
     def pending(self) -> int:
@@ -213,6 +228,23 @@ class BatchRecord:
     first_sent_at: float | None
     last_sent_at: float | None
     answered_at: float | None
+    reconciled_by: str | None = None
+    """How an unknown outcome was resolved (``lookup``), or ``None``."""
+    evidence: dict[str, Any] | None = None
+    """What the resolution rests on (MessageIds found, numbers looked up, the window)."""
+    reconciled_at: float | None = None
+
+    @classmethod
+    def from_row(cls, row: tuple[Any, ...]) -> BatchRecord:
+        """A record from the columns of ``_BATCH_COLUMNS``."""
+        *head, evidence, reconciled_at = row
+        return cls(*head, None if evidence is None else json.loads(evidence), reconciled_at)
+
+
+_BATCH_COLUMNS = (
+    "idx, size, state, attempts, http_status, code, message, request_id, group_message_id, "
+    "latency_ms, first_sent_at, last_sent_at, answered_at, reconciled_by, evidence_json, reconciled_at"
+)
 
 
 @dataclass(frozen=True)
@@ -395,9 +427,10 @@ class Journal:
         )
         return job_id
 
-    def recover(self, job_id: str, *, retry_unknown: bool = False) -> int:
+    def recover(self, job_id: str, *, retry_unknown: bool = False, resend_verified: bool = False) -> int:
         """Prepare a job to be sent (again): batches found ``sending`` become ``unknown``;
-        with ``retry_unknown`` every ``unknown`` batch goes back to ``planned``.
+        with ``retry_unknown`` every ``unknown`` batch goes back to ``planned``, with
+        ``resend_verified`` every ``not_sent_verified`` one.
         Returns how many batches were found ``sending``."""
         now = time.time()
         found = self._db.execute(
@@ -427,8 +460,68 @@ class Journal:
                     (BatchState.PLANNED.value, now, job_id, BatchState.UNKNOWN.value),
                 )
             )
+        if resend_verified:
+            statements.append(
+                (
+                    "UPDATE batches SET state=?, updated_at=? WHERE job_id=? AND state=?",
+                    (BatchState.PLANNED.value, now, job_id, BatchState.NOT_SENT_VERIFIED.value),
+                )
+            )
         self._transaction(statements)
         return found
+
+    def resolve_batch(
+        self,
+        job_id: str,
+        index: int,
+        state: BatchState,
+        *,
+        by: str,
+        evidence: dict[str, Any],
+        group_message_id: str | None = None,
+    ) -> None:
+        """Commit what a lookup concluded about an ``unknown`` batch: ``ok`` (accepted; its
+        GroupMessageId when found) or ``not_sent_verified``, with the evidence. A batch no
+        longer ``unknown`` is left alone."""
+        code, message = (
+            ("ResolvedByLookup", "accepted: its messages are listed by ListChatappMessage")
+            if state is BatchState.OK
+            else ("NotSentVerified", "not listed by ListChatappMessage after the grace period: never accepted")
+        )
+        now = time.time()
+        self._transaction(
+            [
+                (
+                    "UPDATE batches SET state=?, code=?, message=?, group_message_id=COALESCE(?, group_message_id), "
+                    "reconciled_by=?, evidence_json=?, reconciled_at=?, updated_at=? "
+                    "WHERE job_id=? AND idx=? AND state=?",
+                    (
+                        state.value,
+                        code,
+                        message,
+                        group_message_id,
+                        by,
+                        json.dumps(evidence, ensure_ascii=False),
+                        now,
+                        now,
+                        job_id,
+                        index,
+                        BatchState.UNKNOWN.value,
+                    ),
+                )
+            ]
+        )
+
+    def set_canary(self, job_id: str, canary: dict[str, Any] | None) -> None:
+        """Record the job's canary: its settings, batches and, once judged, its verdict."""
+        self._transaction(
+            [
+                (
+                    "UPDATE jobs SET canary_json=?, updated_at=? WHERE id=?",
+                    (None if canary is None else json.dumps(canary, ensure_ascii=False), time.time(), job_id),
+                )
+            ]
+        )
 
     def set_job_state(
         self, job_id: str, state: JobState, *, stop_code: str | None = None, stop_message: str | None = None
@@ -515,8 +608,8 @@ class Journal:
         """A job by id, or :class:`JournalError` naming the id."""
         row = self._db.execute(
             "SELECT id, created_at, updated_at, state, campaign, endpoint, profile, options_json, params_json, "
-            "recipients, rejected, duplicates, suppressed, batches, stop_code, stop_message, variables_json "
-            "FROM jobs WHERE id=?",
+            "recipients, rejected, duplicates, suppressed, batches, stop_code, stop_message, variables_json, "
+            "canary_json FROM jobs WHERE id=?",
             (job_id,),
         ).fetchone()
         if row is None:
@@ -549,29 +642,27 @@ class Journal:
             stop_message=row[15],
             variables=None if row[16] is None else json.loads(row[16]),
             counts=counts,
+            canary=None if row[17] is None else json.loads(row[17]),
         )
 
     def jobs(self) -> list[JobRecord]:
         """Every job, newest first."""
         rows = self._db.execute(
             "SELECT id, created_at, updated_at, state, campaign, endpoint, profile, options_json, params_json, "
-            "recipients, rejected, duplicates, suppressed, batches, stop_code, stop_message, variables_json "
-            "FROM jobs ORDER BY created_at DESC"
+            "recipients, rejected, duplicates, suppressed, batches, stop_code, stop_message, variables_json, "
+            "canary_json FROM jobs ORDER BY created_at DESC"
         ).fetchall()
         return [self._job_record(row) for row in rows]
 
     def batches(self, job_id: str, states: Iterable[BatchState] | None = None) -> list[BatchRecord]:
         """A job's batches in order, optionally only those in ``states``."""
-        sql = (
-            "SELECT idx, size, state, attempts, http_status, code, message, request_id, group_message_id, "
-            "latency_ms, first_sent_at, last_sent_at, answered_at FROM batches WHERE job_id=?"
-        )
+        sql = f"SELECT {_BATCH_COLUMNS} FROM batches WHERE job_id=?"
         args: list[Any] = [job_id]
         if states is not None:
             wanted = [s.value for s in states]
             sql += f" AND state IN ({','.join('?' * len(wanted))})"
             args.extend(wanted)
-        return [BatchRecord(*row) for row in self._db.execute(sql + " ORDER BY idx", args)]
+        return [BatchRecord.from_row(row) for row in self._db.execute(sql + " ORDER BY idx", args)]
 
     def sender_list(self, job_id: str, index: int) -> str:
         """The SenderList JSON of one batch, exactly as it is sent."""

@@ -13,7 +13,12 @@ acted on as the outcome taxonomy says (``cams_tui.api.errors``):
 - ``fatal``: the batch goes back to ``planned``, no new request starts, the requests already
   in flight finish, and the job stops with the error and its advice; resumable.
 - ``failed``: recorded; the other batches go on.
-- ``unknown``: recorded, never resent automatically (``resume --retry-unknown`` does).
+- ``unknown``: recorded, never resent automatically (``resume --retry-unknown`` does);
+  reconciliation may resolve it to ``ok`` or ``not_sent_verified``, which is resent only
+  with ``resend_verified``.
+
+``until_batch`` sends only the batches before that index (the canary slice); the others
+stay ``planned`` and the job ``interrupted``, resumable.
 
 Every state change is committed to the journal before the request it describes leaves.
 Subscribe with :meth:`Sender.subscribe`; control with :meth:`pause`, :meth:`resume` and
@@ -90,6 +95,8 @@ class Sender:
         limiter: RateLimiter | None = None,
         max_in_flight: int | None = None,
         retry_unknown: bool = False,
+        resend_verified: bool = False,
+        until_batch: int | None = None,
         cancel_grace_s: float = CANCEL_GRACE_S,
         not_sent_backoff_s: tuple[float, ...] = NOT_SENT_BACKOFF_S,
     ) -> None:
@@ -100,6 +107,8 @@ class Sender:
         self.limiter.on_change = self._rate_changed
         self.max_in_flight = max_in_flight or default_in_flight(self.limiter.ceiling)
         self._retry_unknown = retry_unknown
+        self._resend_verified = resend_verified
+        self._until_batch = until_batch
         self._cancel_grace_s = cancel_grace_s
         self._backoff = not_sent_backoff_s
         self._subscribers: list[Subscriber] = []
@@ -220,10 +229,12 @@ class Sender:
 
     async def _run(self) -> DoneEvent:
         journal = self._journal
-        journal.recover(self.job_id, retry_unknown=self._retry_unknown)
+        journal.recover(self.job_id, retry_unknown=self._retry_unknown, resend_verified=self._resend_verified)
         job = journal.job(self.job_id)
         self._options = job.options
         for batch in journal.batches(self.job_id, [BatchState.PLANNED]):
+            if self._until_batch is not None and batch.index >= self._until_batch:
+                continue  # beyond the slice asked for (a canary): left planned
             self._queue.append(batch.index)
             self._sizes[batch.index] = batch.size
         self._total = job.recipients

@@ -1,0 +1,54 @@
+"""`cams-tui reconcile` and the look-ups of `cams-tui resume`, end to end on the simulator."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from cams_tui.cli import main
+from cams_tui.engine.journal import Journal
+from cams_tui.simulator import Simulator
+from tests.test_engine_support import make_job
+from tests.test_headless import _campaign, _json_lines, env, sim  # noqa: F401  (fixtures)
+
+
+def test_reconcile_finds_a_batch_accepted_by_an_earlier_attempt(
+    env: Path, sim: tuple[Simulator, str], capsys: pytest.CaptureFixture[str]  # noqa: F811
+) -> None:
+    simulator, url = sim
+    campaign = _campaign(env, count=300)
+    assert main(["send", str(campaign), "--yes", "--json", "--endpoint", url, "--batch-size", "100"]) == 0
+    capsys.readouterr()
+    with Journal(env / "data") as journal:
+        (job,) = journal.jobs()
+        journal.mark_sending(job.id, 1)  # as if it were being sent again when the process died
+        sent_at = journal.attempts(job.id, 1)[-1]["started_at"]
+    # Batch 1 was accepted (by its first attempt): the lookup finds it, whatever the grace.
+    assert main(["reconcile", job.id, "--json", "--grace", "0.2", "--lookup-rate", "50", "--endpoint", url]) == 0
+    events = _json_lines(capsys.readouterr().out)
+    (resolution,) = [e for e in events if e["event"] == "resolution"]
+    assert resolution["state"] == "ok" and resolution["lookups"] == 1
+    assert resolution["evidence"]["message_ids"] and resolution["evidence"]["window_start"] < sent_at
+    assert max(simulator.accepted.values()) == 1
+
+
+def test_a_batch_never_sent_is_verified_and_resent_only_with_consent(
+    env: Path, sim: tuple[Simulator, str], capsys: pytest.CaptureFixture[str]  # noqa: F811
+) -> None:
+    simulator, url = sim
+    # A job whose batch 0 was committed "sending", then the process died before it left.
+    with Journal(env / "data") as journal:
+        job_id = make_job(journal, url, 300, 100)
+        journal.mark_sending(job_id, 0)
+    code = main(["resume", job_id, "--yes", "--json", "--grace", "0.3", "--wait", "--endpoint", url])
+    out = capsys.readouterr()
+    assert code == 3, out.err
+    assert "verified not sent are left out" in out.err and "batch 0 (100 recipients) verified not sent" in out.err
+    assert len(simulator.accepted) == 200
+    assert main(["jobs", "--json"]) == 0
+    (row,) = [r for r in json.loads(capsys.readouterr().out) if r["job_id"] == job_id]
+    assert (row["ok"], row["not_sent"], row["unknown"]) == (200, 100, 0)
+    assert main(["resume", job_id, "--yes", "--json", "--resend-verified", "--endpoint", url]) == 0
+    assert len(simulator.accepted) == 300 and max(simulator.accepted.values()) == 1
