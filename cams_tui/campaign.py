@@ -30,17 +30,16 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from cams_tui.api.limits import FALLBACK_DURATION_RANGE, TTL_RANGE
 from cams_tui.errors import UserError
-from cams_tui.api.models import (
-    FALLBACK_DURATION_RANGE,
-    TTL_RANGE,
-    MassMessageOptions,
-)
+
+if TYPE_CHECKING:
+    from cams_tui.api.models import MassMessageOptions
 
 
 class CampaignError(UserError):
@@ -177,6 +176,8 @@ class Campaign(BaseModel):
 
     def message_options(self) -> MassMessageOptions:
         """The request fields this campaign sends with every batch."""
+        from cams_tui.api.models import MassMessageOptions
+
         return MassMessageOptions(
             template_code=self.template_code,
             language=self.language,

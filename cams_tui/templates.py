@@ -10,8 +10,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from cams_tui.api.models import TemplateDetail
+if TYPE_CHECKING:
+    from cams_tui.api.models import TemplateDetail
 
 # $(name) or {{name}} / {{ 1 }}; names are letters, digits, '_', '-' and '.'.
 PLACEHOLDER = re.compile(r"\$\(\s*([A-Za-z0-9_.\-]+)\s*\)|\{\{\s*([A-Za-z0-9_.\-]+)\s*\}\}")

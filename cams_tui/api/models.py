@@ -14,13 +14,13 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_pascal
 
-API_VERSION = "2020-06-06"
-MAX_RECIPIENTS_PER_REQUEST = 1000
-TTL_RANGE = (30, 1_209_600)
-FALLBACK_DURATION_RANGE = (60, 43_200)
-# Digits only, country code first, no "+": the shortest valid E.164 numbers have 7 digits
-# (country code included) and the longest 15.
-MSISDN_PATTERN = r"^[1-9][0-9]{6,14}$"
+from cams_tui.api.limits import (  # noqa: F401  (re-exported: the models' limits)
+    API_VERSION,
+    FALLBACK_DURATION_RANGE,
+    MAX_RECIPIENTS_PER_REQUEST,
+    MSISDN_PATTERN,
+    TTL_RANGE,
+)
 
 FallbackRule = Literal["undelivered", "sentFailed"]
 Label = Literal["promotion", "transaction"]

@@ -97,16 +97,6 @@ class CamsApp(App[int]):
         if not self.blink and getattr(event.widget, "cursor_blink", False):
             event.widget.cursor_blink = False  # type: ignore[attr-defined]
 
-    def steady_cursors(self, screen: Screen) -> None:
-        """Stop the cursors of ``screen``'s inputs from blinking, when the app says so."""
-        if self.blink:
-            return
-        from textual.widgets import Input, TextArea
-
-        for widget in screen.query("Input, TextArea"):
-            if isinstance(widget, (Input, TextArea)):
-                widget.cursor_blink = False
-
     @property
     def compose_screen(self) -> ComposeScreen:
         """The compose screen (always the lowest screen of the stack but the blank default)."""

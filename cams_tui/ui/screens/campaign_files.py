@@ -36,9 +36,6 @@ class _CampaignDialog(ModalScreen[None]):
             yield PathInput(suffixes=(".toml",), value=str(self._path or ""), placeholder="campaign.toml", id="campaign-path")
             yield Static(self.HINT, id="campaign-problem", classes="hint")
 
-    def on_mount(self) -> None:
-        self.cams.steady_cursors(self)
-
     @property
     def cams(self) -> CamsApp:
         """The app, typed."""

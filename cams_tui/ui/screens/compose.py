@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -11,19 +13,17 @@ from textual.widgets import ContentSwitcher, Footer, Header
 from cams_tui.compose import Step
 from cams_tui.ui.messages import GoToStep, StateChanged
 from cams_tui.ui.steps.base import StepPane
-from cams_tui.ui.steps.options import OptionsStep
-from cams_tui.ui.steps.params import ParamsStep
-from cams_tui.ui.steps.recipients import RecipientsStep
-from cams_tui.ui.steps.review import ReviewStep
 from cams_tui.ui.steps.template import TemplateStep
 from cams_tui.ui.widgets.step_list import Breadcrumb, StepList
 
-PANES: dict[Step, type[StepPane]] = {
-    Step.TEMPLATE: TemplateStep,
-    Step.RECIPIENTS: RecipientsStep,
-    Step.PARAMS: ParamsStep,
-    Step.OPTIONS: OptionsStep,
-    Step.REVIEW: ReviewStep,
+# Where each step's pane class lives: a pane's module (and the widgets it pulls in) is
+# imported when the step is first shown, not before the first frame.
+PANE_CLASSES: dict[Step, tuple[str, str]] = {
+    Step.TEMPLATE: ("cams_tui.ui.steps.template", "TemplateStep"),
+    Step.RECIPIENTS: ("cams_tui.ui.steps.recipients", "RecipientsStep"),
+    Step.PARAMS: ("cams_tui.ui.steps.params", "ParamsStep"),
+    Step.OPTIONS: ("cams_tui.ui.steps.options", "OptionsStep"),
+    Step.REVIEW: ("cams_tui.ui.steps.review", "ReviewStep"),
 }
 PANE_IDS = {
     Step.TEMPLATE: "template",
@@ -70,7 +70,6 @@ class ComposeScreen(Screen[None]):
         yield Footer()
 
     async def on_mount(self) -> None:
-        self.app.steady_cursors(self)  # type: ignore[attr-defined]
         self.refresh_state()
         await self.go_to(Step.TEMPLATE)
 
@@ -83,9 +82,10 @@ class ComposeScreen(Screen[None]):
         found = self.query(f"#{PANE_IDS[step]}")
         if found:
             return self.pane(step)
-        pane = PANES[step](id=PANE_IDS[step])
+        module, name = PANE_CLASSES[step]
+        pane_class: type[StepPane] = getattr(importlib.import_module(module), name)
+        pane = pane_class(id=PANE_IDS[step])
         await self.query_one(ContentSwitcher).add_content(pane)
-        self.app.steady_cursors(self)  # type: ignore[attr-defined]
         return pane
 
     async def go_to(self, step: Step) -> None:

@@ -33,7 +33,6 @@ class FilePickerDialog(ModalScreen[Path | None]):
             yield Static("enter open/pick · backspace parent folder · escape cancel", classes="hint")
 
     def on_mount(self) -> None:
-        self.app.steady_cursors(self)  # type: ignore[attr-defined]
         self.query_one(DirectoryTree).styles.height = 16
 
     @on(DirectoryTree.FileSelected)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult, SystemCommand
@@ -10,10 +11,12 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Input, Label, Select, Static
 
-from cams_tui.api.models import TemplateDetail, TemplateSummary
 from cams_tui.compose import APPROVED_STATUSES, Step
 from cams_tui.ui.steps.base import StepPane, explain
 from cams_tui.ui.widgets.template_preview import TemplatePreview
+
+if TYPE_CHECKING:
+    from cams_tui.api.models import TemplateDetail, TemplateSummary
 
 ALL_LANGUAGES = "*"
 

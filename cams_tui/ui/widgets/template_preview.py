@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from textual.content import Content
 from textual.widgets import Static
 
-from cams_tui.api.models import TemplateDetail
 from cams_tui.templates import render_segments, template_variables
+
+if TYPE_CHECKING:
+    from cams_tui.api.models import TemplateDetail
 
 Parts = list[tuple[str, str] | str]
 
