@@ -26,7 +26,7 @@ from cams_tui.api.models import (
     TemplateSummary,
     ViberService,
 )
-from cams_tui.campaign import Campaign, Fallback, RecipientsSource
+from cams_tui.campaign import Campaign, CanaryOptions, Fallback, RecipientsSource
 from cams_tui.templates import template_variables
 
 if TYPE_CHECKING:
@@ -277,6 +277,8 @@ class ComposeState:
     visited: set[Step] = field(default_factory=set)
     test_send: TrialSend | None = None
     job_id: str | None = None
+    canary: str = ""
+    """The canary slice: empty for none, else a number of recipients (100) or a share (1%)."""
     _counts_key: tuple[int, tuple[str, ...]] | None = field(default=None, repr=False)
     _counts: dict[str, int] = field(default_factory=dict, repr=False)
 
@@ -455,6 +457,7 @@ class ComposeState:
             recipients=RecipientsSource(
                 file=self.recipients_file or None, default_region=self.default_region or None
             ),
+            canary=CanaryOptions(size=self.canary) if self.canary else None,
         )
 
     def apply_campaign(self, campaign: Campaign) -> None:
@@ -463,6 +466,7 @@ class ComposeState:
         self.params = dict(campaign.params)
         self.options = OptionsForm.from_campaign(campaign)
         self.recipients_file = campaign.recipients.file or ""
+        self.canary = campaign.canary.size if campaign.canary is not None else ""
         self.default_region = campaign.recipients.default_region or self.default_region
         self.test_send = None
         self.job_id = None
@@ -484,9 +488,12 @@ def create_job(
     max_query_length: int,
     profile: str | None = None,
     campaign: str | None = None,
+    canary_threshold: float | None = None,
 ) -> str:
     """Write the state's send to the journal as a job with all its batches; return its id.
 
+    With ``state.canary`` set, the first recipients are planned as batches of their own
+    and the job's canary is recorded (judged against ``canary_threshold``, default 20 %).
     Blocking (planning and one SQLite transaction): call it from a thread.
     """
     from cams_tui.engine.journal import Journal, Reject
@@ -498,10 +505,21 @@ def create_job(
     report = state.report
     options = state.campaign().message_options()
     items = (sender_item(row.to, state.recipient_params(row)) for row in report.recipients)
-    batches = plan_batches(items, options, placement=placement, max_query_length=max_query_length)
+    canary = None
+    if state.canary:
+        from cams_tui.engine.canary import DEFAULT_THRESHOLD, CanarySettings, canary_size, split_canary
+
+        threshold = DEFAULT_THRESHOLD if canary_threshold is None else canary_threshold
+        canary = CanarySettings(size=canary_size(state.canary, len(report.recipients)), threshold=threshold)
+        head, rest = split_canary(items, canary.size)
+        batches = list(plan_batches(head, options, placement=placement, max_query_length=max_query_length))
+        canary_batches = len(batches)
+        batches += plan_batches(rest, options, placement=placement, max_query_length=max_query_length)
+    else:
+        batches = plan_batches(items, options, placement=placement, max_query_length=max_query_length)
     rejects = [Reject(line=r.line, input=r.text, reason=r.reason) for r in report.rejected]
     with Journal(data_dir) as journal:
-        return journal.create_job(
+        job_id = journal.create_job(
             options=options,
             params={k: v for k, v in state.params.items() if v},
             batches=batches,
@@ -512,3 +530,6 @@ def create_job(
             duplicates=report.duplicate_count,
             suppressed=report.suppressed_count,
         )
+        if canary is not None:
+            journal.set_canary(job_id, {**canary.to_json(), "batches": canary_batches, "verdict": None})
+        return job_id

@@ -7,12 +7,18 @@ rates. So the sender gets its own thread, its own event loop, its own journal co
 and appended to a thread-safe buffer that the UI drains on a timer, and the controls cross
 over with ``call_soon_threadsafe``.
 
+A job with a canary (:mod:`cams_tui.engine.canary`) is sent in two stages: the canary's
+batches, then, once their delivery is judged healthy, the rest, watched by a failure-spike
+detector that pauses the run. :class:`~cams_tui.engine.canary.CanaryEvent` says where the
+canary stands; an unhealthy canary ends the run ``stopped`` with code ``CanaryFailed``.
+
 Nothing here imports Textual: a Textual thread worker calls :meth:`EngineRun.run`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import threading
 import time
 from collections import Counter, deque
@@ -27,6 +33,8 @@ from cams_tui.engine.ratelimit import Permit, RateLimiter
 if TYPE_CHECKING:
     from cams_tui.api.client import Placement
     from cams_tui.api.credentials import Credentials
+    from cams_tui.api.client import CamsClient
+    from cams_tui.delivery import Funnel
     from cams_tui.engine.journal import Journal
     from cams_tui.engine.sender import Sender
 
@@ -130,6 +138,7 @@ class EngineRun:
         self._limiter: PausableLimiter | None = None
         self._journal: Journal | None = None
         self._early: list[str] = []
+        self._hold_done = False
 
     def run(self) -> DoneEvent:
         """Send the job; blocks until the run ends and returns its :class:`DoneEvent`."""
@@ -179,6 +188,9 @@ class EngineRun:
         elif name == "resume":
             sender.resume()
             limiter.gate.set()
+        elif name == "spike":
+            limiter.gate.clear()
+            sender.pause()
         else:
             sender.cancel()
             limiter.gate.set()  # workers held at the gate must be free to leave
@@ -198,23 +210,26 @@ class EngineRun:
             async with CamsClient(
                 target.credentials, target.endpoint, placement=target.placement, max_connections=in_flight
             ) as client:
-                limiter = PausableLimiter(target.rate)
-                sender = Sender(
-                    client,
-                    journal,
-                    self.job_id,
-                    limiter=limiter,
-                    max_in_flight=in_flight,
-                    retry_unknown=self.retry_unknown,
-                )
-                sender.subscribe(self._receive)
-                self._sender, self._limiter = sender, limiter
-                with self._lock:
-                    self._loop = asyncio.get_running_loop()
-                    early, self._early = self._early, []
-                for name in early:
-                    self._loop.call_soon(self._apply, name)
-                return await sender.run()
+                canary = journal.job(self.job_id).canary
+                if canary is not None and canary.get("verdict") is None:
+                    # Stage one: the canary's batches alone, then its verdict.
+                    self._hold_done = True
+                    sender = self._sender_for(client, journal, in_flight, until_batch=canary["batches"])
+                    done = await sender.run()
+                    self._hold_done = False
+                    if done.state == "stopped" or sender.cancelled:
+                        self._receive(done)
+                        return done
+                    stopped = await self._judge(client, journal, canary, done)
+                    if stopped is not None:
+                        return stopped
+                sender = self._sender_for(client, journal, in_flight, until_batch=None)
+                watcher = self._watch(client, journal, sender, canary)
+                try:
+                    return await sender.run()
+                finally:
+                    if watcher is not None:
+                        watcher.cancel()
         finally:
             with self._lock:
                 self._loop = None
@@ -222,7 +237,93 @@ class EngineRun:
             self._journal = None
             journal.close()
 
+    def _sender_for(self, client: CamsClient, journal: Journal, in_flight: int, *, until_batch: int | None) -> Sender:
+        """A sender for this run, wired to the controls (and to controls sent early)."""
+        from cams_tui.engine.sender import Sender
+
+        limiter = PausableLimiter(self.target.rate)
+        sender = Sender(
+            client,
+            journal,
+            self.job_id,
+            limiter=limiter,
+            max_in_flight=in_flight,
+            retry_unknown=self.retry_unknown and until_batch is None,
+            until_batch=until_batch,
+        )
+        sender.subscribe(self._receive)
+        self._sender, self._limiter = sender, limiter
+        with self._lock:
+            self._loop = asyncio.get_running_loop()
+            early, self._early = self._early, []
+        for name in early:
+            self._loop.call_soon(self._apply, name)
+        return sender
+
+    async def _judge(
+        self, client: CamsClient, journal: Journal, canary: dict[str, object], done: DoneEvent
+    ) -> DoneEvent | None:
+        """Judge the canary; the run's end when it is not healthy, else ``None``."""
+        from cams_tui.engine.canary import CANARY_FAILED, CanaryEvent, CanarySettings, judge_canary
+        from cams_tui.engine.journal import JobState
+
+        settings = CanarySettings(
+            **{k: canary[k] for k in ("size", "threshold", "settle_timeout_s", "poll_s", "auto_continue")}  # type: ignore[arg-type]
+        )
+
+        def funnel(f: Funnel) -> None:
+            text = f"canary: {f.reported:,}/{f.accepted:,} listed, {f.failed:,} failed"
+            self._receive(CanaryEvent(self.job_id, "judging", text))
+
+        self._receive(CanaryEvent(self.job_id, "judging", "canary sent: reading its delivery statuses"))
+        verdict = await judge_canary(
+            client, journal, self.job_id, int(canary["batches"]), settings, on_funnel=funnel  # type: ignore[call-overload]
+        )
+        journal.set_canary(self.job_id, {**canary, "verdict": verdict.to_json()})
+        if verdict.healthy:
+            self._receive(CanaryEvent(self.job_id, "healthy", f"canary healthy: {verdict.reason}"))
+            return None
+        message = f"paused after the canary: {verdict.reason}"
+        journal.set_job_state(self.job_id, JobState.STOPPED, stop_code=CANARY_FAILED, stop_message=message)
+        self._receive(CanaryEvent(self.job_id, "failed", f"canary failed: {verdict.reason}"))
+        stopped = dataclasses.replace(
+            done,
+            state=JobState.STOPPED.value,
+            code=CANARY_FAILED,
+            message=message,
+            advice="Nothing more was sent. Check the template, its values and the Service ID; "
+            "resume the job to send the rest anyway.",
+        )
+        self._receive(stopped)
+        return stopped
+
+    def _watch(
+        self, client: CamsClient, journal: Journal, sender: Sender, canary: dict[str, object] | None
+    ) -> asyncio.Task[None] | None:
+        """Beside a job with a canary: pause the run on a failure spike."""
+        if canary is None:
+            return None
+        from cams_tui.engine.canary import DEFAULT_THRESHOLD, CanaryEvent, SpikeDetector
+
+        options = journal.job(self.job_id).options
+
+        def spike(reason: str) -> None:
+            self._receive(CanaryEvent(self.job_id, "spike", f"paused by a failure spike: {reason}"))
+            self._apply("spike")
+
+        detector = SpikeDetector(
+            client,
+            options.from_,
+            spike,
+            threshold=float(canary.get("threshold", DEFAULT_THRESHOLD)),  # type: ignore[arg-type]
+            cust_space_id=options.cust_space_id,
+        )
+        sender.subscribe(detector.observe)
+        return asyncio.create_task(detector.run())
+
     def _receive(self, event: Event) -> None:
+        if self._hold_done and isinstance(event, DoneEvent):
+            return  # the canary stage's end is not the run's
         now = self._clock()
         self.events.append((now, event))
         if isinstance(event, StateEvent) and event.state == "stopping" and self._limiter is not None:

@@ -11,7 +11,15 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from cams_tui.engine.events import BatchEvent, DoneEvent, PlanEvent, ProgressEvent, RateEvent, StateEvent
+from cams_tui.engine.events import (
+    BatchEvent,
+    CanaryEvent,
+    DoneEvent,
+    PlanEvent,
+    ProgressEvent,
+    RateEvent,
+    StateEvent,
+)
 from cams_tui.ui.engine_run import BatchTally, Stamped
 from cams_tui.ui.widgets.send_log import LogEntry
 
@@ -54,6 +62,8 @@ class SendState:
     """calls/s, one sample per second of sending."""
     group_message_ids: list[str] = field(default_factory=list)
     """GroupMessageIds of the batches accepted during these runs."""
+    canary: str = ""
+    """Where the job's canary stands (empty: no canary), e.g. its verdict."""
     _sampled_second: int = -1
 
     @property
@@ -100,6 +110,8 @@ class SendState:
                 self.limit = event.rate
             elif isinstance(event, StateEvent):
                 self.phase = event.state
+            elif isinstance(event, CanaryEvent):
+                self.canary = event.text
             elif isinstance(event, DoneEvent):
                 self._done(event)
         return lines

@@ -1,8 +1,10 @@
 """The jobs screen: the journal's history, and one job's log and per-recipient results.
 
 From either screen a job can be resumed, its failed batches retried, its unknown batches
-retried (after a warning: those may already have been delivered), and its results
-exported as CSV or JSON Lines. Sending itself happens on the send monitor.
+looked up with ListChatappMessage (found: accepted; verified not sent: resent after the
+operator confirms, with the evidence shown) or retried (after a warning: those may already
+have been delivered), and its results exported as CSV or JSON Lines. Sending itself
+happens on the send monitor.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from cams_tui.ui.widgets.send_log import LogEntry, SendLog
 
 if TYPE_CHECKING:
     from cams_tui.engine.journal import JobRecord
+    from cams_tui.engine.reconcile import ReconcileReport, ReconcileSettings, Resolution
 
 _STATE_TEXT = {
     "planned": "planned",
@@ -84,6 +87,53 @@ def requeue_failed(data_dir: Path, job_id: str) -> int:
                 journal.record_answer(job_id, batch.index, batch.attempts, BatchState.PLANNED, answer)
                 recipients += batch.size
     return recipients
+
+
+def reconcile_job(target: SendTarget, job_id: str, settings: ReconcileSettings) -> ReconcileReport:
+    """Look a job's unknown batches up with ListChatappMessage and record what is found.
+    Blocking (an event loop of its own, and it may wait for the grace period): use a thread."""
+    from cams_tui.api.client import CamsClient
+    from cams_tui.engine.journal import Journal
+    from cams_tui.engine.reconcile import Reconciler
+
+    async def look_up() -> ReconcileReport:
+        with Journal(target.data_dir) as journal:
+            async with CamsClient(target.credentials, target.endpoint, placement=target.placement) as client:
+                return await Reconciler(client, journal, job_id, settings).run()
+
+    return asyncio.run(look_up())
+
+
+def requeue_verified(data_dir: Path, job_id: str) -> int:
+    """Put a job's batches verified not sent back to ``planned``; returns how many recipients.
+    Blocking: use a thread."""
+    from cams_tui.engine.journal import BatchState, Journal
+
+    with Journal(data_dir) as journal:
+        with journal.lock_job(job_id):
+            recipients = sum(b.size for b in journal.batches(job_id, [BatchState.NOT_SENT_VERIFIED]))
+            journal.recover(job_id, resend_verified=True)
+    return recipients
+
+
+def resolution_text(data_dir: Path, job_id: str) -> str:
+    """How the job's unknown batches were resolved by lookup, in a line (empty: none were).
+    Blocking: use a thread."""
+    from cams_tui.engine.journal import Journal
+
+    with Journal(data_dir) as journal:
+        resolved = [b for b in journal.batches(job_id) if b.reconciled_by]
+    if not resolved:
+        return ""
+    accepted = [b for b in resolved if b.state == "ok"]
+    verified = [b for b in resolved if b.state == "not_sent_verified"]
+    resent = len(resolved) - len(accepted) - len(verified)
+    text = (
+        f"Unknowns resolved by ListChatappMessage lookup: {len(accepted):,} batches "
+        f"({sum(b.size for b in accepted):,} recipients) found accepted, {len(verified):,} "
+        f"({sum(b.size for b in verified):,}) verified not sent"
+    )
+    return text + (f", {resent:,} since resent" if resent else "")
 
 
 def export_job(data_dir: Path, job_id: str, fmt: str, path: Path) -> int:
@@ -193,6 +243,80 @@ class JobActions(Screen[None]):
             answered,
         )
 
+    @work(group="job-action", exclusive=True, exit_on_error=False)
+    async def action_reconcile(self) -> None:
+        """Look the job's unknown batches up with ListChatappMessage; offer to resend the
+        ones verified not sent, with the evidence."""
+        from cams_tui.engine.reconcile import ReconcileSettings
+        from cams_tui.ui.screens.send_monitor import resolve_target
+
+        job = self.chosen_job()
+        if job is None:
+            return
+        if not job.counts.get("unknown", 0) + job.counts.get("sending", 0) + job.counts.get("not_sent_verified", 0):
+            self.notify(f"Job {job.id} has no unknown recipients.", severity="warning")
+            return
+        connection = getattr(self.app, "connection", None)
+        profile = connection.context.profile if connection is not None else None
+        settings = (
+            ReconcileSettings(grace_s=profile.reconcile_grace_s, lookup_rate=profile.lookup_rate)
+            if profile is not None
+            else ReconcileSettings()
+        )
+        self.notify(f"Looking up the unknown batches of job {job.id} (may wait up to {settings.grace_s:g} s)…")
+        try:
+            target = self.target or await resolve_target(self.app)
+            report = await asyncio.to_thread(reconcile_job, target, job.id, settings)
+        except Exception as exc:  # noqa: BLE001 - shown to the operator
+            self.notify(f"Cannot look job {job.id} up: {exc}", severity="error")
+            return
+        self.notify(
+            f"Job {job.id}: {report.count('ok'):,} batches found accepted, {report.count('not_sent_verified'):,} "
+            f"verified not sent, {report.count('unknown'):,} still unknown ({report.lookups:,} lookups).",
+            timeout=10,
+        )
+        self.reloaded()
+        verified = [r for r in report.resolutions if r.state == "not_sent_verified"]
+        if verified:
+            self._offer_resend(job.id, verified)
+
+    def _offer_resend(self, job_id: str, verified: list[Resolution]) -> None:
+        from cams_tui.ui.screens.send_dialogs import ConfirmDialog
+
+        total = sum(r.size for r in verified)
+        evidence = "\n".join(
+            f"batch {r.index}: looked up {', '.join(r.evidence.get('checked', []))}; {r.evidence.get('control', '')}"
+            for r in verified[:5]
+        )
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._resend_verified(job_id)
+
+        self.app.push_screen(
+            ConfirmDialog(
+                "Resend recipients verified not sent?",
+                f"{total:,} recipients of job {job_id} are not listed by ListChatappMessage after the grace "
+                f"period, so CAMS never accepted them:\n{evidence}",
+                yes="Resend them",
+                no="Not now",
+            ),
+            answered,
+        )
+
+    @work(group="job-action", exclusive=True, exit_on_error=False)
+    async def _resend_verified(self, job_id: str) -> None:
+        try:
+            count = await asyncio.to_thread(requeue_verified, self.data_dir, job_id)
+        except Exception as exc:  # noqa: BLE001 - shown to the operator
+            self.notify(f"Cannot resend job {job_id}: {exc}", severity="error")
+            return
+        self.notify(f"{count:,} recipients of job {job_id} verified not sent will be sent again.")
+        self._monitor(job_id)
+
+    def reloaded(self) -> None:
+        """Read the job(s) shown again (after an action changed them)."""
+
     def action_export(self) -> None:
         """Ask where, then export the job's per-recipient results."""
         from cams_tui.ui.screens.send_dialogs import ExportDialog
@@ -225,6 +349,9 @@ class JobsScreen(JobActions):
         Binding("R", "retry_failed", "Retry failed", id="jobs-retry-failed", tooltip="Send failed batches again"),
         Binding(
             "U", "retry_unknown", "Retry unknown", id="jobs-retry-unknown", tooltip="Send unknown batches again (warns)"
+        ),
+        Binding(
+            "L", "reconcile", "Look up", id="jobs-reconcile", tooltip="Resolve unknown batches with ListChatappMessage"
         ),
         Binding("e", "export", "Export", id="jobs-export", tooltip="CSV or JSON Lines, one row per recipient"),
         Binding("g", "reload", "Refresh", id="jobs-reload", tooltip="Read the journal again"),
@@ -288,6 +415,9 @@ class JobsScreen(JobActions):
             f"{len(jobs):,} jobs · enter opens one" if jobs else "No jobs yet: they appear here once sent"
         )
 
+    def reloaded(self) -> None:
+        self.action_reload()
+
     def chosen_job(self) -> JobRecord | None:
         table = self.query_one("#jobs-table", DataTable)
         if not self.jobs or not 0 <= table.cursor_row < len(self.jobs):
@@ -319,6 +449,9 @@ class JobDetailScreen(JobActions):
         Binding("R", "retry_failed", "Retry failed", id="job-retry-failed", tooltip="Send failed batches again"),
         Binding(
             "U", "retry_unknown", "Retry unknown", id="job-retry-unknown", tooltip="Send unknown batches again (warns)"
+        ),
+        Binding(
+            "L", "reconcile", "Look up", id="job-reconcile", tooltip="Resolve unknown batches with ListChatappMessage"
         ),
         Binding("e", "export", "Export", id="job-export", tooltip="CSV or JSON Lines, one row per recipient"),
         Binding("escape", "close", "Back", id="job-close"),
@@ -355,6 +488,7 @@ class JobDetailScreen(JobActions):
         """Read the job and its attempts (one bulk write into the log)."""
         try:
             job, entries = await asyncio.to_thread(load_job_log, self.data_dir, self.job_id)
+            resolved = await asyncio.to_thread(resolution_text, self.data_dir, self.job_id)
         except Exception as exc:  # noqa: BLE001 - shown to the operator
             self.query_one("#job-summary", Static).update(f"Job {self.job_id} cannot be read: {exc}")
             return
@@ -372,12 +506,19 @@ class JobDetailScreen(JobActions):
             f"{c.get('unknown', 0) + c.get('sending', 0):,} unknown, {c.get('planned', 0):,} pending · "
             f"{_STATE_TEXT.get(job.state, job.state)}"
         )
+        if c.get("not_sent_verified"):
+            summary += f"\n{c['not_sent_verified']:,} recipients verified not sent: L looks up, then offers to resend"
+        if resolved:
+            summary += f"\n{resolved}"
         if job.stop_code:
             summary += f"\nStopped by {job.stop_code}: {job.stop_message or ''}"
         self.query_one("#job-summary", Static).update(summary)
 
     def chosen_job(self) -> JobRecord | None:
         return self.job
+
+    def reloaded(self) -> None:
+        self.reload()
 
     async def on_send_log_selected(self, event: SendLog.Selected) -> None:
         """Show one attempt's full answer, with its batch's other attempts."""

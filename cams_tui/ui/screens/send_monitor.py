@@ -245,7 +245,8 @@ class SendMonitorScreen(Screen[None]):
         if job is not None:
             what += f" · {job.options.template_code} {job.options.language} · {job.recipients:,} recipients"
         phase = _PHASE_TEXT.get(self.state.phase, self.state.phase)
-        self.query_one("#monitor-title", Static).update(f"{what} · {phase}")
+        canary = f" · {self.state.canary}" if self.state.canary else ""
+        self.query_one("#monitor-title", Static).update(f"{what} · {phase}{canary}")
         self.set_class(self.state.phase == "paused", "-paused")
 
     # ------------------------------------------------------------------ actions

@@ -24,7 +24,9 @@ class ReviewStep(StepPane):
     HELP = """
 ## 5 Review
 Check everything that will go out. **Test send** sends the message to one number first
-(SendChatappMessage) and shows CAMS's answer. To send to everyone, type the number of
+(SendChatappMessage) and shows CAMS's answer. **Canary** (a number such as 100, or a share
+such as 1%) sends those first recipients alone, waits for their delivery statuses, and goes
+on only if few failed. To send to everyone, type the number of
 recipients in the confirmation field: **Send** stays disabled until it matches and
 nothing blocks the send.
 """
@@ -36,6 +38,9 @@ nothing blocks the send.
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="review-scroll"):
             yield Static(id="review-summary")
+            with Horizontal(classes="review-row"):
+                yield Label("Canary", classes="review-label")
+                yield Input(placeholder="off · 100 or 1%", id="review-canary", compact=True)
             with Horizontal(classes="review-row"):
                 yield Label("Test send to", classes="review-label")
                 yield Input(placeholder="+63 917 123 4567", id="review-test-number", compact=True)
@@ -55,6 +60,9 @@ nothing blocks the send.
         yield SystemCommand("Confirm and send", "Focus the confirmation field", self.query_one("#review-confirm").focus)
 
     def on_step_shown(self) -> None:
+        canary = self.query_one("#review-canary", Input)
+        if self.state.canary and not canary.value:
+            canary.value = self.state.canary  # from a campaign file
         self.show()
 
     def show(self) -> None:
@@ -87,6 +95,8 @@ nothing blocks the send.
             if value
         ]
         rows.append(("Delivery", " · ".join(extras)))
+        if state.canary:
+            rows.append(("Canary", f"first {state.canary} recipients alone; the rest only if few of them fail"))
         parts: list[tuple[str, str] | str] = []
         for label, value in rows:
             parts += [(f"{label:<11}", "$text-muted"), value, "\n"]
@@ -110,8 +120,20 @@ nothing blocks the send.
     def _update_send_button(self) -> None:
         typed = self.query_one("#review-confirm", Input).value.replace(",", "").strip()
         count = self.state.recipient_count
-        ready = count > 0 and typed == str(count) and not self.state.blocking_problems()
+        ready = count > 0 and typed == str(count) and not self.state.blocking_problems() and self._canary_ok()
         self.query_one("#review-send", Button).disabled = not ready or self.state.job_id is not None
+
+    def _canary_ok(self) -> bool:
+        text = self.query_one("#review-canary", Input).value.strip()
+        return not text or canary_spec_ok(text)
+
+    @on(Input.Changed, "#review-canary")
+    def _canary_typed(self, event: Input.Changed) -> None:
+        text = event.value.strip()
+        ok = not text or canary_spec_ok(text)
+        self.state.canary = text if ok and text else ""
+        self.query_one("#review-canary", Input).set_class(not ok, "-invalid")
+        self.show()
 
     @on(Input.Changed, "#review-confirm")
     def _confirm_typed(self) -> None:
@@ -222,6 +244,7 @@ nothing blocks the send.
                 max_query_length=client.max_query_length,
                 profile=self.cams.connection.context.profile_name,
                 campaign=str(self.cams.campaign_path) if self.cams.campaign_path else None,
+                canary_threshold=self.cams.connection.context.profile.canary_threshold,
             )
         except Exception as exc:  # noqa: BLE001 - shown beside the button
             outcome.update(Content.styled(f"✗ the job could not be created: {explain(exc)}", "$error"))
@@ -231,6 +254,18 @@ nothing blocks the send.
         self.query_one("#review-confirm", Input).value = ""
         self.cams.start_job(job_id)
         self.changed()
+
+
+def canary_spec_ok(text: str) -> bool:
+    """Whether ``text`` is a canary size: a whole number above 0, or a share above 0 up to 100 %."""
+    number = text[:-1] if text.endswith("%") else text
+    try:
+        value = float(number)
+    except ValueError:
+        return False
+    if text.endswith("%"):
+        return 0 < value <= 100
+    return number.isdigit() and value > 0
 
 
 def _shown(row: ParamRow) -> str:
