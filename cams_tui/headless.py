@@ -356,6 +356,8 @@ async def _run_job(
             if not (auto_continue or canary.get("auto_continue", True)):
                 _confirm_continue(verdict)
             retry_unknown = resend_verified = False
+        elif canary is not None and not canary["verdict"]["healthy"]:
+            out.note(f"the canary was not healthy ({canary['verdict']['reason']}): sending the rest as asked")
         sender = _sender(client, journal, job_id, rate, in_flight, retry_unknown, resend_verified, None)
         watcher: asyncio.Task[None] | None = None
         if canary is not None:

@@ -24,14 +24,16 @@ Why a lookup proves something:
   says so (``resume`` asks, showing the evidence).
 - Otherwise the batch stays ``unknown`` and the reason says why (too early, lookup failed).
 
-Residual risk: another sender (another machine, another tool) sending the same template to
-the same number in the window is invisible to the journal: its message would read as this
-batch's. The samples prefer numbers unique in the journal and the window is as tight as the
-attempts allow, but only a GroupMessageId the journal knows can be told apart.
+Residual risk: a message of the same template to the same number sent by anything the
+journal does not know (another machine, another tool, a journal since deleted) within the
+window would read as this batch's, and the batch would be marked ``ok`` wrongly (never
+resent: the safe side). The window opens ``skew_s`` (5 minutes by default, for clocks that
+are off) before the batch's first attempt; the samples prefer numbers no other journaled
+batch sent to; a GroupMessageId the journal gives to another batch is not taken as evidence.
 
 Cost: a batch found costs one lookup (its first sample is listed when any is); a batch not
 found costs ``samples`` lookups, plus one when its grace had not run out at first look; a run
-costs one control lookup. Lookups are paced by their own :class:`RateLimiter`
+costs one control lookup when the job has a batch answered ok. Lookups are paced by their own :class:`RateLimiter`
 (``lookup_rate``, 5/s by default: CAMS does not document this operation's limit; the
 simulator's is 100/s).
 
@@ -172,7 +174,7 @@ class Reconciler:
         if not unknown:
             return report
         self._notify(f"looking up {len(unknown):,} unknown batches with ListChatappMessage")
-        context = _JobContext.build(journal, job, unknown)
+        context = _JobContext.build(journal, job, unknown, self.settings.skew_s)
         for batch in unknown:
             resolution = await self._resolve(job, batch, context)
             report.resolutions.append(resolution)
@@ -199,9 +201,9 @@ class Reconciler:
         first, last = _activity(batch, attempts)
         numbers = [item["To"] for item in json.loads(self._journal.sender_list(self.job_id, batch.index))]
         samples = _pick_samples(numbers, context.foreign_numbers, self.settings.samples)
-        window = (first - self.settings.skew_s, None)
+        window_start = first - self.settings.skew_s
         base = {
-            "window_start": round(first - self.settings.skew_s, 3),
+            "window_start": round(window_start, 3),
             "last_activity": round(last, 3),
             "attempts": len(attempts),
             "samples": samples,
@@ -216,7 +218,7 @@ class Reconciler:
             checked: list[str] = []
             if self._clock() < ready_at:
                 # Too early to declare anything but acceptance: one look, then wait for the grace.
-                found = await self._find(job, samples[0], window, context)
+                found = await self._find(job, samples[0], window_start, context)
                 checked.append(samples[0])
                 if found:
                     return done(BatchState.OK, _found_reason(found), **_found_evidence(found))
@@ -233,7 +235,7 @@ class Reconciler:
                 await asyncio.sleep(max(0.0, wait))
                 checked = []
             for number in samples:
-                found = await self._find(job, number, window, context)
+                found = await self._find(job, number, window_start, context)
                 checked.append(number)
                 if found:
                     return done(BatchState.OK, _found_reason(found), **_found_evidence(found))
@@ -256,10 +258,11 @@ class Reconciler:
         )
 
     async def _find(
-        self, job: JobRecord, number: str, window: tuple[float, float | None], context: _JobContext
+        self, job: JobRecord, number: str, window_start: float, context: _JobContext
     ) -> list[MessageRecord]:
-        """This number's messages of the job's template in the window that may be this batch's."""
-        start = max(0, int(window[0] * 1000))
+        """This number's messages of the job's template since ``window_start`` (up to now +
+        skew) that may be this batch's."""
+        start = max(0, int(window_start * 1000))
         end = int((self._clock() + self.settings.skew_s) * 1000)
         request = ListMessagesRequest(
             business_number=job.options.from_,
@@ -344,9 +347,9 @@ class _JobContext:
     """The job's ``ok`` batches (controls of the listing)."""
 
     @classmethod
-    def build(cls, journal: Journal, job: JobRecord, unknown: list[BatchRecord]) -> _JobContext:
+    def build(cls, journal: Journal, job: JobRecord, unknown: list[BatchRecord], skew_s: float) -> _JobContext:
         starts = [_activity(b, journal.attempts(job.id, b.index))[0] for b in unknown]
-        window_start = min(starts) - DEFAULT_SKEW_S if starts else 0.0
+        window_start = min(starts) - skew_s if starts else 0.0
         numbers: set[str] = set()
         groups: set[str] = set()
         accepted: list[BatchRecord] = []
