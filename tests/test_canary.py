@@ -116,3 +116,18 @@ def test_canary_size_and_split() -> None:
             canary_size(bad, 100)
     head, rest = split_canary(iter(range(10)), 3)
     assert head == [0, 1, 2] and list(rest) == list(range(3, 10))
+
+
+def test_the_campaign_file_asks_for_a_canary(
+    env: Path, quick_sim: tuple[Simulator, str], capsys: pytest.CaptureFixture[str]  # noqa: F811
+) -> None:
+    simulator, url = quick_sim
+    simulator.faults = Faults(fail_delivery=0.9, seed=2)
+    campaign = _campaign(env, count=RECIPIENTS)
+    campaign.write_text(campaign.read_text() + '\n[canary]\nsize = "5%"\nthreshold = 0.5\n', encoding="utf-8")
+    code = main(["send", str(campaign), "--yes", "--json", "--rate", "50", "--batch-size", "100",
+                 "--endpoint", url, "--canary-poll", "0.3"])
+    assert code == 4
+    (canary,) = [e for e in _json_lines(capsys.readouterr().out) if e["event"] == "canary"]
+    assert canary["recipients"] == 50 and canary["threshold"] == 0.5
+    assert sum(simulator.accepted.values()) == 50
