@@ -18,19 +18,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from cams_tui.api.models import (
+from cams_tui.api.limits import (
     FALLBACK_DURATION_RANGE,
     MAX_RECIPIENTS_PER_REQUEST,
     TTL_RANGE,
-    TemplateDetail,
-    TemplateSummary,
-    ViberService,
 )
-from cams_tui.campaign import Campaign, CanaryOptions, Fallback, RecipientsSource
 from cams_tui.templates import template_variables
 
+# The models and the campaign (pydantic) are imported where used, so the TUI's first frame
+# does not wait for them.
 if TYPE_CHECKING:
     from cams_tui.api.client import Placement
+    from cams_tui.api.models import TemplateDetail, TemplateSummary, ViberService
+    from cams_tui.campaign import Campaign
 
 APPROVED_STATUSES = frozenset({"pass", "approved", "audit_pass"})
 FALLBACK_RULES: dict[str, str] = {
@@ -438,6 +438,8 @@ class ComposeState:
         if self.template is None or not self.sender:
             raise ValueError(self.template_problem() or "choose a template and a sender")
         options = self.options
+        from cams_tui.campaign import Campaign, CanaryOptions, Fallback, RecipientsSource
+
         return Campaign(
             template_code=self.template.template_code,
             language=self.template.language,
