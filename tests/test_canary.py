@@ -4,7 +4,8 @@ the simulator over real HTTP."""
 from __future__ import annotations
 
 import asyncio
-import json
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -131,3 +132,34 @@ def test_the_campaign_file_asks_for_a_canary(
     (canary,) = [e for e in _json_lines(capsys.readouterr().out) if e["event"] == "canary"]
     assert canary["recipients"] == 50 and canary["threshold"] == 0.5
     assert sum(simulator.accepted.values()) == 50
+
+
+def test_a_failure_spike_after_a_healthy_canary_stops_the_job(
+    env: Path, quick_sim: tuple[Simulator, str], capsys: pytest.CaptureFixture[str]  # noqa: F811
+) -> None:
+    simulator, url = quick_sim
+    campaign = _campaign(env, count=3000)
+    stop = threading.Event()
+
+    def go_bad_after_the_canary() -> None:
+        while not simulator.accepted_requests and not stop.is_set():
+            time.sleep(0.005)
+        simulator.faults = Faults(fail_delivery=0.9, seed=5)  # the canary's batch was accepted healthy
+
+    watcher = threading.Thread(target=go_bad_after_the_canary)
+    watcher.start()
+    try:
+        code = main(["send", str(campaign), "--yes", "--json", "--rate", "4", "--batch-size", "100",
+                     "--endpoint", url, "--canary", "100", "--canary-poll", "0.3"])
+    finally:
+        stop.set()
+        watcher.join()
+    out = capsys.readouterr()
+    assert code == 4, out.err
+    (canary,) = [e for e in _json_lines(out.out) if e["event"] == "canary"]
+    assert canary["healthy"] is True
+    assert "failure spike" in out.err
+    with Journal(env / "data") as journal:
+        (job,) = journal.jobs()
+    assert job.state == "stopped" and job.stop_code == "FailureSpike"
+    assert 100 < sum(simulator.accepted.values()) < 3000

@@ -261,7 +261,7 @@ class SpikeDetector:
     threshold: float = DEFAULT_THRESHOLD
     cust_space_id: str | None = None
     interval_s: float = 2.0
-    settle_after_s: float = 5.0
+    settle_after_s: float = 2.0
     window: int = 500
     min_sample: int = 100
     clock: Callable[[], float] = time.monotonic
