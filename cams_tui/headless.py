@@ -342,7 +342,8 @@ async def _run_job(
     ) as client:
         if canary is not None and canary.get("verdict") is None:
             # The canary slice first, alone; the rest waits for its verdict.
-            sender = _sender(client, journal, job_id, rate, in_flight, retry_unknown, resend_verified, canary["batches"])
+            until = canary["batches"]
+            sender = _sender(client, journal, job_id, rate, in_flight, retry_unknown, resend_verified, until)
             done = await _run_sender(sender, out)
             if done.state == "stopped" or (sender.cancelled and done.pending):
                 out.finish(done)
@@ -437,13 +438,7 @@ async def _run_sender(sender: Sender, out: _Output) -> DoneEvent:
 async def _judge(
     client: CamsClient, journal: Journal, job_id: str, canary: dict[str, Any], out: _Output
 ) -> CanaryVerdict:
-    settings = CanarySettings(
-        size=canary["size"],
-        threshold=canary["threshold"],
-        settle_timeout_s=canary["settle_timeout_s"],
-        poll_s=canary["poll_s"],
-        auto_continue=canary["auto_continue"],
-    )
+    settings = CanarySettings.from_json(canary)
     out.note(f"canary sent: waiting for its delivery statuses (at most {settings.settle_timeout_s:g} s)")
     verdict = await judge_canary(client, journal, job_id, canary["batches"], settings, notify=out.note)
     journal.set_canary(job_id, {**canary, "verdict": verdict.to_json()})
@@ -587,7 +582,8 @@ def _reconcile(args: argparse.Namespace) -> int:
         endpoint = normalize_endpoint(explicit) if explicit else job.endpoint
         _require_credentials(context)
         out = _Output(as_json=args.json)
-        report = asyncio.run(_lookup(context, journal, job.id, endpoint, _reconcile_settings(args, context, wait=not args.no_wait), out))
+        settings = _reconcile_settings(args, context, wait=not args.no_wait)
+        report = asyncio.run(_lookup(context, journal, job.id, endpoint, settings, out))
         out.reconciled(report)
         job = journal.job(job.id)
         if job.counts.get(BatchState.NOT_SENT_VERIFIED.value):

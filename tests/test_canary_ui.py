@@ -21,12 +21,12 @@ from tests.test_ui_send_helpers import HostApp, journal_counts, numbers, target
 RECIPIENTS = 600
 
 
-def canary_job(data_dir: Path, url: str) -> str:
+def canary_job(data_dir: Path, url: str, *, auto_continue: bool = True) -> str:
     """A job of 600 recipients whose first 100 are a canary batch of their own."""
     options = MassMessageOptions(template_code=ORDER_SHIPPED, language="en", From=DEMO_SERVICE_ID)
     items = [sender_item(to, {"name": "Ann", "order_id": f"A{i}"}) for i, to in enumerate(numbers(RECIPIENTS))]
     batches = list(pack_batches(items[:100], max_size=100)) + list(pack_batches(items[100:], max_size=100))
-    settings = CanarySettings(size=100, threshold=0.2, poll_s=0.2, settle_timeout_s=20)
+    settings = CanarySettings(size=100, threshold=0.2, poll_s=0.2, settle_timeout_s=20, auto_continue=auto_continue)
     with Journal(data_dir) as journal:
         job_id = journal.create_job(options=options, params={}, batches=batches, endpoint=url)
         journal.set_canary(job_id, {**settings.to_json(), "batches": 1, "verdict": None})
@@ -55,3 +55,20 @@ async def test_the_monitor_shows_the_canary_and_its_verdict(tmp_path: Path, fail
                 await wait_for(pilot, lambda: monitor.state.phase == "done")
                 assert "canary healthy" in str(monitor.query_one("#monitor-title").render())
                 assert sum(simulator.accepted.values()) == RECIPIENTS
+
+
+async def test_a_healthy_canary_waits_for_the_operator_when_asked_to(tmp_path: Path) -> None:
+    simulator = Simulator(SimulatorConfig(rate=1000, seed=13, delivery_delay_s=(0.1, 0.3)))
+    with simulator.run_in_thread() as url:
+        job_id = canary_job(tmp_path, url, auto_continue=False)
+        app = HostApp(lambda: SendMonitorScreen(job_id, target=target(url, tmp_path, 50), show_clock=False))
+        async with app.run_test(size=(120, 36)) as pilot:
+            monitor = app.screen
+            assert isinstance(monitor, SendMonitorScreen)
+            await wait_for(pilot, lambda: monitor.state.phase == "paused" and "healthy" in monitor.state.canary)
+            assert "press p" in str(monitor.query_one("#monitor-title").render())
+            await pilot.pause(0.3)
+            assert sum(simulator.accepted.values()) == 100
+            await pilot.press("p")
+            await wait_for(pilot, lambda: monitor.state.phase == "done")
+    assert sum(simulator.accepted.values()) == RECIPIENTS and max(simulator.accepted.values()) == 1

@@ -27,7 +27,7 @@ import math
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, TypeVar
 
 from cams_tui.api.client import CamsClient
@@ -92,6 +92,11 @@ class CanarySettings:
     def to_json(self) -> dict[str, Any]:
         """The settings as stored with the job."""
         return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> CanarySettings:
+        """The settings stored with a job (other keys, such as its verdict, are ignored)."""
+        return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
 
 
 def canary_size(spec: str | int, recipients: int) -> int:

@@ -371,7 +371,8 @@ class _JobContext:
                     groups.add(batch.group_message_id)
                 # Numbers are unique within a job; another job's batch matters only if it
                 # may have been sent in the window.
-                latest = max([x for x in (batch.last_sent_at, batch.answered_at, batch.first_sent_at) if x], default=0.0)
+                moments = (batch.last_sent_at, batch.answered_at, batch.first_sent_at)
+                latest = max([x for x in moments if x], default=0.0)
                 if batch.first_sent_at is not None and latest >= window_start:
                     numbers.update(item["To"] for item in json.loads(journal.sender_list(other.id, batch.index)))
         return cls(numbers, groups, accepted)

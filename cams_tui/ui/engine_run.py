@@ -10,7 +10,8 @@ over with ``call_soon_threadsafe``.
 A job with a canary (:mod:`cams_tui.engine.canary`) is sent in two stages: the canary's
 batches, then, once their delivery is judged healthy, the rest, watched by a failure-spike
 detector that pauses the run. :class:`~cams_tui.engine.canary.CanaryEvent` says where the
-canary stands; an unhealthy canary ends the run ``stopped`` with code ``CanaryFailed``.
+canary stands; an unhealthy canary ends the run ``stopped`` with code ``CanaryFailed``; a
+healthy one goes on, paused first when the canary asks the operator to confirm.
 
 Nothing here imports Textual: a Textual thread worker calls :meth:`EngineRun.run`.
 """
@@ -25,7 +26,7 @@ from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from cams_tui.engine.events import DoneEvent, Event, PlanEvent, StateEvent
 from cams_tui.engine.ratelimit import Permit, RateLimiter
@@ -261,27 +262,30 @@ class EngineRun:
         return sender
 
     async def _judge(
-        self, client: CamsClient, journal: Journal, canary: dict[str, object], done: DoneEvent
+        self, client: CamsClient, journal: Journal, canary: dict[str, Any], done: DoneEvent
     ) -> DoneEvent | None:
         """Judge the canary; the run's end when it is not healthy, else ``None``."""
         from cams_tui.engine.canary import CANARY_FAILED, CanaryEvent, CanarySettings, judge_canary
         from cams_tui.engine.journal import JobState
 
-        settings = CanarySettings(
-            **{k: canary[k] for k in ("size", "threshold", "settle_timeout_s", "poll_s", "auto_continue")}  # type: ignore[arg-type]
-        )
+        settings = CanarySettings.from_json(canary)
 
         def funnel(f: Funnel) -> None:
             text = f"canary: {f.reported:,}/{f.accepted:,} listed, {f.failed:,} failed"
             self._receive(CanaryEvent(self.job_id, "judging", text))
 
         self._receive(CanaryEvent(self.job_id, "judging", "canary sent: reading its delivery statuses"))
-        verdict = await judge_canary(
-            client, journal, self.job_id, int(canary["batches"]), settings, on_funnel=funnel  # type: ignore[call-overload]
-        )
+        batches = int(canary["batches"])
+        verdict = await judge_canary(client, journal, self.job_id, batches, settings, on_funnel=funnel)
         journal.set_canary(self.job_id, {**canary, "verdict": verdict.to_json()})
         if verdict.healthy:
-            self._receive(CanaryEvent(self.job_id, "healthy", f"canary healthy: {verdict.reason}"))
+            text = f"canary healthy: {verdict.reason}"
+            if not settings.auto_continue:
+                # The operator confirms: the rest starts paused.
+                text += "; press p to send the rest"
+                with self._lock:
+                    self._early.append("pause")
+            self._receive(CanaryEvent(self.job_id, "healthy", text))
             return None
         message = f"paused after the canary: {verdict.reason}"
         journal.set_job_state(self.job_id, JobState.STOPPED, stop_code=CANARY_FAILED, stop_message=message)
@@ -298,7 +302,7 @@ class EngineRun:
         return stopped
 
     def _watch(
-        self, client: CamsClient, journal: Journal, sender: Sender, canary: dict[str, object] | None
+        self, client: CamsClient, journal: Journal, sender: Sender, canary: dict[str, Any] | None
     ) -> asyncio.Task[None] | None:
         """Beside a job with a canary: pause the run on a failure spike."""
         if canary is None:
@@ -315,7 +319,7 @@ class EngineRun:
             client,
             options.from_,
             spike,
-            threshold=float(canary.get("threshold", DEFAULT_THRESHOLD)),  # type: ignore[arg-type]
+            threshold=float(canary.get("threshold", DEFAULT_THRESHOLD)),
             cust_space_id=options.cust_space_id,
         )
         sender.subscribe(detector.observe)
