@@ -72,3 +72,35 @@ async def test_a_healthy_canary_waits_for_the_operator_when_asked_to(tmp_path: P
             await pilot.press("p")
             await wait_for(pilot, lambda: monitor.state.phase == "done")
     assert sum(simulator.accepted.values()) == RECIPIENTS and max(simulator.accepted.values()) == 1
+
+
+def test_the_review_steps_canary_plans_batches_of_its_own(tmp_path: Path) -> None:
+    from cams_tui.api.endpoints import Placement
+    from cams_tui.api.models import TemplateDetail, TemplateSummary
+    from cams_tui.compose import ComposeState, create_job
+    from cams_tui.recipients import IntakeOptions, read_recipients_text
+    from cams_tui.simulator.demo_data import find_template
+
+    template = find_template(ORDER_SHIPPED, "en")
+    assert template is not None
+    text = "phone,order_id\n" + "\n".join(f"+{to},A{i}" for i, to in enumerate(numbers(2500)))
+    state = ComposeState(
+        template=TemplateSummary.model_validate(template.summary()),
+        detail=TemplateDetail.model_validate(template.detail()),
+        sender=DEMO_SERVICE_ID,
+        params={"name": "Ann"},
+        report=read_recipients_text(text, IntakeOptions()),
+        canary="1%",
+    )
+    assert state.blocking_problems() == []
+    assert state.campaign().canary is not None and state.campaign().canary.size == "1%"
+    job_id = create_job(
+        state, data_dir=tmp_path, endpoint="http://127.0.0.1:9", placement=Placement.BODY,
+        max_query_length=60_000, canary_threshold=0.1,
+    )
+    with Journal(tmp_path) as journal:
+        job = journal.job(job_id)
+        sizes = [b.size for b in journal.batches(job_id)]
+    assert job.canary is not None and job.canary["size"] == 25 and job.canary["threshold"] == 0.1
+    assert job.canary["batches"] == 1 and job.canary["verdict"] is None
+    assert sizes == [25, 1000, 1000, 475]
