@@ -36,8 +36,18 @@ def data_dir(override: str | Path | None = None) -> Path:
 
 
 def ensure_private_dir(path: Path) -> Path:
-    """Create ``path`` if needed and make it readable by its owner only (it holds phone numbers)."""
-    path.mkdir(parents=True, exist_ok=True)
+    """Create ``path`` if needed and make it readable by its owner only (it holds phone numbers).
+
+    Folders created on the way (the data dir above a journal's folder) are private too;
+    folders that already existed, other than ``path`` itself, are left as they are.
+    """
+    missing: list[Path] = []
+    ancestor = path
+    while not ancestor.exists():
+        missing.append(ancestor)
+        ancestor = ancestor.parent
+    for folder in reversed(missing):
+        folder.mkdir(mode=0o700, exist_ok=True)
     os.chmod(path, 0o700)
     return path
 

@@ -370,3 +370,13 @@ def test_remember_theme_without_a_config_creates_the_default_profile(tmp_path: P
     assert loaded.default_profile == "default"
     context = resolve_context(settings=loaded, environ={}, data_dir=tmp_path)
     assert context.profile.theme == "cams-viber"
+
+
+def test_private_dirs_created_on_the_way_are_private_too(tmp_path: Path) -> None:
+    from cams_tui.paths import ensure_private_dir
+
+    os.chmod(tmp_path, 0o755)
+    target = ensure_private_dir(tmp_path / "data" / "demo")
+    assert stat.S_IMODE((tmp_path / "data").stat().st_mode) == 0o700
+    assert stat.S_IMODE(target.stat().st_mode) == 0o700
+    assert stat.S_IMODE(tmp_path.stat().st_mode) == 0o755, "an existing folder is left alone"

@@ -50,7 +50,8 @@ duplicates and opted-out numbers are dropped.
                 id="recipients-file", compact=True,
             )
             yield Label("Region", classes="field-label")
-            yield Input(placeholder="PH", id="recipients-region", compact=True, max_length=2)
+            # An empty region must not look like one: a placeholder of "PH" read as PH being set.
+            yield Input(placeholder="--", id="recipients-region", compact=True, max_length=2)
         with Horizontal(id="recipients-main"):
             paste = TextArea(id="recipients-paste", soft_wrap=False, show_line_numbers=False)
             paste.border_title = "Paste numbers"

@@ -43,7 +43,8 @@ nothing blocks the send.
                 yield Input(placeholder="off · 100 or 1%", id="review-canary", compact=True)
             with Horizontal(classes="review-row"):
                 yield Label("Test send to", classes="review-label")
-                yield Input(placeholder="+63 917 123 4567", id="review-test-number", compact=True)
+                # Never prefilled: a test goes to a number the operator owns, not a customer.
+                yield Input(placeholder="your number, e.g. +63 917…", id="review-test-number", compact=True)
                 yield Button("Test send", id="review-test", compact=True)
             yield Static("", id="review-test-result")
             with Horizontal(classes="review-row"):
