@@ -91,6 +91,18 @@ def test_recover_turns_sending_into_unknown_and_retry_unknown_replans(tmp_path: 
         assert [b.state for b in journal.batches(job_id)] == ["planned", "ok", "planned"]
 
 
+def test_retry_failed_replans_only_failed_batches(tmp_path: Path) -> None:
+    with Journal(tmp_path) as journal:
+        job_id = _job(journal)
+        for index, state in ((0, BatchState.FAILED), (1, BatchState.OK)):
+            journal.mark_sending(job_id, index)
+            journal.record_answer(job_id, index, 1, state, Answer(state.value, 400, "InvalidParameter.X"))
+        journal.recover(job_id)
+        assert [b.state for b in journal.batches(job_id)] == ["failed", "ok", "planned"]
+        journal.recover(job_id, retry_failed=True)
+        assert [b.state for b in journal.batches(job_id)] == ["planned", "ok", "planned"]
+
+
 def test_job_state_and_stop_reason(tmp_path: Path) -> None:
     with Journal(tmp_path) as journal:
         job_id = _job(journal)

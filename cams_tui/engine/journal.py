@@ -427,11 +427,18 @@ class Journal:
         )
         return job_id
 
-    def recover(self, job_id: str, *, retry_unknown: bool = False, resend_verified: bool = False) -> int:
+    def recover(
+        self,
+        job_id: str,
+        *,
+        retry_unknown: bool = False,
+        resend_verified: bool = False,
+        retry_failed: bool = False,
+    ) -> int:
         """Prepare a job to be sent (again): batches found ``sending`` become ``unknown``;
         with ``retry_unknown`` every ``unknown`` batch goes back to ``planned``, with
-        ``resend_verified`` every ``not_sent_verified`` one.
-        Returns how many batches were found ``sending``."""
+        ``resend_verified`` every ``not_sent_verified`` one, with ``retry_failed`` every
+        ``failed`` one. Returns how many batches were found ``sending``."""
         now = time.time()
         found = self._db.execute(
             "SELECT COUNT(*) FROM batches WHERE job_id=? AND state=?", (job_id, BatchState.SENDING.value)
@@ -453,20 +460,19 @@ class Journal:
                 (BatchState.UNKNOWN.value, "interrupted before an answer was recorded", job_id),
             ),
         ]
-        if retry_unknown:
-            statements.append(
-                (
-                    "UPDATE batches SET state=?, updated_at=? WHERE job_id=? AND state=?",
-                    (BatchState.PLANNED.value, now, job_id, BatchState.UNKNOWN.value),
-                )
+        requeued = (
+            (BatchState.UNKNOWN, retry_unknown),
+            (BatchState.NOT_SENT_VERIFIED, resend_verified),
+            (BatchState.FAILED, retry_failed),
+        )
+        statements.extend(
+            (
+                "UPDATE batches SET state=?, updated_at=? WHERE job_id=? AND state=?",
+                (BatchState.PLANNED.value, now, job_id, state.value),
             )
-        if resend_verified:
-            statements.append(
-                (
-                    "UPDATE batches SET state=?, updated_at=? WHERE job_id=? AND state=?",
-                    (BatchState.PLANNED.value, now, job_id, BatchState.NOT_SENT_VERIFIED.value),
-                )
-            )
+            for state, wanted in requeued
+            if wanted
+        )
         self._transaction(statements)
         return found
 

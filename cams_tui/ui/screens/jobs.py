@@ -65,27 +65,13 @@ def load_job_log(data_dir: Path, job_id: str) -> tuple[JobRecord, list[LogEntry]
 
 def requeue_failed(data_dir: Path, job_id: str) -> int:
     """Put a job's failed batches back to ``planned``; returns how many recipients.
+    Blocking: use a thread."""
+    from cams_tui.engine.journal import BatchState, Journal
 
-    The journal has no "retry failed" of its own: each failed batch's last answer is
-    recorded again with the state ``planned``, which is how the sender itself returns a
-    batch to the queue. Blocking: use a thread."""
-    from cams_tui.engine.journal import Answer, BatchState, Journal
-
-    recipients = 0
     with Journal(data_dir) as journal:
         with journal.lock_job(job_id):
-            for batch in journal.batches(job_id, [BatchState.FAILED]):
-                answer = Answer(
-                    BatchState.FAILED.value,
-                    http_status=batch.http_status,
-                    code=batch.code,
-                    message=batch.message,
-                    request_id=batch.request_id,
-                    group_message_id=batch.group_message_id,
-                    latency_ms=batch.latency_ms,
-                )
-                journal.record_answer(job_id, batch.index, batch.attempts, BatchState.PLANNED, answer)
-                recipients += batch.size
+            recipients = sum(batch.size for batch in journal.batches(job_id, [BatchState.FAILED]))
+            journal.recover(job_id, retry_failed=True)
     return recipients
 
 
