@@ -201,7 +201,7 @@ class EngineRun:
     async def _main(self) -> DoneEvent:
         from cams_tui.api.client import CamsClient
         from cams_tui.engine.journal import Journal
-        from cams_tui.engine.sender import Sender, default_in_flight
+        from cams_tui.engine.sender import default_in_flight
 
         target = self.target
         in_flight = default_in_flight(target.rate)

@@ -27,7 +27,6 @@ from cams_tui import paths
 from cams_tui.api.client import DEFAULT_REGION, Placement, endpoint_for_region
 from cams_tui.config import (
     ConfigError,
-    CredentialSource,
     Profile,
     Settings,
     load_settings,
