@@ -7,6 +7,7 @@ Exit codes: 0 all ok, 1 some failed, 2 bad input or usage, 3 some unknown,
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -16,6 +17,7 @@ EXIT_USAGE = 2
 EXIT_UNKNOWN = 3
 EXIT_FATAL = 4
 EXIT_INTERRUPTED = 130
+ENV_DEBUG = "CAMS_TUI_DEBUG"
 
 _EPILOG = """\
 environment: ALIBABA_CLOUD_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET,
@@ -186,7 +188,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         args = parser.parse_args(argv)
         rest = []
-    from cams_tui.api.client import EndpointError
+    from cams_tui.api.endpoints import EndpointError
     from cams_tui.errors import UserError
 
     try:
@@ -197,3 +199,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("cams-tui: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Exception as exc:  # noqa: BLE001 - the last resort: one line, never a traceback
+        if os.environ.get(ENV_DEBUG):
+            raise
+        print(
+            f"cams-tui: unexpected error ({type(exc).__name__}: {exc}). Any job it was sending "
+            f"stays resumable (cams-tui jobs). Run again with {ENV_DEBUG}=1 for the details.",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED

@@ -522,6 +522,13 @@ def _resume(args: argparse.Namespace) -> int:
             return _exit_for_counts(job)
         _require_credentials(context)
         rate = args.rate or context.rate
+        unknown = counts.get(BatchState.UNKNOWN.value, 0)
+        if args.retry_unknown and unknown:
+            # Said even with --yes: this is the one way cams-tui may message people twice.
+            out.note(
+                f"--retry-unknown resends {unknown:,} recipients whose earlier request may already "
+                "have been accepted: they may receive the message twice"
+            )
         if not args.yes:
             states = [BatchState.PLANNED, BatchState.SENDING] + ([BatchState.UNKNOWN] if args.retry_unknown else [])
             states += [BatchState.NOT_SENT_VERIFIED] if resend_verified else []
@@ -703,11 +710,20 @@ def _export(args: argparse.Namespace) -> int:
         journal.job(args.job_id)
         if args.output:
             path = Path(args.output).expanduser()
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            except OSError as exc:
+                raise UserError(f"cannot write {path}: {exc.strerror}; choose another -o file") from None
             with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
                 _write_export(journal, args.job_id, args.format, handle)
         else:
-            _write_export(journal, args.job_id, args.format, sys.stdout)
+            try:
+                _write_export(journal, args.job_id, args.format, sys.stdout)
+                sys.stdout.flush()
+            except BrokenPipeError:
+                # The reader stopped early (e.g. `| head`): not an error. Point stdout at
+                # /dev/null so that the interpreter's own final flush stays quiet.
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return EXIT_OK
 
 
@@ -859,8 +875,8 @@ class _Output:
             if done.advice:
                 print(done.advice, file=sys.stderr)
         if done.pending or done.unknown:
-            hint = " --retry-unknown" if done.unknown and not done.pending else ""
-            print(f"resume with: cams-tui resume {done.job_id}{hint}", file=sys.stderr)
+            # Plain resume first looks unknown batches up; --retry-unknown would skip that.
+            print(f"resume with: cams-tui resume {done.job_id}", file=sys.stderr)
         if done.unknown:
             print(
                 f"{done.unknown:,} recipients are unknown (the request may have been accepted): "

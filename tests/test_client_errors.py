@@ -144,18 +144,46 @@ async def test_code_in_an_http_200_body_is_read_not_trusted(code: str, outcome: 
 
 
 @pytest.mark.parametrize(
-    ("code", "status"),
+    ("code", "status", "outcome"),
     [
-        (code, status)
-        for code in ("InvalidParameter.MessageInvalid", "System.LimitControl", "ServiceUnavailable", "OK")
-        for status in (200, 400, 429, 503)
-        if (code, status) != ("OK", 200)  # an accepted request stays accepted: tested below
+        (code, status, Outcome.THROTTLED)
+        for code in ("InvalidParameter.MessageInvalid", "System.LimitControl", "ServiceUnavailable")
+        for status in (200, 400, 429)
+    ]
+    + [
+        # A 5xx may come after the messages were queued: a retry-after header does not make
+        # it safe to resend, only a throttling code does.
+        ("System.LimitControl", 503, Outcome.THROTTLED),
+        ("InvalidParameter.MessageInvalid", 503, Outcome.UNKNOWN),
+        ("ServiceUnavailable", 503, Outcome.UNKNOWN),
+        # "OK" with another status is not an answer we can trust either way.
+        ("OK", 400, Outcome.UNKNOWN),
+        ("OK", 429, Outcome.THROTTLED),  # 429 is "too many requests" whatever the body says
+        ("OK", 503, Outcome.UNKNOWN),
     ],
 )
-async def test_retry_after_header_means_throttled(code: str, status: int) -> None:
+async def test_retry_after_header_means_throttled_unless_the_request_may_have_been_accepted(
+    code: str, status: int, outcome: Outcome
+) -> None:
     error = await error_from(answer(status, gateway_error(code), headers={"x-acs-retry-after": "1500"}))
-    assert error.outcome is Outcome.THROTTLED
+    assert error.outcome is outcome
     assert error.retry_after_s == pytest.approx(1.5)
+
+
+async def test_an_answer_without_a_code_is_unknown_even_with_http_200() -> None:
+    error = await error_from(answer(200, {"error": "blocked by policy"}))
+    assert error.outcome is Outcome.UNKNOWN
+
+
+async def test_an_ok_answer_that_does_not_fit_the_model_is_unknown_not_failed() -> None:
+    error = await error_from(answer(200, {"RequestId": "r", "Code": "OK", "GroupMessageId": {"x": 1}}))
+    assert error.outcome is Outcome.UNKNOWN
+    assert error.code == "OK" and error.request_id == "r"
+
+
+async def test_throttling_exception_code_is_throttling() -> None:
+    error = await error_from(answer(400, gateway_error("ThrottlingException")))
+    assert error.outcome is Outcome.THROTTLED
 
 
 async def test_retry_after_header_on_an_accepted_request_is_ignored() -> None:
@@ -499,3 +527,27 @@ def test_refused_endpoints_say_why(given: str, words: list[str]) -> None:
         assert word in str(caught.value)
     with pytest.raises(EndpointError):
         CamsClient(CREDENTIALS, given)
+
+
+async def test_unreadable_4xx_is_unknown_as_the_taxonomy_says() -> None:
+    error = await error_from(answer(403, text="<html>Forbidden by proxy</html>"))
+    assert error.outcome is Outcome.UNKNOWN
+
+
+async def test_an_answer_that_cannot_be_decoded_is_unknown() -> None:
+    def corrupt_gzip(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=b"not gzip at all", headers={"content-encoding": "gzip"})
+
+    error = await error_from(corrupt_gzip)
+    assert error.outcome is Outcome.UNKNOWN
+
+
+@pytest.mark.parametrize("key_id", ["LTAI\u00a0abc", "LTAIabc\n", "LTAIäbc"])
+def test_credentials_with_unusable_characters_are_refused_in_plain_words(key_id: str) -> None:
+    from cams_tui.api.credentials import Credentials, CredentialsError
+    from cams_tui.errors import UserError
+
+    with pytest.raises(CredentialsError, match="not plain printable ASCII") as caught:
+        Credentials(key_id, "secret-value")
+    assert isinstance(caught.value, UserError)
+    assert "secret-value" not in str(caught.value)

@@ -195,7 +195,10 @@ def test_unknown_exits_3_and_failed_exits_1(
     simulator, url = sim
     simulator.faults = Faults.parse("5xx_after_accept=1")
     assert main(["send", str(_campaign(env)), "--yes", "--endpoint", url]) == 3
-    assert "unknown" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "unknown" in err
+    # The hint is the resume that looks unknown batches up first, not the one that resends them.
+    assert "resume with: cams-tui resume " in err and "--retry-unknown" not in err.split("resume with:")[1]
     simulator.faults = Faults()
     # An inactive Service ID: CAMS refuses every request, the job goes on and records them.
     assert main(["send", str(_campaign(env, sender="2000002")), "--yes", "--json", "--endpoint", url]) == 1
@@ -242,3 +245,14 @@ def test_ctrl_c_stops_cleanly_with_130_and_the_job_resumes(env: Path, tmp_path: 
         assert "Traceback" not in err
         assert main(["resume", done["job_id"], "--yes", "--endpoint", url]) == 0
     assert Counter(simulator.accepted.values()) == {1: 2000}
+
+
+def test_export_to_an_unwritable_place_is_a_plain_error(
+    env: Path, sim: tuple[Simulator, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, url = sim
+    assert main(["send", str(_campaign(env, count=3)), "--yes", "--json", "--endpoint", url]) == 0
+    job_id = _json_lines(capsys.readouterr().out)[0]["job_id"]
+    assert main(["export", job_id, "-o", str(env / "missing-folder" / "x.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "cannot write" in err and "Traceback" not in err

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
+from pydantic import ValidationError
 
 from cams_tui import __version__
 from cams_tui.api import signing
@@ -233,10 +234,12 @@ class CamsClient:
                 action=action,
                 latency_ms=_elapsed_ms(started),
             ) from None
-        except httpx.TransportError as exc:
+        except httpx.HTTPError as exc:
+            # A broken connection, or an answer that cannot be decoded (e.g. corrupt gzip):
+            # either way the request left.
             raise CamsTransportError(
                 Outcome.UNKNOWN,
-                f"the connection to {self.endpoint} broke after the request was sent "
+                f"the exchange with {self.endpoint} failed after the request was sent "
                 f"({type(exc).__name__}): it may have been accepted",
                 action=action,
                 latency_ms=_elapsed_ms(started),
@@ -261,16 +264,9 @@ class CamsClient:
         code = str(data.get("Code") or data.get("code") or "") if data else ""
         request_id = (data.get("RequestId") or data.get("requestId")) if data else None
         retry_after = _retry_after_seconds(response.headers)
-        if status == 200 and data is not None and code in ("", "OK"):
+        if status == 200 and code == "OK":
             return RawReply(status, data, response.headers, latency_ms)
-
-        if retry_after is not None or status == 429:
-            outcome = Outcome.THROTTLED
-        elif data is None:
-            # 200 with an unreadable body, or a 5xx, may hide an accepted request.
-            outcome = Outcome.UNKNOWN if status == 200 or status >= 500 else Outcome.FAILED
-        else:
-            outcome = classify_code(code or None, status)
+        outcome = _outcome_of(status, code, retry_after)
         message = ""
         if data:
             message = str(data.get("Message") or data.get("message") or "")
@@ -292,7 +288,20 @@ class CamsClient:
 
     async def _typed(self, request: CamsRequest, model: type[ResponseT]) -> ResponseT:
         reply = await self.call(request)
-        result = model.model_validate(reply.data)
+        try:
+            result = model.model_validate(reply.data)
+        except ValidationError as exc:
+            # CAMS said OK, so the request was accepted; but an answer we cannot read must not
+            # be recorded as a refusal (a refusal may be retried): it is unknown.
+            raise CamsApiError(
+                Outcome.UNKNOWN,
+                f"CAMS answered OK in a form cams-tui does not understand: {exc.errors()[0]['msg']}",
+                action=request.action,
+                http_status=reply.http_status,
+                code="OK",
+                request_id=str(reply.data.get("RequestId") or "") or None,
+                latency_ms=reply.latency_ms,
+            ) from None
         result.http_status = reply.http_status
         result.latency_ms = reply.latency_ms
         return result
@@ -351,6 +360,27 @@ class CamsClient:
     async def list_messages(self, request: ListMessagesRequest) -> ListMessagesResponse:
         """ListChatappMessage: one page of per-recipient message records."""
         return await self._typed(request, ListMessagesResponse)
+
+
+def _outcome_of(status: int, code: str, retry_after: float | None) -> Outcome:
+    """The outcome of an answer that is not a plain HTTP 200 ``Code: OK``.
+
+    A throttling code, or HTTP 429, always means "not accepted". Otherwise a 5xx may hide
+    an accepted request even when it carries a retry-after header, so it is unknown; so are
+    an answer without a ``Code`` (unreadable, or some middlebox's) and a ``Code: OK`` with a
+    status other than 200.
+    """
+    if code and classify_code(code, status) is Outcome.THROTTLED:
+        return Outcome.THROTTLED
+    if status >= 500:
+        return Outcome.UNKNOWN
+    if status == 429:
+        return Outcome.THROTTLED
+    if not code or code == "OK":
+        return Outcome.UNKNOWN
+    if retry_after is not None:
+        return Outcome.THROTTLED
+    return classify_code(code, status)
 
 
 def _elapsed_ms(started: float) -> float:

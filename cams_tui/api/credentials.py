@@ -5,9 +5,15 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
+from cams_tui.errors import UserError
+
 ENV_ACCESS_KEY_ID = "ALIBABA_CLOUD_ACCESS_KEY_ID"
 ENV_ACCESS_KEY_SECRET = "ALIBABA_CLOUD_ACCESS_KEY_SECRET"
 ENV_SECURITY_TOKEN = "ALIBABA_CLOUD_SECURITY_TOKEN"
+
+
+class CredentialsError(UserError, ValueError):
+    """Credentials that cannot be used as given (the message never quotes them)."""
 
 
 class Credentials:
@@ -22,7 +28,15 @@ class Credentials:
 
     def __init__(self, access_key_id: str, access_key_secret: str, security_token: str | None = None):
         if not access_key_id or not access_key_secret:
-            raise ValueError("an AccessKey ID and an AccessKey secret are both required")
+            raise CredentialsError("an AccessKey ID and an AccessKey secret are both required")
+        # They travel in HTTP headers: a pasted non-breaking space or a stray newline would
+        # fail every request later, far from its cause.
+        for label, value in (("AccessKey ID", access_key_id), ("STS token", security_token or "")):
+            if not (value.isascii() and value.isprintable()):
+                raise CredentialsError(
+                    f"the {label} contains a character that is not plain printable ASCII "
+                    "(a pasted space or line break?): copy it again"
+                )
         self.access_key_id = access_key_id
         self._secret = access_key_secret
         self._token = security_token or None

@@ -27,8 +27,9 @@ class Outcome(str, enum.Enum):
     UNKNOWN = "unknown"
 
 
-THROTTLING_CODES = frozenset({"System.LimitControl", "Throttling"})
-THROTTLING_PREFIXES = ("Throttling.",)
+THROTTLING_CODES = frozenset({"System.LimitControl"})
+# Throttling, Throttling.User, Throttling.Api, ThrottlingException, ...
+THROTTLING_PREFIXES = ("Throttling",)
 FATAL_CODES = frozenset(
     {
         "Ram.PermissionDeny",

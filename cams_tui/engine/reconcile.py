@@ -277,7 +277,8 @@ class Reconciler:
         return [
             r
             for r in records
-            if r.user_number == number
+            # Digits only: CAMS may list the number with a "+" or spaces.
+            if _digits(r.user_number) == number
             and (not r.template_code or r.template_code == job.options.template_code)
             and not (r.group_message_id and r.group_message_id in context.foreign_groups)
         ]
@@ -415,3 +416,8 @@ def _found_reason(found: list[MessageRecord]) -> str:
         f"accepted: CAMS lists message {record.message_id} to {record.user_number}"
         + (f" (GroupMessageId {record.group_message_id})" if record.group_message_id else "")
     )
+
+
+def _digits(number: str) -> str:
+    """The digits of a listed number, as the SenderList's ``To`` has them."""
+    return "".join(ch for ch in number if ch.isdigit())

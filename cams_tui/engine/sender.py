@@ -35,7 +35,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from cams_tui.api.client import CamsClient
+from cams_tui.api.client import CamsClient, RequestTooLarge
 from cams_tui.api.errors import CamsError, Outcome
 from cams_tui.api.models import MassMessageOptions, SendMassMessageRequest
 from cams_tui.engine.events import (
@@ -424,8 +424,8 @@ class Sender:
             )
             self._settle(index, size, attempt, BatchState.UNKNOWN, answer)
             raise
-        except ValueError as exc:
-            # Refused by the client before it left (e.g. too long for a URL).
+        except RequestTooLarge as exc:
+            # Refused by the client before it left: too long for a URL.
             answer = Answer(Outcome.FAILED.value, code="InvalidBatch", message=str(exc)[:500])
             self._settle(index, size, attempt, BatchState.FAILED, answer)
             return None
