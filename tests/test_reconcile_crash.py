@@ -13,51 +13,19 @@ from __future__ import annotations
 
 import json
 import random
-import signal
 import subprocess
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
 
-from cams_tui.engine.journal import ENV_KILL_AT_COMMIT, BatchState, Journal
+from cams_tui.engine.journal import BatchState, Journal
 from cams_tui.simulator import Faults, Simulator, SimulatorConfig
-from tests.test_crash import BATCH, RECIPIENTS, TRIALS, env  # noqa: F401  (fixture)
+from tests.test_crash import RECIPIENTS, TRIALS, _send_and_kill, env  # noqa: F401  (fixture)
 from tests.test_headless import _campaign
 
 GRACE_S = 1.0
 RECORD_DELAY_S = 0.2
-
-
-def _send_and_kill(campaign: Path, url: str, data: Path, env: dict[str, str], rng: random.Random, trial: int) -> str:
-    """Start a send and SIGKILL it (at a journal commit, or from outside after some answers);
-    returns how it died. With answers dropped, a send that outran its kill ends with 3."""
-    child_env = {**env, "CAMS_TUI_DATA_DIR": str(data)}
-    answers = None
-    if trial % 2 == 0:
-        child_env[ENV_KILL_AT_COMMIT] = how = f"{'before' if trial % 4 == 0 else 'after'}:{rng.randint(1, 45)}"
-    else:
-        answers = rng.randint(0, 18)
-        how = f"external after {answers} answers"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "cams_tui", "send", str(campaign), "--yes", "--json", "--rate", "100",
-         "--batch-size", str(BATCH), "--endpoint", url],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=child_env,
-    )
-    assert process.stdout is not None
-    if answers is not None:
-        seen = 0
-        for line in process.stdout:
-            if json.loads(line)["event"] == "batch":
-                seen += 1
-                if seen > answers:
-                    time.sleep(rng.random() * 0.02)
-                    break
-        process.send_signal(signal.SIGKILL)
-    process.communicate(timeout=60)
-    assert process.returncode in (0, 3, -signal.SIGKILL), (how, process.returncode)
-    return how + (" (finished before the kill)" if process.returncode != -signal.SIGKILL else "")
 
 
 def _resume(url: str, data: Path, env: dict[str, str]) -> tuple[int, list[dict], str]:
@@ -92,7 +60,9 @@ def test_resume_reconciles_every_unknown_after_kills_and_sends_nobody_twice(
         with ThreadPoolExecutor(max_workers=4) as pool:
             deaths = list(
                 pool.map(
-                    lambda t: _send_and_kill(campaign, urls[t], datas[t], env, random.Random(4242 + t), t),
+                    lambda t: _send_and_kill(
+                        campaign, urls[t], datas[t], env, random.Random(4242 + t), t, finished_codes=(0, 3)
+                    ),
                     range(TRIALS),
                 )
             )
