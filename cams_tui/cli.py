@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -26,14 +26,26 @@ exit codes: 0 all ok, 1 some failed, 2 bad input, 3 some unknown, 4 fatal error,
 """
 
 
-def _positive_rate(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--rate takes a number of calls per second, not {text!r}") from None
-    if not 0 < value <= 1000:
-        raise argparse.ArgumentTypeError("--rate must be above 0 and at most 1000 calls per second")
-    return value
+def _number(what: str, unit: str, low: float, high: float, *, above_low: bool = False) -> Callable[[str], float]:
+    """An argparse type for a number from ``low`` (or above it) to ``high``, with messages
+    that name the flag's meaning and the range."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{what} takes a number of {unit}, not {text!r}") from None
+        if not (low < value if above_low else low <= value) or value > high:
+            lower = f"above {low:g}" if above_low else f"from {low:g}"
+            raise argparse.ArgumentTypeError(f"{what} must be {lower} and at most {high:,g} {unit}")
+        return value
+
+    return parse
+
+
+_positive_rate = _number("--rate", "calls per second", 0, 1000, above_low=True)
+_lookup_rate = _number("--lookup-rate", "calls per second", 0, 100, above_low=True)
+_seconds = _number("a duration", "seconds", 0, 86_400)
 
 
 def _share(text: str) -> float:
@@ -43,26 +55,6 @@ def _share(text: str) -> float:
         raise argparse.ArgumentTypeError(f"give a share such as 0.2 or 20%, not {text!r}") from None
     if not 0 <= value < 1:
         raise argparse.ArgumentTypeError("a share must be from 0 to below 1 (0 % to below 100 %)")
-    return value
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"give a number of seconds, not {text!r}") from None
-    if not 0 <= value <= 86_400:
-        raise argparse.ArgumentTypeError("give from 0 to 86,400 seconds")
-    return value
-
-
-def _lookup_rate(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--lookup-rate takes calls per second, not {text!r}") from None
-    if not 0 < value <= 100:
-        raise argparse.ArgumentTypeError("--lookup-rate must be above 0 and at most 100 calls per second")
     return value
 
 

@@ -241,6 +241,11 @@ class BatchRecord:
         return cls(*head, None if evidence is None else json.loads(evidence), reconciled_at)
 
 
+# The columns _job_record reads, in its order.
+_JOB_COLUMNS = (
+    "id, created_at, updated_at, state, campaign, endpoint, profile, options_json, params_json, "
+    "recipients, rejected, duplicates, suppressed, batches, stop_code, stop_message, variables_json, canary_json"
+)
 _BATCH_COLUMNS = (
     "idx, size, state, attempts, http_status, code, message, request_id, group_message_id, "
     "latency_ms, first_sent_at, last_sent_at, answered_at, reconciled_by, evidence_json, reconciled_at"
@@ -613,9 +618,7 @@ class Journal:
     def job(self, job_id: str) -> JobRecord:
         """A job by id, or :class:`JournalError` naming the id."""
         row = self._db.execute(
-            "SELECT id, created_at, updated_at, state, campaign, endpoint, profile, options_json, params_json, "
-            "recipients, rejected, duplicates, suppressed, batches, stop_code, stop_message, variables_json, "
-            "canary_json FROM jobs WHERE id=?",
+            f"SELECT {_JOB_COLUMNS} FROM jobs WHERE id=?",
             (job_id,),
         ).fetchone()
         if row is None:
@@ -654,9 +657,7 @@ class Journal:
     def jobs(self) -> list[JobRecord]:
         """Every job, newest first."""
         rows = self._db.execute(
-            "SELECT id, created_at, updated_at, state, campaign, endpoint, profile, options_json, params_json, "
-            "recipients, rejected, duplicates, suppressed, batches, stop_code, stop_message, variables_json, "
-            "canary_json FROM jobs ORDER BY created_at DESC"
+            f"SELECT {_JOB_COLUMNS} FROM jobs ORDER BY created_at DESC"
         ).fetchall()
         return [self._job_record(row) for row in rows]
 
