@@ -15,7 +15,7 @@ from textual.theme import Theme
 
 from cams_tui import theming
 from cams_tui.theming import ThemeCatalog, ThemeFileError, add_themes_from, load_all_themes, parse_theme
-from cams_tui.ui.themes import build_theme, build_themes, pick_theme, register_themes
+from cams_tui.ui.themes import build_theme, build_themes, pick_theme, register_themes, select_theme_before_start
 
 REPO = Path(__file__).resolve().parent.parent
 SHIPPED = sorted((REPO / "themes").glob("*.toml"))
@@ -54,6 +54,31 @@ async def test_every_theme_applies_to_a_running_app() -> None:
             app.theme = path.stem
             await pilot.pause()
             assert app.current_theme.name == path.stem
+
+
+@pytest.mark.parametrize("name", ["cams-light", "cams-high-contrast"])
+async def test_a_theme_chosen_before_start_is_in_full_effect_without_a_reparse(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from textual.css.stylesheet import Stylesheet
+
+    reparses: list[object] = []
+    original = Stylesheet.reparse
+    monkeypatch.setattr(Stylesheet, "reparse", lambda self: (reparses.append(self), original(self))[1])
+    app: App[None] = App()
+    register_themes(app, load_all_themes(user_dir=Path("/nonexistent")))
+    select_theme_before_start(app, name)
+    async with app.run_test(size=(40, 10)) as pilot:
+        await pilot.pause()
+        assert reparses == []
+        chosen_before = (dict(app.stylesheet._variables), app.screen.styles.background, set(app.classes))
+        app.theme = "cams-dark"
+        await pilot.pause()
+        app.theme = name  # the ordinary way, while running
+        await pilot.pause()
+        assert (dict(app.stylesheet._variables), app.screen.styles.background, set(app.classes)) == chosen_before
+        assert app.current_theme.dark is (name != "cams-light")
+        assert f"-theme-{name}" in app.classes
 
 
 # ---------------------------------------------------------------- user themes

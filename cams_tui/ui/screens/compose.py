@@ -8,12 +8,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import ContentSwitcher, Footer, Header
+from textual.widgets import ContentSwitcher, Header
 
 from cams_tui.compose import Step
 from cams_tui.ui.messages import GoToStep, StateChanged
 from cams_tui.ui.steps.base import StepPane
 from cams_tui.ui.steps.template import TemplateStep
+from cams_tui.ui.widgets.footer import Footer
 from cams_tui.ui.widgets.step_list import Breadcrumb, StepList
 
 # Where each step's pane class lives: a pane's module (and the widgets it pulls in) is
@@ -37,14 +38,7 @@ PANE_IDS = {
 class ComposeScreen(Screen[None]):
     """Where a send is prepared, step by step."""
 
-    CSS_PATH = [
-        "compose.tcss",
-        "../steps/template.tcss",
-        "../steps/recipients.tcss",
-        "../steps/params.tcss",
-        "../steps/options.tcss",
-        "../steps/review.tcss",
-    ]
+    # Its styles (compose.tcss and the steps') are in the app's CSS_PATH: see CamsApp.
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
 
     BINDINGS = [

@@ -12,7 +12,9 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Log, ProgressBar, Static
+from textual.widgets import Header, Log, ProgressBar, Static
+
+from cams_tui.ui.widgets.footer import Footer
 
 if TYPE_CHECKING:
     from cams_tui.engine.events import Event

@@ -21,9 +21,10 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Header, Static, TabbedContent, TabPane
 
 from cams_tui.ui.engine_run import SendTarget
+from cams_tui.ui.widgets.footer import Footer
 from cams_tui.ui.widgets.results_table import ResultsTable
 from cams_tui.ui.widgets.send_log import LogEntry, SendLog
 

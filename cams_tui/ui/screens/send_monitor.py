@@ -22,12 +22,13 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 from textual.worker import Worker, WorkerState
 
 from cams_tui.ui.engine_run import EngineRun, SendTarget, Stamped
 from cams_tui.ui.send_state import SendState
 from cams_tui.ui.widgets.counters import SendCounters
+from cams_tui.ui.widgets.footer import Footer
 from cams_tui.ui.widgets.funnel import DeliveryFunnel
 from cams_tui.ui.widgets.send_log import FILTERS, SendLog
 

@@ -20,7 +20,7 @@ from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, Footer, Input, Label, OptionList, Select, Static
+from textual.widgets import Button, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
 from cams_tui import paths
@@ -34,6 +34,7 @@ from cams_tui.config import (
     save_settings,
 )
 from cams_tui.doctor import Check, run_checks
+from cams_tui.ui.widgets.footer import Footer
 
 NEW_PROFILE = "\0new"
 """The option id of the "new profile" entry (no profile name can hold a NUL)."""

@@ -68,7 +68,8 @@ previews a template and **enter** chooses it. Only approved templates can be sen
         table.add_column("Category", key="category")
         table.add_column("Code", key="code")
         self.query_one(TemplatePreview).show(None, {}, "Loading…")
-        # After the first frame: starting the simulator (demo) or a TLS connection competes with it.
+        # After the first frame: importing the client, starting the simulator (demo) or a TLS
+        # handshake would hold up its drawing.
         self.call_after_refresh(self.load_templates)
 
     def focus_first(self) -> None:
