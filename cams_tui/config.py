@@ -1,6 +1,7 @@
 """Settings and profiles (``config.toml``), credential resolution, and the run context.
 
-The config file is read with ``tomllib``, validated by pydantic and written with ``tomli-w``.
+The config file is read with ``tomllib``, checked by :mod:`cams_tui.tables` and written with
+``tomli-w``.
 Credentials are referenced, not copied: the Alibaba Cloud environment variables, a profile of
 the aliyun CLI (``~/.aliyun/config.json``), or, only when the user insists, stored in the
 config file itself (then written with mode 0600).
@@ -8,22 +9,19 @@ config file itself (then written with mode 0600).
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 import tempfile
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
-
-import tomli_w
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from typing import Any, ClassVar
 
 from cams_tui import paths
 from cams_tui.errors import UserError
 from cams_tui.api.endpoints import DEFAULT_REGION, Placement, endpoint_for_region, normalize_endpoint
 from cams_tui.api.credentials import Credentials
+from cams_tui.tables import Field, TableError, check_fields, kwargs_from_table, number, one_of, optional, table_of, text
 
 ENV_ENDPOINT = "CAMS_TUI_ENDPOINT"
 DEFAULT_RATE = 10.0
@@ -34,125 +32,180 @@ class ConfigError(UserError):
     """The config file (or a credential source) cannot be used; the message says why and where."""
 
 
-class CredentialSource(BaseModel):
-    """Where a profile's AccessKey comes from."""
+CREDENTIAL_SOURCES = ("env", "aliyun", "stored")
+STORED_KEYS = ("access_key_id", "access_key_secret", "security_token")
 
-    model_config = ConfigDict(extra="forbid", defer_build=True)
 
-    source: Literal["env", "aliyun", "stored"] = Field(
-        "env",
-        description="env: ALIBABA_CLOUD_ACCESS_KEY_ID/_SECRET/_SECURITY_TOKEN; "
-        "aliyun: a profile of ~/.aliyun/config.json; stored: the keys below, in this file",
+@dataclass
+class CredentialSource:
+    """Where a profile's AccessKey comes from.
+
+    ``env``: ALIBABA_CLOUD_ACCESS_KEY_ID/_SECRET/_SECURITY_TOKEN; ``aliyun``: a profile of
+    ``~/.aliyun/config.json``; ``stored``: the keys below, in the config file (then mode 0600).
+    """
+
+    source: str = "env"
+    aliyun_profile: str | None = None
+    """The aliyun CLI profile name (source = aliyun)."""
+    access_key_id: str | None = None
+    """Stored AccessKey ID (source = stored)."""
+    access_key_secret: str | None = field(default=None, repr=False)
+    """Stored AccessKey secret (source = stored)."""
+    security_token: str | None = field(default=None, repr=False)
+    """Stored STS token (source = stored)."""
+
+    FIELDS: ClassVar[tuple[Field, ...]] = (
+        Field("source", one_of(CREDENTIAL_SOURCES)),
+        Field("aliyun_profile", optional(text)),
+        *(Field(name, optional(text)) for name in STORED_KEYS),
     )
-    aliyun_profile: str | None = Field(None, description="The aliyun CLI profile name (source = aliyun).")
-    access_key_id: str | None = Field(None, description="Stored AccessKey ID (source = stored).")
-    access_key_secret: str | None = Field(
-        None, description="Stored AccessKey secret (source = stored); the file is then mode 0600.", repr=False
-    )
-    security_token: str | None = Field(None, description="Stored STS token (source = stored).", repr=False)
 
-    @model_validator(mode="after")
-    def _keys_only_when_stored(self) -> CredentialSource:
+    def __post_init__(self) -> None:
+        check_fields(self, self.FIELDS)
         # A key left over from a former "stored" setup would keep a secret in the file that the
         # user believes is gone: refuse it rather than carry it along silently.
         if self.source != "stored":
-            leftover = [name for name in ("access_key_id", "access_key_secret", "security_token") if getattr(self, name)]
+            leftover = [name for name in STORED_KEYS if getattr(self, name)]
             if leftover:
-                raise ValueError(
-                    f"{', '.join(leftover)} only apply when source = \"stored\"; remove them or set source = \"stored\""
-                )
-        return self
+                raise TableError([((), f"{', '.join(leftover)} only apply when source = \"stored\"; "
+                                       "remove them or set source = \"stored\"")])
+
+    @classmethod
+    def from_table(cls, data: object) -> CredentialSource:
+        """The credentials table of a profile, checked."""
+        return cls(**kwargs_from_table(data, cls.FIELDS))
+
+    def to_table(self) -> dict[str, Any]:
+        """As written in the config file (unset keys left out)."""
+        return table_of(self.FIELDS, self)
 
 
-class Profile(BaseModel):
+def _endpoint(value: object) -> str | None:
+    return normalize_endpoint(text(value)) if value else None
+
+
+def _placement(value: object) -> Placement:
+    try:
+        return Placement(value)
+    except ValueError:
+        raise ValueError(f"must be one of {', '.join(repr(p.value) for p in Placement)}, not {value!r}") from None
+
+
+def _two_letter_region(value: object) -> str:
+    region = text(value).strip().upper()
+    if len(region) != 2 or not region.isalpha():
+        raise ValueError("must be a two-letter region code such as PH")
+    return region
+
+
+def _credentials(value: object) -> CredentialSource:
+    return value if isinstance(value, CredentialSource) else CredentialSource.from_table(value)
+
+
+@dataclass
+class Profile:
     """One CAMS account setup: where to send, as whom, and how fast."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
+    region: str = DEFAULT_REGION
+    """The CAMS region, e.g. ap-southeast-1."""
+    endpoint: str | None = None
+    """Overrides the region's endpoint (https, or http on loopback)."""
+    placement: Placement = Placement.BODY
+    """Where request parameters travel: body (full 1,000-recipient batches) or query (the
+    SDK's wire format; batches shrink to fit a 64 KiB URL)."""
+    from_: str | None = None
+    """The Viber Service ID messages come from (``from`` in the file)."""
+    cust_space_id: str | None = None
+    """The CAMS space ID (CustSpaceId), if any."""
+    rate: float = DEFAULT_RATE
+    """SendChatappMassMessage calls per second."""
+    default_region: str | None = None
+    """Region of national numbers, e.g. PH."""
+    lookup_rate: float = 5.0
+    """ListChatappMessage calls per second (reconciliation, canary)."""
+    reconcile_grace_s: float = 120.0
+    """Seconds after a send before an unlisted batch counts as not sent."""
+    canary_threshold: float = 0.2
+    """Failure share of the canary (or of recent batches) that stops a job."""
+    theme: str | None = None
+    """The TUI theme's name."""
+    credentials: CredentialSource = field(default_factory=CredentialSource)
 
-    region: str = Field(DEFAULT_REGION, description="The CAMS region, e.g. ap-southeast-1.")
-    endpoint: str | None = Field(None, description="Overrides the region's endpoint (https, or http on loopback).")
-    placement: Placement = Field(
-        Placement.BODY,
-        description="Where request parameters travel: body (full 1,000-recipient batches) or "
-        "query (the SDK's wire format; batches shrink to fit a 64 KiB URL).",
+    FIELDS: ClassVar[tuple[Field, ...]] = (
+        Field("region", text),
+        Field("endpoint", _endpoint),
+        Field("placement", _placement),
+        Field("from_", optional(text), key="from"),
+        Field("cust_space_id", optional(text)),
+        Field("rate", number(gt=0, le=1000)),
+        Field("default_region", optional(_two_letter_region)),
+        Field("lookup_rate", number(gt=0, le=100)),
+        Field("reconcile_grace_s", number(ge=0, le=86_400)),
+        Field("canary_threshold", number(ge=0, lt=1)),
+        Field("theme", optional(text)),
+        Field("credentials", _credentials),
     )
-    from_: str | None = Field(None, alias="from", description="The Viber Service ID messages come from.")
-    cust_space_id: str | None = Field(None, description="The CAMS space ID (CustSpaceId), if any.")
-    rate: float = Field(DEFAULT_RATE, gt=0, le=1000, description="SendChatappMassMessage calls per second.")
-    default_region: str | None = Field(None, description="Region of national numbers, e.g. PH.")
-    lookup_rate: float = Field(
-        5.0, gt=0, le=100, description="ListChatappMessage calls per second (reconciliation, canary)."
-    )
-    reconcile_grace_s: float = Field(
-        120.0, ge=0, le=86_400, description="Seconds after a send before an unlisted batch counts as not sent."
-    )
-    canary_threshold: float = Field(
-        0.2, ge=0, lt=1, description="Failure share of the canary (or of recent batches) that stops a job."
-    )
-    theme: str | None = Field(None, description="The TUI theme's name.")
-    credentials: CredentialSource = Field(default_factory=CredentialSource)
 
-    @field_validator("endpoint")
+    def __post_init__(self) -> None:
+        check_fields(self, self.FIELDS)
+
     @classmethod
-    def _check_endpoint(cls, value: str | None) -> str | None:
-        return normalize_endpoint(value) if value else None
+    def from_table(cls, data: object) -> Profile:
+        """A ``[profiles.<name>]`` table, checked."""
+        return cls(**kwargs_from_table(data, cls.FIELDS))
 
-    @field_validator("default_region")
-    @classmethod
-    def _upper_region(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        value = value.strip().upper()
-        if len(value) != 2 or not value.isalpha():
-            raise ValueError("must be a two-letter region code such as PH")
-        return value
+    def to_table(self) -> dict[str, Any]:
+        """As written in the config file (unset keys left out)."""
+        table = table_of(self.FIELDS, self)
+        table["credentials"] = self.credentials.to_table()
+        return table
 
     def resolved_endpoint(self) -> str:
         """The endpoint requests go to."""
         return self.endpoint or endpoint_for_region(self.region)
 
 
-class Settings(BaseModel):
+def _profiles(value: object) -> dict[str, Profile]:
+    if not isinstance(value, dict):
+        raise ValueError("must be a table of profiles, e.g. [profiles.work]")
+    profiles: dict[str, Profile] = {}
+    problems: list[tuple[tuple[str, ...], str]] = []
+    for name, profile in value.items():
+        try:
+            profiles[name] = profile if isinstance(profile, Profile) else Profile.from_table(profile)
+        except TableError as error:
+            problems.extend(error.under(name).problems)
+    if problems:
+        raise TableError(problems)
+    return profiles
+
+
+@dataclass
+class Settings:
     """The whole config file."""
 
-    model_config = ConfigDict(extra="forbid", defer_build=True)
+    default_profile: str | None = None
+    """The profile used without --profile."""
+    profiles: dict[str, Profile] = field(default_factory=dict)
 
-    default_profile: str | None = Field(None, description="The profile used without --profile.")
-    profiles: dict[str, Profile] = Field(default_factory=dict)
+    FIELDS: ClassVar[tuple[Field, ...]] = (
+        Field("default_profile", optional(text)),
+        Field("profiles", _profiles),
+    )
 
+    def __post_init__(self) -> None:
+        check_fields(self, self.FIELDS)
 
-def _model_at(location: tuple[int | str, ...]) -> type[BaseModel] | None:
-    """The model whose fields live at ``location`` inside the config file, if any."""
-    model: type[BaseModel] | None = Settings
-    index = 0
-    while model is not None and index < len(location):
-        part = location[index]
-        if model is Settings and part == "profiles":
-            model, index = Profile, index + 2  # skip the profile's name
-            continue
-        if model is Profile and part == "credentials":
-            model, index = CredentialSource, index + 1
-            continue
-        return None
-    return model
+    @classmethod
+    def from_table(cls, data: object) -> Settings:
+        """The config file's TOML document, checked."""
+        return cls(**kwargs_from_table(data, cls.FIELDS))
 
-
-def _describe(error: ValidationError) -> str:
-    """One ``key: problem`` per error, in words a person editing the file can act on."""
-    lines = []
-    for item in error.errors():
-        location = tuple(item["loc"])
-        where = ".".join(str(part) for part in location) or "(top level)"
-        message = item["msg"]
-        if item["type"] == "extra_forbidden":
-            model = _model_at(location[:-1])
-            known = sorted((f.alias or n) for n, f in model.model_fields.items()) if model else []
-            close = difflib.get_close_matches(str(location[-1]), known, n=1)
-            message = "unknown key" + (f" (did you mean {close[0]!r}?)" if close else "")
-            if known:
-                message += f"; known keys: {', '.join(known)}"
-        lines.append(f"{where}: {message}")
-    return "; ".join(lines)
+    def to_table(self) -> dict[str, Any]:
+        """As written in the config file (unset keys left out)."""
+        table = table_of(self.FIELDS[:1], self)
+        table["profiles"] = {name: profile.to_table() for name, profile in self.profiles.items()}
+        return table
 
 
 def load_settings(path: Path | None = None) -> Settings:
@@ -167,9 +220,9 @@ def load_settings(path: Path | None = None) -> Settings:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from None
     try:
-        return Settings.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(f"{path}: {_describe(exc)}") from None
+        return Settings.from_table(data)
+    except TableError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
 
 
 def save_settings(settings: Settings, path: Path | None = None) -> Path:
@@ -182,7 +235,9 @@ def save_settings(settings: Settings, path: Path | None = None) -> Path:
     path = path or paths.config_path()
     if not path.parent.exists():
         path.parent.mkdir(parents=True, mode=0o700)
-    data = settings.model_dump(mode="json", by_alias=True, exclude_none=True)
+    import tomli_w  # only needed to write, which a start never does
+
+    data = settings.to_table()
     fd, temporary = tempfile.mkstemp(prefix=".config-", suffix=".toml", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:  # mkstemp creates the file with mode 0600
@@ -292,6 +347,6 @@ def remember_theme(profile_name: str, theme: str, path: Path | None = None) -> b
         settings.profiles[profile_name] = Profile(theme=theme)
         settings.default_profile = settings.default_profile or profile_name
     else:
-        settings.profiles[profile_name] = profile.model_copy(update={"theme": theme})
+        settings.profiles[profile_name] = replace(profile, theme=theme)
     save_settings(settings, path)
     return True

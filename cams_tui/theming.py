@@ -18,11 +18,10 @@ from dataclasses import dataclass, field
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from typing import Any, ClassVar
 
 from cams_tui import paths
+from cams_tui.tables import Field, TableError, boolean, check_fields, kwargs_from_table, number, optional, text, text_map
 
 DEFAULT_THEME = "cams-dark"
 THEME_SUFFIX = ".toml"
@@ -48,57 +47,84 @@ _COLOUR_FIELDS = (
 )
 
 
-class ThemeSpec(BaseModel):
+def _theme_name(value: object) -> str:
+    if not _THEME_NAME.fullmatch(text(value)):
+        raise ValueError("must start with a letter and hold only letters, digits, '-' and '_'")
+    return str(value)
+
+
+def _colour(value: object) -> str:
+    colour = text(value).strip()
+    if not _HEX_COLOUR.fullmatch(colour):
+        raise ValueError(f"{value!r} is not a hex colour such as #7360F2")
+    return colour
+
+
+def _variable(name: str, value: str) -> None:
+    if not _VARIABLE_NAME.fullmatch(name):
+        raise ValueError("names are lower-case words joined by '-'")
+    if _CSS_BREAKERS & set(value) or not value.strip():
+        raise ValueError(f"{value!r} is not a single CSS value")
+
+
+@dataclass(frozen=True)
+class ThemeSpec:
     """One theme as written in its TOML file; the fields are those of ``textual.theme.Theme``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+    name: str
+    """The theme's name, as shown in the command palette and stored in a profile."""
+    primary: str
+    """The main colour: borders, focus, highlighted rows (#RRGGBB)."""
+    secondary: str | None = None
+    """A second colour for less prominent accents."""
+    accent: str | None = None
+    """Draws the eye: key hints in the footer, links."""
+    foreground: str | None = None
+    """Default text colour."""
+    background: str | None = None
+    """The screen's background."""
+    surface: str | None = None
+    """Widgets' background (inputs, tables)."""
+    panel: str | None = None
+    """Panels and the footer, set apart from the surface."""
+    boost: str | None = None
+    """A colour blended over surfaces for emphasis."""
+    success: str | None = None
+    """Good outcomes (sent, ok)."""
+    warning: str | None = None
+    """Needs attention (throttled, unknown)."""
+    error: str | None = None
+    """Failures."""
+    dark: bool = True
+    """Whether this is a dark theme (light text on dark colours)."""
+    luminosity_spread: float = 0.15
+    """How far the generated shades spread."""
+    text_alpha: float = 0.95
+    """Opacity of body text."""
+    variables: dict[str, str] = field(default_factory=dict)
+    """Overrides of Textual's design variables, e.g. footer-key-foreground."""
 
-    name: str = Field(description="The theme's name, as shown in the command palette and stored in a profile.")
-    primary: str = Field(description="The main colour: borders, focus, highlighted rows (#RRGGBB).")
-    secondary: str | None = Field(None, description="A second colour for less prominent accents.")
-    accent: str | None = Field(None, description="Draws the eye: key hints in the footer, links.")
-    foreground: str | None = Field(None, description="Default text colour.")
-    background: str | None = Field(None, description="The screen's background.")
-    surface: str | None = Field(None, description="Widgets' background (inputs, tables).")
-    panel: str | None = Field(None, description="Panels and the footer, set apart from the surface.")
-    boost: str | None = Field(None, description="A colour blended over surfaces for emphasis.")
-    success: str | None = Field(None, description="Good outcomes (sent, ok).")
-    warning: str | None = Field(None, description="Needs attention (throttled, unknown).")
-    error: str | None = Field(None, description="Failures.")
-    dark: bool = Field(True, description="Whether this is a dark theme (light text on dark colours).")
-    luminosity_spread: float = Field(0.15, ge=0, le=1, description="How far the generated shades spread.")
-    text_alpha: float = Field(0.95, ge=0, le=1, description="Opacity of body text.")
-    variables: dict[str, str] = Field(
-        default_factory=dict, description="Overrides of Textual's design variables, e.g. footer-key-foreground."
+    FIELDS: ClassVar[tuple[Field, ...]] = (
+        Field("name", _theme_name),
+        Field("primary", _colour),
+        *(Field(name, optional(_colour)) for name in _COLOUR_FIELDS if name != "primary"),
+        Field("dark", boolean),
+        Field("luminosity_spread", number(ge=0, le=1)),
+        Field("text_alpha", number(ge=0, le=1)),
+        Field("variables", text_map(_variable)),
     )
 
-    @field_validator("name")
-    @classmethod
-    def _check_name(cls, value: str) -> str:
-        if not _THEME_NAME.fullmatch(value):
-            raise ValueError("must start with a letter and hold only letters, digits, '-' and '_'")
-        return value
+    def __post_init__(self) -> None:
+        check_fields(self, self.FIELDS)
 
-    @field_validator(*_COLOUR_FIELDS)
     @classmethod
-    def _check_colour(cls, value: str | None) -> str | None:
-        if value is not None and not _HEX_COLOUR.fullmatch(value.strip()):
-            raise ValueError(f"{value!r} is not a hex colour such as #7360F2")
-        return value.strip() if value is not None else None
-
-    @field_validator("variables")
-    @classmethod
-    def _check_variables(cls, value: dict[str, str]) -> dict[str, str]:
-        for name, text in value.items():
-            if not _VARIABLE_NAME.fullmatch(name):
-                raise ValueError(f"variable {name!r}: names are lower-case words joined by '-'")
-            if _CSS_BREAKERS & set(text) or not text.strip():
-                raise ValueError(f"variable {name!r}: {text!r} is not a single CSS value")
-        return value
+    def from_table(cls, data: object) -> ThemeSpec:
+        """A theme file's TOML document, checked."""
+        return cls(**kwargs_from_table(data, cls.FIELDS, required=("name", "primary")))
 
     def theme_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for ``textual.theme.Theme``."""
-        return self.model_dump()
+        return {field.attribute: getattr(self, field.attribute) for field in self.FIELDS}
 
 
 @dataclass(frozen=True)
@@ -125,15 +151,6 @@ class ThemeFileError(ValueError):
     """A theme file that cannot be used; the message names the key or line at fault."""
 
 
-def _describe(error: ValidationError) -> str:
-    parts = []
-    for item in error.errors():
-        where = ".".join(str(part) for part in item["loc"]) or "(top level)"
-        message = "unknown key" if item["type"] == "extra_forbidden" else item["msg"]
-        parts.append(f"{where}: {message.removeprefix('Value error, ')}")
-    return "; ".join(parts)
-
-
 def parse_theme(text: str, default_name: str) -> ThemeSpec:
     """A theme from TOML text; ``default_name`` (the file's stem) is used when it has no ``name``."""
     try:
@@ -142,9 +159,9 @@ def parse_theme(text: str, default_name: str) -> ThemeSpec:
         raise ThemeFileError(f"not valid TOML: {exc}") from None
     data.setdefault("name", default_name)
     try:
-        return ThemeSpec.model_validate(data)
-    except ValidationError as exc:
-        raise ThemeFileError(_describe(exc)) from None
+        return ThemeSpec.from_table(data)
+    except TableError as exc:
+        raise ThemeFileError(str(exc)) from None
 
 
 def load_theme_file(file: Traversable) -> ThemeSpec:

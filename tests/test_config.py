@@ -39,7 +39,7 @@ def _full_settings() -> Settings:
                 region="ap-southeast-1",
                 endpoint="https://cams.ap-southeast-1.aliyuncs.com",
                 placement=Placement.QUERY,
-                **{"from": "2000001"},
+                from_="2000001",
                 cust_space_id="cams-abc123",
                 rate=7.5,
                 default_region="ph",
@@ -105,7 +105,7 @@ _values = st.text(st.characters(blacklist_categories=("Cs",)), max_size=20)
 def test_round_trip_any_text(tmp_path_factory: pytest.TempPathFactory, name: str, sender: str, space: str, rate: float) -> None:
     settings = Settings(
         default_profile=name,
-        profiles={name: Profile(**{"from": sender}, cust_space_id=space, rate=rate, theme=name)},
+        profiles={name: Profile(from_=sender, cust_space_id=space, rate=rate, theme=name)},
     )
     path = save_settings(settings, tmp_path_factory.mktemp("rt") / "config.toml")
     assert load_settings(path) == settings

@@ -99,7 +99,7 @@ GOOD = 'primary = "#112233"\nbackground = "#000000"\n'
     [
         ('primary = "#112233"\nbackgruond = "#000000"\n', "backgruond: unknown key"),
         ('primary = "purple-ish"\n', "primary: 'purple-ish' is not a hex colour"),
-        ('background = "#000000"\n', "primary: Field required"),
+        ('background = "#000000"\n', "primary: required"),
         ("primary = \n", "not valid TOML"),
         ('name = "has space"\nprimary = "#112233"\n', "name: must start with a letter"),
         ('primary = "#112233"\nluminosity_spread = 3\n', "luminosity_spread"),

@@ -8,11 +8,11 @@ never shown again, only replaced.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import ClassVar
 
-from pydantic import ValidationError
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -34,6 +34,7 @@ from cams_tui.config import (
     save_settings,
 )
 from cams_tui.doctor import Check, run_checks
+from cams_tui.tables import TableError
 from cams_tui.ui.widgets.footer import Footer
 
 NEW_PROFILE = "\0new"
@@ -385,15 +386,14 @@ class SettingsScreen(Screen[None]):
             "credentials": credentials,
         }
         try:
-            profile = Profile.model_validate(data)
+            profile = Profile.from_table(data)
             if source == "stored" and not (profile.credentials.access_key_id and profile.credentials.access_key_secret):
                 self._error("AccessKey ID and secret: both are needed when the key is stored", "key-id")
                 return None
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            key = str(first["loc"][-1]) if first["loc"] else ""
-            label = key or "profile"
-            self._error(f"{label}: {first['msg'].removeprefix('Value error, ')}", _FIELD_OF_KEY.get(key))
+        except TableError as exc:
+            where, message = exc.problems[0]
+            key = where[-1] if where else ""
+            self._error(f"{key or 'profile'}: {message}", _FIELD_OF_KEY.get(key))
             return None
         return name, profile
 
@@ -488,7 +488,7 @@ class SettingsScreen(Screen[None]):
         except ConfigError as exc:
             self._error(str(exc))
             return
-        if not self._write(self.settings.model_copy(update={"default_profile": name})):
+        if not self._write(replace(self.settings, default_profile=name)):
             return
         connection = getattr(self.app, "connection", None)
         if connection is not None:

@@ -1,0 +1,127 @@
+"""Checked tables: values checked and normalized, every problem named by its key."""
+
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import pytest
+
+from cams_tui.tables import (
+    Field,
+    TableError,
+    boolean,
+    check_fields,
+    kwargs_from_table,
+    number,
+    one_of,
+    optional,
+    table_of,
+    text,
+    text_map,
+)
+
+
+def _no_spaces(name: str, value: str) -> None:
+    if " " in value:
+        raise ValueError(f"{value!r} has a space")
+
+
+@dataclass
+class Sample:
+    colour: str
+    rate: float = 1.0
+    mode: str = "a"
+    note: str | None = None
+    on: bool = True
+    extra: dict[str, str] = field(default_factory=dict)
+    from_: str | None = None
+
+    FIELDS: ClassVar[tuple[Field, ...]] = (
+        Field("colour", lambda value: text(value).strip().upper()),
+        Field("rate", number(gt=0, le=10)),
+        Field("mode", one_of(("a", "b"))),
+        Field("note", optional(text)),
+        Field("on", boolean),
+        Field("extra", text_map(_no_spaces)),
+        Field("from_", optional(text), key="from"),
+    )
+
+    def __post_init__(self) -> None:
+        check_fields(self, self.FIELDS)
+
+
+def test_values_are_checked_and_normalized() -> None:
+    sample = Sample(colour=" red ", rate="2.5")  # type: ignore[arg-type]
+    assert (sample.colour, sample.rate) == ("RED", 2.5)
+
+
+def test_every_problem_is_named_at_once() -> None:
+    with pytest.raises(TableError) as caught:
+        Sample(colour=3, rate=0, mode="c", on="yes", extra={"k": "a b"})  # type: ignore[arg-type]
+    message = str(caught.value)
+    assert "colour: must be text (in quotes), not a number" in message
+    assert "rate: must be greater than 0 and at most 10, not 0" in message
+    assert "mode: must be one of 'a', 'b', not 'c'" in message
+    assert "on: must be true or false, not text" in message
+    assert "extra.k: 'a b' has a space" in message
+    assert [where for where, _ in caught.value.problems] == [("colour",), ("rate",), ("mode",), ("on",), ("extra", "k")]
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, True, "ten", [1]])
+def test_numbers_refuse_what_is_not_a_number_in_range(bad: object) -> None:
+    with pytest.raises(ValueError, match="number|at most"):
+        number(gt=0, le=10)(bad)
+
+
+def test_a_table_uses_the_files_key_names_and_refuses_unknown_keys() -> None:
+    assert Sample(**kwargs_from_table({"colour": "x", "from": "123"}, Sample.FIELDS)).from_ == "123"
+    with pytest.raises(TableError) as caught:
+        kwargs_from_table({"colur": "x", "from_": "1"}, Sample.FIELDS, required=("colour",))
+    message = str(caught.value)
+    assert "colur: unknown key (did you mean 'colour'?); known keys: colour, extra, from, mode" in message
+    assert "from_: unknown key" in message
+    assert "colour: required" in message
+    with pytest.raises(TableError, match=r"\(top level\): must be a table, not a list"):
+        kwargs_from_table([1], Sample.FIELDS)
+
+
+def test_problems_are_located_under_their_parent() -> None:
+    error = TableError([(("rate",), "bad")]).under("profiles", "work")
+    assert str(error) == "profiles.work.rate: bad"
+
+
+def test_back_to_a_table_without_unset_keys() -> None:
+    sample = Sample(colour="red", from_="1")
+    assert table_of(Sample.FIELDS, sample) == {
+        "colour": "RED", "rate": 1.0, "mode": "a", "on": True, "extra": {}, "from": "1"
+    }
+
+
+def test_a_start_imports_neither_pydantic_nor_httpx(tmp_path: object) -> None:
+    """What the TUI needs before its first frame stays light: the models, the client and the
+    simulator are imported when first used, after that frame."""
+    code = (
+        "import argparse, sys\n"
+        "from cams_tui.ui.launch import create_app\n"
+        "import cams_tui.cli, cams_tui.ui.screens.compose\n"
+        "args = argparse.Namespace(demo=True, theme=None, profile='work', endpoint=None, data_dir=sys.argv[1])\n"
+        "create_app(args)\n"
+        "heavy = sorted(m for m in ('pydantic', 'httpx', 'h11', 'cams_tui.api.models', 'cams_tui.simulator') if m in sys.modules)\n"
+        "print(heavy)\n"
+    )
+    config = os.path.join(str(tmp_path), "config.toml")
+    with open(config, "w", encoding="utf-8") as handle:  # a real profile, credentials and theme included
+        handle.write(
+            'default_profile = "work"\n[profiles.work]\nrate = 5\ntheme = "cams-light"\nfrom = "2000001"\n'
+            '[profiles.work.credentials]\nsource = "env"\n'
+        )
+    env = dict(os.environ, CAMS_TUI_CONFIG=config)
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, env=env, check=True
+    )
+    assert result.stdout.strip() == "[]", result.stdout + result.stderr
