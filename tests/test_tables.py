@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
-import subprocess
-import sys
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -100,28 +97,3 @@ def test_back_to_a_table_without_unset_keys() -> None:
     assert table_of(Sample.FIELDS, sample) == {
         "colour": "RED", "rate": 1.0, "mode": "a", "on": True, "extra": {}, "from": "1"
     }
-
-
-def test_a_start_imports_neither_pydantic_nor_httpx(tmp_path: object) -> None:
-    """What the TUI needs before its first frame stays light: the models, the client and the
-    simulator are imported when first used, after that frame."""
-    code = (
-        "import argparse, sys\n"
-        "from cams_tui.ui.launch import create_app\n"
-        "import cams_tui.cli, cams_tui.ui.screens.compose\n"
-        "args = argparse.Namespace(demo=True, theme=None, profile='work', endpoint=None, data_dir=sys.argv[1])\n"
-        "create_app(args)\n"
-        "heavy = sorted(m for m in ('pydantic', 'httpx', 'h11', 'cams_tui.api.models', 'cams_tui.simulator') if m in sys.modules)\n"
-        "print(heavy)\n"
-    )
-    config = os.path.join(str(tmp_path), "config.toml")
-    with open(config, "w", encoding="utf-8") as handle:  # a real profile, credentials and theme included
-        handle.write(
-            'default_profile = "work"\n[profiles.work]\nrate = 5\ntheme = "cams-light"\nfrom = "2000001"\n'
-            '[profiles.work.credentials]\nsource = "env"\n'
-        )
-    env = dict(os.environ, CAMS_TUI_CONFIG=config)
-    result = subprocess.run(
-        [sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, env=env, check=True
-    )
-    assert result.stdout.strip() == "[]", result.stdout + result.stderr

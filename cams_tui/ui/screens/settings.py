@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -24,7 +24,7 @@ from textual.widgets import Button, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
 from cams_tui import paths
-from cams_tui.api.client import DEFAULT_REGION, Placement, endpoint_for_region
+from cams_tui.api.endpoints import DEFAULT_REGION, Placement, endpoint_for_region
 from cams_tui.config import (
     ConfigError,
     Profile,
@@ -33,9 +33,11 @@ from cams_tui.config import (
     resolve_context,
     save_settings,
 )
-from cams_tui.doctor import Check, run_checks
 from cams_tui.tables import TableError
 from cams_tui.ui.widgets.footer import Footer
+
+if TYPE_CHECKING:
+    from cams_tui.doctor import Check
 
 NEW_PROFILE = "\0new"
 """The option id of the "new profile" entry (no profile name can hold a NUL)."""
@@ -521,6 +523,9 @@ class SettingsScreen(Screen[None]):
 
     @work(exclusive=True, group="check-connection", exit_on_error=False)
     async def _run_checks(self, name: str, profile: Profile) -> None:
+        # The doctor brings the client (httpx, the models): imported when a check is asked for.
+        from cams_tui.doctor import Check, run_checks
+
         checks = self.query_one("#checks", VerticalScroll)
         try:
             context = resolve_context(profile_name=name, settings=Settings(profiles={name: profile}))
