@@ -21,7 +21,7 @@ from cams_tui import paths
 from cams_tui.errors import UserError
 from cams_tui.api.endpoints import DEFAULT_REGION, Placement, endpoint_for_region, normalize_endpoint
 from cams_tui.api.credentials import Credentials
-from cams_tui.tables import Field, TableError, check_fields, kwargs_from_table, number, one_of, optional, table_of, text
+from cams_tui.tables import CheckedTable, Field, TableError, number, one_of, optional, text
 
 ENV_ENDPOINT = "CAMS_TUI_ENDPOINT"
 DEFAULT_RATE = 10.0
@@ -37,7 +37,7 @@ STORED_KEYS = ("access_key_id", "access_key_secret", "security_token")
 
 
 @dataclass
-class CredentialSource:
+class CredentialSource(CheckedTable):
     """Where a profile's AccessKey comes from.
 
     ``env``: ALIBABA_CLOUD_ACCESS_KEY_ID/_SECRET/_SECURITY_TOKEN; ``aliyun``: a profile of
@@ -61,7 +61,7 @@ class CredentialSource:
     )
 
     def __post_init__(self) -> None:
-        check_fields(self, self.FIELDS)
+        super().__post_init__()
         # A key left over from a former "stored" setup would keep a secret in the file that the
         # user believes is gone: refuse it rather than carry it along silently.
         if self.source != "stored":
@@ -69,15 +69,6 @@ class CredentialSource:
             if leftover:
                 raise TableError([((), f"{', '.join(leftover)} only apply when source = \"stored\"; "
                                        "remove them or set source = \"stored\"")])
-
-    @classmethod
-    def from_table(cls, data: object) -> CredentialSource:
-        """The credentials table of a profile, checked."""
-        return cls(**kwargs_from_table(data, cls.FIELDS))
-
-    def to_table(self) -> dict[str, Any]:
-        """As written in the config file (unset keys left out)."""
-        return table_of(self.FIELDS, self)
 
 
 def _endpoint(value: object) -> str | None:
@@ -103,7 +94,7 @@ def _credentials(value: object) -> CredentialSource:
 
 
 @dataclass
-class Profile:
+class Profile(CheckedTable):
     """One CAMS account setup: where to send, as whom, and how fast."""
 
     region: str = DEFAULT_REGION
@@ -146,20 +137,6 @@ class Profile:
         Field("credentials", _credentials),
     )
 
-    def __post_init__(self) -> None:
-        check_fields(self, self.FIELDS)
-
-    @classmethod
-    def from_table(cls, data: object) -> Profile:
-        """A ``[profiles.<name>]`` table, checked."""
-        return cls(**kwargs_from_table(data, cls.FIELDS))
-
-    def to_table(self) -> dict[str, Any]:
-        """As written in the config file (unset keys left out)."""
-        table = table_of(self.FIELDS, self)
-        table["credentials"] = self.credentials.to_table()
-        return table
-
     def resolved_endpoint(self) -> str:
         """The endpoint requests go to."""
         return self.endpoint or endpoint_for_region(self.region)
@@ -181,7 +158,7 @@ def _profiles(value: object) -> dict[str, Profile]:
 
 
 @dataclass
-class Settings:
+class Settings(CheckedTable):
     """The whole config file."""
 
     default_profile: str | None = None
@@ -192,20 +169,6 @@ class Settings:
         Field("default_profile", optional(text)),
         Field("profiles", _profiles),
     )
-
-    def __post_init__(self) -> None:
-        check_fields(self, self.FIELDS)
-
-    @classmethod
-    def from_table(cls, data: object) -> Settings:
-        """The config file's TOML document, checked."""
-        return cls(**kwargs_from_table(data, cls.FIELDS))
-
-    def to_table(self) -> dict[str, Any]:
-        """As written in the config file (unset keys left out)."""
-        table = table_of(self.FIELDS[:1], self)
-        table["profiles"] = {name: profile.to_table() for name, profile in self.profiles.items()}
-        return table
 
 
 def load_settings(path: Path | None = None) -> Settings:

@@ -8,10 +8,9 @@ before the first frame needs them.)
 
 A field is a :class:`Field`: its attribute, its key in the file (``from`` for ``from_``), a
 default, and a *check* that returns the value to keep (normalized) or raises ``ValueError``
-with words a person editing the file can act on. :func:`check_fields` runs the checks of a
-dataclass instance in ``__post_init__``, so every instance is valid however it was made;
-:func:`kwargs_from_table` turns a TOML table into constructor arguments, refusing unknown keys
-with a suggestion.
+with words a person editing the file can act on. :class:`CheckedTable` runs the checks of a
+dataclass instance in ``__post_init__``, so every instance is valid however it was made, and
+reads it from a TOML table, refusing unknown keys with a suggestion.
 """
 
 from __future__ import annotations
@@ -20,7 +19,7 @@ import dataclasses
 import difflib
 import enum
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar, Self
 
 Location = tuple[str, ...]
 Check = Callable[[Any], Any]
@@ -96,15 +95,36 @@ def unknown_key_message(key: str, known: Iterable[str]) -> str:
 
 def table_of(fields: Sequence[Field], instance: object) -> dict[str, Any]:
     """The instance as a TOML table: file key names, ``None`` left out, enums as their values."""
-    table: dict[str, Any] = {}
-    for field in fields:
-        value = getattr(instance, field.attribute)
-        if value is None:
-            continue
-        if isinstance(value, enum.Enum):
-            value = value.value
-        table[field.name] = value
-    return table
+    return {field.name: _plain(value) for field in fields if (value := getattr(instance, field.attribute)) is not None}
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, CheckedTable):
+        return value.to_table()
+    if isinstance(value, dict):
+        return {key: _plain(entry) for key, entry in value.items()}
+    return value.value if isinstance(value, enum.Enum) else value
+
+
+class CheckedTable:
+    """A dataclass whose fields (``FIELDS``) are checked however it is made, read from and
+    written to a TOML table. Subclasses are ``@dataclass``es and declare ``FIELDS``."""
+
+    FIELDS: ClassVar[tuple[Field, ...]] = ()
+    REQUIRED: ClassVar[tuple[str, ...]] = ()
+    """Keys a table must hold (those without a default)."""
+
+    def __post_init__(self) -> None:
+        check_fields(self, self.FIELDS)
+
+    @classmethod
+    def from_table(cls, data: object) -> Self:
+        """An instance from its TOML table, checked; unknown keys are refused."""
+        return cls(**kwargs_from_table(data, cls.FIELDS, required=cls.REQUIRED))
+
+    def to_table(self) -> dict[str, Any]:
+        """As written in a TOML file: unset keys left out."""
+        return table_of(self.FIELDS, self)
 
 
 # ------------------------------------------------------------------ checks

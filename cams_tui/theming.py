@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from cams_tui import paths
-from cams_tui.tables import Field, TableError, boolean, check_fields, kwargs_from_table, number, optional, text, text_map
+from cams_tui.tables import CheckedTable, Field, TableError, boolean, number, optional, text, text_map
 
 DEFAULT_THEME = "cams-dark"
 THEME_SUFFIX = ".toml"
@@ -68,7 +68,7 @@ def _variable(name: str, value: str) -> None:
 
 
 @dataclass(frozen=True)
-class ThemeSpec:
+class ThemeSpec(CheckedTable):
     """One theme as written in its TOML file; the fields are those of ``textual.theme.Theme``."""
 
     name: str
@@ -113,14 +113,7 @@ class ThemeSpec:
         Field("text_alpha", number(ge=0, le=1)),
         Field("variables", text_map(_variable)),
     )
-
-    def __post_init__(self) -> None:
-        check_fields(self, self.FIELDS)
-
-    @classmethod
-    def from_table(cls, data: object) -> ThemeSpec:
-        """A theme file's TOML document, checked."""
-        return cls(**kwargs_from_table(data, cls.FIELDS, required=("name", "primary")))
+    REQUIRED: ClassVar[tuple[str, ...]] = ("name", "primary")
 
     def theme_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for ``textual.theme.Theme``."""

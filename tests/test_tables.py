@@ -8,19 +8,7 @@ from typing import ClassVar
 
 import pytest
 
-from cams_tui.tables import (
-    Field,
-    TableError,
-    boolean,
-    check_fields,
-    kwargs_from_table,
-    number,
-    one_of,
-    optional,
-    table_of,
-    text,
-    text_map,
-)
+from cams_tui.tables import CheckedTable, Field, TableError, boolean, number, one_of, optional, text, text_map
 
 
 def _no_spaces(name: str, value: str) -> None:
@@ -29,7 +17,7 @@ def _no_spaces(name: str, value: str) -> None:
 
 
 @dataclass
-class Sample:
+class Sample(CheckedTable):
     colour: str
     rate: float = 1.0
     mode: str = "a"
@@ -47,9 +35,14 @@ class Sample:
         Field("extra", text_map(_no_spaces)),
         Field("from_", optional(text), key="from"),
     )
+    REQUIRED: ClassVar[tuple[str, ...]] = ("colour",)
 
-    def __post_init__(self) -> None:
-        check_fields(self, self.FIELDS)
+
+@dataclass
+class Outer(CheckedTable):
+    inner: dict[str, Sample]
+
+    FIELDS: ClassVar[tuple[Field, ...]] = (Field("inner", lambda value: value),)
 
 
 def test_values_are_checked_and_normalized() -> None:
@@ -76,15 +69,15 @@ def test_numbers_refuse_what_is_not_a_number_in_range(bad: object) -> None:
 
 
 def test_a_table_uses_the_files_key_names_and_refuses_unknown_keys() -> None:
-    assert Sample(**kwargs_from_table({"colour": "x", "from": "123"}, Sample.FIELDS)).from_ == "123"
+    assert Sample.from_table({"colour": "x", "from": "123"}).from_ == "123"
     with pytest.raises(TableError) as caught:
-        kwargs_from_table({"colur": "x", "from_": "1"}, Sample.FIELDS, required=("colour",))
+        Sample.from_table({"colur": "x", "from_": "1"})
     message = str(caught.value)
     assert "colur: unknown key (did you mean 'colour'?); known keys: colour, extra, from, mode" in message
     assert "from_: unknown key" in message
     assert "colour: required" in message
     with pytest.raises(TableError, match=r"\(top level\): must be a table, not a list"):
-        kwargs_from_table([1], Sample.FIELDS)
+        Sample.from_table([1])
 
 
 def test_problems_are_located_under_their_parent() -> None:
@@ -94,6 +87,7 @@ def test_problems_are_located_under_their_parent() -> None:
 
 def test_back_to_a_table_without_unset_keys() -> None:
     sample = Sample(colour="red", from_="1")
-    assert table_of(Sample.FIELDS, sample) == {
-        "colour": "RED", "rate": 1.0, "mode": "a", "on": True, "extra": {}, "from": "1"
-    }
+    expected = {"colour": "RED", "rate": 1.0, "mode": "a", "on": True, "extra": {}, "from": "1"}
+    assert sample.to_table() == expected
+    assert Sample.from_table(expected) == sample
+    assert Outer(inner={"a": sample}).to_table() == {"inner": {"a": expected}}
