@@ -120,3 +120,21 @@ async def test_whole_flow_by_keyboard_sends_a_journaled_job(tmp_path, monkeypatc
         sent = [item for _, text in journal.iter_sender_lists(job.id) for item in __import__("json").loads(text)]
     assert [item["To"] for item in sent] == [e164(n) for n in GOOD]
     assert sent[0]["TemplateParams"] == {"name": "Customer 0", "order_id": "A-1001"}
+
+
+async def test_other_screens_styles_do_not_leak_into_compose(tmp_path, monkeypatch) -> None:
+    """A screen's stylesheet stays loaded once it has been shown: its rules must only match
+    its own widgets, or the compose screen changes shape after a visit to settings or jobs."""
+    app = demo_app(tmp_path, monkeypatch)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+
+        def shape() -> list[tuple[str, object]]:
+            return [(str(widget), widget.region) for widget in app.compose_screen.query("TemplateStep *")]
+
+        before = shape()
+        for key in ("f4", "escape", "f2", "escape"):  # settings, back; jobs, back
+            await pilot.press(key)
+            await settle(pilot)
+        assert app.screen is app.compose_screen
+        assert shape() == before
