@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -94,8 +95,11 @@ previews a template and **enter** chooses it. Only approved templates can be sen
         try:
             client = await self.cams.connection.client()
             cust_space_id = self.state.options.cust_space_id or None
-            templates = await self._list_templates(client, cust_space_id, status)
-            services = await client.list_viber_services(cust_space_id=cust_space_id)
+            # Side by side: two round trips cost one.
+            templates, services = await asyncio.gather(
+                self._list_templates(client, cust_space_id, status),
+                client.list_viber_services(cust_space_id=cust_space_id),
+            )
         except Exception as exc:  # noqa: BLE001 - every failure is shown, none may crash the app
             status.update(f"Could not load templates: {explain(exc)}  (ctrl+r to retry)")
             status.set_class(True, "error-line")
