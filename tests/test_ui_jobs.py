@@ -174,3 +174,24 @@ def test_jobs_screen_snapshot(snap_compare, fixed_journal: Path, size: tuple[int
         await pilot.press("down")
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+async def test_jobs_name_their_template_once_the_templates_are_listed(tmp_path: Path) -> None:
+    from cams_tui.api.models import TemplateSummary
+    from cams_tui.compose import ComposeState
+    from tests.test_ui_send_helpers import ORDER_SHIPPED
+
+    job_id = make_job(tmp_path, ENDPOINT, 10)
+    app = HostApp(lambda: JobsScreen(target=target(ENDPOINT, tmp_path, 10), show_clock=False))
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for(pilot, lambda: len(app.screen.jobs) == 1)
+        table = app.screen.query_one("#jobs-table")
+        assert str(table.get_row(job_id)[1]).startswith(ORDER_SHIPPED[:13])  # no templates listed: the code
+
+        app.state = ComposeState()  # type: ignore[attr-defined]
+        app.state.templates = [TemplateSummary(template_code=ORDER_SHIPPED, template_name="order_shipped", language="en")]
+        app.screen.action_reload()
+        await wait_for(pilot, lambda: str(table.get_row(job_id)[1]) == "order_shipped en")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, JobDetailScreen) and app.screen.job is not None)
+        assert f"order_shipped ({ORDER_SHIPPED}) en" in str(app.screen.query_one("#job-summary").render())

@@ -149,6 +149,21 @@ def _when(stamp: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(stamp))
 
 
+def template_name(app: object, code: str, language: str) -> str:
+    """The template's name when the account's templates have been listed, else its code
+    (the journal keeps the code, which is what CAMS needs)."""
+    state = getattr(app, "state", None)
+    found = state.find_template(code, language) if state is not None else None
+    return found.template_name if found is not None and found.template_name else code
+
+
+def _template_text(app: object, job: JobRecord) -> str:
+    """``name (code) language``, or ``code language`` when the name is not known."""
+    code, language = job.options.template_code, job.options.language
+    name = template_name(app, code, language)
+    return f"{name} ({code}) {language}" if name != code else f"{code} {language}"
+
+
 class JobActions(Screen[None]):
     """What both jobs screens can do to a job: resume, retry failed, retry unknown, export."""
 
@@ -382,8 +397,8 @@ class JobsScreen(JobActions):
         self.jobs = jobs
         table.clear()
         for job in jobs:
-            code = job.options.template_code
-            template = f"{code if len(code) <= 14 else code[:13] + '…'} {job.options.language}"
+            name = template_name(self.app, job.options.template_code, job.options.language)
+            template = f"{name if len(name) <= 14 else name[:13] + '…'} {job.options.language}"
             table.add_row(
                 time.strftime("%m-%d %H:%M", time.localtime(job.created_at)),
                 template,
@@ -488,7 +503,7 @@ class JobDetailScreen(JobActions):
             results.load(results.page_start)
         c = job.counts
         summary = (
-            f"Job {job.id} · {_when(job.created_at)} · {job.options.template_code} {job.options.language} · "
+            f"Job {job.id} · {_when(job.created_at)} · {_template_text(self.app, job)} · "
             f"{job.recipients:,} recipients: {c.get('ok', 0):,} ok, {c.get('failed', 0):,} failed, "
             f"{c.get('unknown', 0) + c.get('sending', 0):,} unknown, {c.get('planned', 0):,} pending · "
             f"{_STATE_TEXT.get(job.state, job.state)}"
