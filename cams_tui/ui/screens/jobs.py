@@ -414,7 +414,7 @@ class JobsScreen(JobActions):
         if jobs:
             table.move_cursor(row=min(row, len(jobs) - 1))
         self.query_one("#jobs-title", Static).update(
-            f"{len(jobs):,} jobs · enter opens one" if jobs else "No jobs yet: they appear here once sent"
+            f"{len(jobs):,} job{'' if len(jobs) == 1 else 's'} · enter opens one" if jobs else "No jobs yet: they appear here once sent"
         )
 
     def reloaded(self) -> None:
