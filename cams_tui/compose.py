@@ -120,6 +120,11 @@ def parse_duration(text: str) -> int:
     return total
 
 
+def counted(count: int, noun: str, plural: str | None = None) -> str:
+    """``1 batch``, ``2 batches``, ``1,000 recipients``: a count and its noun, agreeing."""
+    return f"{count:,} {noun if count == 1 else plural or noun + 's'}"
+
+
 def format_duration(seconds: float) -> str:
     """A duration in the largest units that fit, e.g. ``1d 12h``, ``15m``, ``45s``."""
     whole = int(round(seconds))
@@ -243,7 +248,8 @@ class Estimate:
 
     def describe(self) -> str:
         """E.g. ``48,213 recipients · 49 batches · ~5s``."""
-        return f"{self.recipients:,} recipients · {self.batches:,} batches · ~{format_duration(math.ceil(self.seconds))}"
+        batches = counted(self.batches, "batch", "batches")
+        return f"{counted(self.recipients, 'recipient')} · {batches} · ~{format_duration(math.ceil(self.seconds))}"
 
 
 # ---------------------------------------------------------------------------- state

@@ -90,3 +90,11 @@ async def test_out_of_range_ttl_is_shown_beside_the_field(tmp_path, monkeypatch)
         await pilot.press("backspace", "backspace", "backspace", *"1d")
         await pilot.pause()
         assert str(app.compose_screen.query_one("#ttl-note").render()) == "= 1d (86,400 s)"
+
+
+def test_counts_agree_with_their_nouns() -> None:
+    from cams_tui.compose import Estimate, counted
+
+    assert [counted(n, "batch", "batches") for n in (0, 1, 2, 1000)] == ["0 batches", "1 batch", "2 batches", "1,000 batches"]
+    assert counted(1, "duplicate") == "1 duplicate"
+    assert Estimate(recipients=1, batches=1, seconds=0.1).describe() == "1 recipient · 1 batch · ~1s"

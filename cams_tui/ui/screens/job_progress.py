@@ -14,6 +14,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Header, Log, ProgressBar, Static
 
+from cams_tui.compose import counted
 from cams_tui.ui.widgets.footer import Footer
 
 if TYPE_CHECKING:
@@ -81,7 +82,8 @@ class JobProgressScreen(Screen[None]):
 
         if isinstance(event, PlanEvent):
             self.query_one("#job-title", Static).update(
-                f"Job {self.job_id}: sending {event.recipients:,} recipients in {event.batches:,} batches"
+                f"Job {self.job_id}: sending {counted(event.recipients, 'recipient')} in "
+                f"{counted(event.batches, 'batch', 'batches')}"
             )
             self.query_one(ProgressBar).update(total=max(event.recipients, 1))
         elif isinstance(event, ProgressEvent):

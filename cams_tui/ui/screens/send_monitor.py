@@ -244,7 +244,10 @@ class SendMonitorScreen(Screen[None]):
         job = self.job
         what = f"Job {self.job_id}"
         if job is not None:
-            what += f" · {job.options.template_code} {job.options.language} · {job.recipients:,} recipients"
+            from cams_tui.ui.screens.jobs import template_name
+
+            name = template_name(self.app, job.options.template_code, job.options.language)
+            what += f" · {name} {job.options.language} · {job.recipients:,} recipients"
         phase = _PHASE_TEXT.get(self.state.phase, self.state.phase)
         canary = f" · {self.state.canary}" if self.state.canary else ""
         self.query_one("#monitor-title", Static).update(f"{what} · {phase}{canary}")

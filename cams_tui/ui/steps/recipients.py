@@ -15,7 +15,7 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Input, Label, ProgressBar, Static, TextArea
 from textual.worker import get_current_worker
 
-from cams_tui.compose import Step
+from cams_tui.compose import Step, counted
 from cams_tui.ui.steps.base import StepPane, explain
 from cams_tui.ui.widgets.path_input import PathInput
 
@@ -196,9 +196,9 @@ duplicates and opted-out numbers are dropped.
         counts.update(
             Content.assemble(
                 (f"{len(report.recipients):,}", "bold $success"),
-                " recipients   ",
+                " recipient   " if len(report.recipients) == 1 else " recipients   ",
                 (f"{report.rejected_count:,}", "bold $error" if report.rejected_count else "bold"),
-                f" rejected\n{report.duplicate_count:,} duplicates   {report.suppressed_count:,} suppressed\n",
+                f" rejected\n{counted(report.duplicate_count, 'duplicate')}   {report.suppressed_count:,} suppressed\n",
                 (" · ".join(f"{country} {count:,}" for country, count in countries[:6]) or "no countries", "$text-muted"),
             )
         )

@@ -13,7 +13,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
 from textual.widgets import Button, Input, Label, Static
 
-from cams_tui.compose import ParamRow, Step, TrialSend, format_duration
+from cams_tui.compose import ParamRow, Step, TrialSend, counted, format_duration
 from cams_tui.ui.steps.base import StepPane, explain
 
 
@@ -77,7 +77,7 @@ nothing blocks the send.
         report = state.report
         counts = f"{estimate.recipients:,}"
         if report is not None:
-            counts += f"  ({report.rejected_count:,} rejected, {report.duplicate_count:,} duplicates, {report.suppressed_count:,} suppressed)"
+            counts += f"  ({report.rejected_count:,} rejected, {counted(report.duplicate_count, 'duplicate')}, {report.suppressed_count:,} suppressed)"
         rows.append(("Recipients", counts))
         rows.append(("Batches", f"{estimate.batches:,} · ~{format_duration(math.ceil(estimate.seconds))} at {state.rate:g} calls/s"))
         rows.append(("Params", ", ".join(f"{row.name}={_shown(row)}" for row in state.param_rows()) or "none"))

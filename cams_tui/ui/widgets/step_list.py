@@ -9,7 +9,7 @@ from textual.content import Content
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from cams_tui.compose import Estimate, Step, StepState, StepStatus, format_duration
+from cams_tui.compose import Estimate, Step, StepState, StepStatus, counted, format_duration
 from cams_tui.ui.messages import GoToStep
 
 MARKS = {StepState.DONE: "✓", StepState.ATTENTION: "!", StepState.TODO: "·"}
@@ -18,7 +18,7 @@ MAX_REASON = 60
 
 
 def _summary(estimate: Estimate) -> str:
-    return f"{estimate.batches:,} batches · ~{format_duration(math.ceil(estimate.seconds))}"
+    return f"{counted(estimate.batches, 'batch', 'batches')} · ~{format_duration(math.ceil(estimate.seconds))}"
 
 
 class StepList(Widget, can_focus=True):
