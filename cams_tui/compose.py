@@ -532,6 +532,7 @@ def create_job(
             params={k: v for k, v in state.params.items() if v},
             batches=batches,
             endpoint=endpoint,
+            placement=placement,
             campaign=campaign,
             profile=profile,
             rejects=rejects,

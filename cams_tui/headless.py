@@ -222,6 +222,7 @@ def _send(args: argparse.Namespace) -> int:
             params=campaign.params,
             batches=batches,
             endpoint=context.endpoint,
+            placement=context.profile.placement,
             variables=checked,
             campaign=str(campaign_path.resolve()),
             profile=context.profile_name,
@@ -335,11 +336,16 @@ async def _run_job(
     credentials = _require_credentials(context)
     freeze_startup_objects()
     in_flight = default_in_flight(rate)
-    canary = journal.job(job_id).canary
+    job = journal.job(job_id)
+    canary = job.canary
+    placement = job.sent_placement(context.profile.placement)
+    if placement is not context.profile.placement:
+        out.note(
+            f"job {job_id} was planned for {placement.value} placement: sent that way "
+            f"(the profile says {context.profile.placement.value})"
+        )
     spike: list[str] = []
-    async with CamsClient(
-        credentials, endpoint, placement=context.profile.placement, max_connections=in_flight
-    ) as client:
+    async with CamsClient(credentials, endpoint, placement=placement, max_connections=in_flight) as client:
         if canary is not None and canary.get("verdict") is None:
             # The canary slice first, alone; the rest waits for its verdict.
             until = canary["batches"]

@@ -179,6 +179,24 @@ def test_permission_denied_exits_4_with_advice_then_resume_completes(
     assert Counter(simulator.accepted.values()) == {1: 450}
 
 
+def test_a_resume_sends_the_batches_the_way_they_were_planned(
+    env: Path, sim: tuple[Simulator, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Planned with parameters in the body (1,000 recipients in one batch), resumed with a
+    profile that now says "query": the batch cannot fit a URL, so it is sent in the body."""
+    simulator, url = sim
+    simulator.faults = Faults(deny=True)
+    assert main(["send", str(_campaign(env, count=1_200)), "--yes", "--json", "--endpoint", url]) == 4
+    job_id = _json_lines(capsys.readouterr().out)[-1]["job_id"]
+    (env / "no-config.toml").write_text('default_profile = "q"\n[profiles.q]\nplacement = "query"\n', encoding="utf-8")
+    simulator.faults = Faults()
+    assert main(["resume", job_id, "--yes", "--endpoint", url]) == 0
+    err = capsys.readouterr().err
+    assert "planned for body placement: sent that way (the profile says query)" in err
+    assert "done: 1,200 ok" in err
+    assert Counter(simulator.accepted.values()) == {1: 1_200}
+
+
 def test_permission_denied_in_plain_words_without_json(
     env: Path, sim: tuple[Simulator, str], capsys: pytest.CaptureFixture[str]
 ) -> None:

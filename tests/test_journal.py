@@ -206,3 +206,31 @@ def test_a_version_1_journal_is_migrated(tmp_path: Path) -> None:
         )
         assert journal.job(job_id).variables == ["name"]
         assert journal._db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+def test_a_job_keeps_its_placement_and_older_jobs_fall_back(tmp_path: Path) -> None:
+    from cams_tui.api.endpoints import Placement
+    from cams_tui.engine import journal as module
+
+    db = sqlite3.connect(tmp_path / "journal.sqlite3")
+    for number in range(3):  # a journal as version 3 wrote it, with one job
+        for statement in module._split_sql(module._MIGRATIONS[number]):
+            db.execute(statement)
+    db.execute(
+        "INSERT INTO jobs (id, created_at, updated_at, state, endpoint, options_json, params_json, recipients, "
+        "rejected, duplicates, suppressed, batches) VALUES ('old', 1, 1, 'planned', 'http://127.0.0.1:9', ?, '{}', "
+        "0, 0, 0, 0, 0)",
+        (OPTIONS.model_dump_json(by_alias=True, exclude_none=True),),
+    )
+    db.execute("PRAGMA user_version=3")
+    db.commit()
+    db.close()
+    with Journal(tmp_path) as journal:
+        old = journal.job("old")
+        assert old.placement is None and old.sent_placement(Placement.QUERY) is Placement.QUERY
+        new = journal.create_job(
+            options=OPTIONS, params={}, batches=[PlannedBatch.of(1, '[{"To":"6391700000001"}]')],
+            endpoint="http://127.0.0.1:9", placement=Placement.BODY,
+        )
+        assert journal.job(new).placement == "body"
+        assert journal.job(new).sent_placement(Placement.QUERY) is Placement.BODY

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from textual.pilot import Pilot
 
+from cams_tui.api.endpoints import Placement
 from cams_tui.engine.journal import Journal
 from cams_tui.simulator import Faults, Simulator, SimulatorConfig
 from cams_tui.ui.screens.send_dialogs import ConfirmDialog, EntryDialog, FatalDialog
@@ -83,6 +84,21 @@ async def test_twenty_thousand_recipients_with_faults_counters_match_the_journal
     # Exactly once: nobody accepted twice; every accepted recipient is ok or unknown (dropped).
     assert max(simulator.accepted.values()) == 1
     assert recipients["ok"] <= sum(simulator.accepted.values()) <= recipients["ok"] + recipients["unknown"]
+
+
+async def test_a_job_planned_for_the_body_is_sent_in_the_body(tmp_path: Path) -> None:
+    """A profile switched to query placement after the job was planned: its 1,000-recipient
+    batch still goes out (in the body, as planned), instead of failing unsent."""
+    simulator = Simulator(SimulatorConfig(rate=100, latency_ms=2, seed=5))
+    with simulator.run_in_thread() as url:
+        job_id = make_job(tmp_path, url, 1_000, batch_size=1_000, placement=Placement.BODY)
+        query_target = dataclasses.replace(target(url, tmp_path, 100), placement=Placement.QUERY)
+        app = HostApp(lambda: SendMonitorScreen(job_id, target=query_target, show_clock=False))
+        async with app.run_test(size=(120, 36)) as pilot:
+            await wait_for(pilot, finished(app), timeout=30)
+        recipients, _ = journal_counts(tmp_path, job_id)
+        assert recipients == {"ok": 1_000}
+        assert len(simulator.accepted) == 1_000
 
 
 async def test_pause_resume_cancel_then_resume_the_job(tmp_path: Path) -> None:

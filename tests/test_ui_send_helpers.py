@@ -23,13 +23,19 @@ def numbers(count: int, start: int = 0) -> list[str]:
     return [f"63917{start + i:07d}" for i in range(count)]
 
 
-def make_job(data_dir: Path, endpoint: str, recipients: int, *, batch_size: int = 100) -> str:
+def make_job(
+    data_dir: Path, endpoint: str, recipients: int, *, batch_size: int = 100, placement: Placement | None = None
+) -> str:
     """Write a job for ``recipients`` numbers in batches of ``batch_size``; returns its id."""
     options = MassMessageOptions(template_code=ORDER_SHIPPED, language="en", From=DEMO_SERVICE_ID)
     items = (sender_item(to, {"name": "Ann", "order_id": f"A{i}"}) for i, to in enumerate(numbers(recipients)))
     with Journal(data_dir) as journal:
         return journal.create_job(
-            options=options, params={}, batches=pack_batches(items, max_size=batch_size), endpoint=endpoint
+            options=options,
+            params={},
+            batches=pack_batches(items, max_size=batch_size),
+            endpoint=endpoint,
+            placement=placement,
         )
 
 

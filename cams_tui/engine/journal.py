@@ -39,10 +39,11 @@ from typing import Any
 
 from cams_tui import paths
 from cams_tui.errors import UserError
+from cams_tui.api.endpoints import Placement
 from cams_tui.api.models import MassMessageOptions
 
 JOURNAL_NAME = "journal.sqlite3"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 # Test hook for crash tests: "after:N" or "before:N" makes the process SIGKILL itself right
 # after (or right before) its Nth commit. Never set in normal use.
 ENV_KILL_AT_COMMIT = "CAMS_TUI_TEST_KILL_AT_COMMIT"
@@ -121,6 +122,11 @@ _MIGRATIONS: list[str] = [
     ALTER TABLE batches ADD COLUMN evidence_json TEXT;
     ALTER TABLE batches ADD COLUMN reconciled_at REAL;
     ALTER TABLE jobs ADD COLUMN canary_json TEXT;
+    """,
+    # version 4: where the job's request parameters travel (body or query), as planned: its
+    # batches were sized for it, so a resume sends them the same way whatever the profile says
+    """
+    ALTER TABLE jobs ADD COLUMN placement TEXT;
     """,
 ]
 
@@ -204,6 +210,17 @@ class JobRecord:
     counts: dict[str, int]
     canary: dict[str, Any] | None = None
     """The canary's settings, batches and verdict (``None``: no canary)."""
+    placement: str | None = None
+    """``body`` or ``query``: how the batches were sized to travel (``None``: a job written
+    before the journal kept it)."""
+
+    def sent_placement(self, default: Placement) -> Placement:
+        """How the job's batches travel: as they were planned, else (an older job) ``default``.
+
+        Batches planned for the body hold up to 1,000 recipients, more than a URL can carry:
+        sent in the query (a profile changed between send and resume) they would fail unsent.
+        """
+        return Placement(self.placement) if self.placement else default
 
     @property
     def pending(self) -> int:
@@ -244,7 +261,8 @@ class BatchRecord:
 # The columns _job_record reads, in its order.
 _JOB_COLUMNS = (
     "id, created_at, updated_at, state, campaign, endpoint, profile, options_json, params_json, "
-    "recipients, rejected, duplicates, suppressed, batches, stop_code, stop_message, variables_json, canary_json"
+    "recipients, rejected, duplicates, suppressed, batches, stop_code, stop_message, variables_json, canary_json, "
+    "placement"
 )
 _BATCH_COLUMNS = (
     "idx, size, state, attempts, http_status, code, message, request_id, group_message_id, "
@@ -378,6 +396,7 @@ class Journal:
         params: dict[str, str],
         batches: Iterable[PlannedBatch],
         endpoint: str,
+        placement: Placement | None = None,
         variables: Iterable[str] | None = None,
         campaign: str | None = None,
         profile: str | None = None,
@@ -388,7 +407,9 @@ class Journal:
     ) -> str:
         """Write a job with all its batches (``planned``) in one transaction; return its id.
 
-        ``variables`` are the template's variables as checked (``None``: not checked);
+        ``placement`` is how the batches were sized to travel (``body`` or ``query``), so that
+        a resume sends them the same way; ``variables`` are the template's variables as
+        checked (``None``: not checked);
         ``rejects`` lists rejected input lines (exported with their reason); ``rejected`` is
         their count when the list was cut short."""
         job_id = _new_job_id()
@@ -404,7 +425,7 @@ class Journal:
                 (
                     "INSERT INTO jobs (id, created_at, updated_at, state, campaign, endpoint, profile, "
                     "options_json, params_json, recipients, rejected, duplicates, suppressed, batches, "
-                    "variables_json) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    "variables_json, placement) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (
                         job_id,
                         now,
@@ -421,6 +442,7 @@ class Journal:
                         suppressed,
                         len(batch_rows),
                         None if variables is None else json.dumps(list(variables), ensure_ascii=False),
+                        None if placement is None else placement.value,
                     ),
                 ),
                 (
@@ -652,6 +674,7 @@ class Journal:
             variables=None if row[16] is None else json.loads(row[16]),
             counts=counts,
             canary=None if row[17] is None else json.loads(row[17]),
+            placement=row[18],
         )
 
     def jobs(self) -> list[JobRecord]:

@@ -208,10 +208,12 @@ class EngineRun:
         journal = Journal(target.data_dir)
         self._journal = journal
         try:
+            job = journal.job(self.job_id)
+            placement = job.sent_placement(target.placement)  # as the batches were planned
             async with CamsClient(
-                target.credentials, target.endpoint, placement=target.placement, max_connections=in_flight
+                target.credentials, target.endpoint, placement=placement, max_connections=in_flight
             ) as client:
-                canary = journal.job(self.job_id).canary
+                canary = job.canary
                 if canary is not None and canary.get("verdict") is None:
                     # Stage one: the canary's batches alone, then its verdict.
                     self._hold_done = True
