@@ -486,6 +486,11 @@ class ComposeState:
             None,
         )
 
+    def template_name(self, code: str, language: str) -> str:
+        """The template's name when the account's templates are loaded, else its code."""
+        found = self.find_template(code, language)
+        return found.template_name if found is not None and found.template_name else code
+
 
 def create_job(
     state: ComposeState,

@@ -72,7 +72,8 @@ class CredentialSource(CheckedTable):
 
 
 def _endpoint(value: object) -> str | None:
-    return normalize_endpoint(text(value)) if value else None
+    # An empty endpoint means "the region's": as if the key were not there.
+    return None if value is None or value == "" else normalize_endpoint(text(value))
 
 
 def _placement(value: object) -> Placement:

@@ -136,7 +136,8 @@ async def test_switching_the_source_away_from_stored_drops_the_secret(config: Pa
 
 
 async def test_pick_rename_and_use_a_profile(config: Path) -> None:
-    save_settings(Settings(default_profile="a", profiles={"a": Profile(), "b": Profile(rate=3)}), config)
+    tuned = Profile(rate=3, lookup_rate=50, reconcile_grace_s=30, canary_threshold=0.5)  # the last three: not in the form
+    save_settings(Settings(default_profile="a", profiles={"a": Profile(), "b": tuned}), config)
     app = Host(config)
     async with app.run_test(size=(120, 36)) as pilot:
         await pilot.pause()
@@ -152,6 +153,8 @@ async def test_pick_rename_and_use_a_profile(config: Path) -> None:
         await pilot.pause()
     settings = load_settings(config)
     assert set(settings.profiles) == {"a", "bee"} and settings.default_profile == "bee"
+    bee = settings.profiles["bee"]
+    assert (bee.rate, bee.lookup_rate, bee.reconcile_grace_s, bee.canary_threshold) == (3, 50, 30, 0.5)
 
 
 @pytest.fixture

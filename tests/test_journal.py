@@ -234,3 +234,35 @@ def test_a_job_keeps_its_placement_and_older_jobs_fall_back(tmp_path: Path) -> N
         )
         assert journal.job(new).placement == "body"
         assert journal.job(new).sent_placement(Placement.QUERY) is Placement.BODY
+
+
+def _open_when_released(path: str, barrier: object, results: object) -> None:
+    barrier.wait()  # type: ignore[attr-defined]
+    try:
+        with Journal(Path(path)):
+            results.put("ok")  # type: ignore[attr-defined]
+    except Exception as exc:  # noqa: BLE001 - reported to the test
+        results.put(f"{type(exc).__name__}: {exc}")  # type: ignore[attr-defined]
+
+
+def test_processes_opening_an_old_journal_at_once_all_migrate_it_or_find_it_migrated(tmp_path: Path) -> None:
+    import multiprocessing
+
+    from cams_tui.engine import journal as module
+
+    db = sqlite3.connect(tmp_path / "journal.sqlite3")
+    for number in range(3):
+        for statement in module._split_sql(module._MIGRATIONS[number]):
+            db.execute(statement)
+    db.execute("PRAGMA user_version=3")
+    db.commit()
+    db.close()
+    context = multiprocessing.get_context("spawn")
+    barrier, results = context.Barrier(6), context.Queue()
+    processes = [context.Process(target=_open_when_released, args=(str(tmp_path), barrier, results)) for _ in range(6)]
+    for process in processes:
+        process.start()
+    outcomes = [results.get(timeout=60) for _ in processes]
+    for process in processes:
+        process.join(timeout=60)
+    assert outcomes == ["ok"] * 6

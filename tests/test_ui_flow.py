@@ -138,3 +138,21 @@ async def test_other_screens_styles_do_not_leak_into_compose(tmp_path, monkeypat
             await settle(pilot)
         assert app.screen is app.compose_screen
         assert shape() == before
+
+
+async def test_a_failed_listing_is_reported_and_stays_reported(tmp_path, monkeypatch) -> None:
+    """Templates and Service IDs are listed side by side: when one listing fails, the other is
+    cancelled, so its progress cannot overwrite the error."""
+    from cams_tui.api.client import CamsClient
+
+    async def refuse(self, **_: object) -> None:  # noqa: ANN001
+        raise RuntimeError("the Service IDs cannot be listed")
+
+    monkeypatch.setattr(CamsClient, "list_viber_services", refuse)
+    app = demo_app(tmp_path, monkeypatch)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        await pilot.pause(0.3)
+        status = str(app.compose_screen.query_one("#template-status").render())
+        assert status == "Could not load templates: the Service IDs cannot be listed  (ctrl+r to retry)"
+        assert app.state.templates == []

@@ -210,9 +210,9 @@ class JobRecord:
     counts: dict[str, int]
     canary: dict[str, Any] | None = None
     """The canary's settings, batches and verdict (``None``: no canary)."""
-    placement: str | None = None
-    """``body`` or ``query``: how the batches were sized to travel (``None``: a job written
-    before the journal kept it)."""
+    placement: Placement | None = None
+    """How the batches were sized to travel (``None``: a job written before the journal kept
+    it, or by a caller that did not say)."""
 
     def sent_placement(self, default: Placement) -> Placement:
         """How the job's batches travel: as they were planned, else (an older job) ``default``.
@@ -220,7 +220,7 @@ class JobRecord:
         Batches planned for the body hold up to 1,000 recipients, more than a URL can carry:
         sent in the query (a profile changed between send and resume) they would fail unsent.
         """
-        return Placement(self.placement) if self.placement else default
+        return self.placement or default
 
     @property
     def pending(self) -> int:
@@ -330,12 +330,23 @@ class Journal:
             raise JournalError(
                 f"the journal {self.path} was written by a newer cams-tui (schema {version}); upgrade cams-tui"
             )
-        for number in range(version, SCHEMA_VERSION):
+        while version < SCHEMA_VERSION:
             self._db.execute("BEGIN IMMEDIATE")
-            for statement in _split_sql(_MIGRATIONS[number]):
-                self._db.execute(statement)
-            self._db.execute(f"PRAGMA user_version={number + 1}")
+            # Read again under the lock: another process opening the same journal may have
+            # migrated it since (a second ALTER TABLE would fail on the existing column).
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            if version >= SCHEMA_VERSION:
+                self._db.execute("COMMIT")
+                break
+            try:
+                for statement in _split_sql(_MIGRATIONS[version]):
+                    self._db.execute(statement)
+                self._db.execute(f"PRAGMA user_version={version + 1}")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
             self._db.execute("COMMIT")
+            version += 1
 
     def _transaction(self, statements: Iterable[tuple[str, Any]]) -> None:
         """Run statements in one transaction and commit it durably."""
@@ -674,7 +685,7 @@ class Journal:
             variables=None if row[16] is None else json.loads(row[16]),
             counts=counts,
             canary=None if row[17] is None else json.loads(row[17]),
-            placement=row[18],
+            placement=Placement(row[18]) if row[18] else None,
         )
 
     def jobs(self) -> list[JobRecord]:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 from cams_tui.compose import ComposeState, Step
@@ -72,6 +73,19 @@ class CamsApp(App[int]):
         self.offer_first_run = False
         """Whether to offer "try the demo" or "set up an account" on start (no AccessKey found)."""
 
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Textual's notify, with the message and title always shown as written: they carry
+        errors, paths and names from outside, which read as markup could vanish or crash."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
+
     @property
     def data_dir(self) -> Path:
         """Where the journal lives."""
@@ -111,7 +125,7 @@ class CamsApp(App[int]):
 
     @property
     def compose_screen(self) -> ComposeScreen:
-        """The compose screen (always the lowest screen of the stack but the blank default)."""
+        """The compose screen (the app's default screen: always the lowest of the stack)."""
         from cams_tui.ui.screens.compose import ComposeScreen
 
         return next(screen for screen in self.screen_stack if isinstance(screen, ComposeScreen))

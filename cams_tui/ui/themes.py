@@ -98,6 +98,8 @@ def select_theme_before_start(app: App[object], name: str) -> None:
     if app.is_running:
         app.theme = name
         return
+    if name not in app.available_themes:  # set_reactive skips App.theme's own check
+        raise ValueError(f"theme {name!r} is not registered")
     app.set_reactive(App.theme, name)
     theme = app.current_theme
     app.update_classes(

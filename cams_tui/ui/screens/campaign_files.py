@@ -10,9 +10,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Input, Static
+from textual.widgets import Input
 
 from cams_tui.ui.widgets.path_input import PathInput
+from cams_tui.ui.widgets.text import Static
 
 if TYPE_CHECKING:
     from cams_tui.ui.app import CamsApp

@@ -9,7 +9,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import DirectoryTree, Static
+from textual.widgets import DirectoryTree
+
+from cams_tui.ui.widgets.text import Static
 
 
 class FilePickerDialog(ModalScreen[Path | None]):

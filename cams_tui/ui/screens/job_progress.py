@@ -12,10 +12,11 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Header, Log, ProgressBar, Static
+from textual.widgets import Header, Log, ProgressBar
 
 from cams_tui.compose import counted
 from cams_tui.ui.widgets.footer import Footer
+from cams_tui.ui.widgets.text import Static
 
 if TYPE_CHECKING:
     from cams_tui.engine.events import Event

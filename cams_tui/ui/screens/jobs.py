@@ -17,16 +17,19 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Header, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Header, TabbedContent, TabPane
 
+from cams_tui.compose import counted
 from cams_tui.ui.engine_run import SendTarget
 from cams_tui.ui.widgets.footer import Footer
 from cams_tui.ui.widgets.results_table import ResultsTable
 from cams_tui.ui.widgets.send_log import LogEntry, SendLog
+from cams_tui.ui.widgets.text import Static
 
 if TYPE_CHECKING:
     from cams_tui.engine.journal import JobRecord
@@ -152,9 +155,8 @@ def _when(stamp: float) -> str:
 def template_name(app: object, code: str, language: str) -> str:
     """The template's name when the account's templates have been listed, else its code
     (the journal keeps the code, which is what CAMS needs)."""
-    state = getattr(app, "state", None)
-    found = state.find_template(code, language) if state is not None else None
-    return found.template_name if found is not None and found.template_name else code
+    state = getattr(app, "state", None)  # the compose state of cams-tui's app; absent in a bare host
+    return state.template_name(code, language) if state is not None else code
 
 
 def _template_text(app: object, job: JobRecord) -> str:
@@ -401,7 +403,7 @@ class JobsScreen(JobActions):
             template = f"{name if len(name) <= 14 else name[:13] + '…'} {job.options.language}"
             table.add_row(
                 time.strftime("%m-%d %H:%M", time.localtime(job.created_at)),
-                template,
+                Text(template),
                 _STATE_TEXT.get(job.state, job.state),
                 f"{job.recipients:,}",
                 f"{job.counts.get('ok', 0):,}",
@@ -414,7 +416,7 @@ class JobsScreen(JobActions):
         if jobs:
             table.move_cursor(row=min(row, len(jobs) - 1))
         self.query_one("#jobs-title", Static).update(
-            f"{len(jobs):,} job{'' if len(jobs) == 1 else 's'} · enter opens one" if jobs else "No jobs yet: they appear here once sent"
+            f"{counted(len(jobs), 'job')} · enter opens one" if jobs else "No jobs yet: they appear here once sent"
         )
 
     def reloaded(self) -> None:
@@ -504,7 +506,7 @@ class JobDetailScreen(JobActions):
         c = job.counts
         summary = (
             f"Job {job.id} · {_when(job.created_at)} · {_template_text(self.app, job)} · "
-            f"{job.recipients:,} recipients: {c.get('ok', 0):,} ok, {c.get('failed', 0):,} failed, "
+            f"{counted(job.recipients, 'recipient')}: {c.get('ok', 0):,} ok, {c.get('failed', 0):,} failed, "
             f"{c.get('unknown', 0) + c.get('sending', 0):,} unknown, {c.get('planned', 0):,} pending · "
             f"{_STATE_TEXT.get(job.state, job.state)}"
         )

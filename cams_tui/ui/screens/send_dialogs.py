@@ -12,10 +12,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Static
+from textual.widgets import Button, Input
 
 from cams_tui.engine.events import DoneEvent
 from cams_tui.ui.widgets.send_log import LogEntry
+from cams_tui.ui.widgets.text import Label, Static
 
 _CSS = "send_dialogs.tcss"
 

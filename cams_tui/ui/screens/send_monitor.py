@@ -22,15 +22,17 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Header, Static
+from textual.widgets import Header
 from textual.worker import Worker, WorkerState
 
+from cams_tui.compose import counted
 from cams_tui.ui.engine_run import EngineRun, SendTarget, Stamped
 from cams_tui.ui.send_state import SendState
 from cams_tui.ui.widgets.counters import SendCounters
 from cams_tui.ui.widgets.footer import Footer
 from cams_tui.ui.widgets.funnel import DeliveryFunnel
 from cams_tui.ui.widgets.send_log import FILTERS, SendLog
+from cams_tui.ui.widgets.text import Static
 
 if TYPE_CHECKING:
     from cams_tui.engine.journal import JobRecord
@@ -247,7 +249,7 @@ class SendMonitorScreen(Screen[None]):
             from cams_tui.ui.screens.jobs import template_name
 
             name = template_name(self.app, job.options.template_code, job.options.language)
-            what += f" · {name} {job.options.language} · {job.recipients:,} recipients"
+            what += f" · {name} {job.options.language} · {counted(job.recipients, 'recipient')}"
         phase = _PHASE_TEXT.get(self.state.phase, self.state.phase)
         canary = f" · {self.state.canary}" if self.state.canary else ""
         self.query_one("#monitor-title", Static).update(f"{what} · {phase}{canary}")

@@ -20,7 +20,7 @@ from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, Input, Label, OptionList, Select, Static
+from textual.widgets import Button, Input, OptionList, Select
 from textual.widgets.option_list import Option
 
 from cams_tui import paths
@@ -35,6 +35,7 @@ from cams_tui.config import (
 )
 from cams_tui.tables import TableError
 from cams_tui.ui.widgets.footer import Footer
+from cams_tui.ui.widgets.text import Label, Static
 
 if TYPE_CHECKING:
     from cams_tui.doctor import Check
@@ -366,7 +367,8 @@ class SettingsScreen(Screen[None]):
         if name != self.editing and name in self.settings.profiles:
             self._error(f"Name: a profile named {name!r} already exists; pick another name", "name")
             return None
-        previous = self.settings.profiles.get(self.editing or "", Profile()).credentials
+        edited = self.settings.profiles.get(self.editing or "", Profile())
+        previous = edited.credentials
         source = str(self.query_one("#source", Select).value)
         credentials: dict[str, object] = {"source": source}
         if source == "aliyun":
@@ -377,6 +379,8 @@ class SettingsScreen(Screen[None]):
             credentials["security_token"] = self._text("sts-token") or previous.security_token
         theme = self.query_one("#theme", Select).value
         data: dict[str, object] = {
+            # What the form does not show (lookup rate, grace period, canary threshold) is kept.
+            **edited.to_table(),
             "region": self._text("region") or DEFAULT_REGION,
             "endpoint": self._text("endpoint") or None,
             "placement": self.query_one("#placement", Select).value,

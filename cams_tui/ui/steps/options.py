@@ -7,7 +7,7 @@ from dataclasses import fields
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Input, Label, Select, Static
+from textual.widgets import Input, Select
 
 from cams_tui.compose import (
     FALLBACK_DURATION_RANGE_TEXT,
@@ -19,6 +19,7 @@ from cams_tui.compose import (
     format_duration,
 )
 from cams_tui.ui.steps.base import StepPane
+from cams_tui.ui.widgets.text import Label, Static
 
 # field name → (label, placeholder, what the field means); the order is the screen's.
 FIELDS: dict[str, tuple[str, str, str]] = {

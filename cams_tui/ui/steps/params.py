@@ -9,11 +9,13 @@ from textual import on
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import DataTable, Input, Static
+from textual.content import Content
+from textual.widgets import DataTable, Input
 
 from cams_tui.compose import ParamSource, Step
 from cams_tui.ui.steps.base import StepPane
 from cams_tui.ui.widgets.template_preview import TemplatePreview
+from cams_tui.ui.widgets.text import Static
 
 
 class ParamEditor(Input):
@@ -145,7 +147,7 @@ show the preview for the previous or next recipient.
         self._editing = name
         editor = self.query_one(ParamEditor)
         editor.placeholder = placeholder
-        editor.border_title = placeholder
+        editor.border_title = Content(placeholder)  # holds a variable's name: not markup
         editor.value = value
         editor.display = True
         editor.focus()

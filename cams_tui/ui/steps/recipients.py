@@ -6,18 +6,20 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.timer import Timer
-from textual.widgets import DataTable, Input, Label, ProgressBar, Static, TextArea
+from textual.widgets import DataTable, Input, ProgressBar, TextArea
 from textual.worker import get_current_worker
 
 from cams_tui.compose import Step, counted
 from cams_tui.ui.steps.base import StepPane, explain
 from cams_tui.ui.widgets.path_input import PathInput
+from cams_tui.ui.widgets.text import Label, Static
 
 # Rejected lines shown in the table: a DataTable of every line of a huge file would block the UI.
 MAX_REJECTED_ROWS = 500
@@ -203,7 +205,7 @@ duplicates and opted-out numbers are dropped.
             )
         )
         for reject in list(report.rejected)[:MAX_REJECTED_ROWS]:
-            table.add_row(str(reject.line), reject.text, reject.reason)
+            table.add_row(str(reject.line), Text(reject.text), Text(reject.reason))  # the line as pasted, not markup
         more = report.rejected_count - min(len(report.rejected), MAX_REJECTED_ROWS)
         source = f"file {self.state.recipients_file}" if self.state.recipients_file else "pasted numbers"
         shown = min(len(report.rejected), MAX_REJECTED_ROWS)

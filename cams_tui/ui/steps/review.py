@@ -11,10 +11,11 @@ from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
-from textual.widgets import Button, Input, Label, Static
+from textual.widgets import Button, Input
 
 from cams_tui.compose import ParamRow, Step, TrialSend, counted, format_duration
 from cams_tui.ui.steps.base import StepPane, explain
+from cams_tui.ui.widgets.text import Label, Static
 
 
 class ReviewStep(StepPane):

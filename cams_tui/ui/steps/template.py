@@ -6,15 +6,18 @@ import asyncio
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import DataTable, Input, Label, Select, Static
+from textual.content import Content
+from textual.widgets import DataTable, Input, Select
 
 from cams_tui.compose import APPROVED_STATUSES, Step
 from cams_tui.ui.steps.base import StepPane, explain
 from cams_tui.ui.widgets.template_preview import TemplatePreview
+from cams_tui.ui.widgets.text import Label, Static
 
 if TYPE_CHECKING:
     from cams_tui.api.models import TemplateDetail, TemplateSummary
@@ -95,13 +98,14 @@ previews a template and **enter** chooses it. Only approved templates can be sen
         try:
             client = await self.cams.connection.client()
             cust_space_id = self.state.options.cust_space_id or None
-            # Side by side: two round trips cost one.
-            templates, services = await asyncio.gather(
-                self._list_templates(client, cust_space_id, status),
-                client.list_viber_services(cust_space_id=cust_space_id),
-            )
+            # Side by side: two round trips cost one. A failure of either cancels the other.
+            async with asyncio.TaskGroup() as group:
+                listing = group.create_task(self._list_templates(client, cust_space_id, status))
+                listing_services = group.create_task(client.list_viber_services(cust_space_id=cust_space_id))
+            templates, services = listing.result(), listing_services.result()
         except Exception as exc:  # noqa: BLE001 - every failure is shown, none may crash the app
-            status.update(f"Could not load templates: {explain(exc)}  (ctrl+r to retry)")
+            first = exc.exceptions[0] if isinstance(exc, ExceptionGroup) else exc
+            status.update(f"Could not load templates: {explain(first)}  (ctrl+r to retry)")
             status.set_class(True, "error-line")
             return
         status.set_class(False, "error-line")
@@ -133,14 +137,14 @@ previews a template and **enter** chooses it. Only approved templates can be sen
 
     def _fill_selects(self) -> None:
         languages = sorted({t.language for t in self.state.templates if t.language})
-        self.query_one("#template-language", Select).set_options([(lang, lang) for lang in languages])
+        self.query_one("#template-language", Select).set_options([(Text(lang), lang) for lang in languages])
         sender = self.query_one("#template-sender", Select)
         options = [
-            (f"{s.service_id} {s.business_account_name}".strip(), s.service_id) for s in self.state.services
+            (Text(f"{s.service_id} {s.business_account_name}".strip()), s.service_id) for s in self.state.services
         ]
         known = {value for _, value in options}
         if self.state.sender and self.state.sender not in known:
-            options.append((f"{self.state.sender} (not in this account)", self.state.sender))
+            options.append((Text(f"{self.state.sender} (not in this account)"), self.state.sender))
         sender.set_options(options)
         active = [s for s in self.state.services if s.state.lower() in {"active", "online", "normal", ""}]
         if not self.state.sender and active:
@@ -161,12 +165,13 @@ previews a template and **enter** chooses it. Only approved templates can be sen
             if isinstance(language, str) and template.language != language:
                 continue
             mark = "▶ " if chosen is not None and _key(chosen) == _key(template) else "  "
+            # Text, not str: a DataTable reads a str as markup, and these come from the account.
             table.add_row(
-                mark + template.template_name,
-                template.language,
-                template.audit_status,
-                template.category,
-                template.template_code,
+                Text(mark + template.template_name),
+                Text(template.language),
+                Text(template.audit_status),
+                Text(template.category),
+                Text(template.template_code),
                 key=_key(template),
             )
         if chosen is not None and _key(chosen) in table.rows:
@@ -219,7 +224,7 @@ previews a template and **enter** chooses it. Only approved templates can be sen
             preview.show(None, {}, f"Could not load the template: {explain(exc)}")
             return
         preview.show(detail, self.state.params)
-        preview.border_title = f"Preview · {summary.template_code[:12]}"
+        preview.border_title = Content(f"Preview · {summary.template_code[:12]}")
 
     async def _detail(self, summary: TemplateSummary) -> TemplateDetail:
         key = _key(summary)

@@ -7,9 +7,10 @@ from typing import ClassVar
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Label, ProgressBar, Sparkline
+from textual.widgets import ProgressBar, Sparkline
 
 from cams_tui.ui.send_state import SendState
+from cams_tui.ui.widgets.text import Label
 
 
 def duration_text(seconds: float | None) -> str:

@@ -41,8 +41,9 @@ class Footer(TextualFooter):
             await self.recompose()
 
     def _key_bar(self) -> tuple[object, ...]:
-        """Everything of the active bindings that the footer's keys are drawn from."""
-        return tuple(
+        """Everything the footer's keys are drawn from: the active bindings, and whether the
+        command palette's key is shown."""
+        keys = tuple(
             (
                 binding.key,
                 self.app.get_key_display(binding),
@@ -50,8 +51,10 @@ class Footer(TextualFooter):
                 binding.description,
                 binding.show,
                 binding.group,
+                binding.tooltip,
                 enabled,
                 tooltip,
             )
             for _, binding, enabled, tooltip in self.screen.active_bindings.values()
         )
+        return (self.show_command_palette, self.app.ENABLE_COMMAND_PALETTE, keys)

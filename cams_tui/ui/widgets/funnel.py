@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.reactive import reactive
-from textual.widgets import Static
 
 from cams_tui.delivery import Funnel
+from cams_tui.ui.widgets.text import Static
 
 _BAR_WIDTH = 30
 

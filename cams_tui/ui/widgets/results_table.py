@@ -14,6 +14,7 @@ from itertools import accumulate
 from pathlib import Path
 from typing import ClassVar
 
+from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 
@@ -104,7 +105,10 @@ class ResultsTable(DataTable[str]):
         self.page_start = offset
         self.clear()
         self.add_rows(
-            (f"{r.number:,}", r.to, r.status, r.code, str(r.batch), r.request_id, r.group_message_id) for r in rows
+            # Text, not str: a DataTable reads a str as markup, and codes and ids come from CAMS.
+            (f"{r.number:,}", Text(r.to), Text(r.status), Text(r.code), str(r.batch), Text(r.request_id),
+             Text(r.group_message_id))
+            for r in rows
         )
         last = min(offset + len(rows), total)
         self.border_subtitle = f"{offset + 1 if rows else 0:,}–{last:,} of {total:,} · [ ] pages"

@@ -6,9 +6,9 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from textual.content import Content
-from textual.widgets import Static
 
 from cams_tui.templates import render_segments, template_variables
+from cams_tui.ui.widgets.text import Static
 
 if TYPE_CHECKING:
     from cams_tui.api.models import TemplateDetail
