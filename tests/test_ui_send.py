@@ -96,6 +96,8 @@ async def test_a_job_planned_for_the_body_is_sent_in_the_body(tmp_path: Path) ->
         app = HostApp(lambda: SendMonitorScreen(job_id, target=query_target, show_clock=False))
         async with app.run_test(size=(120, 36)) as pilot:
             await wait_for(pilot, finished(app), timeout=30)
+            told = [n.message for n in app._notifications]
+        assert any("planned for body placement: sent that way (the profile says query)" in m for m in told)
         recipients, _ = journal_counts(tmp_path, job_id)
         assert recipients == {"ok": 1_000}
         assert len(simulator.accepted) == 1_000

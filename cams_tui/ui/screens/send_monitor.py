@@ -166,6 +166,13 @@ class SendMonitorScreen(Screen[None]):
             self._failed_to_start(exc)
             return
         self._show_title()
+        placement = self.job.sent_placement(self.target.placement)
+        if placement is not self.target.placement:
+            self.notify(
+                f"Job {self.job_id} was planned for {placement.value} placement: sent that way "
+                f"(the profile says {self.target.placement.value}).",
+                timeout=10,
+            )
         self.state.start_run()
         self.run = EngineRun(self.target, self.job_id, retry_unknown=retry_unknown)
         self.set_class(False, "-finished")
