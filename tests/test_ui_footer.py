@@ -72,3 +72,33 @@ async def test_unchanged_bindings_do_not_rebuild_and_a_burst_rebuilds_once() -> 
             app.screen.refresh_bindings()
         await pilot.pause()
         assert footer.rebuilds == settled + 1
+
+
+class ManyKeys(Input):
+    BINDINGS = [Binding(f"ctrl+{key}", f"noop('{key}')", f"Action {key}") for key in "efghij"]
+
+    def action_noop(self, key: str) -> None:
+        """Nothing: the bindings are what the footer shows."""
+
+
+class NarrowApp(App[None]):
+    def compose(self) -> ComposeResult:
+        yield ManyKeys()
+        yield Footer()
+
+
+async def test_keys_that_do_not_fit_take_a_second_row_and_give_it_back_when_there_is_room() -> None:
+    app = NarrowApp()
+    async with app.run_test(size=(60, 10)) as pilot:
+        await pilot.pause()
+        await pilot.pause()
+        footer = app.query_one(Footer)
+        assert footer.has_class("-two-rows") and footer.size.height == 2
+        assert sorted(_descriptions(app))[:6] == [f"Action {key}" for key in "efghij"]
+        for row in footer.query(".footer-row"):
+            assert row.outer_size.width <= 60 and sum(key.outer_size.width for key in row.children) <= 60
+        await pilot.resize_terminal(200, 10)
+        await pilot.pause()
+        await pilot.pause()
+        assert not footer.has_class("-two-rows") and footer.size.height == 1
+        assert sorted(_descriptions(app))[:6] == [f"Action {key}" for key in "efghij"]

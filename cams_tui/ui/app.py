@@ -104,6 +104,15 @@ class CamsApp(App[int]):
 
             offer_first_run(self)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Save and open act on the campaign being composed: their keys are shown, and work,
+        on the compose screen only (elsewhere the footer needs the room)."""
+        if action in {"save_campaign", "open_campaign"}:
+            from cams_tui.ui.screens.compose import ComposeScreen
+
+            return isinstance(self.screen, ComposeScreen)
+        return True
+
     def watch_theme(self, name: str) -> None:
         """Remember a theme chosen while running (command palette, settings) in the profile."""
         if self.is_running:
@@ -289,8 +298,8 @@ class CamsApp(App[int]):
                 "Previous step", "Show the previous step (ctrl+b)", lambda: self.call_later(screen.action_previous_step)
             )
             yield from screen.pane(screen.current).commands()
-        yield SystemCommand("Save campaign", "Save the campaign as TOML (ctrl+s)", self.action_save_campaign)
-        yield SystemCommand("Open campaign", "Open a campaign TOML file (ctrl+o)", self.action_open_campaign)
+            yield SystemCommand("Save campaign", "Save the campaign as TOML (ctrl+s)", self.action_save_campaign)
+            yield SystemCommand("Open campaign", "Open a campaign TOML file (ctrl+o)", self.action_open_campaign)
         yield SystemCommand("Jobs", "The journal's jobs (F2)", self.action_show_jobs)
         yield SystemCommand("Settings", "Theme and profiles (F4)", self.action_settings)
         yield SystemCommand("Help", "Help for the focused widget and its keys (F1)", self.action_toggle_help)

@@ -18,6 +18,12 @@ from cams_tui.ui.widgets.template_preview import TemplatePreview
 from cams_tui.ui.widgets.text import Static
 
 
+# Shown as one footer entry each ("a d add/delete key", "[ ] recipient"): at 80 columns the
+# footer has room for about eight entries.
+_KEYS = Binding.Group("add/delete key")
+_RECIPIENT = Binding.Group("recipient")
+
+
 class ParamEditor(Input):
     """The inline editor of a value: enter keeps it, escape cancels."""
 
@@ -43,10 +49,10 @@ show the preview for the previous or next recipient.
 
     BINDINGS = [
         Binding("enter", "edit", "Edit", id="edit-param"),
-        Binding("a", "add", "Add key", id="add-param"),
-        Binding("d", "delete", "Delete key", id="delete-param"),
-        Binding("left_square_bracket", "recipient(-1)", "Prev rcpt", id="previous-recipient"),
-        Binding("right_square_bracket", "recipient(1)", "Next rcpt", id="next-recipient"),
+        Binding("a", "add", "Add key", id="add-param", group=_KEYS),
+        Binding("d", "delete", "Delete key", id="delete-param", group=_KEYS),
+        Binding("left_square_bracket", "recipient(-1)", "Previous recipient", id="previous-recipient", group=_RECIPIENT),
+        Binding("right_square_bracket", "recipient(1)", "Next recipient", id="next-recipient", group=_RECIPIENT),
     ]
 
     def __init__(self, *, id: str | None = None) -> None:

@@ -1,10 +1,15 @@
-"""Textual's footer, rebuilt only when the keys it shows change."""
+"""Textual's footer, rebuilt only when the keys it shows change, on two rows when one is too short."""
 
 from __future__ import annotations
 
 from textual.app import ComposeResult
+from textual.compose import compose
+from textual.containers import HorizontalGroup
+from textual.events import Resize
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Footer as TextualFooter
+from textual.widgets._footer import FooterLabel
 
 
 class Footer(TextualFooter):
@@ -16,15 +21,53 @@ class Footer(TextualFooter):
     of about 12 ms, the first after the first frame, so that frame has an empty footer. This
     one rebuilds before the next refresh, once for any number of changes, and not at all when
     the keys it would show are those it shows.
+
+    Textual's footer is one row, and keys that do not fit are cut off. When they do not fit,
+    this one takes a second row (at 80 columns: the parameters step, the jobs screens).
+    """
+
+    DEFAULT_CSS = """
+    Footer.-two-rows {
+        layout: vertical;
+        height: 2;
+    }
+    Footer .footer-row {
+        width: 1fr;
+    }
     """
 
     _rebuild_pending = False
     _shown: tuple[object, ...] | None = None
+    _two_rows = False
+    _widths: list[int] = []
+    """The width of each entry (command palette key aside), as last laid out."""
 
     def compose(self) -> ComposeResult:
         if self._bindings_ready:
             self._shown = self._key_bar()
-        yield from super().compose()
+        entries = compose(self, super().compose())
+        if not self._two_rows:
+            yield from entries
+            return
+        keys = [entry for entry in entries if not entry.has_class("-command-palette")]
+        split = self._split(keys)
+        yield HorizontalGroup(*keys[:split], classes="footer-row")
+        yield HorizontalGroup(*keys[split:], classes="footer-row")
+        yield from (entry for entry in entries if entry.has_class("-command-palette"))
+
+    def _split(self, keys: list[Widget]) -> int:
+        """Where the second row starts: about half the width on each, a group's label kept
+        with its keys."""
+        widths = self._widths if len(self._widths) == len(keys) else [1] * len(keys)
+        half, total, split = sum(widths) / 2, 0, len(keys)
+        for index, width in enumerate(widths):
+            total += width
+            if total >= half:
+                split = index + 1
+                break
+        while 0 < split < len(keys) and isinstance(keys[split], FooterLabel):
+            split += 1
+        return split
 
     def bindings_changed(self, screen: Screen) -> None:
         self._bindings_ready = True
@@ -39,6 +82,35 @@ class Footer(TextualFooter):
         self._rebuild_pending = False
         if self.is_attached and self._key_bar() != self._shown:
             await self.recompose()
+            self.call_after_refresh(self._fit)
+
+    def on_mount(self) -> None:
+        # Textual's own on_mount (subscribing to binding changes) runs too: handlers of every
+        # class of the MRO are called.
+        self.call_after_refresh(self._fit)
+
+    def on_resize(self, event: Resize) -> None:
+        self.call_after_refresh(self._fit)
+
+    async def _fit(self) -> None:
+        """One row if every key fits in it, else two."""
+        if not self.is_attached:
+            return
+        entries = [entry for row in self._rows() for entry in row.children] if self._two_rows else list(self.children)
+        keys = [entry for entry in entries if not entry.has_class("-command-palette")]
+        if any(entry.outer_size.width == 0 for entry in entries):
+            self.call_after_refresh(self._fit)  # just composed: not laid out yet
+            return
+        palette = sum(entry.outer_size.width for entry in self.query(".-command-palette"))
+        self._widths = [entry.outer_size.width for entry in keys]
+        two_rows = sum(self._widths) + palette > self.size.width
+        if two_rows != self._two_rows:
+            self._two_rows = two_rows
+            self.set_class(two_rows, "-two-rows")
+            await self.recompose()
+
+    def _rows(self) -> list[Widget]:
+        return [child for child in self.children if child.has_class("footer-row")]
 
     def _key_bar(self) -> tuple[object, ...]:
         """Everything the footer's keys are drawn from: the active bindings, and whether the
