@@ -81,3 +81,14 @@ def test_every_static_and_label_of_the_app_shows_strings_as_written() -> None:
         and re.search(r"^from textual\.widgets import [^\n]*\b(Static|Label)\b", path.read_text(encoding="utf-8"), re.M)
     ]
     assert offenders == []
+
+
+async def test_textuals_own_toasts_read_plainly_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Toasts are plain text here; Textual's own "press ctrl+q" toast was markup."""
+    app = demo_app(tmp_path, monkeypatch)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        app.action_help_quit()  # what ctrl+c does
+        await pilot.pause()
+        (told,) = [n.message for n in app._notifications if "to quit the app" in n.message]
+        assert told == "Press ^q to quit the app"

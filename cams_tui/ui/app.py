@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from textual import events
+from textual import events, on
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.notifications import SeverityLevel
@@ -83,8 +83,24 @@ class CamsApp(App[int]):
         markup: bool = True,
     ) -> None:
         """Textual's notify, with the message and title always shown as written: they carry
-        errors, paths and names from outside, which read as markup could vanish or crash."""
+        errors, paths and names from outside, which read as markup could vanish or crash.
+        (Textual's own toasts that use markup are replaced below with plain ones.)"""
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
+
+    def action_help_quit(self) -> None:
+        """ctrl+c does not quit: say which key does (Textual's message is markup)."""
+        for key, active in self.active_bindings.items():
+            if active.binding.action in ("quit", "app.quit"):
+                self.notify(f"Press {self.get_key_display(active.binding) or key} to quit the app",
+                            title="Do you want to quit?")
+                return
+
+    @on(events.DeliveryComplete)
+    def _screenshot_saved(self, event: events.DeliveryComplete) -> None:
+        # Replaces Textual's handler, whose message is markup.
+        if event.name == "screenshot":
+            event.prevent_default()
+            self.notify(f"Saved screenshot to {event.path}" if event.path else "Saved screenshot", title="Screenshot")
 
     @property
     def data_dir(self) -> Path:

@@ -40,7 +40,11 @@ class Footer(TextualFooter):
     _shown: tuple[object, ...] | None = None
     _two_rows = False
     _widths: list[int] = []
-    """The width of each entry (command palette key aside), as last laid out."""
+    """The width of each entry (command palette key aside, margins included), as last laid out."""
+    _palette_width = 0
+    _split_at = 0
+    """How many entries the first row holds (two rows)."""
+    _recomposing = False
 
     def compose(self) -> ComposeResult:
         if self._bindings_ready:
@@ -50,23 +54,25 @@ class Footer(TextualFooter):
             yield from entries
             return
         keys = [entry for entry in entries if not entry.has_class("-command-palette")]
-        split = self._split(keys)
+        split = self._split_at = self._split(keys)
         yield HorizontalGroup(*keys[:split], classes="footer-row")
         yield HorizontalGroup(*keys[split:], classes="footer-row")
         yield from (entry for entry in entries if entry.has_class("-command-palette"))
 
     def _split(self, keys: list[Widget]) -> int:
-        """Where the second row starts: about half the width on each, a group's label kept
-        with its keys."""
-        widths = self._widths if len(self._widths) == len(keys) else [1] * len(keys)
-        half, total, split = sum(widths) / 2, 0, len(keys)
-        for index, width in enumerate(widths):
-            total += width
-            if total >= half:
-                split = index + 1
-                break
+        """Where the second row starts: the first row holds what fits beside the command
+        palette's key, a group's label kept with its keys."""
+        if len(self._widths) != len(keys):  # not measured yet: half each, corrected once laid out
+            split = (len(keys) + 1) // 2
+        else:
+            room, used, split = self.size.width - self._palette_width, 0, len(keys)
+            for index, width in enumerate(self._widths):
+                if used + width > room:
+                    split = index
+                    break
+                used += width
         while 0 < split < len(keys) and isinstance(keys[split], FooterLabel):
-            split += 1
+            split -= 1  # the label's keys go down with it
         return split
 
     def bindings_changed(self, screen: Screen) -> None:
@@ -80,9 +86,22 @@ class Footer(TextualFooter):
     async def _rebuild(self) -> None:
         # Cleared first: a change published while the keys are being rebuilt needs another pass.
         self._rebuild_pending = False
+        if self._recomposing:  # a fit is rebuilding: look again once it is drawn
+            self._rebuild_pending = True
+            self.call_after_refresh(self._rebuild)
+            return
         if self.is_attached and self._key_bar() != self._shown:
-            await self.recompose()
+            await self._recompose()
             self.call_after_refresh(self._fit)
+
+    async def _recompose(self) -> None:
+        # One rebuild at a time: a fit (after a refresh) and a bindings change (in the footer's
+        # own queue) may both want one.
+        self._recomposing = True
+        try:
+            await self.recompose()
+        finally:
+            self._recomposing = False
 
     def on_mount(self) -> None:
         # Textual's own on_mount (subscribing to binding changes) runs too: handlers of every
@@ -98,16 +117,16 @@ class Footer(TextualFooter):
             return
         entries = [entry for row in self._rows() for entry in row.children] if self._two_rows else list(self.children)
         keys = [entry for entry in entries if not entry.has_class("-command-palette")]
-        if any(entry.outer_size.width == 0 for entry in entries):
-            self.call_after_refresh(self._fit)  # just composed: not laid out yet
+        if self._recomposing or any(entry.outer_size.width == 0 for entry in entries):
+            self.call_after_refresh(self._fit)  # being rebuilt, or not laid out yet
             return
-        palette = sum(entry.outer_size.width for entry in self.query(".-command-palette"))
-        self._widths = [entry.outer_size.width for entry in keys]
-        two_rows = sum(self._widths) + palette > self.size.width
-        if two_rows != self._two_rows:
+        self._palette_width = sum(_width(entry) for entry in self.query(".-command-palette"))
+        self._widths = [_width(entry) for entry in keys]
+        two_rows = sum(self._widths) + self._palette_width > self.size.width
+        if two_rows != self._two_rows or (two_rows and self._split(keys) != self._split_at):
             self._two_rows = two_rows
             self.set_class(two_rows, "-two-rows")
-            await self.recompose()
+            await self._recompose()
 
     def _rows(self) -> list[Widget]:
         return [child for child in self.children if child.has_class("footer-row")]
@@ -130,3 +149,8 @@ class Footer(TextualFooter):
             for _, binding, enabled, tooltip in self.screen.active_bindings.values()
         )
         return (self.show_command_palette, self.app.ENABLE_COMMAND_PALETTE, keys)
+
+
+def _width(entry: Widget) -> int:
+    """The columns an entry takes in the row: its box and its margins."""
+    return entry.outer_size.width + entry.styles.margin.width
