@@ -54,18 +54,24 @@ class Funnel:
         return max(self.accepted - self.reported, 0)
 
 
-def tally(records: Iterable[MessageRecord], *, accepted: int, top: int = TOP_REASONS) -> Funnel:
-    """The funnel of ``records``; a message listed twice (pages shifting) counts once."""
-    latest: dict[str, MessageRecord] = {}
+def latest(records: Iterable[MessageRecord]) -> list[MessageRecord]:
+    """Each message once, as last listed (pages may shift while polling); records without a
+    MessageId are all kept."""
+    by_id: dict[str, MessageRecord] = {}
     anonymous: list[MessageRecord] = []
     for record in records:
         if record.message_id:
-            latest[record.message_id] = record
+            by_id[record.message_id] = record
         else:
             anonymous.append(record)
+    return [*by_id.values(), *anonymous]
+
+
+def tally(records: Iterable[MessageRecord], *, accepted: int, top: int = TOP_REASONS) -> Funnel:
+    """The funnel of ``records``; a message listed twice (pages shifting) counts once."""
     statuses: Counter[str] = Counter()
     reasons: Counter[str] = Counter()
-    for record in [*latest.values(), *anonymous]:
+    for record in latest(records):
         status = record.message_status.lower()
         statuses[status] += 1
         if status == "failed":

@@ -33,7 +33,7 @@ from typing import Any, TypeVar
 from cams_tui.api.client import CamsClient
 from cams_tui.api.errors import CamsError
 from cams_tui.api.models import ListMessagesRequest, MessageRecord, Page
-from cams_tui.delivery import Funnel, fetch_records, tally
+from cams_tui.delivery import Funnel, fetch_records, latest, tally
 from cams_tui.engine.events import BatchEvent, CanaryEvent
 from cams_tui.engine.journal import BatchState, Journal
 
@@ -201,8 +201,9 @@ async def judge_canary(
         notify(f"canary: {done:,} of {accepted_count:,} statuses settled, waiting")
         await asyncio.sleep(settings.poll_s)
     funnel = tally(records, accepted=accepted_count)
-    bad_listed = sum(1 for r in _latest(records) if _bad(r))
-    judged = refused + sum(1 for r in _latest(records) if r.message_status.lower() in _SETTLED)
+    listed = latest(records)
+    bad_listed = sum(1 for r in listed if _bad(r))
+    judged = refused + sum(1 for r in listed if r.message_status.lower() in _SETTLED)
     bad = refused + bad_listed
     share = bad / judged if judged else 0.0
     waited = round(time.monotonic() - started, 2)
@@ -235,18 +236,6 @@ async def judge_canary(
         reason=reason,
         waited_s=waited,
     )
-
-
-def _latest(records: list[MessageRecord]) -> list[MessageRecord]:
-    """Each message once (pages may shift while polling)."""
-    by_id: dict[str, MessageRecord] = {}
-    anonymous: list[MessageRecord] = []
-    for record in records:
-        if record.message_id:
-            by_id[record.message_id] = record
-        else:
-            anonymous.append(record)
-    return [*by_id.values(), *anonymous]
 
 
 @dataclass

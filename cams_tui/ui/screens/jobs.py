@@ -67,15 +67,16 @@ def load_job_log(data_dir: Path, job_id: str) -> tuple[JobRecord, list[LogEntry]
     return job, entries
 
 
-def requeue_failed(data_dir: Path, job_id: str) -> int:
-    """Put a job's failed batches back to ``planned``; returns how many recipients.
-    Blocking: use a thread."""
+def requeue(data_dir: Path, job_id: str, *, verified_not_sent: bool = False) -> int:
+    """Put a job's failed batches (or, with ``verified_not_sent``, those verified not sent)
+    back to ``planned``; returns how many recipients. Blocking: use a thread."""
     from cams_tui.engine.journal import BatchState, Journal
 
+    state = BatchState.NOT_SENT_VERIFIED if verified_not_sent else BatchState.FAILED
     with Journal(data_dir) as journal:
         with journal.lock_job(job_id):
-            recipients = sum(batch.size for batch in journal.batches(job_id, [BatchState.FAILED]))
-            journal.recover(job_id, retry_failed=True)
+            recipients = sum(batch.size for batch in journal.batches(job_id, [state]))
+            journal.recover(job_id, retry_failed=not verified_not_sent, resend_verified=verified_not_sent)
     return recipients
 
 
@@ -92,18 +93,6 @@ def reconcile_job(target: SendTarget, job_id: str, settings: ReconcileSettings) 
                 return await Reconciler(client, journal, job_id, settings).run()
 
     return asyncio.run(look_up())
-
-
-def requeue_verified(data_dir: Path, job_id: str) -> int:
-    """Put a job's batches verified not sent back to ``planned``; returns how many recipients.
-    Blocking: use a thread."""
-    from cams_tui.engine.journal import BatchState, Journal
-
-    with Journal(data_dir) as journal:
-        with journal.lock_job(job_id):
-            recipients = sum(b.size for b in journal.batches(job_id, [BatchState.NOT_SENT_VERIFIED]))
-            journal.recover(job_id, resend_verified=True)
-    return recipients
 
 
 def resolution_text(data_dir: Path, job_id: str) -> str:
@@ -211,7 +200,7 @@ class JobActions(Screen[None]):
             self.notify(f"Job {job.id} has no failed recipients.", severity="warning")
             return
         try:
-            count = await asyncio.to_thread(requeue_failed, self.data_dir, job.id)
+            count = await asyncio.to_thread(requeue, self.data_dir, job.id)
         except Exception as exc:  # noqa: BLE001 - shown to the operator
             self.notify(f"Cannot retry job {job.id}: {exc}", severity="error")
             return
@@ -311,7 +300,7 @@ class JobActions(Screen[None]):
     @work(group="job-action", exclusive=True, exit_on_error=False)
     async def _resend_verified(self, job_id: str) -> None:
         try:
-            count = await asyncio.to_thread(requeue_verified, self.data_dir, job_id)
+            count = await asyncio.to_thread(requeue, self.data_dir, job_id, verified_not_sent=True)
         except Exception as exc:  # noqa: BLE001 - shown to the operator
             self.notify(f"Cannot resend job {job_id}: {exc}", severity="error")
             return
