@@ -205,6 +205,9 @@ class ListMessagesRequest(CamsRequest):
     user_number: str | None = None
     template_code: str | None = None
     message_status: str | None = None
+    event_action: Literal["DOWN", "UP"] | None = Field(
+        None, description="DOWN: messages the business sent; UP: messages users sent to it"
+    )
     start_time: int | None = Field(None, ge=0, description="UNIX time in milliseconds")
     end_time: int | None = Field(None, ge=0, description="UNIX time in milliseconds")
     cust_space_id: str | None = None
@@ -329,7 +332,10 @@ class MessageRecord(_Wire):
     fail_reason: str | None = None
     send_time: str | None = None
     template_code: str | None = None
+    event_action: str | None = None
+    """``DOWN`` for a message the business sent, ``UP`` for one a user sent to it."""
     group_message_id: str | None = None
+    """Not in the SDK's model of a record: real CAMS is not known to send it. Never rely on it."""
     fail_back_flag: str | None = None
 
 
