@@ -66,6 +66,18 @@ def _lookup_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lookup-rate", type=_lookup_rate, metavar="N", help="ListChatappMessage calls per second")
 
 
+def _settle_options(parser: argparse.ArgumentParser) -> None:
+    """How a send or a resume settles its unknown batches: both look them up, before
+    (resume) and once every batch has an answer (both)."""
+    parser.add_argument(
+        "--resend-verified", action="store_true", help="resend batches a lookup verified as not sent, without asking"
+    )
+    parser.add_argument("--no-reconcile", action="store_true", help="do not look unknown batches up")
+    parser.add_argument(
+        "--wait", action="store_true", help="wait for the grace period when an unknown batch is not listed yet"
+    )
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--profile", metavar="NAME", help="the config profile to use")
     parser.add_argument("--endpoint", metavar="URL", help="CAMS endpoint (https, or http on loopback)")
@@ -103,18 +115,14 @@ def build_parser() -> argparse.ArgumentParser:
     send.add_argument("--canary-timeout", type=_seconds, metavar="S", help="wait this long for the canary (120)")
     # How often the canary's statuses are read: for tests, hence not in --help.
     send.add_argument("--canary-poll", type=_seconds, metavar="S", help=argparse.SUPPRESS)
+    _settle_options(send)
+    _lookup_options(send)
     _common(send)
 
     resume = commands.add_parser("resume", help="resume an unfinished job")
     resume.add_argument("job_id", metavar="JOB_ID")
     resume.add_argument("--retry-unknown", action="store_true", help="also resend batches whose outcome is unknown")
-    resume.add_argument(
-        "--resend-verified", action="store_true", help="resend batches a lookup verified as not sent, without asking"
-    )
-    resume.add_argument("--no-reconcile", action="store_true", help="do not look unknown batches up first")
-    resume.add_argument(
-        "--wait", action="store_true", help="wait for the grace period when an unknown batch is not listed yet"
-    )
+    _settle_options(resume)
     _lookup_options(resume)
     resume.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     resume.add_argument("--json", action="store_true", help="print JSON Lines events on stdout")

@@ -53,22 +53,29 @@ from cams_tui.campaign import Campaign, load_campaign
 from cams_tui.cli import EXIT_FAILED, EXIT_FATAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_UNKNOWN
 from cams_tui.config import ENV_ENDPOINT, RunContext, resolve_context
 from cams_tui.engine.canary import (
-    CANARY_FAILED,
     FAILURE_SPIKE,
     CanaryError,
     CanarySettings,
     CanaryVerdict,
-    SpikeDetector,
     canary_size,
-    judge_canary,
     split_canary,
 )
-from cams_tui.engine.events import BatchEvent, DoneEvent, Event, PlanEvent, ProgressEvent, RateEvent, event_to_json
+from cams_tui.engine.events import (
+    BatchEvent,
+    CanaryEvent,
+    DoneEvent,
+    Event,
+    LookupEvent,
+    PlanEvent,
+    ProgressEvent,
+    RateEvent,
+    event_to_json,
+)
 from cams_tui.engine.journal import BatchState, JobRecord, JobState, Journal, Reject
 from cams_tui.engine.reconcile import ReconcileReport, ReconcileSettings, Reconciler
 from cams_tui.engine.planning import plan_batches, sender_item
-from cams_tui.engine.ratelimit import RateLimiter
-from cams_tui.engine.sender import Sender, default_in_flight, freeze_startup_objects
+from cams_tui.engine.run import JobRunner, PausableLimiter, RunHooks, RunOptions, RunResult
+from cams_tui.engine.sender import default_in_flight, freeze_startup_objects
 from cams_tui.errors import UserError
 from cams_tui.recipients import IntakeOptions, IntakeReport, check_params, load_suppression, read_recipients
 from cams_tui.recipients.params import resolve_params
@@ -235,7 +242,19 @@ def _send(args: argparse.Namespace) -> int:
         if canary is not None:
             journal.set_canary(job_id, {**canary.to_json(), "batches": canary_batches, "verdict": None})
         out.note(f"job {job_id} written to the journal (resume with: cams-tui resume {job_id})")
-        return asyncio.run(_run_job(context, journal, job_id, endpoint=context.endpoint, rate=rate, out=out))
+        lookup = None if args.no_reconcile else _reconcile_settings(args, context, wait=args.wait)
+        return asyncio.run(
+            _run_job(
+                context,
+                journal,
+                job_id,
+                endpoint=context.endpoint,
+                rate=rate,
+                out=out,
+                lookup=lookup,
+                resend_new_verified=args.resend_verified,
+            )
+        )
 
 
 def _canary_settings(
@@ -329,127 +348,77 @@ async def _run_job(
     endpoint: str,
     rate: float,
     out: _Output,
+    lookup: ReconcileSettings | None,
     retry_unknown: bool = False,
     resend_verified: bool = False,
+    resend_new_verified: bool = False,
     auto_continue: bool = False,
 ) -> int:
     credentials = _require_credentials(context)
     freeze_startup_objects()
     in_flight = default_in_flight(rate)
     job = journal.job(job_id)
-    canary = job.canary
     placement = job.sent_placement(context.profile.placement)
     if placement is not context.profile.placement:
         out.note(
             f"job {job_id} was planned for {placement.value} placement: sent that way "
             f"(the profile says {context.profile.placement.value})"
         )
-    spike: list[str] = []
+
+    def canary_healthy(verdict: CanaryVerdict, _runner: JobRunner) -> None:
+        if not auto_continue:
+            _confirm_continue(verdict)
+
+    def spike(reason: str, runner: JobRunner) -> None:
+        out.note(f"failure spike: {reason}: stopping the job")
+        runner.stop(FAILURE_SPIKE, f"paused by a failure spike: {reason}")
+
+    hooks = RunHooks(
+        event=out.event,
+        canary_judged=out.canary,
+        canary_healthy=canary_healthy,
+        spike=spike,
+        lookup_done=out.reconciled,
+    )
+    options = RunOptions(
+        rate=rate,
+        retry_unknown=retry_unknown,
+        resend_verified=resend_verified,
+        resend_new_verified=resend_new_verified,
+        lookup=lookup,
+        in_flight=in_flight,
+    )
     async with CamsClient(credentials, endpoint, placement=placement, max_connections=in_flight) as client:
-        if canary is not None and canary.get("verdict") is None:
-            # The canary slice first, alone; the rest waits for its verdict.
-            until = canary["batches"]
-            sender = _sender(client, journal, job_id, rate, in_flight, retry_unknown, resend_verified, until)
-            done = await _run_sender(sender, out)
-            if done.state == "stopped" or (sender.cancelled and done.pending):
-                out.finish(done)
-                return EXIT_FATAL if done.state == "stopped" else EXIT_INTERRUPTED
-            verdict = await _judge(client, journal, job_id, canary, out)
-            if not verdict.healthy:
-                message = f"paused after the canary: {verdict.reason}"
-                journal.set_job_state(job_id, JobState.STOPPED, stop_code=CANARY_FAILED, stop_message=message)
-                out.note(f"{message}; nothing more was sent. To send the rest anyway: cams-tui resume {job_id}")
-                return EXIT_FATAL
-            if not (auto_continue or canary.get("auto_continue", True)):
-                _confirm_continue(verdict)
-            retry_unknown = resend_verified = False
-        elif canary is not None and not canary["verdict"]["healthy"]:
-            out.note(f"the canary was not healthy ({canary['verdict']['reason']}): sending the rest as asked")
-        sender = _sender(client, journal, job_id, rate, in_flight, retry_unknown, resend_verified, None)
-        watcher: asyncio.Task[None] | None = None
-        if canary is not None:
-            job = journal.job(job_id)
-
-            def on_spike(reason: str) -> None:
-                spike.append(reason)
-                out.note(f"failure spike: {reason}: stopping the job")
-                sender.cancel()
-
-            detector = SpikeDetector(
-                client,
-                job.options.from_,
-                on_spike,
-                threshold=canary.get("threshold", CanarySettings.threshold),
-                cust_space_id=job.options.cust_space_id,
-            )
-            sender.subscribe(detector.observe)
-            watcher = asyncio.create_task(detector.run())
-        try:
-            done = await _run_sender(sender, out)
-        finally:
-            if watcher is not None:
-                watcher.cancel()
-    out.finish(done)
-    if spike:
-        journal.set_job_state(
-            job_id, JobState.STOPPED, stop_code=FAILURE_SPIKE, stop_message=f"paused by a failure spike: {spike[0]}"
-        )
-        out.note(f"job {job_id} stopped by a failure spike ({spike[0]}); resume with: cams-tui resume {job_id}")
+        runner = JobRunner(client, journal, job_id, options, hooks, limiter_factory=PausableLimiter)
+        result = await _run_with_signals(runner, out)
+    done = result.done
+    if result.verdict is not None and not result.verdict.healthy:
+        out.note(f"{done.message}; nothing more was sent. To send the rest anyway: cams-tui resume {job_id}")
         return EXIT_FATAL
-    if done.state == "stopped":
+    if result.spike is not None:
+        out.note(f"job {job_id} stopped by a failure spike ({result.spike}); resume with: cams-tui resume {job_id}")
         return EXIT_FATAL
-    if sender.cancelled and done.pending:
+    if done.state == JobState.STOPPED.value:
+        return EXIT_FATAL
+    if runner.cancelled and done.pending:
         return EXIT_INTERRUPTED
-    if done.unknown or journal.job(job_id).counts.get(BatchState.NOT_SENT_VERIFIED.value):
+    if done.unknown or done.not_sent_verified:
         return EXIT_UNKNOWN
     if done.failed:
         return EXIT_FAILED
     return EXIT_OK
 
 
-def _sender(
-    client: CamsClient,
-    journal: Journal,
-    job_id: str,
-    rate: float,
-    in_flight: int,
-    retry_unknown: bool,
-    resend_verified: bool,
-    until_batch: int | None,
-) -> Sender:
-    return Sender(
-        client,
-        journal,
-        job_id,
-        limiter=RateLimiter(rate),
-        max_in_flight=in_flight,
-        retry_unknown=retry_unknown,
-        resend_verified=resend_verified,
-        until_batch=until_batch,
-    )
-
-
-async def _run_sender(sender: Sender, out: _Output) -> DoneEvent:
-    sender.subscribe(out.event)
+async def _run_with_signals(runner: JobRunner, out: _Output) -> RunResult:
+    """Run the job; SIGINT and SIGTERM stop it gracefully (a second one at once)."""
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, _on_signal, sender, out)
+        loop.add_signal_handler(signum, _on_signal, runner, out)
     try:
-        return await sender.run()
+        return await runner.run()
     finally:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
-
-
-async def _judge(
-    client: CamsClient, journal: Journal, job_id: str, canary: dict[str, Any], out: _Output
-) -> CanaryVerdict:
-    settings = CanarySettings.from_json(canary)
-    out.note(f"canary sent: waiting for its delivery statuses (at most {settings.settle_timeout_s:g} s)")
-    verdict = await judge_canary(client, journal, job_id, canary["batches"], settings, notify=out.note)
-    journal.set_canary(job_id, {**canary, "verdict": verdict.to_json()})
-    out.canary(verdict)
-    return verdict
 
 
 def _confirm_continue(verdict: CanaryVerdict) -> None:
@@ -485,12 +454,12 @@ def _confirm_resend(journal: Journal, job_id: str, *, auto: bool, out: _Output) 
     return typed.strip().replace(",", "") == str(total)
 
 
-def _on_signal(sender: Sender, out: _Output) -> None:
-    if sender.cancelled:
+def _on_signal(runner: JobRunner, out: _Output) -> None:
+    if runner.cancelled:
         out.note("stopping now: requests still in flight are marked unknown")
     else:
         out.note("stopping: waiting for the requests in flight (press Ctrl-C again to stop at once)")
-    sender.cancel()
+    runner.cancel()
 
 
 # ------------------------------------------------------------------------- resume
@@ -563,8 +532,10 @@ def _resume(args: argparse.Namespace) -> int:
                 endpoint=endpoint,
                 rate=rate,
                 out=out,
+                lookup=None if args.no_reconcile else _reconcile_settings(args, context, wait=args.wait),
                 retry_unknown=args.retry_unknown,
                 resend_verified=resend_verified,
+                resend_new_verified=args.resend_verified,
                 auto_continue=args.yes,
             )
         )
@@ -807,6 +778,12 @@ class _Output:
             self.note(f"rate {event.previous:g} → {event.rate:g} calls/s ({event.reason})")
         elif isinstance(event, ProgressEvent) and not self.as_json:
             self._progress(event)
+        elif isinstance(event, DoneEvent):
+            self.finish(event)
+        elif isinstance(event, (CanaryEvent, LookupEvent)) and not self.as_json:
+            # The verdict and the lookup's totals have their own lines (canary, reconciled).
+            if event.stage not in ("healthy", "failed", "done"):
+                self.note(event.text)
 
     def _progress(self, event: ProgressEvent) -> None:
         now = time.monotonic()

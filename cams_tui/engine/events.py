@@ -121,10 +121,27 @@ class DoneEvent:
     code: str | None = None
     message: str | None = None
     advice: str | None = None
+    not_sent_verified: int = 0
+    """Recipients a lookup verified as never accepted, not (yet) resent."""
     name: str = field(default="done", init=False)
 
 
-Event = PlanEvent | BatchEvent | RateEvent | StateEvent | ProgressEvent | DoneEvent | CanaryEvent
+@dataclass(frozen=True)
+class LookupEvent:
+    """The run looks up its own unknown batches (:mod:`cams_tui.engine.reconcile`):
+    ``looking`` while it does (``text`` says what), ``done`` with what it found, in
+    recipients."""
+
+    job_id: str
+    stage: str
+    text: str
+    found: int = 0
+    not_sent: int = 0
+    unknown: int = 0
+    name: str = field(default="lookup", init=False)
+
+
+Event = PlanEvent | BatchEvent | RateEvent | StateEvent | ProgressEvent | DoneEvent | CanaryEvent | LookupEvent
 
 
 def event_to_json(event: Event) -> dict[str, Any]:

@@ -206,10 +206,8 @@ class CamsApp(App[int]):
 
     def start_job(self, job_id: str) -> None:
         """Hand a job, already in the journal, to the send monitor, which sends it."""
-        try:
-            from cams_tui.ui.screens.send_monitor import SendMonitorScreen
-        except ImportError:
-            from cams_tui.ui.screens.job_progress import JobProgressScreen as SendMonitorScreen
+        from cams_tui.ui.screens.send_monitor import SendMonitorScreen
+
         self.state.job_id = job_id
         self.compose_screen.refresh_state()
         self.push_screen(SendMonitorScreen(job_id))

@@ -15,6 +15,7 @@ from cams_tui.engine.events import (
     BatchEvent,
     CanaryEvent,
     DoneEvent,
+    LookupEvent,
     PlanEvent,
     ProgressEvent,
     RateEvent,
@@ -64,6 +65,8 @@ class SendState:
     """GroupMessageIds of the batches accepted during these runs."""
     canary: str = ""
     """Where the job's canary stands (empty: no canary), e.g. its verdict."""
+    lookup: str = ""
+    """What the run's lookup of its own unknown batches is doing or found (empty: none)."""
     _sampled_second: int = -1
 
     @property
@@ -74,7 +77,7 @@ class SendState:
     @property
     def running(self) -> bool:
         """Whether a run is under way (its end not yet seen)."""
-        return self.phase in ("starting", "running", "paused", "stopping")
+        return self.phase in ("starting", "running", "paused", "stopping", "looking")
 
     @property
     def adapting(self) -> bool:
@@ -112,6 +115,10 @@ class SendState:
                 self.phase = event.state
             elif isinstance(event, CanaryEvent):
                 self.canary = event.text
+            elif isinstance(event, LookupEvent):
+                self.lookup = event.text
+                if event.stage == "looking" and self.running:
+                    self.phase = "looking"
             elif isinstance(event, DoneEvent):
                 self._done(event)
         return lines

@@ -44,6 +44,7 @@ _PHASE_TEXT = {
     "running": "sending",
     "paused": "paused",
     "stopping": "stopping: waiting for requests in flight",
+    "looking": "looking up unknown batches",
     "done": "done",
     "stopped": "stopped by an error (resumable)",
     "interrupted": "cancelled (resumable)",
@@ -53,14 +54,19 @@ _PHASE_TEXT = {
 
 async def resolve_target(app: Any) -> SendTarget:
     """The target of the running cams-tui app: its connection's account, rate and journal."""
+    from cams_tui.engine.reconcile import ReconcileSettings
+
     connection = app.connection
     endpoint, credentials = await connection.target()
+    profile = connection.context.profile
     return SendTarget(
         endpoint=endpoint,
         credentials=credentials,
-        placement=connection.context.profile.placement,
+        placement=profile.placement,
         rate=connection.rate,
         data_dir=Path(app.data_dir),
+        # The run looks its own unknowns up in the background, waiting out the grace period.
+        lookup=ReconcileSettings(grace_s=profile.reconcile_grace_s, lookup_rate=profile.lookup_rate),
     )
 
 
@@ -238,9 +244,14 @@ class SendMonitorScreen(Screen[None]):
 
             self.app.push_screen(FatalDialog(done), self._after_fatal)
         elif done.state == "done":
+            verified = (
+                f", {done.not_sent_verified:,} verified not sent (resend them from the jobs screen)"
+                if done.not_sent_verified
+                else ""
+            )
             self.notify(
-                f"Job {done.job_id} done: {done.ok:,} ok, {done.failed:,} failed, {done.unknown:,} unknown.",
-                severity="warning" if done.failed or done.unknown else "information",
+                f"Job {done.job_id} done: {done.ok:,} ok, {done.failed:,} failed, {done.unknown:,} unknown{verified}.",
+                severity="warning" if done.failed or done.unknown or done.not_sent_verified else "information",
             )
         if done.ok:
             self.action_refresh_funnel()
@@ -259,7 +270,8 @@ class SendMonitorScreen(Screen[None]):
             what += f" · {name} {job.options.language} · {counted(job.recipients, 'recipient')}"
         phase = _PHASE_TEXT.get(self.state.phase, self.state.phase)
         canary = f" · {self.state.canary}" if self.state.canary else ""
-        self.query_one("#monitor-title", Static).update(f"{what} · {phase}{canary}")
+        lookup = f" · {self.state.lookup}" if self.state.lookup else ""
+        self.query_one("#monitor-title", Static).update(f"{what} · {phase}{canary}{lookup}")
         self.set_class(self.state.phase == "paused", "-paused")
 
     # ------------------------------------------------------------------ actions

@@ -1,0 +1,459 @@
+"""One job's lifecycle, the same for the command line and the TUI.
+
+A run goes through up to four stages, each recorded in the journal before the next starts:
+
+1. **Canary** (when the job has one and no verdict yet): its batches alone, then their
+   delivery judged (:mod:`cams_tui.engine.canary`). Unhealthy: the job stops with
+   ``CanaryFailed`` and nothing more is sent. Healthy: ``hooks.canary_healthy`` decides how
+   the rest starts (the command line may ask; the TUI starts it paused when asked to).
+2. **The rest**, watched by a failure-spike detector when the job has a canary. What a spike
+   does is the front end's choice (``hooks.spike``): the command line stops the job
+   (:meth:`JobRunner.stop`), the TUI pauses it (:meth:`JobRunner.pause`).
+3. **Its own unknowns looked up**, once every batch has an answer (``lookup`` settings given):
+   a batch CAMS lists becomes ``ok``, one verifiably never accepted becomes
+   ``not_sent_verified`` (:mod:`cams_tui.engine.reconcile`), the rest stays unknown.
+4. **Verified batches resent** when ``resend_verified`` says so, then looked up again if
+   any of those became unknown, for at most ``max_rounds`` rounds.
+
+A run ends with one :class:`~cams_tui.engine.events.DoneEvent` whose counts are the job's,
+read from the journal after the lookups: the stages' own ends are not the run's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from cams_tui.engine.canary import (
+    CANARY_FAILED,
+    DEFAULT_THRESHOLD,
+    CanarySettings,
+    CanaryVerdict,
+    SpikeDetector,
+    judge_canary,
+)
+from cams_tui.engine.events import CanaryEvent, DoneEvent, Event, LookupEvent, StateEvent
+from cams_tui.engine.journal import BatchState, JobState, Journal
+from cams_tui.engine.ratelimit import Permit, RateLimiter
+from cams_tui.engine.reconcile import ReconcileReport, ReconcileSettings, Reconciler
+from cams_tui.engine.sender import Sender, default_in_flight
+
+if TYPE_CHECKING:
+    from cams_tui.api.client import CamsClient
+    from cams_tui.delivery import Funnel
+
+DEFAULT_MAX_ROUNDS = 3
+"""Lookup-then-resend rounds at the end of a run: each round resends only what a lookup
+verified as never accepted, so a second or third is needed only on a very lossy network."""
+
+
+class _NoStart:
+    """What a worker queued for a slot gets once the run is stopping: the sender sees that
+    it is stopping and leaves without sending, so no start is ever recorded."""
+
+    def started(self) -> None:
+        """Nothing leaves: nothing to record."""
+
+    def answered(self, latency_s: float) -> None:
+        """Nothing left: nothing to record."""
+
+
+class PausableLimiter(RateLimiter):
+    """The engine's limiter, holding grants back while the run is paused, and letting
+    every waiter go at once when the run stops.
+
+    The sender's own pause and stop act on workers before they queue for a slot; the
+    workers already queued (up to its in-flight limit) would each wait for a slot, and
+    after a pause start a request. Closing :attr:`gate` holds them too, so a pause takes
+    effect at once; setting :attr:`stopping` hands them a void permit, so a cancel does
+    not wait ``in_flight / rate`` seconds for the queue to drain (they see the sender
+    stopping and leave without sending)."""
+
+    def __init__(self, rate: float) -> None:
+        super().__init__(rate)
+        self.gate = asyncio.Event()
+        """Set while starts are allowed."""
+        self.gate.set()
+        self.stopping = asyncio.Event()
+        """Set once the run is stopping."""
+
+    async def acquire(self) -> Permit:
+        """A slot, once the gate is open; a void permit once the run stops."""
+        await self.gate.wait()
+        grant = asyncio.ensure_future(super().acquire())
+        stop = asyncio.ensure_future(self.stopping.wait())
+        try:
+            await asyncio.wait((grant, stop), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+            if not grant.done():
+                grant.cancel()
+        if grant.done() and not grant.cancelled():
+            permit = grant.result()
+            # Paused while queued: hold the granted slot; the start time moves to the
+            # real departure (Permit.started), so the window stays conservative.
+            await self.gate.wait()
+            return permit
+        return _NoStart()  # type: ignore[return-value]
+
+
+def _proceed(_verdict: CanaryVerdict, _runner: JobRunner) -> None:
+    """The default after a healthy canary: send the rest at once."""
+
+
+def _ignore(_reason: str, _runner: JobRunner) -> None:
+    """The default on a failure spike: nothing (the front end decides)."""
+
+
+@dataclass
+class RunHooks:
+    """What the front end decides or is told during a run."""
+
+    event: Callable[[Event], None] = lambda _event: None
+    """Every event of the run, in order (a stage's own :class:`DoneEvent` excluded)."""
+    canary_judged: Callable[[CanaryVerdict], None] = lambda _verdict: None
+    """Called with the canary's verdict, healthy or not, once it is recorded."""
+    canary_healthy: Callable[[CanaryVerdict, JobRunner], None] = _proceed
+    """Called when the canary is healthy and ``auto_continue`` is off; may pause the runner,
+    or raise to end the run there (the job stays resumable)."""
+    spike: Callable[[str, JobRunner], None] = _ignore
+    """Called once on a failure spike while the rest sends: pause or stop the runner."""
+    lookup_done: Callable[[ReconcileReport], None] = lambda _report: None
+    """Called with what each lookup of the job's unknown batches found."""
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How one run sends and settles its job."""
+
+    rate: float
+    """SendChatappMassMessage calls per second (the limiter's ceiling)."""
+    retry_unknown: bool = False
+    """Resend batches left unknown (the operator accepted the risk of duplicates)."""
+    resend_verified: bool = False
+    """Resend the batches an earlier lookup verified as never accepted."""
+    resend_new_verified: bool = False
+    """Resend the batches the run's own lookups verify as never accepted."""
+    lookup: ReconcileSettings | None = None
+    """How the run looks up its own unknowns once every batch has an answer; ``None``: not."""
+    max_rounds: int = DEFAULT_MAX_ROUNDS
+    """At most this many lookup rounds (each may be followed by a resend)."""
+    in_flight: int | None = None
+    """Requests in flight at once; ``None``: what the rate needs."""
+
+
+@dataclass
+class RunResult:
+    """How a run ended."""
+
+    done: DoneEvent
+    verdict: CanaryVerdict | None = None
+    """The canary's verdict, when this run judged it."""
+    spike: str | None = None
+    """The failure spike seen while the rest was sent, if any."""
+    lookups: list[ReconcileReport] = field(default_factory=list)
+    """What each lookup of the run's own unknowns found."""
+
+
+class JobRunner:
+    """Runs one journaled job through its stages (see the module docstring).
+
+    Use from one event loop. :meth:`pause`, :meth:`resume`, :meth:`cancel` and :meth:`stop`
+    act on whichever stage is running, and are remembered when called before it starts."""
+
+    def __init__(
+        self,
+        client: CamsClient,
+        journal: Journal,
+        job_id: str,
+        options: RunOptions,
+        hooks: RunHooks | None = None,
+        *,
+        limiter_factory: Callable[[float], PausableLimiter] = PausableLimiter,
+    ) -> None:
+        self.client = client
+        self.journal = journal
+        self.job_id = job_id
+        self.options = options
+        self.hooks = hooks or RunHooks()
+        self._limiter_factory = limiter_factory
+        self._in_flight = options.in_flight or default_in_flight(options.rate)
+        self._sender: Sender | None = None
+        self._limiter: PausableLimiter | None = None
+        self._paused = False
+        self._cancelled = False
+        self._stop: tuple[str, str] | None = None
+        self._lookup_task: asyncio.Task[ReconcileReport] | None = None
+        self._observers: list[Callable[[Event], None]] = []
+        self._calls = 0
+        self._throttled = 0
+        self._started = time.monotonic()
+
+    # ------------------------------------------------------------------ controls
+
+    @property
+    def cancelled(self) -> bool:
+        """Whether the run was cancelled or stopped."""
+        return self._cancelled
+
+    @property
+    def paused(self) -> bool:
+        """Whether new requests are held back."""
+        return self._paused
+
+    def pause(self) -> None:
+        """Start no new request until :meth:`resume`."""
+        self._paused = True
+        if self._limiter is not None:
+            self._limiter.gate.clear()
+        if self._sender is not None:
+            self._sender.pause()
+
+    def resume(self) -> None:
+        """Start requests again."""
+        self._paused = False
+        if self._sender is not None:
+            self._sender.resume()
+        if self._limiter is not None:
+            self._limiter.gate.set()
+
+    def cancel(self) -> None:
+        """Stop (requests in flight are waited for); a second call stops at once."""
+        self._cancelled = True
+        if self._sender is not None:
+            self._sender.cancel()
+        if self._limiter is not None:
+            self._limiter.gate.set()  # workers held at the gate must be free to leave
+        if self._lookup_task is not None:
+            self._lookup_task.cancel()
+
+    def stop(self, code: str, message: str) -> None:
+        """Cancel, and record the job as stopped with ``code``: resumable, but only by
+        someone who looked (``resume`` says why it stopped)."""
+        self._stop = (code, message)
+        self.cancel()
+
+    # ------------------------------------------------------------------ the run
+
+    async def run(self) -> RunResult:
+        """Run the job's stages; returns how it ended (also emitted as its DoneEvent)."""
+        self._started = time.monotonic()
+        result = RunResult(done=self._job_done())
+        canary = self.journal.job(self.job_id).canary
+        retry_unknown, resend_verified = self.options.retry_unknown, self.options.resend_verified
+        if canary is not None and canary.get("verdict") is None:
+            done = await self._send(until_batch=int(canary["batches"]), retry_unknown=retry_unknown,
+                                    resend_verified=resend_verified)
+            if done.state == JobState.STOPPED.value or self._cancelled:
+                return self._end(result, done)
+            result.verdict = await self._judge(canary)
+            if not result.verdict.healthy:
+                return self._end(result, self._job_done())
+            if not canary.get("auto_continue", True):
+                self.hooks.canary_healthy(result.verdict, self)
+            # What was asked about unknown and verified batches was done by the canary stage.
+            retry_unknown = resend_verified = False
+        elif canary is not None and not canary["verdict"]["healthy"]:
+            self._note_canary("overridden", f"the canary was not healthy ({canary['verdict']['reason']}): "
+                              "sending the rest as asked")
+        done = await self._send_watched(canary, result, retry_unknown=retry_unknown,
+                                        resend_verified=resend_verified)
+        if done.state == JobState.DONE.value and not self._cancelled:
+            await self._settle_unknowns(result)
+        return self._end(result, self._job_done(done))
+
+    async def _send(self, *, until_batch: int | None, retry_unknown: bool, resend_verified: bool) -> DoneEvent:
+        """One sender over the job's planned batches (up to ``until_batch``)."""
+        limiter = self._limiter_factory(self.options.rate)
+        sender = Sender(
+            self.client,
+            self.journal,
+            self.job_id,
+            limiter=limiter,
+            max_in_flight=self._in_flight,
+            retry_unknown=retry_unknown,
+            resend_verified=resend_verified,
+            until_batch=until_batch,
+        )
+        sender.subscribe(self._forward)
+        self._sender, self._limiter = sender, limiter
+        running = asyncio.ensure_future(sender.run())
+        if self._cancelled:
+            sender.cancel()
+        elif self._paused:
+            # After the sender's first step, which announces its plan: a pause announced
+            # before it would be overtaken by the plan's "running".
+            asyncio.get_running_loop().call_soon(self.pause)
+        try:
+            done = await running
+        finally:
+            self._sender = self._limiter = None
+        self._calls += done.calls
+        self._throttled += done.throttled
+        return done
+
+    async def _send_watched(
+        self, canary: dict[str, Any] | None, result: RunResult, *, retry_unknown: bool, resend_verified: bool
+    ) -> DoneEvent:
+        """The rest of the job, beside a failure-spike detector when it has a canary."""
+        watcher: asyncio.Task[None] | None = None
+        if canary is not None:
+            options = self.journal.job(self.job_id).options
+
+            def spike(reason: str) -> None:
+                result.spike = reason
+                self._note_canary("spike", f"failure spike: {reason}")
+                self.hooks.spike(reason, self)
+
+            detector = SpikeDetector(
+                self.client,
+                options.from_,
+                spike,
+                threshold=float(canary.get("threshold", DEFAULT_THRESHOLD)),
+                cust_space_id=options.cust_space_id,
+            )
+            self._observers = [detector.observe]
+            watcher = asyncio.create_task(detector.run())
+        try:
+            return await self._send(until_batch=None, retry_unknown=retry_unknown, resend_verified=resend_verified)
+        finally:
+            self._observers = []
+            if watcher is not None:
+                watcher.cancel()
+
+    async def _judge(self, canary: dict[str, Any]) -> CanaryVerdict:
+        """Judge the canary's delivery; record the verdict, and stop the job when unhealthy."""
+        settings = CanarySettings.from_json(canary)
+
+        def funnel(f: Funnel) -> None:
+            self._note_canary("judging", f"canary: {f.reported:,}/{f.accepted:,} listed, {f.failed:,} failed")
+
+        self._note_canary(
+            "judging", f"canary sent: reading its delivery statuses (at most {settings.settle_timeout_s:g} s)"
+        )
+        verdict = await judge_canary(
+            self.client, self.journal, self.job_id, int(canary["batches"]), settings, on_funnel=funnel
+        )
+        self.journal.set_canary(self.job_id, {**canary, "verdict": verdict.to_json()})
+        self.hooks.canary_judged(verdict)
+        if verdict.healthy:
+            self._note_canary("healthy", f"canary healthy: {verdict.reason}")
+        else:
+            message = f"paused after the canary: {verdict.reason}"
+            self.journal.set_job_state(self.job_id, JobState.STOPPED, stop_code=CANARY_FAILED, stop_message=message)
+            self._note_canary("failed", f"canary failed: {verdict.reason}")
+        return verdict
+
+    async def _settle_unknowns(self, result: RunResult) -> None:
+        """Look the job's unknown batches up; resend what was verified never accepted, if
+        asked; repeat while a resend left new unknowns, at most ``max_rounds`` times."""
+        settings = self.options.lookup
+        if settings is None:
+            return
+        for _round in range(self.options.max_rounds):
+            if self._cancelled or not self._unknown_batches():
+                return
+            self.hooks.event(LookupEvent(self.job_id, "looking", "looking up the unknown batches with CAMS"))
+            reconciler = Reconciler(
+                self.client, self.journal, self.job_id, settings,
+                notify=lambda text: self.hooks.event(LookupEvent(self.job_id, "looking", text)),
+            )
+            self._lookup_task = asyncio.ensure_future(reconciler.run())
+            try:
+                report = await self._lookup_task
+            except asyncio.CancelledError:
+                if not self._cancelled:
+                    raise
+                return
+            finally:
+                self._lookup_task = None
+            result.lookups.append(report)
+            self.hooks.event(LookupEvent(self.job_id, "done", _lookup_text(report), **_lookup_counts(report)))
+            self.hooks.lookup_done(report)
+            verified = self.journal.batches(self.job_id, [BatchState.NOT_SENT_VERIFIED])
+            if not (self.options.resend_new_verified and verified):
+                return
+            done = await self._send(until_batch=None, retry_unknown=False, resend_verified=True)
+            if done.state != JobState.DONE.value:
+                return
+
+    def _unknown_batches(self) -> int:
+        return self.journal.job(self.job_id).counts.get(BatchState.UNKNOWN.value, 0)
+
+    # ------------------------------------------------------------------ events
+
+    def _forward(self, event: Event) -> None:
+        """The sender's events go on to the front end, except a stage's own end."""
+        for observe in self._observers:
+            observe(event)
+        if isinstance(event, DoneEvent):
+            return
+        if isinstance(event, StateEvent) and event.state == "stopping" and self._limiter is not None:
+            self._limiter.stopping.set()
+        self.hooks.event(event)
+
+    def _note_canary(self, stage: str, text: str) -> None:
+        self.hooks.event(CanaryEvent(self.job_id, stage, text))
+
+    def _job_done(self, last: DoneEvent | None = None) -> DoneEvent:
+        """The run's end, with the job's counts as the journal has them now."""
+        job = self.journal.job(self.job_id)
+        counts = job.counts
+        state = job.state if job.state in {s.value for s in JobState} else JobState.DONE.value
+        done = DoneEvent(
+            job_id=self.job_id,
+            state=state,
+            total=job.recipients,
+            ok=counts.get(BatchState.OK.value, 0),
+            failed=counts.get(BatchState.FAILED.value, 0),
+            unknown=counts.get(BatchState.UNKNOWN.value, 0),
+            pending=job.pending,
+            calls=self._calls,
+            throttled=self._throttled,
+            elapsed_s=round(time.monotonic() - self._started, 2),
+            not_sent_verified=counts.get(BatchState.NOT_SENT_VERIFIED.value, 0),
+            code=job.stop_code,
+            message=job.stop_message,
+        )
+        if last is not None and last.advice:
+            done = dataclasses.replace(done, advice=last.advice)
+        return done
+
+    def _end(self, result: RunResult, done: DoneEvent) -> RunResult:
+        if self._stop is not None:
+            code, message = self._stop
+            self.journal.set_job_state(self.job_id, JobState.STOPPED, stop_code=code, stop_message=message)
+            done = dataclasses.replace(self._job_done(), advice=done.advice)
+        if done.state == JobState.STOPPED.value and done.code == CANARY_FAILED and not done.advice:
+            done = dataclasses.replace(
+                done,
+                advice="Nothing more was sent. Check the template, its values and the Service ID; "
+                "resume the job to send the rest anyway.",
+            )
+        result.done = done
+        self.hooks.event(done)
+        return result
+
+
+def _lookup_counts(report: ReconcileReport) -> dict[str, int]:
+    return {
+        "found": report.recipients(BatchState.OK.value),
+        "not_sent": report.recipients(BatchState.NOT_SENT_VERIFIED.value),
+        "unknown": report.recipients(BatchState.UNKNOWN.value),
+    }
+
+
+def _lookup_text(report: ReconcileReport) -> str:
+    counts = _lookup_counts(report)
+    text = (
+        f"lookup: {counts['found']:,} recipients found accepted, {counts['not_sent']:,} verified not sent, "
+        f"{counts['unknown']:,} still unknown ({report.lookups:,} lookups)"
+    )
+    reasons = sorted({r.reason for r in report.resolutions if r.state == BatchState.UNKNOWN.value})
+    if reasons:
+        text += f": {reasons[0]}"
+    return text
