@@ -23,7 +23,7 @@ from cams_tui.api.limits import (
     MAX_RECIPIENTS_PER_REQUEST,
     TTL_RANGE,
 )
-from cams_tui.templates import template_variables
+from cams_tui.templates import APPROVED_STATUSES, template_variables
 
 # The models and the campaign (pydantic) are imported where used, so the TUI's first frame
 # does not wait for them.
@@ -32,7 +32,6 @@ if TYPE_CHECKING:
     from cams_tui.api.models import TemplateDetail, TemplateSummary, ViberService
     from cams_tui.campaign import Campaign
 
-APPROVED_STATUSES = frozenset({"pass", "approved", "audit_pass"})
 FALLBACK_RULES: dict[str, str] = {
     "undelivered": "SMS when Viber does not deliver within the fallback duration",
     "sentFailed": "SMS also when the send fails, e.g. the template parameters fail verification",

@@ -1,5 +1,6 @@
-"""Checks of one profile that send no message: credentials, endpoint, clock, signature,
-parameter placement, template access and Service IDs.
+"""Checks of one profile that deliver no message: credentials, CustSpaceId, endpoint,
+clock, signature, the mass send's parameter placement and permission (a probe that cannot
+deliver), template access and Service IDs.
 
 Used by ``cams-tui doctor`` and the settings screen's "check connection".
 """
@@ -13,8 +14,9 @@ from dataclasses import dataclass
 
 from cams_tui.api.client import CamsClient
 from cams_tui.api.errors import CamsError, Outcome
-from cams_tui.api.models import ListTemplatesRequest, Page, TemplateDetailRequest
+from cams_tui.api.models import ListTemplatesRequest, MassMessageOptions, Page, Recipient
 from cams_tui.config import ENV_ENDPOINT, RunContext
+from cams_tui.templates import APPROVED_STATUSES, template_variables
 
 # The gateway refuses requests whose x-acs-date is more than 15 minutes off.
 MAX_CLOCK_SKEW_S = 15 * 60
@@ -30,6 +32,19 @@ class Check:
     detail: str
 
 
+CUST_SPACE_ID_HELP = (
+    "the space ID of an ISV sub-customer, or the instance ID of a direct customer: the CAMS console "
+    "shows it under Channel Management"
+)
+CUST_SPACE_ID_FEATURES = "the Service ID list, lookups of unknown batches, the canary and the delivery funnel"
+PROBE_TEMPLATE_CODE = "cams-tui-doctor-probe-no-such-template"
+"""A template code no account has: a mass send to it can only be refused, so the probe
+delivers nothing, whatever CAMS does with it."""
+PROBE_NUMBER = "10000000000"
+"""A number with no subscriber (country code 1, area code 000 is never assigned)."""
+MASS_SEND_PERMISSION = "cams:SendChatappMassMessage on acs:cams::<your account ID>:*"
+
+
 async def run_checks(context: RunContext) -> AsyncIterator[Check]:
     """Yield each check's result as it completes; stop early when going on is pointless."""
     if context.credentials is None:
@@ -41,10 +56,20 @@ async def run_checks(context: RunContext) -> AsyncIterator[Check]:
         )
         return
     yield Check("credentials", True, f"AccessKey {context.credentials.masked_id} ({context.profile_name} profile)")
+    space = context.profile.cust_space_id
+    if space:
+        yield Check("CustSpaceId", True, f"{space} (used by {CUST_SPACE_ID_FEATURES})")
+    else:
+        yield Check(
+            "CustSpaceId",
+            False,
+            f"not set: {CUST_SPACE_ID_FEATURES} need it (CAMS requires it of ListViberServiceMessage and "
+            f"ListChatappMessage). It is {CUST_SPACE_ID_HELP}; set cust_space_id in the profile",
+        )
 
     async with CamsClient(context.credentials, context.endpoint, placement=context.profile.placement) as client:
         try:
-            reply = await client.call(ListTemplatesRequest(page=Page(index=1, size=1), cust_space_id=context.profile.cust_space_id))
+            reply = await client.call(ListTemplatesRequest(page=Page(index=1, size=1), cust_space_id=space))
         except CamsError as exc:
             if exc.outcome in (Outcome.NOT_SENT, Outcome.UNKNOWN) and exc.http_status is None:
                 yield Check("endpoint", False, f"{context.endpoint} is not reachable: {exc.message}; "
@@ -56,52 +81,100 @@ async def run_checks(context: RunContext) -> AsyncIterator[Check]:
         yield Check("endpoint", True, f"{context.endpoint} answers ({reply.latency_ms:.0f} ms)")
         yield _clock_check(reply.headers.get("date"))
         yield Check("signature", True, "CAMS accepted the ACS3-HMAC-SHA256 signature")
+        for check in await _mass_send_probe(client, context):
+            yield check
+        yield await _templates_check(client, space)
+        yield await _services_check(client, context)
 
-        templates = reply.data.get("ListTemplate") or []
-        if not templates:
-            yield Check("templates", False, "no approved Viber template: create one in the CAMS console")
-        else:
-            first = templates[0]
-            total = reply.data.get("Total", len(templates))
-            try:
-                await client.call(
-                    TemplateDetailRequest(
-                        template_code=first.get("TemplateCode", ""),
-                        language=first.get("Language", ""),
-                        cust_space_id=context.profile.cust_space_id,
-                    )
+
+async def _mass_send_probe(client: CamsClient, context: RunContext) -> list[Check]:
+    """Placement and permission of the mass send, proved by one that cannot deliver.
+
+    A SendChatappMassMessage to a template no account has is refused whatever else is
+    right. *How* it is refused tells two things: ``Missing<Name>`` means CAMS did not see
+    the parameters where they were sent (the body, in ``body`` placement);
+    ``Ram.PermissionDeny`` means the AccessKey may not call the mass send at all; any other
+    refusal shows the request was read and got past authorization.
+    """
+    placement = client.placement.value
+    options = MassMessageOptions(
+        template_code=PROBE_TEMPLATE_CODE,
+        language="en",
+        from_=context.profile.from_ or "0",
+        cust_space_id=context.profile.cust_space_id,
+    )
+    request = options.with_recipients([Recipient(to=PROBE_NUMBER)])
+    try:
+        reply = await client.send_mass_message(request)
+    except CamsError as exc:
+        if (exc.code or "").startswith("Missing"):
+            return [
+                Check(
+                    "placement",
+                    False,
+                    f"CAMS did not read the mass send's parameters in the {placement} ({exc.code}): "
+                    'set placement = "query" in the profile (batches then shrink to fit the URL)',
                 )
-            except CamsError as exc:
-                if _says_parameter_missing(exc):
-                    yield Check(
-                        "placement",
-                        False,
-                        f"parameters sent in the {client.placement.value} were not read by CAMS ({exc}); "
-                        "switch the profile's placement",
-                    )
-                else:
-                    yield _failed_call("templates", exc)
-            else:
-                yield Check("placement", True, f"CAMS reads parameters sent in the {client.placement.value}")
-                yield Check("templates", True, f"{total} approved Viber template(s) readable")
-
-        try:
-            services = await client.list_viber_services(cust_space_id=context.profile.cust_space_id)
-        except CamsError as exc:
-            yield _failed_call("service IDs", exc)
-            return
-        ids = [s.service_id for s in services.data]
-        if not ids:
-            yield Check("service IDs", False, "no Viber Service ID on this account: register one in the CAMS console")
-        elif context.profile.from_ and context.profile.from_ not in ids:
-            yield Check("service IDs", False, f"the profile's sender {context.profile.from_} is not among {', '.join(ids)}")
-        else:
-            yield Check("service IDs", True, "usable as From: " + ", ".join(ids))
+            ]
+        if exc.code in {"Ram.PermissionDeny", "Forbidden.RAM", "NoPermission"}:
+            return [
+                Check("placement", True, f"CAMS reads the mass send's parameters in the {placement}"),
+                Check("permission", False, f"the AccessKey may not send ({exc.code}): grant {MASS_SEND_PERMISSION} "
+                      "(e.g. the AliyunCAMSFullAccess policy) in the RAM console"),
+            ]
+        if exc.outcome in (Outcome.NOT_SENT, Outcome.UNKNOWN, Outcome.THROTTLED) and exc.code is None:
+            return [_failed_call("placement", exc)]
+        return [
+            Check("placement", True, f"CAMS reads the mass send's parameters in the {placement} "
+                  f"(a probe to a template that does not exist was refused: {exc.code})"),
+            Check("permission", True, "the AccessKey may call SendChatappMassMessage"),
+        ]
+    return [
+        Check("placement", True, f"CAMS reads the mass send's parameters in the {placement}"),
+        Check("permission", False, f"CAMS accepted a mass send to the template {PROBE_TEMPLATE_CODE}, which should "
+              f"not exist (GroupMessageId {reply.group_message_id}): check the account's templates"),
+    ]
 
 
-def _says_parameter_missing(error: CamsError) -> bool:
-    """Whether CAMS answered as if the parameters we sent were not there at all."""
-    return (error.code or "").startswith("Missing") or "required" in (error.message or "").lower()
+async def _templates_check(client: CamsClient, space: str | None) -> Check:
+    """The account's templates, read exactly as the template step reads them."""
+    try:
+        templates = await client.list_all_templates(cust_space_id=space, audit_status=None)
+    except CamsError as exc:
+        return _failed_call("templates", exc)
+    approved = [t for t in templates if t.audit_status.lower() in APPROVED_STATUSES]
+    if not approved:
+        return Check("templates", False, f"{len(templates)} Viber templates, none approved: "
+                     "have one approved in the CAMS console")
+    first = approved[0]
+    try:
+        detail = await client.template_detail(first.template_code, first.language, cust_space_id=space)
+    except CamsError as exc:
+        return _failed_call("templates", exc)
+    variables = template_variables(detail)
+    return Check(
+        "templates",
+        True,
+        f"{len(approved)} approved of {len(templates)} Viber templates; {first.template_code} ({first.language}) "
+        f"reads with variables {', '.join(variables) or '(none)'}",
+    )
+
+
+async def _services_check(client: CamsClient, context: RunContext) -> Check:
+    space = context.profile.cust_space_id
+    if not space:
+        return Check("service IDs", False, "not listed: ListViberServiceMessage needs the profile's cust_space_id")
+    try:
+        services = await client.list_viber_services(cust_space_id=space)
+    except CamsError as exc:
+        return _failed_call("service IDs", exc)
+    ids = [s.service_id for s in services.data]
+    if not ids:
+        return Check("service IDs", False, "no Viber Service ID on this account: register one in the CAMS console")
+    if context.profile.from_ and context.profile.from_ not in ids:
+        return Check("service IDs", False, f"the profile's sender {context.profile.from_} is not among {', '.join(ids)}")
+    states = ", ".join(f"{s.service_id} ({s.state or 'no state'})" for s in services.data)
+    return Check("service IDs", True, "usable as From: " + states)
 
 
 def _failed_call(name: str, error: CamsError) -> Check:

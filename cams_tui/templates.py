@@ -15,6 +15,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from cams_tui.api.models import TemplateDetail
 
+APPROVED_STATUSES = frozenset({"pass", "approved", "audit_pass"})
+"""Audit statuses of a template that can be sent (ListChatappTemplate's ``AuditStatus``)."""
+
 # $(name) or {{name}} / {{ 1 }}; names are letters, digits, '_', '-' and '.'.
 PLACEHOLDER = re.compile(r"\$\(\s*([A-Za-z0-9_.\-]+)\s*\)|\{\{\s*([A-Za-z0-9_.\-]+)\s*\}\}")
 

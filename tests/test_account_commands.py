@@ -8,6 +8,11 @@ import pytest
 
 from cams_tui.cli import main
 from cams_tui.simulator import DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET, Faults, Simulator
+from cams_tui.simulator.demo_data import DEMO_SERVICE_ID
+
+# The demo account's CustSpaceId (the simulator requires one of ListChatappMessage and
+# ListViberServiceMessage, as CAMS does).
+DEMO_CUST_SPACE_ID = "cams-demo-space"
 
 
 @pytest.fixture
@@ -39,17 +44,45 @@ def test_templates_table_for_people(demo_env: None, threaded_sim_url: str, capsy
 
 
 def test_doctor_passes_every_check_in_both_placements(
-    demo_env: None, threaded_sim_url: str, capsys: pytest.CaptureFixture[str], tmp_path
+    demo_env: None, simulator: Simulator, threaded_sim_url: str, capsys: pytest.CaptureFixture[str], tmp_path
 ) -> None:
     for placement in ("body", "query"):
         (tmp_path / "config.toml").write_text(
-            f'default_profile = "p"\n[profiles.p]\nplacement = "{placement}"\n', encoding="utf-8"
+            f'default_profile = "p"\n[profiles.p]\nplacement = "{placement}"\n'
+            f'cust_space_id = "{DEMO_CUST_SPACE_ID}"\nfrom = "{DEMO_SERVICE_ID}"\n',
+            encoding="utf-8",
         )
         assert main(["doctor", "--endpoint", threaded_sim_url]) == 0
         out = capsys.readouterr().out
-        for name in ("credentials", "endpoint", "clock", "signature", "placement", "templates", "service IDs"):
+        for name in (
+            "credentials", "CustSpaceId", "endpoint", "clock", "signature", "placement", "permission", "templates",
+            "service IDs",
+        ):
             assert f"ok   {name}" in out, out
         assert "FAIL" not in out
+    # The probe reached CAMS and was refused: nothing was accepted, nobody was messaged.
+    assert not simulator.accepted
+
+
+def test_doctor_says_what_needs_the_cust_space_id(
+    demo_env: None, threaded_sim_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["doctor", "--endpoint", threaded_sim_url]) == 1
+    out = capsys.readouterr().out
+    line = next(line for line in out.splitlines() if "CustSpaceId" in line)
+    assert line.split()[0] == "FAIL"
+    assert "lookups of unknown batches" in line and "Channel Management" in line and "cust_space_id" in line
+
+
+def test_doctor_names_the_permission_a_mass_send_needs(
+    demo_env: None, simulator: Simulator, threaded_sim_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    simulator.faults = Faults(deny=True)
+    main(["doctor", "--endpoint", threaded_sim_url])
+    out = capsys.readouterr().out
+    line = next(line for line in out.splitlines() if " permission " in line)
+    assert line.split()[0] == "FAIL"
+    assert "cams:SendChatappMassMessage" in line and "acs:cams::" in line
 
 
 def test_doctor_explains_a_wrong_secret(

@@ -278,3 +278,29 @@ def test_export_to_an_unwritable_place_is_a_plain_error(
     assert main(["export", job_id, "-o", str(env / "missing-folder" / "x.csv")]) == 2
     err = capsys.readouterr().err
     assert "cannot write" in err and "Traceback" not in err
+
+
+def test_a_send_settles_its_own_unknowns_exactly_once(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Requests lost before acceptance (503) and after it (the connection dropped once the
+    # recipients were recorded): the send looks them up, resends only what CAMS verifiably
+    # never accepted, and ends with nobody unknown and nobody messaged twice.
+    simulator = Simulator(
+        SimulatorConfig(rate=50, latency_ms=5, seed=11, faults=Faults.parse("5xx=0.15,drop=0.15,seed=5"))
+    )
+    with simulator.run_in_thread(port=0) as url:
+        campaign = _campaign(env, 3000)
+        code = main(
+            ["send", str(campaign), "--yes", "--json", "--wait", "--grace", "3", "--resend-verified",
+             "--batch-size", "100", "--endpoint", url]
+        )
+        events = _json_lines(capsys.readouterr().out)
+    outcomes = Counter(e["outcome"] for e in events if e["event"] == "batch")
+    assert outcomes["unknown"] >= 2, outcomes  # the faults did make some batches unknown
+    done = events[-1]
+    assert done["event"] == "done"
+    assert (done["ok"], done["unknown"], done["not_sent_verified"], done["pending"]) == (3000, 0, 0, 0)
+    assert code == 0
+    assert len(simulator.accepted) == 3000 and max(simulator.accepted.values()) == 1
+    assert any(e["event"] == "reconciled" for e in events)

@@ -321,15 +321,26 @@ class CamsClient:
         return await self._typed(request or ListTemplatesRequest(), ListTemplatesResponse)
 
     async def list_all_templates(
-        self, *, cust_space_id: str | None = None, page_size: int = 50, max_pages: int = 100
+        self,
+        *,
+        cust_space_id: str | None = None,
+        audit_status: str | None = "pass",
+        page_size: int = 50,
+        max_pages: int = 100,
+        on_page: Callable[[int, int], None] | None = None,
     ) -> list[TemplateSummary]:
-        """Every approved Viber template, page after page."""
+        """Every Viber template with ``audit_status`` (``None``: every status), page after
+        page; ``on_page(listed, total)`` is told after each page."""
         templates: list[TemplateSummary] = []
         for index in range(1, max_pages + 1):
             page = await self.list_templates(
-                ListTemplatesRequest(page=Page(index=index, size=page_size), cust_space_id=cust_space_id)
+                ListTemplatesRequest(
+                    audit_status=audit_status, page=Page(index=index, size=page_size), cust_space_id=cust_space_id
+                )
             )
             templates.extend(page.list_template)
+            if on_page is not None:
+                on_page(len(templates), page.total)
             if not page.list_template or len(templates) >= page.total:
                 break
         return templates

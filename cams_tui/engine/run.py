@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from cams_tui.api.client import CamsClient
     from cams_tui.delivery import Funnel
 
-DEFAULT_MAX_ROUNDS = 3
+DEFAULT_MAX_ROUNDS = 5
 """Lookup-then-resend rounds at the end of a run: each round resends only what a lookup
 verified as never accepted, so a second or third is needed only on a very lossy network."""
 

@@ -121,19 +121,13 @@ previews a template and **enter** chooses it. Only approved templates can be sen
         self.cams.on_templates_loaded()
 
     async def _list_templates(self, client, cust_space_id: str | None, status: Static) -> list[TemplateSummary]:  # noqa: ANN001
-        from cams_tui.api.models import ListTemplatesRequest, Page
-
         # Every status, not only approved: an operator must see why a template cannot be chosen.
-        templates: list[TemplateSummary] = []
-        for index in range(1, 101):
-            page = await client.list_templates(
-                ListTemplatesRequest(audit_status=None, page=Page(index=index, size=50), cust_space_id=cust_space_id)
-            )
-            templates.extend(page.list_template)
-            status.update(f"Loading templates… {len(templates)} of {page.total}")
-            if not page.list_template or len(templates) >= page.total:
-                break
-        return templates
+        # The same listing as `cams-tui doctor` and `cams-tui templates`.
+        return await client.list_all_templates(
+            cust_space_id=cust_space_id,
+            audit_status=None,
+            on_page=lambda listed, total: status.update(f"Loading templates… {listed} of {total}"),
+        )
 
     def _fill_selects(self) -> None:
         languages = sorted({t.language for t in self.state.templates if t.language})
