@@ -132,8 +132,9 @@ class FirstRunDialog(ModalScreen[str]):
                 "No AccessKey was found: no ALIBABA_CLOUD_ACCESS_KEY_ID in the environment, "
                 f"and no profile in {_shown(paths.config_path())} names another source.\n\n"
                 "Try the demo: everything works against a built-in CAMS simulator; nothing is sent.\n"
-                "Set up an account: add a profile (region, Service ID, where the AccessKey comes from) "
-                "and check the connection.",
+                "Set up an account: add a profile (region, Service ID, CustSpaceId, where the AccessKey "
+                "comes from) and check the connection. The Service ID and the CustSpaceId (a space or "
+                "instance ID) are shown in the CAMS console under Channel Management.",
                 classes="body",
             )
             with Horizontal(classes="buttons"):
@@ -232,7 +233,18 @@ class SettingsScreen(Screen[None]):
                 )
                 yield from self._field("Placement", Select(_PLACEMENTS, id="placement", allow_blank=False))
                 yield from self._field("Service ID", Input(id="sender", placeholder="Viber Service ID (From)"))
-                yield from self._field("CustSpaceId", Input(id="cust-space", placeholder="optional"))
+                yield from self._field(
+                    "CustSpaceId",
+                    Input(
+                        id="cust-space",
+                        placeholder="CAMS console › Channel Management",
+                        tooltip=(
+                            "The space ID of an ISV sub-customer, or the instance ID of a direct customer, "
+                            "as the CAMS console shows it under Channel Management. The Service ID list, "
+                            "lookups of unknown batches, the canary and the delivery funnel need it."
+                        ),
+                    ),
+                )
                 yield from self._field("Rate", Input(id="rate", placeholder="10 calls/s", type="number"))
                 yield from self._field("Default region", Input(id="default-region", placeholder="e.g. PH", max_length=2))
                 yield from self._field("Theme", Select([], id="theme", prompt="the app's default"))
