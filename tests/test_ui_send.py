@@ -243,3 +243,29 @@ async def test_product_unsubscribed_is_fatal_with_advice(tmp_path: Path, spec: s
             await pilot.press("escape")
             await asyncio.sleep(0)
             assert monitor_of(app).check_action("resume_job", ()) is True
+
+
+async def test_a_send_looks_its_own_unknowns_up_in_the_background(tmp_path: Path) -> None:
+    from cams_tui.engine.reconcile import ReconcileSettings
+
+    # Every lost answer here came after acceptance: the lookup finds each batch listed.
+    faults = Faults.parse("drop=0.2,seed=3")
+    simulator = Simulator(SimulatorConfig(rate=1000, latency_ms=2, seed=5, faults=faults))
+    with simulator.run_in_thread() as url:
+        job_id = make_job(tmp_path, url, 3000, batch_size=100)
+        settings = ReconcileSettings(grace_s=1, lookup_rate=50)
+        send_target = dataclasses.replace(target(url, tmp_path, 1000), lookup=settings)
+        app = HostApp(lambda: SendMonitorScreen(job_id, target=send_target, show_clock=False))
+        async with app.run_test(size=(120, 36)) as pilot:
+            await wait_for(pilot, finished(app), timeout=60)
+            await pilot.pause(0.2)
+            screen = monitor_of(app)
+            done = screen.state.done
+            assert done is not None and (done.state, done.ok, done.unknown) == ("done", 3000, 0)
+            found = int(screen.state.lookup.split("lookup: ")[1].split(" recipients")[0].replace(",", ""))
+            assert found >= 100, screen.state.lookup  # some batches were unknown, and were found
+            assert "found accepted" in label_text(screen, "#monitor-title")
+            assert screen.state.batches["unknown"] == 0
+    recipients, _ = journal_counts(tmp_path, job_id)
+    assert recipients == {"ok": 3000}
+    assert len(simulator.accepted) == 3000 and max(simulator.accepted.values()) == 1
