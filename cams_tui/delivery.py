@@ -7,7 +7,10 @@ delivered, and a delivered one was sent. Records appear some time after acceptan
 ``accepted`` minus ``reported`` are the messages CAMS does not list yet.
 
 :func:`tally` is pure; :func:`fetch_records` pages through ListChatappMessage with a
-:class:`~cams_tui.api.client.CamsClient`.
+:class:`~cams_tui.api.client.CamsClient`, asking for each GroupMessageId's outbound messages
+(records carry no GroupMessageId: the request's filter is what ties them to a batch). A job
+without a CustSpaceId cannot be listed: :func:`fetch_records` then raises
+:class:`~cams_tui.listing.MissingCustSpaceId` without calling CAMS.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from dataclasses import dataclass, field
 from cams_tui.api.client import CamsClient
 from cams_tui.api.errors import CamsError, Outcome
 from cams_tui.api.models import ListMessagesRequest, MessageRecord, Page
+from cams_tui.listing import MissingCustSpaceId, is_outbound, outbound_request
 
 PAGE_SIZE = 100
 """The largest page ListChatappMessage returns."""
@@ -96,22 +100,27 @@ async def fetch_records(
     cust_space_id: str | None = None,
     page_size: int = PAGE_SIZE,
 ) -> AsyncIterator[list[MessageRecord]]:
-    """Every record of each GroupMessageId, one page at a time.
+    """Every outbound record of each GroupMessageId, one page at a time.
 
-    Throttled pages are retried after the delay the server asks for; any other error is
-    raised as the :class:`~cams_tui.api.errors.CamsError` it is."""
+    Raises :class:`~cams_tui.listing.MissingCustSpaceId` before any call when
+    ``cust_space_id`` is empty. Throttled pages are retried after the delay the server asks
+    for; any other error is raised as the :class:`~cams_tui.api.errors.CamsError` it is."""
+    if not cust_space_id:
+        raise MissingCustSpaceId()
     for group_id in group_message_ids:
         index = 1
         while True:
-            request = ListMessagesRequest(
+            request = outbound_request(
                 business_number=business_number,
-                group_message_id=group_id,
                 cust_space_id=cust_space_id,
+                group_message_id=group_id,
                 page=Page(index=index, size=page_size),
             )
             response = await _list_page(client, request)
-            if response:
-                yield response
+            # Inbound messages never count, even from a listing that ignores EventAction.
+            outbound = [r for r in response if is_outbound(r)]
+            if outbound:
+                yield outbound
             if len(response) < page_size:
                 break
             index += 1

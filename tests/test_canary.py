@@ -18,8 +18,9 @@ from cams_tui.engine.journal import Journal
 from cams_tui.engine.ratelimit import RateLimiter
 from cams_tui.engine.sender import Sender
 from cams_tui.simulator import Faults, Simulator, SimulatorConfig
-from tests.test_engine_support import OPTIONS, client, make_job
-from tests.test_headless import _campaign, _json_lines, env  # noqa: F401  (fixture)
+from tests.test_engine_support import CUST_SPACE_ID, LOOKUP_OPTIONS, OPTIONS, client, make_job
+from tests.test_headless import _campaign as _plain_campaign
+from tests.test_headless import _json_lines, env  # noqa: F401  (fixture)
 
 RECIPIENTS = 1000
 
@@ -29,6 +30,13 @@ def quick_sim() -> Iterator[tuple[Simulator, str]]:
     simulator = Simulator(SimulatorConfig(rate=50, latency_ms=5, seed=21, delivery_delay_s=(0.1, 0.4)))
     with simulator.run_in_thread(port=0) as url:
         yield simulator, url
+
+
+def _campaign(folder: Path, count: int) -> Path:
+    """The headless tests' campaign with a CustSpaceId (the canary lists its messages)."""
+    campaign = _plain_campaign(folder, count=count)
+    campaign.write_text(f'cust_space_id = "{CUST_SPACE_ID}"\n' + campaign.read_text(), encoding="utf-8")
+    return campaign
 
 
 def _send(campaign: Path, url: str, *extra: str) -> int:
@@ -85,7 +93,7 @@ async def test_a_failure_spike_during_the_rest_stops_the_sender(tmp_path: Path) 
     simulator.faults = Faults(fail_delivery=0.7, seed=3)
     async with simulator.serve(port=0) as url:
         with Journal(tmp_path) as journal:
-            job_id = make_job(journal, url, 2000, 50)
+            job_id = make_job(journal, url, 2000, 50, options=LOOKUP_OPTIONS)
             async with client(url) as cams:
                 sender = Sender(cams, journal, job_id, limiter=RateLimiter(8))
                 reasons: list[str] = []
@@ -95,7 +103,14 @@ async def test_a_failure_spike_during_the_rest_stops_the_sender(tmp_path: Path) 
                     sender.cancel()
 
                 detector = SpikeDetector(
-                    cams, OPTIONS.from_, spike, threshold=0.2, interval_s=0.2, settle_after_s=0.2, min_sample=50
+                    cams,
+                    OPTIONS.from_,
+                    spike,
+                    threshold=0.2,
+                    cust_space_id=CUST_SPACE_ID,
+                    interval_s=0.2,
+                    settle_after_s=0.2,
+                    min_sample=50,
                 )
                 events: list[Event] = []
                 sender.subscribe(detector.observe)

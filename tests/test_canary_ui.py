@@ -15,6 +15,7 @@ from cams_tui.simulator import Faults, Simulator, SimulatorConfig
 from cams_tui.simulator.demo_data import DEMO_SERVICE_ID, ORDER_SHIPPED
 from cams_tui.ui.screens.send_dialogs import FatalDialog
 from cams_tui.ui.screens.send_monitor import SendMonitorScreen
+from tests.test_engine_support import CUST_SPACE_ID
 from tests.test_ui_send import wait_for
 from tests.test_ui_send_helpers import HostApp, journal_counts, numbers, target
 
@@ -23,7 +24,9 @@ RECIPIENTS = 600
 
 def canary_job(data_dir: Path, url: str, *, auto_continue: bool = True) -> str:
     """A job of 600 recipients whose first 100 are a canary batch of their own."""
-    options = MassMessageOptions(template_code=ORDER_SHIPPED, language="en", From=DEMO_SERVICE_ID)
+    options = MassMessageOptions(
+        template_code=ORDER_SHIPPED, language="en", From=DEMO_SERVICE_ID, cust_space_id=CUST_SPACE_ID
+    )
     items = [sender_item(to, {"name": "Ann", "order_id": f"A{i}"}) for i, to in enumerate(numbers(RECIPIENTS))]
     batches = list(pack_batches(items[:100], max_size=100)) + list(pack_batches(items[100:], max_size=100))
     settings = CanarySettings(size=100, threshold=0.2, poll_s=0.2, settle_timeout_s=20, auto_continue=auto_continue)

@@ -8,6 +8,7 @@ from cams_tui.api.models import MassMessageOptions, MessageRecord, Recipient
 from cams_tui.delivery import Funnel, fetch_records, tally
 from cams_tui.simulator import Faults, Simulator, SimulatorConfig
 from cams_tui.simulator.demo_data import DEMO_SERVICE_ID, ORDER_SHIPPED
+from tests.test_engine_support import CUST_SPACE_ID
 
 
 def record(message_id: str, status: str, reason: str | None = None) -> MessageRecord:
@@ -63,7 +64,11 @@ async def test_funnel_from_the_simulator(demo_credentials: Credentials) -> None:
             pages = [
                 page
                 async for page in fetch_records(
-                    client, business_number=DEMO_SERVICE_ID, group_message_ids=groups, page_size=100
+                    client,
+                    business_number=DEMO_SERVICE_ID,
+                    group_message_ids=groups,
+                    cust_space_id=CUST_SPACE_ID,
+                    page_size=100,
                 )
             ]
     assert [len(p) for p in pages] == [100, 100, 50, 100, 100, 50]

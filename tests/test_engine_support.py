@@ -11,6 +11,10 @@ from cams_tui.simulator import DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET
 from cams_tui.simulator.demo_data import DEMO_SERVICE_ID, ORDER_SHIPPED
 
 OPTIONS = MassMessageOptions(template_code=ORDER_SHIPPED, language="en", From=DEMO_SERVICE_ID)
+CUST_SPACE_ID = "cams-test-space"
+"""A CustSpaceId for jobs that are looked up (ListChatappMessage requires one)."""
+LOOKUP_OPTIONS = OPTIONS.model_copy(update={"cust_space_id": CUST_SPACE_ID})
+"""The demo options with a CustSpaceId: for jobs whose batches are looked up."""
 
 
 def numbers(count: int, start: int = 0) -> list[str]:
@@ -23,16 +27,24 @@ def items(count: int, start: int = 0) -> list[str]:
     return [sender_item(n, {"name": "Ana", "order_id": f"A{i}"}) for i, n in enumerate(numbers(count, start))]
 
 
-def make_job(journal: Journal, url: str, count: int, batch_size: int, item_list: list[str] | None = None) -> str:
+def make_job(
+    journal: Journal,
+    url: str,
+    count: int,
+    batch_size: int,
+    item_list: list[str] | None = None,
+    *,
+    options: MassMessageOptions = OPTIONS,
+) -> str:
     """A job of ``count`` recipients in batches of ``batch_size``."""
     batches = plan_batches(
         item_list if item_list is not None else items(count),
-        OPTIONS,
+        options,
         placement=Placement.BODY,
         max_query_length=60_000,
         max_size=batch_size,
     )
-    return journal.create_job(options=OPTIONS, params={}, batches=batches, endpoint=url)
+    return journal.create_job(options=options, params={}, batches=batches, endpoint=url)
 
 
 def client(url: str, **kwargs: object) -> CamsClient:

@@ -16,7 +16,7 @@ from cams_tui.engine.ratelimit import RateLimiter
 from cams_tui.engine.reconcile import ReconcileSettings, Reconciler
 from cams_tui.engine.sender import Sender
 from cams_tui.simulator import Faults, Simulator, SimulatorConfig
-from tests.test_engine_support import client, make_job
+from tests.test_engine_support import LOOKUP_OPTIONS, client, make_job
 
 
 @pytest.fixture
@@ -44,7 +44,7 @@ async def test_lost_answers_are_found_and_become_ok_with_evidence(sim: tuple[Sim
     simulator, url = sim
     simulator.config.record_delay_s = 0.3
     with Journal(tmp_path) as journal:
-        job_id = make_job(journal, url, 1000, 100)
+        job_id = make_job(journal, url, 1000, 100, options=LOOKUP_OPTIONS)
         simulator.faults = Faults(drop=0.3, seed=4)
         await _send(journal, url, job_id)
         simulator.faults = Faults()
@@ -58,7 +58,7 @@ async def test_lost_answers_are_found_and_become_ok_with_evidence(sim: tuple[Sim
             after = journal.batches(job_id)[batch.index]
             assert after.state == "ok" and after.reconciled_by == "lookup"
             assert after.evidence is not None and after.evidence["message_ids"]
-            assert after.group_message_id
+            assert after.evidence["template_code"] == LOOKUP_OPTIONS.template_code
             assert set(_numbers(journal, job_id, batch.index)) >= {after.evidence["found_number"]}
         assert journal.job(job_id).counts.get("unknown", 0) == 0
     assert max(simulator.accepted.values()) == 1
@@ -69,7 +69,7 @@ async def test_a_batch_that_never_left_is_verified_not_sent_then_resent_once(
 ) -> None:
     simulator, url = sim
     with Journal(tmp_path) as journal:
-        job_id = make_job(journal, url, 500, 100)
+        job_id = make_job(journal, url, 500, 100, options=LOOKUP_OPTIONS)
         # The process committed "sending" for batch 4, then died before the request left.
         journal.mark_sending(job_id, 4)
         await _send(journal, url, job_id)
@@ -99,7 +99,7 @@ async def test_records_later_than_the_grace_period_leave_batches_unknown(
     simulator, url = sim
     simulator.config.record_delay_s = 30.0
     with Journal(tmp_path) as journal:
-        job_id = make_job(journal, url, 800, 100)
+        job_id = make_job(journal, url, 800, 100, options=LOOKUP_OPTIONS)
         journal.mark_sending(job_id, 7)  # never left
         simulator.faults = Faults(drop=0.3, seed=4)  # accepted, answers lost
         await _send(journal, url, job_id)
@@ -118,7 +118,7 @@ async def test_records_later_than_the_grace_period_leave_batches_unknown(
 async def test_too_early_without_waiting_stays_unknown(sim: tuple[Simulator, str], tmp_path: Path) -> None:
     _, url = sim
     with Journal(tmp_path) as journal:
-        job_id = make_job(journal, url, 200, 100)
+        job_id = make_job(journal, url, 200, 100, options=LOOKUP_OPTIONS)
         journal.mark_sending(job_id, 1)
         await _send(journal, url, job_id)
         report = await _reconcile(journal, url, job_id, grace_s=60.0, max_wait_s=0)

@@ -10,8 +10,16 @@ import pytest
 from cams_tui.cli import main
 from cams_tui.engine.journal import Journal
 from cams_tui.simulator import Simulator
-from tests.test_engine_support import make_job
-from tests.test_headless import _campaign, _json_lines, env, sim  # noqa: F401  (fixtures)
+from tests.test_engine_support import CUST_SPACE_ID, LOOKUP_OPTIONS, make_job
+from tests.test_headless import _campaign as _plain_campaign
+from tests.test_headless import _json_lines, env, sim  # noqa: F401  (fixtures)
+
+
+def _campaign(folder: Path, count: int) -> Path:
+    """The headless tests' campaign with a CustSpaceId (its batches are looked up)."""
+    campaign = _plain_campaign(folder, count=count)
+    campaign.write_text(f'cust_space_id = "{CUST_SPACE_ID}"\n' + campaign.read_text(), encoding="utf-8")
+    return campaign
 
 
 def test_reconcile_finds_a_batch_accepted_by_an_earlier_attempt(
@@ -40,8 +48,16 @@ def test_a_batch_never_sent_is_verified_and_resent_only_with_consent(
     simulator, url = sim
     # A job whose batch 0 was committed "sending", then the process died before it left.
     with Journal(env / "data") as journal:
-        job_id = make_job(journal, url, 300, 100)
+        job_id = make_job(journal, url, 300, 100, options=LOOKUP_OPTIONS)
         journal.mark_sending(job_id, 0)
+    # Nothing sent after batch 0 is listed yet: an empty lookup proves nothing, so batch 0
+    # stays unknown, and the resume sends the rest.
+    code = main(["resume", job_id, "--yes", "--json", "--grace", "0.3", "--wait", "--endpoint", url])
+    out = capsys.readouterr()
+    assert code == 3, out.err
+    assert "no batch on this Service ID accepted after this one is listed" in out.err
+    assert len(simulator.accepted) == 200
+    # The rest, accepted after it and listed, is the control: batch 0 is verified not sent.
     code = main(["resume", job_id, "--yes", "--json", "--grace", "0.3", "--wait", "--endpoint", url])
     out = capsys.readouterr()
     assert code == 3, out.err

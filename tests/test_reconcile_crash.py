@@ -4,9 +4,11 @@ every unknown batch, and no recipient is ever accepted twice.
 The sends die as in ``tests/test_crash.py`` (a SIGKILL at a chosen journal commit, or from
 outside after a random number of answers), with a share of answers also lost on the wire
 (``drop``). The simulator lists a message 0.2 s after acceptance, well within the 1 s grace
-period, so after ``resume --resend-verified`` no batch may be left unknown and every
-recipient must have been accepted exactly once. The resumes run as processes of their own,
-a few at a time.
+period. A batch is declared not sent only once a batch accepted after it is listed (the
+control); the batches that were in flight last when the process died have none until the
+resume has sent the rest, so a resume that leaves unknowns is followed by a second one, which
+must settle them all: after it no batch may be left unknown and every recipient must have
+been accepted exactly once. The resumes run as processes of their own, a few at a time.
 """
 
 from __future__ import annotations
@@ -19,9 +21,11 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
 
+from cams_tui.cli import EXIT_UNKNOWN
 from cams_tui.engine.journal import BatchState, Journal
 from cams_tui.simulator import Faults, Simulator, SimulatorConfig
 from tests.test_crash import RECIPIENTS, TRIALS, _send_and_kill, env  # noqa: F401  (fixture)
+from tests.test_engine_support import CUST_SPACE_ID
 from tests.test_headless import _campaign
 
 GRACE_S = 1.0
@@ -34,8 +38,17 @@ def _resume(url: str, data: Path, env: dict[str, str]) -> tuple[int, list[dict],
     if not jobs:
         return 0, [], ""
     (job,) = jobs
+    code, events, stderr = _resume_once(url, data, env, job.id)
+    if code == EXIT_UNKNOWN:
+        # Unknowns without a control yet: the rest sent by the first resume now serves.
+        code, more, stderr = _resume_once(url, data, env, job.id)
+        events += more
+    return code, events, stderr
+
+
+def _resume_once(url: str, data: Path, env: dict[str, str], job_id: str) -> tuple[int, list[dict], str]:
     process = subprocess.run(
-        [sys.executable, "-m", "cams_tui", "resume", job.id, "--yes", "--json", "--rate", "100",
+        [sys.executable, "-m", "cams_tui", "resume", job_id, "--yes", "--json", "--rate", "100",
          "--resend-verified", "--wait", "--grace", str(GRACE_S), "--lookup-rate", "50", "--endpoint", url,
          "--data-dir", str(data)],
         capture_output=True, text=True, env=env, timeout=60,
@@ -48,6 +61,7 @@ def test_resume_reconciles_every_unknown_after_kills_and_sends_nobody_twice(
     tmp_path: Path, env: dict[str, str]  # noqa: F811
 ) -> None:
     campaign = _campaign(tmp_path, count=RECIPIENTS)
+    campaign.write_text(f'cust_space_id = "{CUST_SPACE_ID}"\n' + campaign.read_text(), encoding="utf-8")
     simulators = [
         Simulator(SimulatorConfig(rate=100, latency_ms=10, seed=100 + trial, record_delay_s=RECORD_DELAY_S))
         for trial in range(TRIALS)

@@ -15,7 +15,7 @@ from cams_tui.simulator import Simulator, SimulatorConfig
 from cams_tui.ui.screens.jobs import JobDetailScreen
 from cams_tui.ui.screens.send_dialogs import ConfirmDialog
 from cams_tui.ui.screens.send_monitor import SendMonitorScreen
-from tests.test_engine_support import OPTIONS, client
+from tests.test_engine_support import CUST_SPACE_ID, OPTIONS, client
 from tests.test_ui_send import wait_for
 from tests.test_ui_send_helpers import HostApp, journal_counts, make_job, target
 
@@ -38,10 +38,12 @@ def _send_behind_the_journals_back(url: str, data_dir: Path, job_id: str, index:
 async def test_look_up_resolves_unknowns_and_resends_the_verified_after_confirming(tmp_path: Path) -> None:
     simulator = Simulator(SimulatorConfig(rate=1000, seed=8))
     with simulator.run_in_thread() as url:
-        job_id = make_job(tmp_path, url, 300, batch_size=100)
-        await asyncio.to_thread(_send_behind_the_journals_back, url, tmp_path, job_id, 0)
+        job_id = make_job(tmp_path, url, 300, batch_size=100, cust_space_id=CUST_SPACE_ID)
         with Journal(tmp_path) as journal:
             journal.mark_sending(job_id, 1)  # committed, then killed before it left
+        # Batch 0 went after it and was accepted: found, it shows CAMS lists messages sent
+        # after batch 1's attempt, so batch 1's absence is evidence.
+        await asyncio.to_thread(_send_behind_the_journals_back, url, tmp_path, job_id, 0)
         app = HostApp(lambda: JobDetailScreen(job_id, target=target(url, tmp_path, 50), show_clock=False))
         app.connection = types.SimpleNamespace(  # type: ignore[attr-defined]
             context=types.SimpleNamespace(profile=Profile(reconcile_grace_s=0.3, lookup_rate=50))

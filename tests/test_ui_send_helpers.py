@@ -24,10 +24,18 @@ def numbers(count: int, start: int = 0) -> list[str]:
 
 
 def make_job(
-    data_dir: Path, endpoint: str, recipients: int, *, batch_size: int = 100, placement: Placement | None = None
+    data_dir: Path,
+    endpoint: str,
+    recipients: int,
+    *,
+    batch_size: int = 100,
+    placement: Placement | None = None,
+    cust_space_id: str | None = None,
 ) -> str:
     """Write a job for ``recipients`` numbers in batches of ``batch_size``; returns its id."""
-    options = MassMessageOptions(template_code=ORDER_SHIPPED, language="en", From=DEMO_SERVICE_ID)
+    options = MassMessageOptions(
+        template_code=ORDER_SHIPPED, language="en", From=DEMO_SERVICE_ID, cust_space_id=cust_space_id
+    )
     items = (sender_item(to, {"name": "Ann", "order_id": f"A{i}"}) for i, to in enumerate(numbers(recipients)))
     with Journal(data_dir) as journal:
         return journal.create_job(

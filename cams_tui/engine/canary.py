@@ -18,6 +18,12 @@ batches (one ListChatappMessage page per ``interval_s``, so its lookup rate is b
 calls back when the failure share over its sliding window of settled messages exceeds the
 threshold; the caller pauses or stops the sender and says why. A screen is told where the
 canary stands with :class:`~cams_tui.engine.events.CanaryEvent`.
+
+Both ask ListChatappMessage for outbound messages (``EventAction=DOWN``) of a GroupMessageId,
+with the job's CustSpaceId: records carry no GroupMessageId of their own, and inbound ones
+never count. A job without a CustSpaceId cannot be listed: the canary is then not healthy
+and says why (:data:`~cams_tui.listing.NO_CUST_SPACE_ID`) without calling CAMS, and the
+spike watch does nothing (:attr:`SpikeDetector.unavailable`).
 """
 
 from __future__ import annotations
@@ -32,10 +38,11 @@ from typing import Any, TypeVar
 
 from cams_tui.api.client import CamsClient
 from cams_tui.api.errors import CamsError
-from cams_tui.api.models import ListMessagesRequest, MessageRecord, Page
+from cams_tui.api.models import MessageRecord, Page
 from cams_tui.delivery import Funnel, fetch_records, latest, tally
 from cams_tui.engine.events import BatchEvent, CanaryEvent
 from cams_tui.engine.journal import BatchState, Journal
+from cams_tui.listing import NO_CUST_SPACE_ID, is_outbound, outbound_request
 
 DEFAULT_CANARY_SIZE = 100
 DEFAULT_THRESHOLD = 0.20
@@ -177,7 +184,8 @@ async def judge_canary(
     started = time.monotonic()
     records: list[MessageRecord] = []
     settled = not accepted
-    while accepted:
+    unlistable = bool(accepted) and not job.options.cust_space_id
+    while accepted and not unlistable:
         records = []
         try:
             async for page in fetch_records(
@@ -208,7 +216,9 @@ async def judge_canary(
     share = bad / judged if judged else 0.0
     waited = round(time.monotonic() - started, 2)
     limit = settings.threshold
-    if judged == 0:
+    if unlistable:
+        healthy, reason = False, f"the canary cannot be judged: {NO_CUST_SPACE_ID}"
+    elif judged == 0:
         healthy, reason = False, "no canary recipient's fate is known (unknown or unlisted): nothing to judge by"
     elif share > limit:
         healthy = False
@@ -264,6 +274,8 @@ class SpikeDetector:
     _seen: set[str] = field(default_factory=set)
     lookups: int = 0
     fired: str | None = None
+    unavailable: str | None = None
+    """Why the watch cannot look (no CustSpaceId), or ``None``."""
 
     def __post_init__(self) -> None:
         self._recent = deque(maxlen=self.window)
@@ -280,7 +292,7 @@ class SpikeDetector:
 
     async def run(self) -> None:
         """Sample until cancelled or a spike is found."""
-        while self.fired is None:
+        while self.fired is None and self.unavailable is None:
             await asyncio.sleep(self.interval_s)
             await self.check()
 
@@ -292,19 +304,23 @@ class SpikeDetector:
             group = self._pending.popleft()[1]  # older ones are skipped: the newest matters
         if group is None:
             return
+        if not self.cust_space_id:
+            self.unavailable = f"the failure-spike watch is off: {NO_CUST_SPACE_ID}"
+            return
+        request = outbound_request(
+            business_number=self.business_number,
+            cust_space_id=self.cust_space_id,
+            group_message_id=group,
+            page=Page(index=1, size=100),
+        )
         self.lookups += 1
         try:
-            response = await self.client.list_messages(
-                ListMessagesRequest(
-                    business_number=self.business_number,
-                    group_message_id=group,
-                    cust_space_id=self.cust_space_id,
-                    page=Page(index=1, size=100),
-                )
-            )
+            response = await self.client.list_messages(request)
         except CamsError:
             return  # a missed sample; the next one will do
         for record in response.data:
+            if not is_outbound(record):
+                continue
             if record.message_status.lower() not in _SETTLED or record.message_id in self._seen:
                 continue
             self._seen.add(record.message_id)

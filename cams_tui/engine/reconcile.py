@@ -3,39 +3,58 @@
 A batch becomes ``unknown`` when its request may have been accepted but no answer says so
 (the process died, the connection dropped, a 5xx came after acceptance). CAMS can tell:
 ListChatappMessage lists a Service ID's messages filtered by recipient (``UserNumber``),
-template and time window.
+template, direction (``EventAction``) and time window. Its records carry no GroupMessageId,
+so an unknown batch (whose GroupMessageId was never heard) is looked up by number, template
+and window; every request asks for outbound messages only (``EventAction=DOWN``) and carries
+the job's CustSpaceId and a Page, as CAMS requires (:mod:`cams_tui.listing`). A job without
+a CustSpaceId is not looked up at all: its unknown batches stay unknown and the report says
+why (:data:`~cams_tui.listing.NO_CUST_SPACE_ID`).
 
 Why a lookup proves something:
 
 - **Accepted.** CAMS accepts or refuses a SenderList whole (a request with one bad entry is
-  refused whole), so *one* message of the batch's template to *one* of its recipients,
-  sent within the batch's window ``[first attempt − skew, now + skew]``, proves the batch
-  was accepted. The batch becomes ``ok``, resolved by lookup, and keeps the evidence (the
-  MessageIds and the GroupMessageId found, which the delivery funnel then uses). A record
-  whose GroupMessageId the journal gives to another batch proves nothing and is ignored.
+  refused whole), so *one* outbound message of the batch's template to *one* of its
+  recipients, sent within the batch's window ``[first attempt − skew, now + skew]``, proves
+  the batch was accepted. The batch becomes ``ok``, resolved by lookup, and keeps the
+  evidence (the MessageIds found). Never evidence: an inbound record (``UP``), a record with
+  an empty TemplateCode or another template, and a message that another journaled batch on
+  the same number is listed with (asked by that batch's GroupMessageId and the number).
 - **Not sent (verified).** Every one of ``samples`` recipients (spread across the batch,
   preferring numbers that no other journaled batch of the same Service ID and template sent
   to in the window) has no message in the window, the lookup ran at least ``grace_s`` after
   the batch's last activity (the latest start or end of any attempt, so every attempt,
-  throttled ones included, is covered), and CAMS is shown to be listing messages that old:
-  the newest batch of the job accepted at least ``grace_s`` ago is listed. When that control
-  is not listed, CAMS's records lag more than the grace period and nothing is declared:
-  the batch stays ``unknown``. A verified batch may be resent, but only when the operator
-  says so (``resume`` asks, showing the evidence).
-- Otherwise the batch stays ``unknown`` and the reason says why (too early, lookup failed).
+  throttled ones included, is covered), *and a control is listed*.
+- Otherwise the batch stays ``unknown`` and the reason says why (too early, no control, the
+  control not listed, the lookup failed, no CustSpaceId).
+
+**The control.** An empty lookup means "not sent" only if CAMS is shown to list messages at
+least as recent as the batch: the grace period alone is a guess about CAMS's lag. A control
+is a batch of this journal on the same Service ID and CustSpaceId (of this job or another,
+any template) that CAMS accepted *after the unknown batch's last activity*: one answered
+``ok`` whose accepted attempt started after it (looked up by its GroupMessageId), or one
+found by lookup (here or earlier) whose first attempt started after it (already shown
+listed). If such a batch is listed, CAMS's listing has caught up past the unknown batch, so
+the unknown batch's messages would be listed too had it been accepted. No control (for
+instance the job's only sent batch is the unknown one, or every batch after it is unknown
+too): the batch stays unknown, with the reason, until something sent after it is listed (a
+resume sends the rest, which then serves; a later lookup can then decide). The control
+listed not yet: CAMS's listing runs late, and the batch stays unknown. A batch verified not
+sent may be resent, but only when the operator says so (``resume`` asks, showing the
+evidence).
 
 Residual risk: a message of the same template to the same number sent by anything the
 journal does not know (another machine, another tool, a journal since deleted) within the
 window would read as this batch's, and the batch would be marked ``ok`` wrongly (never
 resent: the safe side). The window opens ``skew_s`` (5 minutes by default, for clocks that
 are off) before the batch's first attempt; the samples prefer numbers no other journaled
-batch sent to; a GroupMessageId the journal gives to another batch is not taken as evidence.
+batch sent to.
 
-Cost: a batch found costs one lookup (its first sample is listed when any is); a batch not
-found costs ``samples`` lookups, plus one when its grace had not run out at first look; a run
-costs one control lookup when the job has a batch answered ok. Lookups are paced by their own :class:`RateLimiter`
-(``lookup_rate``, 5/s by default: CAMS does not document this operation's limit; the
-simulator's is 100/s).
+Cost: every unknown batch gets one early look (its first sample) before any waiting, so a
+batch found costs one lookup and also serves as a control for the batches before it; a
+batch not found costs ``samples`` lookups, plus one when its grace had not run out at the
+first look, plus one per control looked up (once per run each). Lookups are paced by their
+own :class:`RateLimiter` (``lookup_rate``, 5/s by default: CAMS does not document this
+operation's limit; the simulator's is 100/s).
 
 The grace period defaults to 120 s: the simulator lists a message ``record_delay_s`` after
 acceptance (0 by default) and CAMS's own listing is fed by its send pipeline within seconds;
@@ -58,6 +77,7 @@ from cams_tui.api.errors import CamsError, Outcome
 from cams_tui.api.models import ListMessagesRequest, MessageRecord, Page
 from cams_tui.engine.journal import BatchRecord, BatchState, JobRecord, Journal
 from cams_tui.engine.ratelimit import RateLimiter
+from cams_tui.listing import NO_CUST_SPACE_ID, is_evidence, is_outbound, outbound_request
 
 DEFAULT_GRACE_S = 120.0
 DEFAULT_SAMPLES = 3
@@ -117,7 +137,9 @@ class ReconcileReport:
     lookups: int = 0
     elapsed_s: float = 0.0
     control: str = ""
-    """What the control lookup showed (empty when none was made)."""
+    """What the controls showed (empty when none was consulted)."""
+    blocked: str = ""
+    """Why nothing was looked up (no CustSpaceId); empty when lookups ran."""
 
     def count(self, state: str) -> int:
         """Batches that ended in ``state``."""
@@ -129,6 +151,27 @@ class ReconcileReport:
 
 
 Notify = Callable[[str], None]
+
+
+@dataclass
+class _Control:
+    """A batch accepted by CAMS whose listing shows how far CAMS's records have caught up."""
+
+    job_id: str
+    index: int
+    accepted_after: float
+    """CAMS accepted it no earlier than this (the start of the attempt that was accepted,
+    or of the first attempt when which one is not known)."""
+    group_message_id: str | None
+    listed: bool | None
+    """``True``: shown listed; ``False``: looked up and not listed; ``None``: not looked up."""
+    own: bool
+
+    def describe(self, job_id: str, now: float) -> str:
+        """``batch 3, sent 40 s ago after this batch's last activity, is listed``."""
+        name = f"batch {self.index}" if self.own else f"batch {self.index} of job {self.job_id}"
+        state = "listed" if self.listed else "NOT listed"
+        return f"{name}, sent {max(0.0, now - self.accepted_after):.0f} s ago after this batch's last activity, is {state}"
 
 
 class Reconciler:
@@ -156,8 +199,9 @@ class Reconciler:
         self._clock = clock
         self._notify = notify or (lambda _text: None)
         self._lookups = 0
-        self._control: bool | None = None
-        self._control_text = ""
+        self._control_texts: list[str] = []
+        self._foreign_groups: dict[str, list[str]] = {}
+        self._foreign_ids: dict[str, set[str]] = {}
 
     async def run(self) -> ReconcileReport:
         """Resolve every unknown batch that can be resolved; returns what happened."""
@@ -173,146 +217,201 @@ class Reconciler:
         report = ReconcileReport(self.job_id)
         if not unknown:
             return report
+        if not job.options.cust_space_id:
+            # CAMS refuses a listing without CustSpaceId: ask nothing, decide nothing.
+            report.blocked = NO_CUST_SPACE_ID
+            self._notify(f"{len(unknown):,} unknown batches not looked up: {NO_CUST_SPACE_ID}")
+            report.resolutions = [
+                Resolution(b.index, b.size, BatchState.UNKNOWN.value, NO_CUST_SPACE_ID, {}, 0) for b in unknown
+            ]
+            report.elapsed_s = round(time.monotonic() - started, 3)
+            return report
         self._notify(f"looking up {len(unknown):,} unknown batches with ListChatappMessage")
         context = _JobContext.build(journal, job, unknown, self.settings.skew_s)
-        for batch in unknown:
-            resolution = await self._resolve(job, batch, context)
-            report.resolutions.append(resolution)
-            if resolution.state != BatchState.UNKNOWN.value:
-                journal.resolve_batch(
-                    self.job_id,
-                    batch.index,
-                    BatchState(resolution.state),
-                    by=RESOLVED_BY_LOOKUP,
-                    evidence=resolution.evidence,
-                    group_message_id=resolution.evidence.get("group_message_id"),
-                )
-            self._notify(f"batch {batch.index} ({batch.size:,} recipients): {resolution.state}: {resolution.reason}")
+        self._foreign_groups = context.foreign_groups
+        looks = [_Look.of(journal, job, batch, context, self.settings) for batch in unknown]
+        # First one look at each, before any waiting: a batch found is settled at once, and
+        # is then a control for the batches sent before it.
+        resolutions: dict[int, Resolution] = {}
+        for look in looks:
+            early = await self._early_look(job, look, context)
+            if early is not None:
+                resolutions[look.batch.index] = early
+                self._record(job, look, early)
+        for look in looks:
+            if look.batch.index not in resolutions:
+                resolution = await self._resolve(job, look, context)
+                resolutions[look.batch.index] = resolution
+                self._record(job, look, resolution)
+        report.resolutions = [resolutions[look.batch.index] for look in looks]
         report.lookups = self._lookups
-        report.control = self._control_text
+        report.control = "; ".join(dict.fromkeys(self._control_texts))
         report.elapsed_s = round(time.monotonic() - started, 3)
         return report
 
+    def _record(self, job: JobRecord, look: _Look, resolution: Resolution) -> None:
+        batch = look.batch
+        if resolution.state != BatchState.UNKNOWN.value:
+            self._journal.resolve_batch(
+                self.job_id,
+                batch.index,
+                BatchState(resolution.state),
+                by=RESOLVED_BY_LOOKUP,
+                evidence=resolution.evidence,
+            )
+        self._notify(f"batch {batch.index} ({batch.size:,} recipients): {resolution.state}: {resolution.reason}")
+
     # ----------------------------------------------------------------- one batch
 
-    async def _resolve(self, job: JobRecord, batch: BatchRecord, context: _JobContext) -> Resolution:
-        before = self._lookups
-        attempts = self._journal.attempts(self.job_id, batch.index)
-        first, last = _activity(batch, attempts)
-        numbers = [item["To"] for item in json.loads(self._journal.sender_list(self.job_id, batch.index))]
-        samples = _pick_samples(numbers, context.foreign_numbers, self.settings.samples)
-        window_start = first - self.settings.skew_s
-        base = {
-            "window_start": round(window_start, 3),
-            "last_activity": round(last, 3),
-            "attempts": len(attempts),
-            "samples": samples,
-        }
-
-        def done(state: BatchState, reason: str, **extra: Any) -> Resolution:
-            evidence = {**base, **extra, "looked_up_at": round(self._clock(), 3)}
-            return Resolution(batch.index, batch.size, state.value, reason, evidence, self._lookups - before)
-
+    async def _early_look(self, job: JobRecord, look: _Look, context: _JobContext) -> Resolution | None:
+        """The first sample, looked up once: the batch's resolution if found (or the lookup
+        failed), else ``None``."""
+        look.mark = self._lookups
         try:
-            ready_at = last + self.settings.grace_s
-            checked: list[str] = []
-            if self._clock() < ready_at:
-                # Too early to declare anything but acceptance: one look, then wait for the grace.
-                found = await self._find(job, samples[0], window_start, context)
-                checked.append(samples[0])
-                if found:
-                    return done(BatchState.OK, _found_reason(found), **_found_evidence(found))
+            found = await self._find(job, look.samples[0], look.window_start)
+        except CamsError as exc:
+            return look.done(self, BatchState.UNKNOWN, f"the lookup failed: {exc}")
+        look.checked.append(look.samples[0])
+        look.early_at = self._clock()
+        if not found:
+            look.spent += self._lookups - look.mark
+            return None
+        # Listed, and accepted after its first attempt began: a control for earlier batches.
+        context.controls.append(_Control(job.id, look.batch.index, look.first, None, True, own=True))
+        context.controls.sort(key=lambda c: c.accepted_after)
+        return look.done(self, BatchState.OK, _found_reason(found), **_found_evidence(found))
+
+    async def _resolve(self, job: JobRecord, look: _Look, context: _JobContext) -> Resolution:
+        look.mark = self._lookups
+        try:
+            ready_at = look.last + self.settings.grace_s
+            if look.early_at is None or look.early_at < ready_at:
+                # The early look came before the grace ran out: it proves nothing absent.
                 wait = ready_at - self._clock()
                 limit = self.settings.grace_s if self.settings.max_wait_s is None else self.settings.max_wait_s
                 if wait > limit:
-                    return done(
+                    return look.done(
+                        self,
                         BatchState.UNKNOWN,
                         f"not listed yet, and too early to say it was not sent: look again after "
                         f"{time.strftime('%H:%M:%S', time.localtime(ready_at))}",
-                        checked=checked,
+                        checked=list(look.checked),
                     )
-                self._notify(f"batch {batch.index} is not listed yet: waiting {wait:.0f} s for the grace period")
-                await asyncio.sleep(max(0.0, wait))
-                checked = []
-            for number in samples:
-                found = await self._find(job, number, window_start, context)
-                checked.append(number)
+                if wait > 0:
+                    self._notify(
+                        f"batch {look.batch.index} is not listed yet: waiting {wait:.0f} s for the grace period"
+                    )
+                    await asyncio.sleep(wait)
+                look.checked = []
+            for number in look.samples:
+                if number in look.checked:
+                    continue
+                found = await self._find(job, number, look.window_start)
+                look.checked.append(number)
                 if found:
-                    return done(BatchState.OK, _found_reason(found), **_found_evidence(found))
-            if not await self._listing_caught_up(job, context):
-                return done(
+                    return look.done(self, BatchState.OK, _found_reason(found), **_found_evidence(found))
+            listed, control = await self._control_for(job, look.last, context)
+            if listed is None:
+                return look.done(
+                    self,
                     BatchState.UNKNOWN,
-                    f"not listed, but CAMS's listing lags more than the grace period ({self._control_text}): "
-                    "cannot say it was not sent",
-                    checked=checked,
-                    control=self._control_text,
+                    "not listed, but no batch on this Service ID accepted after this one is listed to show "
+                    "that CAMS lists messages this recent: cannot say it was not sent (look it up again once "
+                    "a later batch, such as the rest of this job, has been sent)",
+                    checked=list(look.checked),
+                    control=control,
+                )
+            if not listed:
+                return look.done(
+                    self,
+                    BatchState.UNKNOWN,
+                    f"not listed, but CAMS's listing runs late ({control}): cannot say it was not sent; "
+                    "look it up again later",
+                    checked=list(look.checked),
+                    control=control,
                 )
         except CamsError as exc:
-            return done(BatchState.UNKNOWN, f"the lookup failed: {exc}")
-        return done(
+            return look.done(self, BatchState.UNKNOWN, f"the lookup failed: {exc}", checked=list(look.checked))
+        return look.done(
+            self,
             BatchState.NOT_SENT_VERIFIED,
-            f"none of {len(checked)} recipients has a message of template {job.options.template_code} "
-            f"since the batch's first attempt, {self.settings.grace_s:g} s after its last",
-            checked=checked,
-            control=self._control_text,
+            f"none of {len(look.checked)} recipients has a message of template {job.options.template_code} "
+            f"since the batch's first attempt, {self.settings.grace_s:g} s after its last, and {control}",
+            checked=list(look.checked),
+            control=control,
         )
 
-    async def _find(
-        self, job: JobRecord, number: str, window_start: float, context: _JobContext
-    ) -> list[MessageRecord]:
-        """This number's messages of the job's template since ``window_start`` (up to now +
-        skew) that may be this batch's."""
+    async def _find(self, job: JobRecord, number: str, window_start: float) -> list[MessageRecord]:
+        """This number's outbound messages of the job's template since ``window_start`` (up
+        to now + skew) that may be this batch's."""
         start = max(0, int(window_start * 1000))
         end = int((self._clock() + self.settings.skew_s) * 1000)
-        request = ListMessagesRequest(
+        request = outbound_request(
             business_number=job.options.from_,
+            cust_space_id=job.options.cust_space_id,
             user_number=number,
             template_code=job.options.template_code,
-            start_time=start,
-            end_time=end,
-            cust_space_id=job.options.cust_space_id,
+            start_ms=start,
+            end_ms=end,
             page=Page(index=1, size=_LOOKUP_PAGE),
         )
-        records = await self._list(request)
-        return [
-            r
-            for r in records
-            # Digits only: CAMS may list the number with a "+" or spaces.
-            if _digits(r.user_number) == number
-            and (not r.template_code or r.template_code == job.options.template_code)
-            and not (r.group_message_id and r.group_message_id in context.foreign_groups)
-        ]
+        template = job.options.template_code
+        found = [r for r in await self._list(request) if is_evidence(r, template_code=template, number=number)]
+        if found and number in self._foreign_groups:
+            theirs = await self._foreign_message_ids(job, number)
+            found = [r for r in found if r.message_id not in theirs]
+        return found
 
-    async def _listing_caught_up(self, job: JobRecord, context: _JobContext) -> bool:
-        """Whether CAMS lists the job's newest batch accepted at least ``grace_s`` ago (once
-        per run). No such batch: nothing to compare with, the grace period alone decides."""
-        if self._control is not None:
-            return self._control
-        cutoff = self._clock() - self.settings.grace_s
-        control = next(
-            (
-                b
-                for b in sorted(context.accepted, key=lambda b: b.answered_at or 0.0, reverse=True)
-                if b.answered_at is not None and b.answered_at <= cutoff and b.group_message_id
-            ),
-            None,
-        )
+    async def _foreign_message_ids(self, job: JobRecord, number: str) -> set[str]:
+        """MessageIds of the messages other journaled batches sent to ``number`` (asked by
+        their GroupMessageIds, once per number)."""
+        known = self._foreign_ids.get(number)
+        if known is not None:
+            return known
+        ids: set[str] = set()
+        for group in self._foreign_groups[number]:
+            request = outbound_request(
+                business_number=job.options.from_,
+                cust_space_id=job.options.cust_space_id,
+                group_message_id=group,
+                user_number=number,
+                page=Page(index=1, size=_LOOKUP_PAGE),
+            )
+            ids.update(r.message_id for r in await self._list(request) if r.message_id)
+        self._foreign_ids[number] = ids
+        return ids
+
+    async def _control_for(self, job: JobRecord, after: float, context: _JobContext) -> tuple[bool | None, str]:
+        """Whether a control accepted after ``after`` is listed (``None``: there is none),
+        and what it showed."""
+        candidates = [c for c in context.controls if c.accepted_after >= after]
+        now = self._clock()
+        shown = next((c for c in candidates if c.listed), None)
+        if shown is not None:
+            text = shown.describe(job.id, now)
+            self._control_texts.append(text)
+            return True, text
+        # The earliest accepted is the first the listing shows; one look per control per run.
+        control = next((c for c in candidates if c.group_message_id and c.listed is None), None)
         if control is None:
-            self._control = True
-            self._control_text = "no batch of the job accepted before the grace period to compare with"
-            return True
-        request = ListMessagesRequest(
+            looked = next((c for c in candidates if c.listed is False), None)
+            if looked is not None:
+                text = looked.describe(job.id, now)
+                self._control_texts.append(text)
+                return False, text
+            text = "no batch accepted after this one to compare with"
+            self._control_texts.append(text)
+            return None, text
+        request = outbound_request(
             business_number=job.options.from_,
-            group_message_id=control.group_message_id,
             cust_space_id=job.options.cust_space_id,
+            group_message_id=control.group_message_id,
             page=Page(index=1, size=1),
         )
-        listed = bool(await self._list(request))
-        age = self._clock() - (control.answered_at or 0.0)
-        state = "listed" if listed else "NOT listed"
-        self._control_text = f"batch {control.index}, accepted {age:.0f} s ago, is {state}"
-        self._control = listed
-        return listed
+        control.listed = any(is_outbound(r) for r in await self._list(request))
+        text = control.describe(job.id, now)
+        self._control_texts.append(text)
+        return control.listed, text
 
     async def _list(self, request: ListMessagesRequest) -> list[MessageRecord]:
         """One ListChatappMessage page, paced by the lookup limiter; throttling is retried."""
@@ -337,46 +436,108 @@ class Reconciler:
 
 
 @dataclass
+class _Look:
+    """One unknown batch being looked up: its window, samples and what was checked."""
+
+    batch: BatchRecord
+    first: float
+    last: float
+    window_start: float
+    samples: list[str]
+    attempts: int
+    checked: list[str] = field(default_factory=list)
+    early_at: float | None = None
+    spent: int = 0
+    """Lookups made for this batch in earlier phases."""
+    mark: int = 0
+    """The reconciler's lookup count when the current phase began."""
+
+    @classmethod
+    def of(
+        cls, journal: Journal, job: JobRecord, batch: BatchRecord, context: _JobContext, settings: ReconcileSettings
+    ) -> _Look:
+        attempts = journal.attempts(job.id, batch.index)
+        first, last = _activity(batch, attempts)
+        numbers = [item["To"] for item in json.loads(journal.sender_list(job.id, batch.index))]
+        samples = _pick_samples(numbers, context.foreign_numbers, settings.samples)
+        return cls(batch, first, last, first - settings.skew_s, samples, len(attempts))
+
+    def done(self, reconciler: Reconciler, state: BatchState, reason: str, **extra: Any) -> Resolution:
+        """The resolution, with the evidence it rests on."""
+        evidence = {
+            "window_start": round(self.window_start, 3),
+            "last_activity": round(self.last, 3),
+            "attempts": self.attempts,
+            "samples": self.samples,
+            **extra,
+            "looked_up_at": round(reconciler._clock(), 3),
+        }
+        lookups = self.spent + reconciler._lookups - self.mark
+        return Resolution(self.batch.index, self.batch.size, state.value, reason, evidence, lookups)
+
+
+@dataclass
 class _JobContext:
-    """What the journal says about the other batches: to pick samples and judge records."""
+    """What the journal says about the other batches: to pick samples, judge records and
+    find controls."""
 
     foreign_numbers: set[str]
     """Numbers of other jobs' batches of the same Service ID and template, sent in the window."""
-    foreign_groups: set[str]
-    """GroupMessageIds the journal gives to batches other than the unknown ones."""
-    accepted: list[BatchRecord]
-    """The job's ``ok`` batches (controls of the listing)."""
+    foreign_groups: dict[str, list[str]]
+    """For those numbers: the GroupMessageIds of the other batches that were accepted."""
+    controls: list[_Control]
+    """Accepted batches on the same Service ID and CustSpaceId, earliest accepted first."""
 
     @classmethod
     def build(cls, journal: Journal, job: JobRecord, unknown: list[BatchRecord], skew_s: float) -> _JobContext:
         starts = [_activity(b, journal.attempts(job.id, b.index))[0] for b in unknown]
         window_start = min(starts) - skew_s if starts else 0.0
         numbers: set[str] = set()
-        groups: set[str] = set()
-        accepted: list[BatchRecord] = []
+        groups: dict[str, list[str]] = {}
+        controls: list[_Control] = []
         for other in journal.jobs():
-            same = (other.options.from_, other.options.template_code) == (
+            listed_alike = (other.options.from_, other.options.cust_space_id) == (
                 job.options.from_,
-                job.options.template_code,
+                job.options.cust_space_id,
             )
-            if not same:
+            if not listed_alike:
                 continue
+            same_template = other.options.template_code == job.options.template_code
+            own = other.id == job.id
             for batch in journal.batches(other.id):
-                if other.id == job.id:
-                    if batch.state == BatchState.OK.value:
-                        accepted.append(batch)
-                        if batch.group_message_id:
-                            groups.add(batch.group_message_id)
-                    continue
-                if batch.group_message_id:
-                    groups.add(batch.group_message_id)
-                # Numbers are unique within a job; another job's batch matters only if it
-                # may have been sent in the window.
+                if batch.state == BatchState.OK.value:
+                    control = _control_of(other.id, batch, own)
+                    if control is not None:
+                        controls.append(control)
+                if own or not same_template:
+                    continue  # numbers are unique within a job; other templates never match
+                # Another job's batch matters only if it may have been sent in the window.
                 moments = (batch.last_sent_at, batch.answered_at, batch.first_sent_at)
                 latest = max([x for x in moments if x], default=0.0)
                 if batch.first_sent_at is not None and latest >= window_start:
-                    numbers.update(item["To"] for item in json.loads(journal.sender_list(other.id, batch.index)))
-        return cls(numbers, groups, accepted)
+                    sent_to = [item["To"] for item in json.loads(journal.sender_list(other.id, batch.index))]
+                    numbers.update(sent_to)
+                    if batch.state == BatchState.OK.value and batch.group_message_id:
+                        for number in sent_to:
+                            groups.setdefault(number, []).append(batch.group_message_id)
+        controls.sort(key=lambda c: c.accepted_after)
+        return cls(numbers, groups, controls)
+
+
+def _control_of(job_id: str, batch: BatchRecord, own: bool) -> _Control | None:
+    """A control from an ``ok`` batch: by its GroupMessageId when CAMS answered it, already
+    shown listed when it was found by lookup; ``None`` when neither."""
+    if batch.reconciled_by == RESOLVED_BY_LOOKUP:
+        if batch.first_sent_at is None:
+            return None
+        return _Control(job_id, batch.index, batch.first_sent_at, None, True, own)
+    if not batch.group_message_id:
+        return None
+    # The answered attempt is the last one: CAMS accepted it after that attempt started.
+    accepted_after = batch.last_sent_at or batch.answered_at
+    if accepted_after is None:
+        return None
+    return _Control(job_id, batch.index, accepted_after, batch.group_message_id, None, own)
 
 
 def _activity(batch: BatchRecord, attempts: list[dict[str, Any]]) -> tuple[float, float]:
@@ -401,23 +562,14 @@ def _pick_samples(numbers: list[str], foreign: set[str], count: int) -> list[str
 
 
 def _found_evidence(found: list[MessageRecord]) -> dict[str, Any]:
-    groups = sorted({r.group_message_id for r in found if r.group_message_id})
     return {
         "message_ids": [r.message_id for r in found][:5],
         "found_number": found[0].user_number,
         "send_time": found[0].send_time,
-        "group_message_id": groups[0] if len(groups) == 1 else None,
+        "template_code": found[0].template_code,
     }
 
 
 def _found_reason(found: list[MessageRecord]) -> str:
     record = found[0]
-    return (
-        f"accepted: CAMS lists message {record.message_id} to {record.user_number}"
-        + (f" (GroupMessageId {record.group_message_id})" if record.group_message_id else "")
-    )
-
-
-def _digits(number: str) -> str:
-    """The digits of a listed number, as the SenderList's ``To`` has them."""
-    return "".join(ch for ch in number if ch.isdigit())
+    return f"accepted: CAMS lists message {record.message_id} of template {record.template_code} to {record.user_number}"
