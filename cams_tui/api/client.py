@@ -10,14 +10,20 @@ SenderList does not fit and batches must shrink).
 
 Connect and read timeouts are separate so that a failure is classified precisely: a
 connection that never opened means the request was never sent (``not_sent``), an answer
-that never came back means it may have been accepted (``unknown``).
+that never came back means it may have been accepted (``unknown``). Two bounds hold for the
+whole exchange whatever the server does: an overall deadline (connect, write and read
+together: a server trickling its answer a byte at a time never trips the read timeout) and
+a cap on the decompressed answer (a small gzip body may expand to gigabytes). Past either,
+the outcome is ``unknown``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -77,6 +83,15 @@ RETRY_AFTER_HEADER = "x-acs-retry-after"
 # The one operation whose parameters may travel in the body (see the module docstring).
 BODY_PLACEABLE_ACTIONS = frozenset({SendMassMessageRequest.action})
 _BODY_EXCERPT = 4096
+# The longest a whole exchange may take (connect + write + read), in seconds.
+DEFAULT_DEADLINE_S = 60.0
+# The largest decompressed answer read: CAMS's biggest (a page of 100 message records)
+# is tens of kilobytes.
+MAX_ANSWER_BYTES = 8 * 1024 * 1024
+
+
+class AnswerTooLarge(Exception):
+    """The decompressed answer exceeded the client's cap."""
 
 ResponseT = TypeVar("ResponseT", bound=CamsResponse)
 
@@ -110,6 +125,8 @@ class CamsClient:
         placement: Placement = Placement.BODY,
         connect_timeout: float = 5.0,
         read_timeout: float = 30.0,
+        deadline: float = DEFAULT_DEADLINE_S,
+        max_answer_bytes: int = MAX_ANSWER_BYTES,
         max_connections: int = 32,
         transport: httpx.AsyncBaseTransport | None = None,
         clock: Callable[[], float] = time.time,
@@ -120,6 +137,8 @@ class CamsClient:
         self._credentials = credentials
         self._clock = clock
         self._nonce = nonce
+        self._deadline = deadline
+        self._max_answer_bytes = max_answer_bytes
         self._host = urlsplit(self.endpoint).netloc
         self._url = self.endpoint + "/"
         self._user_agent = f"cams-tui/{__version__}"
@@ -221,6 +240,8 @@ class CamsClient:
             secret=self._credentials.reveal_secret(),
         )
         headers["user-agent"] = self._user_agent
+        # Only the encodings _read_capped decodes within its cap.
+        headers["accept-encoding"] = "gzip, deflate"
         return self._http.build_request("POST", self._url, headers=headers, content=body, extensions=extensions)
 
     # ------------------------------------------------------------------- sending
@@ -233,7 +254,24 @@ class CamsClient:
         in_body = set(params) if self.placement_for(action) is Placement.BODY else set()
         started = time.perf_counter()
         try:
-            response = await self._http.send(http_request)
+            async with asyncio.timeout(self._deadline):
+                response, text = await self._exchange(http_request)
+        except TimeoutError:
+            raise CamsTransportError(
+                Outcome.UNKNOWN,
+                f"no complete answer from {self.endpoint} within {self._deadline:g} s: "
+                "the request may have been accepted",
+                action=action,
+                latency_ms=_elapsed_ms(started),
+            ) from None
+        except AnswerTooLarge:
+            raise CamsTransportError(
+                Outcome.UNKNOWN,
+                f"the answer from {self.endpoint} exceeds {self._max_answer_bytes:,} bytes once "
+                "decompressed: not read; the request may have been accepted",
+                action=action,
+                latency_ms=_elapsed_ms(started),
+            ) from None
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol) as exc:
             raise CamsTransportError(
                 Outcome.NOT_SENT,
@@ -260,13 +298,26 @@ class CamsClient:
                 latency_ms=_elapsed_ms(started),
             ) from None
         latency = _elapsed_ms(started)
-        return self._interpret(action, response, latency, in_body)
+        return self._interpret(action, response, text, latency, in_body)
+
+    async def _exchange(self, http_request: httpx.Request) -> tuple[httpx.Response, str]:
+        """Send, then read the decompressed answer up to the cap (:class:`AnswerTooLarge`)."""
+        response = await self._http.send(http_request, stream=True)
+        try:
+            body = await _read_capped(response, self._max_answer_bytes)
+        finally:
+            await response.aclose()
+        return response, body.decode(response.encoding or "utf-8", errors="replace")
 
     def _interpret(
-        self, action: str, response: httpx.Response, latency_ms: float, in_body: set[str] | frozenset[str] = frozenset()
+        self,
+        action: str,
+        response: httpx.Response,
+        text: str,
+        latency_ms: float,
+        in_body: set[str] | frozenset[str] = frozenset(),
     ) -> RawReply:
         status = response.status_code
-        text = response.text
         token = self._credentials.security_token
         if token and token in text:
             # A gateway that quotes the request back (a proxy's error page, a debug echo)
@@ -427,6 +478,40 @@ def _outcome_of(status: int, code: str, retry_after: float | None) -> Outcome:
     if retry_after is not None:
         return Outcome.THROTTLED
     return classify_code(code, status)
+
+
+async def _read_capped(response: httpx.Response, cap: int) -> bytes:
+    """The answer's body, decompressed here rather than by httpx: zlib's ``max_length``
+    stops at the cap however much one compressed chunk would expand (httpx would inflate a
+    whole chunk first: 64 KiB of a gzip bomb is 64 MiB)."""
+    encoding = response.headers.get("content-encoding", "").strip().lower()
+    if encoding in {"", "identity"}:
+        decoder = None
+    elif encoding in {"gzip", "x-gzip"}:
+        decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    elif encoding == "deflate":
+        decoder = zlib.decompressobj()
+    else:
+        raise httpx.DecodingError(f"unsupported content encoding {encoding!r}")
+    if response.is_stream_consumed:
+        # An answer built in memory (a test transport), already decoded by httpx.
+        content = response.content
+        if len(content) > cap:
+            raise AnswerTooLarge
+        return content
+    body = bytearray()
+    try:
+        async for raw in response.aiter_raw():
+            body += raw if decoder is None else decoder.decompress(raw, cap + 1 - len(body))
+            if len(body) > cap:
+                raise AnswerTooLarge
+        if decoder is not None:
+            body += decoder.flush()
+    except zlib.error as exc:
+        raise httpx.DecodingError(f"corrupt {encoding} answer: {exc}") from None
+    if len(body) > cap:
+        raise AnswerTooLarge
+    return bytes(body)
 
 
 def _elapsed_ms(started: float) -> float:
