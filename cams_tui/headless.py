@@ -45,7 +45,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-from cams_tui.api.client import CamsClient, normalize_endpoint
+from cams_tui.api.client import CamsClient, max_query_length, normalize_endpoint
 from cams_tui.api.credentials import ENV_ACCESS_KEY_ID, ENV_ACCESS_KEY_SECRET, Credentials
 from cams_tui.api.errors import CamsError, Outcome
 from cams_tui.api.models import MAX_RECIPIENTS_PER_REQUEST
@@ -74,7 +74,7 @@ from cams_tui.engine.events import (
 from cams_tui.engine.journal import BatchState, JobRecord, JobState, Journal, Reject
 from cams_tui.engine.reconcile import ReconcileReport, ReconcileSettings, Reconciler
 from cams_tui.engine.planning import plan_batches, sender_item
-from cams_tui.engine.run import JobRunner, PausableLimiter, RunHooks, RunOptions, RunResult
+from cams_tui.engine.run import JobRunner, PausableLimiter, RunHooks, RunOptions, RunResult, placement_for_run
 from cams_tui.engine.sender import default_in_flight, freeze_startup_objects
 from cams_tui.errors import UserError
 from cams_tui.recipients import IntakeOptions, IntakeReport, check_params, load_suppression, read_recipients
@@ -190,7 +190,7 @@ def _send(args: argparse.Namespace) -> int:
                 chunk,
                 options,
                 placement=context.profile.placement,
-                max_query_length=_max_query_length(context.endpoint),
+                max_query_length=max_query_length(context.endpoint),
                 max_size=args.batch_size or MAX_RECIPIENTS_PER_REQUEST,
             )
         )
@@ -281,13 +281,6 @@ def _canary_settings(
         raise UserError(str(exc)) from None
 
 
-def _max_query_length(endpoint: str) -> int:
-    # The same arithmetic as CamsClient.max_query_length, without opening a client.
-    from cams_tui.api.client import MAX_URL_LENGTH
-
-    return MAX_URL_LENGTH - len(endpoint + "/") - 1
-
-
 async def _fetch_variables(context: RunContext, campaign: Campaign) -> list[str]:
     credentials = _require_credentials(context)
     async with CamsClient(credentials, context.endpoint, placement=context.profile.placement) as client:
@@ -357,8 +350,7 @@ async def _run_job(
     credentials = _require_credentials(context)
     freeze_startup_objects()
     in_flight = default_in_flight(rate)
-    job = journal.job(job_id)
-    placement = job.sent_placement(context.profile.placement)
+    placement = placement_for_run(journal, job_id, context.profile.placement, max_query_length(endpoint))
     if placement is not context.profile.placement:
         out.note(
             f"job {job_id} was planned for {placement.value} placement: sent that way "

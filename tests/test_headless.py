@@ -17,7 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from cams_tui.api.endpoints import Placement
 from cams_tui.cli import main
+from cams_tui.engine.journal import Journal
 from cams_tui.simulator import DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET, Faults, Simulator, SimulatorConfig
 from cams_tui.simulator.demo_data import ORDER_SHIPPED
 
@@ -181,11 +183,12 @@ def test_permission_denied_exits_4_with_advice_then_resume_completes(
     assert Counter(simulator.accepted.values()) == {1: 450}
 
 
-def test_a_resume_sends_the_batches_the_way_they_were_planned(
+def test_a_resume_in_query_placement_replans_a_body_job(
     env: Path, sim: tuple[Simulator, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Planned with parameters in the body (1,000 recipients in one batch), resumed with a
-    profile that now says "query": the batch cannot fit a URL, so it is sent in the body."""
+    profile that now says "query" (as the advice says when CAMS does not read bodies): the
+    unsent batches are split to fit the URL, recorded, and sent in the query string."""
     simulator, url = sim
     simulator.faults = Faults(deny=True)
     assert main(["send", str(_campaign(env, count=1_200)), "--yes", "--json", "--endpoint", url]) == 4
@@ -194,9 +197,13 @@ def test_a_resume_sends_the_batches_the_way_they_were_planned(
     simulator.faults = Faults()
     assert main(["resume", job_id, "--yes", "--endpoint", url]) == 0
     err = capsys.readouterr().err
-    assert "planned for body placement: sent that way (the profile says query)" in err
     assert "done: 1,200 ok" in err
     assert Counter(simulator.accepted.values()) == {1: 1_200}
+    with Journal(env / "data") as journal:
+        job = journal.job(job_id)
+        sizes = [b.size for b in journal.batches(job_id)]
+    assert job.placement is Placement.QUERY
+    assert sum(sizes) == 1_200 and max(sizes) < 1_000 and len(sizes) > 2
 
 
 def test_permission_denied_in_plain_words_without_json(

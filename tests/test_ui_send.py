@@ -252,7 +252,7 @@ async def test_a_send_looks_its_own_unknowns_up_in_the_background(tmp_path: Path
     faults = Faults.parse("drop=0.2,seed=3")
     simulator = Simulator(SimulatorConfig(rate=1000, latency_ms=2, seed=5, faults=faults))
     with simulator.run_in_thread() as url:
-        job_id = make_job(tmp_path, url, 3000, batch_size=100)
+        job_id = make_job(tmp_path, url, 3000, batch_size=100, cust_space_id="cams-demo-shop")
         settings = ReconcileSettings(grace_s=1, lookup_rate=50)
         send_target = dataclasses.replace(target(url, tmp_path, 1000), lookup=settings)
         app = HostApp(lambda: SendMonitorScreen(job_id, target=send_target, show_clock=False))

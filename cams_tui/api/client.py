@@ -1,21 +1,29 @@
 """An async CAMS client on one shared ``httpx.AsyncClient``.
 
-Every operation is ``POST /`` signed with ACS3-HMAC-SHA256. Parameters travel either in
-the query string (``Placement.QUERY``: exactly the SDK's wire format; URLs are kept within
-64 KiB, so a full 1,000-recipient SenderList does not fit and batches must shrink) or
-in an ``application/x-www-form-urlencoded`` body (``Placement.BODY``: the body is covered by
-``x-acs-content-sha256``, so full batches fit).
+Every operation is ``POST /`` signed with ACS3-HMAC-SHA256, and travels exactly as SDK 5.3.1
+sends it: every parameter in the query string, an empty body. The one exception is
+SendChatappMassMessage, whose parameters travel where the client's ``placement`` says: in
+an ``application/x-www-form-urlencoded`` body (``Placement.BODY``, the default: the body is
+covered by ``x-acs-content-sha256``, so full 1,000-recipient batches fit; older SDKs sent it
+so) or in the query string (``Placement.QUERY``: URLs are kept within 64 KiB, so a full
+SenderList does not fit and batches must shrink).
 
 Connect and read timeouts are separate so that a failure is classified precisely: a
 connection that never opened means the request was never sent (``not_sent``), an answer
-that never came back means it may have been accepted (``unknown``).
+that never came back means it may have been accepted (``unknown``). Two bounds hold for the
+whole exchange whatever the server does: an overall deadline (connect, write and read
+together: a server trickling its answer a byte at a time never trips the read timeout) and
+a cap on the decompressed answer (a small gzip body may expand to gigabytes). Past either,
+the outcome is ``unknown``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -37,11 +45,14 @@ from cams_tui.api.endpoints import (
     normalize_endpoint,
 )
 from cams_tui.api.errors import (
+    SUCCESS_CODES,
+    TOO_LARGE_STATUSES,
     CamsApiError,
     CamsError,
     CamsTransportError,
     Outcome,
     classify_code,
+    missing_parameter,
 )
 from cams_tui.api.models import (
     API_VERSION,
@@ -69,7 +80,23 @@ from cams_tui.api.models import (
 # request lines stay within what common servers and proxies accept.
 MAX_URL_LENGTH = 65_536
 RETRY_AFTER_HEADER = "x-acs-retry-after"
+
+
+def max_query_length(endpoint: str) -> int:
+    """The longest encoded query string a request to ``endpoint`` may carry (``POST /?…``)."""
+    return MAX_URL_LENGTH - len(normalize_endpoint(endpoint) + "/") - 1
+# The one operation whose parameters may travel in the body (see the module docstring).
+BODY_PLACEABLE_ACTIONS = frozenset({SendMassMessageRequest.action})
 _BODY_EXCERPT = 4096
+# The longest a whole exchange may take (connect + write + read), in seconds.
+DEFAULT_DEADLINE_S = 60.0
+# The largest decompressed answer read: CAMS's biggest (a page of 100 message records)
+# is tens of kilobytes.
+MAX_ANSWER_BYTES = 8 * 1024 * 1024
+
+
+class AnswerTooLarge(Exception):
+    """The decompressed answer exceeded the client's cap."""
 
 ResponseT = TypeVar("ResponseT", bound=CamsResponse)
 
@@ -103,6 +130,8 @@ class CamsClient:
         placement: Placement = Placement.BODY,
         connect_timeout: float = 5.0,
         read_timeout: float = 30.0,
+        deadline: float = DEFAULT_DEADLINE_S,
+        max_answer_bytes: int = MAX_ANSWER_BYTES,
         max_connections: int = 32,
         transport: httpx.AsyncBaseTransport | None = None,
         clock: Callable[[], float] = time.time,
@@ -113,6 +142,8 @@ class CamsClient:
         self._credentials = credentials
         self._clock = clock
         self._nonce = nonce
+        self._deadline = deadline
+        self._max_answer_bytes = max_answer_bytes
         self._host = urlsplit(self.endpoint).netloc
         self._url = self.endpoint + "/"
         self._user_agent = f"cams-tui/{__version__}"
@@ -141,7 +172,7 @@ class CamsClient:
     @property
     def max_query_length(self) -> int:
         """The longest encoded query string a request may carry in ``query`` placement."""
-        return MAX_URL_LENGTH - len(self._url) - 1
+        return max_query_length(self.endpoint)
 
     async def __aenter__(self) -> CamsClient:
         return self
@@ -155,11 +186,17 @@ class CamsClient:
 
     # ------------------------------------------------------------------ building
 
+    def placement_for(self, action: str) -> Placement:
+        """Where ``action``'s parameters travel: the client's placement for a mass send,
+        the query string (as the SDK sends them) for every other operation."""
+        return self.placement if action in BODY_PLACEABLE_ACTIONS else Placement.QUERY
+
     def build(self, request: CamsRequest) -> httpx.Request:
         """Build the signed HTTP request for one operation, without sending it."""
         return self._build(request.action, request.to_params())
 
     def _build(self, action: str, params: dict[str, str]) -> httpx.Request:
+        placement = self.placement_for(action)
         # The canonical query doubles as the wire encoding: one encoding pass, not two.
         encoded = signing.canonical_query(params)
         # The SDK's wire format writes spaces as "+", which every decoder accepts.
@@ -177,7 +214,7 @@ class CamsClient:
         if token:
             headers["x-acs-accesskey-id"] = self._credentials.access_key_id
             headers["x-acs-security-token"] = token
-        if self.placement is Placement.QUERY:
+        if placement is Placement.QUERY:
             if len(wire) > self.max_query_length:
                 raise RequestTooLarge(
                     f"{action}: the query string is {len(wire):,} bytes, over the "
@@ -208,6 +245,8 @@ class CamsClient:
             secret=self._credentials.reveal_secret(),
         )
         headers["user-agent"] = self._user_agent
+        # Only the encodings _read_capped decodes within its cap.
+        headers["accept-encoding"] = "gzip, deflate"
         return self._http.build_request("POST", self._url, headers=headers, content=body, extensions=extensions)
 
     # ------------------------------------------------------------------- sending
@@ -215,10 +254,29 @@ class CamsClient:
     async def call(self, request: CamsRequest) -> RawReply:
         """Send one request and return its answer, or raise a classified :class:`CamsError`."""
         action = request.action
-        http_request = self.build(request)
+        params = request.to_params()
+        http_request = self._build(action, params)
+        in_body = set(params) if self.placement_for(action) is Placement.BODY else set()
         started = time.perf_counter()
         try:
-            response = await self._http.send(http_request)
+            async with asyncio.timeout(self._deadline):
+                response, text = await self._exchange(http_request)
+        except TimeoutError:
+            raise CamsTransportError(
+                Outcome.UNKNOWN,
+                f"no complete answer from {self.endpoint} within {self._deadline:g} s: "
+                "the request may have been accepted",
+                action=action,
+                latency_ms=_elapsed_ms(started),
+            ) from None
+        except AnswerTooLarge:
+            raise CamsTransportError(
+                Outcome.UNKNOWN,
+                f"the answer from {self.endpoint} exceeds {self._max_answer_bytes:,} bytes once "
+                "decompressed: not read; the request may have been accepted",
+                action=action,
+                latency_ms=_elapsed_ms(started),
+            ) from None
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol) as exc:
             raise CamsTransportError(
                 Outcome.NOT_SENT,
@@ -245,11 +303,26 @@ class CamsClient:
                 latency_ms=_elapsed_ms(started),
             ) from None
         latency = _elapsed_ms(started)
-        return self._interpret(action, response, latency)
+        return self._interpret(action, response, text, latency, in_body)
 
-    def _interpret(self, action: str, response: httpx.Response, latency_ms: float) -> RawReply:
+    async def _exchange(self, http_request: httpx.Request) -> tuple[httpx.Response, str]:
+        """Send, then read the decompressed answer up to the cap (:class:`AnswerTooLarge`)."""
+        response = await self._http.send(http_request, stream=True)
+        try:
+            body = await _read_capped(response, self._max_answer_bytes)
+        finally:
+            await response.aclose()
+        return response, body.decode(response.encoding or "utf-8", errors="replace")
+
+    def _interpret(
+        self,
+        action: str,
+        response: httpx.Response,
+        text: str,
+        latency_ms: float,
+        in_body: set[str] | frozenset[str] = frozenset(),
+    ) -> RawReply:
         status = response.status_code
-        text = response.text
         token = self._credentials.security_token
         if token and token in text:
             # A gateway that quotes the request back (a proxy's error page, a debug echo)
@@ -264,9 +337,14 @@ class CamsClient:
         code = str(data.get("Code") or data.get("code") or "") if data else ""
         request_id = (data.get("RequestId") or data.get("requestId")) if data else None
         retry_after = _retry_after_seconds(response.headers)
-        if status == 200 and code == "OK":
+        if status == 200 and code in SUCCESS_CODES:
             return RawReply(status, data, response.headers, latency_ms)
         outcome = _outcome_of(status, code, retry_after)
+        # "MissingSenderList" for a SenderList that was in the body: the gateway did not read
+        # the body. Nothing was sent, and no batch will fare better: the job must stop.
+        body_ignored = outcome is Outcome.FAILED and missing_parameter(code) in in_body
+        if body_ignored:
+            outcome = Outcome.FATAL
         message = ""
         if data:
             message = str(data.get("Message") or data.get("message") or "")
@@ -284,6 +362,7 @@ class CamsClient:
             access_denied_detail=_text_or_none((data or {}).get("AccessDeniedDetail")),
             latency_ms=latency_ms,
             body=text[:_BODY_EXCERPT],
+            body_ignored=body_ignored,
         )
 
     async def _typed(self, request: CamsRequest, model: type[ResponseT]) -> ResponseT:
@@ -298,8 +377,8 @@ class CamsClient:
                 f"CAMS answered OK in a form cams-tui does not understand: {exc.errors()[0]['msg']}",
                 action=request.action,
                 http_status=reply.http_status,
-                code="OK",
-                request_id=str(reply.data.get("RequestId") or "") or None,
+                code=str(reply.data.get("Code") or "OK"),
+                request_id=_text_or_none(reply.data.get("RequestId")),
                 latency_ms=reply.latency_ms,
             ) from None
         result.http_status = reply.http_status
@@ -309,8 +388,28 @@ class CamsClient:
     # ---------------------------------------------------------------- operations
 
     async def send_mass_message(self, request: SendMassMessageRequest) -> SendMassMessageResponse:
-        """SendChatappMassMessage: one template to up to 1,000 numbers."""
-        return await self._typed(request, SendMassMessageResponse)
+        """SendChatappMassMessage: one template to up to 1,000 numbers.
+
+        ``ok`` needs evidence: an accepting answer without a GroupMessageId or a RequestId
+        raises ``unknown`` (the batch may be queued, but nothing could look it up)."""
+        response = await self._typed(request, SendMassMessageResponse)
+        missing = [
+            name
+            for name, value in (("GroupMessageId", response.group_message_id), ("RequestId", response.request_id))
+            if not value
+        ]
+        if missing:
+            raise CamsApiError(
+                Outcome.UNKNOWN,
+                f"CAMS answered {response.code} without a {' or a '.join(missing)}: the batch may have "
+                "been accepted, but there is no evidence of it",
+                action=request.action,
+                http_status=response.http_status,
+                code=response.code,
+                request_id=response.request_id or None,
+                latency_ms=response.latency_ms,
+            )
+        return response
 
     async def send_message(self, request: SendMessageRequest) -> SendMessageResponse:
         """SendChatappMessage: one template to one number (the test send)."""
@@ -376,22 +475,59 @@ class CamsClient:
 def _outcome_of(status: int, code: str, retry_after: float | None) -> Outcome:
     """The outcome of an answer that is not a plain HTTP 200 ``Code: OK``.
 
-    A throttling code, or HTTP 429, always means "not accepted". Otherwise a 5xx may hide
+    A throttling code, or HTTP 429, always means "not accepted". A gateway's 413/414 (an HTML
+    page) refuses the request's size: not accepted, ``too_large``. Otherwise a 5xx may hide
     an accepted request even when it carries a retry-after header, so it is unknown; so are
     an answer without a ``Code`` (unreadable, or some middlebox's) and a ``Code: OK`` with a
     status other than 200.
     """
+    if status in TOO_LARGE_STATUSES:
+        return Outcome.TOO_LARGE
     if code and classify_code(code, status) is Outcome.THROTTLED:
         return Outcome.THROTTLED
     if status >= 500:
         return Outcome.UNKNOWN
     if status == 429:
         return Outcome.THROTTLED
-    if not code or code == "OK":
+    if not code or code in SUCCESS_CODES:
         return Outcome.UNKNOWN
     if retry_after is not None:
         return Outcome.THROTTLED
     return classify_code(code, status)
+
+
+async def _read_capped(response: httpx.Response, cap: int) -> bytes:
+    """The answer's body, decompressed here rather than by httpx: zlib's ``max_length``
+    stops at the cap however much one compressed chunk would expand (httpx would inflate a
+    whole chunk first: 64 KiB of a gzip bomb is 64 MiB)."""
+    encoding = response.headers.get("content-encoding", "").strip().lower()
+    if encoding in {"", "identity"}:
+        decoder = None
+    elif encoding in {"gzip", "x-gzip"}:
+        decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    elif encoding == "deflate":
+        decoder = zlib.decompressobj()
+    else:
+        raise httpx.DecodingError(f"unsupported content encoding {encoding!r}")
+    if response.is_stream_consumed:
+        # An answer built in memory (a test transport), already decoded by httpx.
+        content = response.content
+        if len(content) > cap:
+            raise AnswerTooLarge
+        return content
+    body = bytearray()
+    try:
+        async for raw in response.aiter_raw():
+            body += raw if decoder is None else decoder.decompress(raw, cap + 1 - len(body))
+            if len(body) > cap:
+                raise AnswerTooLarge
+        if decoder is not None:
+            body += decoder.flush()
+    except zlib.error as exc:
+        raise httpx.DecodingError(f"corrupt {encoding} answer: {exc}") from None
+    if len(body) > cap:
+        raise AnswerTooLarge
+    return bytes(body)
 
 
 def _elapsed_ms(started: float) -> float:

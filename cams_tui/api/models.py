@@ -3,15 +3,20 @@
 Requests validate what the official SDK leaves to the server (the 1,000-recipient cap,
 digits-only numbers, every documented range) and turn themselves into the flat
 ``name -> string`` parameters that travel on the wire (:meth:`CamsRequest.to_params`).
-Responses are read leniently: unknown fields are ignored, missing ones default.
+Responses are read as the SDK's models declare them, strictly only where a value drives a
+decision (``Code``, ``RequestId``, a send's ``GroupMessageId``, a lookup record's number,
+template, direction, status and time, a Service ID, a template's code, language, components
+and example). A field that is only shown accepts any JSON value (kept as text, see
+:data:`Shown`), and every field may be absent. Unknown fields are ignored.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any, ClassVar, Literal
+import time
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_pascal
 
 from cams_tui.api.limits import (  # noqa: F401  (re-exported: the models' limits)
@@ -29,6 +34,65 @@ Label = Literal["promotion", "transaction"]
 def compact_json(value: Any) -> str:
     """JSON as the SDK sends nested values: no spaces, non-ASCII kept as is."""
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _as_text(value: Any) -> str | None:
+    """A shown value as text: a string as is, ``true``/``false``, a number's digits, any
+    other JSON value compact; ``None`` stays ``None``."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    return compact_json(value)
+
+
+def _as_text_or_empty(value: Any) -> str:
+    text = _as_text(value)
+    return "" if text is None else text
+
+
+def _as_scalar(value: Any) -> int | float | str | None:
+    """A shown time: a number kept as a number (milliseconds), anything else as text."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value
+    return _as_text(value)
+
+
+def _none_is_empty_list(value: Any) -> Any:
+    return [] if value is None else value
+
+
+def _none_is_empty_dict(value: Any) -> Any:
+    return {} if value is None else value
+
+
+Shown = Annotated[str, BeforeValidator(_as_text_or_empty)]
+"""A field that is only shown: any JSON value, kept as text; absent or ``null`` is ``""``."""
+ShownOrNone = Annotated[str | None, BeforeValidator(_as_text)]
+"""A field that is only shown: any JSON value, kept as text; absent or ``null`` is ``None``."""
+ShownTime = Annotated[int | float | str | None, BeforeValidator(_as_scalar)]
+"""A time that is only shown: milliseconds since the epoch as CAMS sends them, or any other
+JSON value as text. :func:`shown_time` formats it."""
+
+
+def shown_time(value: int | float | str | None) -> str:
+    """A millisecond timestamp as a local date and time (``2024-03-21 15:37``); a value that
+    is not one is shown as it came, and an absent one as ``""``."""
+    if value is None:
+        return ""
+    millis: float | None = None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        millis = float(value)
+    elif isinstance(value, str) and value.strip().isdigit():
+        millis = float(value.strip())
+    if millis is None:
+        return str(value)
+    try:
+        return time.strftime("%Y-%m-%d %H:%M", time.localtime(millis / 1000))
+    except (OverflowError, OSError, ValueError):
+        return str(value)
 
 
 class _Wire(BaseModel):
@@ -221,8 +285,8 @@ class CamsResponse(_Wire):
 
     request_id: str = ""
     code: str = "OK"
-    message: str | None = None
-    access_denied_detail: str | None = None
+    message: ShownOrNone = None
+    access_denied_detail: ShownOrNone = None
     # Set by the client from the HTTP exchange, never read from the body.
     http_status: int = Field(200, exclude=True)
     latency_ms: float = Field(0.0, exclude=True)
@@ -237,69 +301,64 @@ class SendMassMessageResponse(CamsResponse):
 class SendMessageResponse(CamsResponse):
     """The answer to SendChatappMessage."""
 
-    message_id: str | None = None
+    message_id: ShownOrNone = None
 
 
 class TemplateSummary(_Wire):
     """One row of ListChatappTemplate."""
 
-    template_code: str
-    template_name: str = ""
+    template_code: str = ""
+    template_name: Shown = ""
     language: str = ""
-    audit_status: str = ""
-    category: str = ""
-    template_type: str = ""
-    last_update_time: str | None = None
-    reason: str | None = None
+    audit_status: Shown = ""
+    category: Shown = ""
+    template_type: Shown = ""
+    last_update_time: ShownTime = None
+    """Milliseconds since the epoch, as CAMS sends it: show it with :func:`shown_time`."""
+    reason: ShownOrNone = None
 
 
 class ListTemplatesResponse(CamsResponse):
     """A page of templates, and how many there are in all."""
 
-    list_template: list[TemplateSummary] = Field(default_factory=list)
+    list_template: Annotated[list[TemplateSummary], BeforeValidator(_none_is_empty_list)] = Field(
+        default_factory=list
+    )
     total: int = 0
 
 
 class TemplateButton(_Wire):
     """A button of a template component."""
 
-    type: str = ""
-    text: str = ""
-    url: str | None = None
+    type: Shown = ""
+    text: Shown = ""
+    url: ShownOrNone = None
 
 
 class TemplateComponent(_Wire):
     """A HEADER, BODY, FOOTER or BUTTONS component of a template."""
 
-    type: str
-    format: str | None = None
+    type: str = ""
+    format: ShownOrNone = None
     text: str | None = None
-    url: str | None = None
+    url: ShownOrNone = None
     caption: str | None = None
-    buttons: list[TemplateButton] = Field(default_factory=list)
-
-    @field_validator("buttons", mode="before")
-    @classmethod
-    def _none_is_empty(cls, value: Any) -> Any:
-        return [] if value is None else value
+    buttons: Annotated[list[TemplateButton], BeforeValidator(_none_is_empty_list)] = Field(default_factory=list)
 
 
 class TemplateDetail(_Wire):
     """The content of a template: its components and sample values of its variables."""
 
-    template_code: str
-    name: str = ""
+    template_code: str = ""
+    name: Shown = ""
     language: str = ""
-    category: str = ""
-    audit_status: str = ""
-    template_type: str = ""
-    components: list[TemplateComponent] = Field(default_factory=list)
-    example: dict[str, str] = Field(default_factory=dict)
-
-    @field_validator("example", mode="before")
-    @classmethod
-    def _none_is_empty(cls, value: Any) -> Any:
-        return {} if value is None else value
+    category: Shown = ""
+    audit_status: Shown = ""
+    template_type: Shown = ""
+    components: Annotated[list[TemplateComponent], BeforeValidator(_none_is_empty_list)] = Field(
+        default_factory=list
+    )
+    example: Annotated[dict[str, str], BeforeValidator(_none_is_empty_dict)] = Field(default_factory=dict)
 
 
 class TemplateDetailResponse(CamsResponse):
@@ -311,15 +370,15 @@ class TemplateDetailResponse(CamsResponse):
 class ViberService(_Wire):
     """A Viber Service ID usable as ``From``."""
 
-    service_id: str
-    business_account_name: str = ""
-    state: str = ""
+    service_id: str = ""
+    business_account_name: Shown = ""
+    state: Shown = ""
 
 
 class ListViberServicesResponse(CamsResponse):
     """The answer to ListViberServiceMessage."""
 
-    data: list[ViberService] = Field(default_factory=list)
+    data: Annotated[list[ViberService], BeforeValidator(_none_is_empty_list)] = Field(default_factory=list)
 
 
 class MessageRecord(_Wire):
@@ -327,14 +386,14 @@ class MessageRecord(_Wire):
 
     message_id: str = ""
     user_number: str = ""
-    business_number: str = ""
+    business_number: Shown = ""
     message_status: str = ""
-    fail_reason: str | None = None
+    fail_reason: ShownOrNone = None
     send_time: str | None = None
     template_code: str | None = None
     event_action: str | None = None
     """``DOWN`` for a message the business sent, ``UP`` for one a user sent to it."""
-    group_message_id: str | None = None
+    group_message_id: ShownOrNone = None
     """Not in the SDK's model of a record: real CAMS is not known to send it. Never rely on it."""
     fail_back_flag: str | None = None
 
@@ -342,4 +401,4 @@ class MessageRecord(_Wire):
 class ListMessagesResponse(CamsResponse):
     """A page of message records."""
 
-    data: list[MessageRecord] = Field(default_factory=list)
+    data: Annotated[list[MessageRecord], BeforeValidator(_none_is_empty_list)] = Field(default_factory=list)

@@ -646,6 +646,109 @@ class Journal:
             ]
         )
 
+    # ---------------------------------------------------------- changing placement
+
+    def split_batch(
+        self,
+        job_id: str,
+        index: int,
+        pieces: Iterable[PlannedBatch],
+        *,
+        attempt: int | None = None,
+        answer: Answer | None = None,
+    ) -> list[int]:
+        """Replace unsent batch ``index`` by ``pieces`` (``planned``, the same recipients in
+        the same order) in one transaction; returns their new indices.
+
+        A crash leaves either the old batch or the new ones. ``attempt`` and ``answer`` close
+        the attempt that was refused (a gateway's 413/414): it is kept, as history, under the
+        old index, which is never reused."""
+        closing: list[tuple[str, Any]] = []
+        if attempt is not None and answer is not None:
+            closing.append(
+                (
+                    "UPDATE attempts SET finished_at=?, outcome=?, http_status=?, code=?, message=?, "
+                    "request_id=?, latency_ms=? WHERE job_id=? AND idx=? AND attempt=?",
+                    (
+                        time.time(),
+                        answer.outcome,
+                        answer.http_status,
+                        answer.code,
+                        answer.message,
+                        answer.request_id,
+                        answer.latency_ms,
+                        job_id,
+                        index,
+                        attempt,
+                    ),
+                )
+            )
+        unsent = (BatchState.PLANNED, BatchState.SENDING)
+        return self._split({index: list(pieces)}, job_id, unsent, closing=closing)[index]
+
+    def replan_batches(
+        self, job_id: str, splits: dict[int, list[PlannedBatch]], placement: Placement
+    ) -> dict[int, list[int]]:
+        """Split ``planned`` batches (index → its pieces) and record that the job's batches
+        now travel in ``placement``, in one transaction; returns each old index's new ones."""
+        record = (
+            "UPDATE jobs SET placement=?, updated_at=? WHERE id=?",
+            (placement.value, time.time(), job_id),
+        )
+        return self._split(splits, job_id, (BatchState.PLANNED,), closing=[record])
+
+    def _split(
+        self,
+        splits: dict[int, list[PlannedBatch]],
+        job_id: str,
+        allowed: tuple[BatchState, ...],
+        *,
+        closing: list[tuple[str, Any]],
+    ) -> dict[int, list[int]]:
+        now = time.time()
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            # New indices follow every index the job ever used, its attempts' included: an
+            # old index's attempts must never be taken for a new batch's.
+            next_index = 1 + self._db.execute(
+                "SELECT MAX(m) FROM (SELECT MAX(idx) AS m FROM batches WHERE job_id=? "
+                "UNION ALL SELECT MAX(idx) FROM attempts WHERE job_id=?)",
+                (job_id, job_id),
+            ).fetchone()[0] if splits else 0
+            created: dict[int, list[int]] = {}
+            for index, pieces in splits.items():
+                row = self._db.execute(
+                    "SELECT size, state FROM batches WHERE job_id=? AND idx=?", (job_id, index)
+                ).fetchone()
+                if row is None:
+                    raise JournalError(f"job {job_id!r} has no batch {index}")
+                size, state = row
+                if state not in {s.value for s in allowed}:
+                    raise JournalError(f"batch {index} of job {job_id!r} is {state}: only an unsent batch is split")
+                if len(pieces) < 2 or sum(p.size for p in pieces) != size:
+                    raise ValueError(f"batch {index} ({size} recipients) cannot become {[p.size for p in pieces]}")
+                self._db.execute("DELETE FROM batches WHERE job_id=? AND idx=?", (job_id, index))
+                created[index] = list(range(next_index, next_index + len(pieces)))
+                self._db.executemany(
+                    "INSERT INTO batches (job_id, idx, size, state, sender_list, updated_at) VALUES (?,?,?,?,?,?)",
+                    [
+                        (job_id, new, piece.size, BatchState.PLANNED.value, piece.blob, now)
+                        for new, piece in zip(created[index], pieces)
+                    ],
+                )
+                next_index += len(pieces)
+            self._db.execute(
+                "UPDATE jobs SET batches=(SELECT COUNT(*) FROM batches WHERE job_id=?), updated_at=? WHERE id=?",
+                (job_id, now, job_id),
+            )
+            for sql, args in closing:
+                self._db.execute(sql, args)
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._commit()
+        return created
+
     # ------------------------------------------------------------------- reading
 
     def job(self, job_id: str) -> JobRecord:

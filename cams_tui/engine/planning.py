@@ -5,16 +5,21 @@ exactly as :func:`cams_tui.api.models.sender_list_json` writes it), and items ar
 greedily, in input order. In ``query`` placement every parameter travels in the URL, which
 httpx caps at 64 KiB; each item's percent-encoded size is then counted (encoding is per
 byte, so sizes add up) and a batch closes before it would overflow the URL.
+
+A planned batch can be split later, its recipients kept in order and byte for byte: in two
+halves when a gateway refuses its size (:func:`split_in_halves`), or to fit a URL when a job
+planned for the body is resumed in ``query`` placement (:func:`replan_for_placement`).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Mapping
 
 from cams_tui.api import signing
 from cams_tui.api.client import Placement
 from cams_tui.api.models import MAX_RECIPIENTS_PER_REQUEST, MassMessageOptions, compact_json
-from cams_tui.engine.journal import PlannedBatch
+from cams_tui.engine.journal import BatchState, Journal, PlannedBatch
 from cams_tui.errors import UserError
 
 # "[", "]" and "," of the SenderList, percent-encoded.
@@ -81,3 +86,45 @@ def plan_batches(
     budget = query_budget(options, max_query_length) if placement is Placement.QUERY else None
     return pack_batches(items, max_size=max_size, max_encoded=budget)
 
+
+
+def sender_items(sender_list: str) -> list[str]:
+    """The items of a stored SenderList, each exactly as it travels (compact JSON keeps the
+    stored key order, so joining them gives back ``sender_list`` byte for byte)."""
+    return [compact_json(item) for item in json.loads(sender_list)]
+
+
+def split_in_halves(sender_list: str) -> list[PlannedBatch]:
+    """A batch's SenderList as two batches (the first half first); ``[]`` for a single
+    recipient, which cannot be split."""
+    items = sender_items(sender_list)
+    if len(items) < 2:
+        return []
+    middle = len(items) // 2
+    return [
+        PlannedBatch.of(len(part), "[" + ",".join(part) + "]") for part in (items[:middle], items[middle:])
+    ]
+
+
+def replan_for_placement(journal: Journal, job_id: str, placement: Placement, max_query_length: int) -> int:
+    """Make a job's unsent batches fit ``placement`` and record it as the job's placement,
+    in one transaction; returns how many batches were split.
+
+    For ``query``, every ``planned`` batch whose SenderList would not fit a URL of
+    ``max_query_length`` (``CamsClient.max_query_length``) is packed again into batches that
+    do, in order; ``body`` holds any batch, so nothing is split. Batches already sent (or
+    unknown) are left alone. Raises :class:`PlanningError` for a recipient too long for any
+    URL (the job is then left as it was)."""
+    job = journal.job(job_id)
+    splits: dict[int, list[PlannedBatch]] = {}
+    if placement is Placement.QUERY:
+        budget = query_budget(job.options, max_query_length)
+        for batch in journal.batches(job_id, [BatchState.PLANNED]):
+            sender_list = journal.sender_list(job_id, batch.index)
+            if len(signing.encode_component(sender_list)) <= budget:
+                continue
+            pieces = list(pack_batches(sender_items(sender_list), max_encoded=budget))
+            if len(pieces) > 1:
+                splits[batch.index] = pieces
+    journal.replan_batches(job_id, splits, placement)
+    return len(splits)

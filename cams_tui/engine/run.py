@@ -36,8 +36,10 @@ from cams_tui.engine.canary import (
     SpikeDetector,
     judge_canary,
 )
+from cams_tui.api.endpoints import Placement
 from cams_tui.engine.events import CanaryEvent, DoneEvent, Event, LookupEvent, StateEvent
 from cams_tui.engine.journal import BatchState, JobState, Journal
+from cams_tui.engine.planning import replan_for_placement
 from cams_tui.engine.ratelimit import Permit, RateLimiter
 from cams_tui.engine.reconcile import ReconcileReport, ReconcileSettings, Reconciler
 from cams_tui.engine.sender import Sender, default_in_flight
@@ -49,6 +51,21 @@ if TYPE_CHECKING:
 DEFAULT_MAX_ROUNDS = 5
 """Lookup-then-resend rounds at the end of a run: each round resends only what a lookup
 verified as never accepted, so a second or third is needed only on a very lossy network."""
+
+
+def placement_for_run(journal: Journal, job_id: str, profile: Placement, max_query_length: int) -> Placement:
+    """Where a run of the job sends its parameters.
+
+    A job is sent the way its batches were sized (a profile switched to ``body`` sends a
+    query-sized job as it was planned), except that a body-sized job whose profile now says
+    ``query`` (as the advice says after CAMS did not read a body) has its unsent batches
+    re-planned to fit the URL, in one transaction, under the job's lock."""
+    job = journal.job(job_id)
+    if job.placement is Placement.BODY and profile is Placement.QUERY:
+        with journal.lock_job(job_id):
+            replan_for_placement(journal, job_id, Placement.QUERY, max_query_length)
+        return Placement.QUERY
+    return job.sent_placement(profile)
 
 
 class _NoStart:

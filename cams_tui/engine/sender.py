@@ -10,12 +10,18 @@ acted on as the outcome taxonomy says (``cams_tui.api.errors``):
 - ``not_sent``: back to ``planned``, retried with exponential backoff; after
   ``NOT_SENT_LIMIT`` failures in a row without any answer the job stops (the endpoint is
   unreachable), resumable.
-- ``fatal``: the batch goes back to ``planned``, no new request starts, the requests already
-  in flight finish, and the job stops with the error and its advice; resumable.
+- ``fatal``: the caller is refused (credentials, permission, clock, account), or the gateway
+  did not read the body: the batch goes back to ``planned``, no new request starts, the
+  requests already in flight finish, and the job stops with the error and its advice;
+  resumable.
+- ``too_large``: the gateway refused the request's size (413/414), or it does not fit a URL:
+  nothing was sent; the batch is split in two in the journal (one transaction) and the
+  halves are sent first, split again if need be. A single recipient that is too large fails.
 - ``failed``: recorded; the other batches go on.
 - ``unknown``: recorded, never resent automatically (``resume --retry-unknown`` does);
   reconciliation may resolve it to ``ok`` or ``not_sent_verified``, which is resent only
-  with ``resend_verified``.
+  with ``resend_verified``. An unknown answer that refuses the caller (``CHAT.APIError`` with
+  HTTP 500: :attr:`CamsError.stops_job`) also stops the job like a fatal one.
 
 ``until_batch`` sends only the batches before that index (the canary slice); the others
 stay ``planned`` and the job ``interrupted``, resumable.
@@ -48,6 +54,7 @@ from cams_tui.engine.events import (
     StateEvent,
 )
 from cams_tui.engine.journal import Answer, BatchState, Journal, JobState
+from cams_tui.engine.planning import split_in_halves
 from cams_tui.engine.ratelimit import Permit, RateChange, RateLimiter
 
 NOT_SENT_LIMIT = 6
@@ -426,8 +433,8 @@ class Sender:
             raise
         except RequestTooLarge as exc:
             # Refused by the client before it left: too long for a URL.
-            answer = Answer(Outcome.FAILED.value, code="InvalidBatch", message=str(exc)[:500])
-            self._settle(index, size, attempt, BatchState.FAILED, answer)
+            answer = Answer(Outcome.TOO_LARGE.value, code="RequestTooLarge", message=str(exc)[:500])
+            self._split(index, size, attempt, answer)
             return None
         except CamsError as exc:
             return self._handle_error(index, size, attempt, started_at, exc)
@@ -481,16 +488,50 @@ class Sender:
         elif outcome is Outcome.FATAL:
             self._not_sent_in_a_row = 0
             self._retry(index, size, attempt, answer)
-            if self._fatal is None:
-                self._fatal = exc
-            self._stop("fatal")
+            self._stop_for(exc)
+        elif outcome is Outcome.TOO_LARGE:
+            self._not_sent_in_a_row = 0
+            self._split(index, size, attempt, answer)
         else:
             self._not_sent_in_a_row = 0
             if outcome is not Outcome.UNKNOWN:
                 self.limiter.succeeded()
             state = BatchState.UNKNOWN if outcome is Outcome.UNKNOWN else BatchState.FAILED
             self._settle(index, size, attempt, state, answer)
+            if exc.stops_job:
+                # Refuses the caller, after the request may have been queued (a 5xx): the
+                # batch is unknown, and no later one would fare better.
+                self._stop_for(exc)
         return None
+
+    def _stop_for(self, exc: CamsError) -> None:
+        """Stop the job because of ``exc`` (the first such error is the one reported)."""
+        if self._fatal is None:
+            self._fatal = exc
+        self._stop("fatal")
+
+    def _split(self, index: int, size: int, attempt: int, answer: Answer) -> None:
+        """Too large to travel, nothing sent: split the batch in two in the journal and send
+        the halves first (a half refused again is split again)."""
+        assert self.job_id
+        pieces = split_in_halves(self._journal.sender_list(self.job_id, index))
+        if not pieces:
+            failed = Answer(
+                Outcome.FAILED.value,
+                http_status=answer.http_status,
+                code=answer.code or "RequestTooLarge",
+                message=f"a single recipient's request is too large to send: {answer.message or ''}".strip()[:500],
+                request_id=answer.request_id,
+                latency_ms=answer.latency_ms,
+            )
+            self._settle(index, size, attempt, BatchState.FAILED, failed)
+            return
+        created = self._journal.split_batch(self.job_id, index, pieces, attempt=attempt, answer=answer)
+        for new_index, piece in zip(created, pieces):
+            self._sizes[new_index] = piece.size
+        self._sizes.pop(index, None)
+        self._queue.extendleft(reversed(created))
+        self._emit_batch(index, size, attempt, answer)
 
     def _retry(self, index: int, size: int, attempt: int, answer: Answer) -> None:
         """Not accepted: back to ``planned`` at the front of the queue."""

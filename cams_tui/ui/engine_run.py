@@ -149,7 +149,8 @@ class EngineRun:
     async def _main(self) -> DoneEvent:
         from cams_tui.api.client import CamsClient
         from cams_tui.engine.journal import Journal
-        from cams_tui.engine.run import JobRunner, RunHooks, RunOptions
+        from cams_tui.api.client import max_query_length
+        from cams_tui.engine.run import JobRunner, RunHooks, RunOptions, placement_for_run
         from cams_tui.engine.sender import default_in_flight
 
         target = self.target
@@ -165,8 +166,9 @@ class EngineRun:
             in_flight=in_flight,
         )
         try:
-            job = journal.job(self.job_id)
-            placement = job.sent_placement(target.placement)  # as the batches were planned
+            placement = placement_for_run(
+                journal, self.job_id, target.placement, max_query_length(target.endpoint)
+            )
             async with CamsClient(
                 target.credentials, target.endpoint, placement=placement, max_connections=in_flight
             ) as client:
