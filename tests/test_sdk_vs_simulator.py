@@ -98,7 +98,7 @@ def test_sdk_wrong_secret_is_signature_does_not_match(served: tuple[Simulator, s
 def test_sdk_unknown_key_is_not_found(served: tuple[Simulator, str]) -> None:
     _, url = served
     with pytest.raises(ClientException) as caught:
-        sdk_client(url, key_id="LTAI5tSomebodyElse").list_viber_service_message(sdk.ListViberServiceMessageRequest())
+        sdk_client(url, key_id="LTAI5tSomebodyElse").list_viber_service_message(sdk.ListViberServiceMessageRequest(cust_space_id=demo_data.DEMO_CUST_SPACE_ID))
     assert caught.value.code == "InvalidAccessKeyId.NotFound"
     assert caught.value.status_code == 404
 
@@ -194,6 +194,7 @@ def test_sdk_single_send_and_message_listing(served: tuple[Simulator, str]) -> N
         sdk.ListChatappMessageRequest(
             channel_type="viber",
             business_number=demo_data.DEMO_SERVICE_ID,
+            cust_space_id=demo_data.DEMO_CUST_SPACE_ID,
             group_message_id=group,
             page=sdk.ListChatappMessageRequestPage(index=2, size=10),
         )
@@ -202,7 +203,13 @@ def test_sdk_single_send_and_message_listing(served: tuple[Simulator, str]) -> N
     assert [r.user_number for r in listed.data] == [f"9591{i:07d}" for i in range(10, 20)]
     assert {r.message_status for r in listed.data} <= {"Sent", "Delivered", "Read", "Failed"}
     by_number = client.list_chatapp_message(
-        sdk.ListChatappMessageRequest(business_number=demo_data.DEMO_SERVICE_ID, user_number="959123456789")
+        sdk.ListChatappMessageRequest(
+            channel_type="viber",
+            business_number=demo_data.DEMO_SERVICE_ID,
+            cust_space_id=demo_data.DEMO_CUST_SPACE_ID,
+            page=sdk.ListChatappMessageRequestPage(index=1, size=10),
+            user_number="959123456789",
+        )
     ).body.data
     assert [r.message_id for r in by_number] == [single.message_id]
 
@@ -223,8 +230,8 @@ def test_sdk_sts_token() -> None:
     sim = Simulator(SimulatorConfig(access_key_id="STS.DemoKey", access_key_secret="sts-secret", security_token="tok-1"))
     with sim.run_in_thread() as url:
         ok = sdk_client(url, key_id="STS.DemoKey", secret="sts-secret", token="tok-1")
-        assert ok.list_viber_service_message(sdk.ListViberServiceMessageRequest()).body.code == "OK"
+        assert ok.list_viber_service_message(sdk.ListViberServiceMessageRequest(cust_space_id=demo_data.DEMO_CUST_SPACE_ID)).body.code == "OK"
         bad = sdk_client(url, key_id="STS.DemoKey", secret="sts-secret", token="tok-2")
         with pytest.raises(ClientException) as caught:
-            bad.list_viber_service_message(sdk.ListViberServiceMessageRequest())
+            bad.list_viber_service_message(sdk.ListViberServiceMessageRequest(cust_space_id=demo_data.DEMO_CUST_SPACE_ID))
         assert caught.value.code == "InvalidSecurityToken.Malformed"

@@ -28,6 +28,7 @@ from cams_tui.simulator.cli import run_simulator_cli
 from cams_tui.simulator.ratelimit import SlidingWindowLimiter
 from cams_tui.simulator.store import FAIL_REASONS, MessageStore, Timing
 
+SPACE = demo_data.DEMO_CUST_SPACE_ID
 OPTIONS = MassMessageOptions(template_code=demo_data.SPRING_SALE, language="en", from_=demo_data.DEMO_SERVICE_ID)
 VALUES = {"name": "Anna", "discount": "20%", "end_date": "31 March"}
 
@@ -144,7 +145,7 @@ def test_bad_fault_spec_names_the_problem(spec: str, words: list[str]) -> None:
 
 
 async def test_replayed_request_is_refused_for_its_nonce(sim_url: str, simulator: Simulator) -> None:
-    request = signed(sim_url, "ListViberServiceMessage", {})
+    request = signed(sim_url, "ListViberServiceMessage", {"CustSpaceId": SPACE})
     assert (await send(request))[0] == 200
     status, body, _ = await send(request)
     assert (status, body["Code"]) == (400, "SignatureNonceUsed")
@@ -153,23 +154,23 @@ async def test_replayed_request_is_refused_for_its_nonce(sim_url: str, simulator
 
 @pytest.mark.parametrize(("minutes", "code"), [(-16, "InvalidTimeStamp.Expired"), (16, "InvalidTimeStamp.Expired"), (-14, "OK")])
 async def test_timestamp_must_be_within_15_minutes(sim_url: str, minutes: int, code: str) -> None:
-    status, body, _ = await send(signed(sim_url, "ListViberServiceMessage", {}, date=time.time() + 60 * minutes))
+    status, body, _ = await send(signed(sim_url, "ListViberServiceMessage", {"CustSpaceId": SPACE}, date=time.time() + 60 * minutes))
     assert body["Code"] == code
     assert status == (200 if code == "OK" else 400)
 
 
 async def test_gateway_refusals(sim_url: str) -> None:
-    request = signed(sim_url, "ListViberServiceMessage", {})
+    request = signed(sim_url, "ListViberServiceMessage", {"CustSpaceId": SPACE})
     del request.headers["authorization"]
     assert (await send(request))[1]["Code"] == "IncompleteSignature"
-    request = signed(sim_url, "ListViberServiceMessage", {})
+    request = signed(sim_url, "ListViberServiceMessage", {"CustSpaceId": SPACE})
     request.headers["authorization"] = "ACS3-HMAC-SHA256 Credential=x"
     assert (await send(request))[1]["Code"] == "IncompleteSignature"
     status, body, _ = await send(signed(sim_url, "SendAllTheThings", {}))
-    assert (status, body["Code"]) == (404, "InvalidAction.NotFound")
-    status, body, _ = await send(signed(sim_url, "ListViberServiceMessage", {}, version="2017-05-25"))
+    assert (status, body["Code"]) == (404, "InvalidApi.NotFound")
+    status, body, _ = await send(signed(sim_url, "ListViberServiceMessage", {"CustSpaceId": SPACE}, version="2017-05-25"))
     assert (status, body["Code"]) == (400, "InvalidVersion")
-    status, body, _ = await send(signed(sim_url, "ListViberServiceMessage", {}, secret="nope"))
+    status, body, _ = await send(signed(sim_url, "ListViberServiceMessage", {"CustSpaceId": SPACE}, secret="nope"))
     assert (status, body["Code"]) == (400, "SignatureDoesNotMatch")
     assert "nope" not in json.dumps(body) and DEMO_ACCESS_KEY_SECRET not in json.dumps(body)
 
@@ -280,7 +281,7 @@ async def test_operations_have_separate_windows(demo_credentials: Credentials) -
         with pytest.raises(CamsError) as caught:
             await client.send_mass_message(OPTIONS.with_recipients(people(1, start=1)))
         assert caught.value.outcome is Outcome.THROTTLED
-        assert (await client.list_viber_services()).code == "OK"
+        assert (await client.list_viber_services(cust_space_id=SPACE)).code == "OK"
     assert dict(sim.stats["SendChatappMassMessage"]) == {"OK": 1, "System.LimitControl": 1}
 
 
@@ -312,7 +313,7 @@ async def test_deny_then_resume(sim_url: str, simulator: Simulator, demo_credent
             await client.send_mass_message(OPTIONS.with_recipients(people(2)))
         assert caught.value.code == "Ram.PermissionDeny"
         assert "cams:SendChatappMassMessage" in (caught.value.access_denied_detail or "")
-        assert (await client.list_viber_services()).code == "OK"  # reading is still allowed
+        assert (await client.list_viber_services(cust_space_id=SPACE)).code == "OK"  # reading is still allowed
         simulator.faults = Faults()
         assert (await client.send_mass_message(OPTIONS.with_recipients(people(2)))).code == "OK"
 
@@ -324,7 +325,9 @@ async def test_records_appear_after_the_record_delay(demo_credentials: Credentia
     sim = Simulator(SimulatorConfig(record_delay_s=0.4, seed=2))
     async with sim.serve() as url, CamsClient(demo_credentials, url) as client:
         sent = await client.send_mass_message(OPTIONS.with_recipients(people(3)))
-        query = ListMessagesRequest(business_number=demo_data.DEMO_SERVICE_ID, group_message_id=sent.group_message_id)
+        query = ListMessagesRequest(
+            business_number=demo_data.DEMO_SERVICE_ID, group_message_id=sent.group_message_id, cust_space_id=SPACE
+        )
         assert (await client.list_messages(query)).data == []
         await asyncio.sleep(0.5)
         records = (await client.list_messages(query)).data
@@ -356,10 +359,13 @@ def test_store_filters_by_number_time_template_and_status() -> None:
     assert [r["UserNumber"] for r in query(start_ms=1_500_000)] == ["222222222", "333333333"]
     assert [r["UserNumber"] for r in query(end_ms=1_500_000)] == ["111111111", "222222222"]
     assert [r["TemplateCode"] for r in query(template_code="T2")] == ["T2", "T2"]
-    assert [r["GroupMessageId"] for r in query(group_message_id=first.group_message_id)] == [first.group_message_id] * 2
+    by_group = query(group_message_id=first.group_message_id)
+    assert [r["MessageId"] for r in by_group] == [MessageStore.message_id(first, 0), MessageStore.message_id(first, 1)]
+    assert all("GroupMessageId" not in r and r["EventAction"] == "DOWN" for r in by_group)
     failed = query(message_status="Failed")
     assert [r["UserNumber"] for r in failed] == ["222222222", "333333333"]
-    assert all(r["FailReason"] in dict(FAIL_REASONS) and r["FailBackFlag"] == "1" for r in failed)
+    assert all(r["FailReason"] in dict(FAIL_REASONS) and r["FailBackFlag"] == "Y" for r in failed)
+    assert all(r["FailBackFlag"] == "N" and "FailReason" not in r for r in by_group)
     assert [r["UserNumber"] for r in store.query(business_number="2000001", now_ms=4_000_000, offset=1, limit=2)] == [
         "222222222",
         "222222222",
@@ -393,7 +399,7 @@ def test_statuses_move_over_time() -> None:
 
 
 async def test_a_half_megabyte_url_is_served(sim_url: str) -> None:
-    params = {"Pad": "x" * 600_000}
+    params = {"CustSpaceId": SPACE, "Pad": "x" * 600_000}
     # httpx refuses URLs over 64 KiB: write this request by hand.
     target, headers, _ = signed_parts(sim_url, "ListViberServiceMessage", params)
     assert len(target) > 512 * 1024
@@ -408,7 +414,7 @@ async def test_a_half_megabyte_url_is_served(sim_url: str) -> None:
 
 
 async def test_a_megabyte_body_is_served(sim_url: str) -> None:
-    status, body, _ = await send(signed(sim_url, "ListViberServiceMessage", {"Pad": "y" * 1_000_000}, in_body=True))
+    status, body, _ = await send(signed(sim_url, "ListViberServiceMessage", {"CustSpaceId": SPACE, "Pad": "y" * 1_000_000}, in_body=True))
     assert (status, body["Code"]) == (200, "OK")
 
 
@@ -418,8 +424,8 @@ def test_keep_alive_reuses_one_connection(simulator: Simulator, threaded_sim_url
     codes = []
     sockets = []
     for _ in range(3):
-        request = signed(threaded_sim_url, "ListViberServiceMessage", {})
-        connection.request("POST", "/", headers=dict(request.headers))
+        request = signed(threaded_sim_url, "ListViberServiceMessage", {"CustSpaceId": SPACE})
+        connection.request("POST", request.url.raw_path.decode(), headers=dict(request.headers))
         sockets.append(connection.sock)
         response = connection.getresponse()
         codes.append(json.loads(response.read())["Code"])
