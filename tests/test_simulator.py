@@ -105,7 +105,7 @@ def mass_params(**overrides: str) -> dict[str, str]:
 def test_faults_parse_every_key() -> None:
     faults = Faults.parse(
         "throttle=0.1, 5xx=0.05,5xx_after_accept=0.01,drop=0.05,slow=0.02,slow_ms=40000,"
-        "deny=1,unsubscribed=false,fail_delivery=0.3,burst=4,seed=7"
+        "deny=1,unsubscribed=false,fail_delivery=0.3,inbound=0.1,ignore_body=1,burst=4,seed=7"
     )
     assert faults == Faults(
         throttle=0.1,
@@ -116,6 +116,8 @@ def test_faults_parse_every_key() -> None:
         slow_ms=40000,
         deny=True,
         fail_delivery=0.3,
+        inbound=0.1,
+        ignore_body=True,
         burst=4,
         seed=7,
     )
@@ -133,6 +135,8 @@ def test_faults_parse_every_key() -> None:
         ("deny=maybe", ["deny", "maybe"]),
         ("slow_ms=-3", ["slow_ms"]),
         ("burst", ["burst", "value"]),
+        ("inbound=2", ["inbound", "between 0 and 1"]),
+        ("ignore_body=sometimes", ["ignore_body", "sometimes"]),
     ],
 )
 def test_bad_fault_spec_names_the_problem(spec: str, words: list[str]) -> None:
@@ -211,6 +215,10 @@ async def test_plus_and_percent_20_are_the_same_space(sim_url: str) -> None:
         ({"FallBackRule": "always"}, "InvalidParameter.FallBackRule"),
         ({"Label": "pormotion"}, "InvalidParameter.Label"),
         ({"TemplateCode": demo_data.LOYALTY_POINTS}, "Template.AuditNotPass"),
+        ({"ChannelType": "-", "From": "-"}, "MissingChannelType"),
+        ({"From": "-", "Language": "-"}, "MissingFrom"),
+        ({"Language": "-"}, "MissingLanguage"),
+        ({"CustSpaceId": "cams-elsewhere"}, "Authentication.NoAuth"),
     ],
 )
 async def test_mass_send_validation(sim_url: str, simulator: Simulator, overrides: dict[str, str], code: str) -> None:
@@ -237,6 +245,57 @@ async def test_template_detail_requires_a_template_code(sim_url: str) -> None:
     status, body, _ = await send(signed(sim_url, "GetChatappTemplateDetail", {"Language": "en"}))
     assert (status, body["Code"]) == (400, "MissingTemplateCode")
     assert "TemplateCode is required" in body["Message"]
+
+
+async def test_template_listing_page_must_be_valid(sim_url: str) -> None:
+    for page in ('{"Index":0,"Size":10}', '{"Index":1,"Size":101}', '{"Index":1}', "1", '{"Index":"1","Size":10}'):
+        status, body, _ = await send(signed(sim_url, "ListChatappTemplate", {"Page": page}))
+        assert (status, body["Code"]) == (400, "InvalidParameter.PageInvalid"), page
+    status, body, _ = await send(signed(sim_url, "ListChatappTemplate", {}))
+    assert (status, body["Code"], len(body["ListTemplate"])) == (200, "OK", 7)  # Page may be left out here
+
+
+@pytest.mark.parametrize("how", ["config", "fault"])
+async def test_a_gateway_that_ignores_the_body_misses_body_parameters(how: str) -> None:
+    config = SimulatorConfig(seed=1, ignore_body=how == "config")
+    sim = Simulator(config)
+    if how == "fault":
+        sim.faults = Faults.parse("ignore_body=1")
+    async with sim.serve() as url:
+        status, body, _ = await send(signed(url, "SendChatappMassMessage", mass_params(), in_body=True))
+        assert (status, body["Code"]) == (400, "MissingChannelType")
+        # The same call in the query string still goes through: only the body is unread.
+        status, body, _ = await send(signed(url, "SendChatappMassMessage", mass_params()))
+        assert (status, body["Code"]) == (200, "OK")
+    assert len(sim.accepted_requests) == 1
+
+
+@pytest.mark.parametrize(("ignore_body", "code"), [(False, "DetailError.TemplateNotExist"), (True, "MissingChannelType")])
+async def test_a_probe_for_a_template_that_cannot_exist_tells_whether_the_body_was_read(
+    ignore_body: bool, code: str
+) -> None:
+    sim = Simulator(SimulatorConfig(seed=1, ignore_body=ignore_body))
+    probe = mass_params(TemplateCode="cams-tui-probe-no-such-template", SenderList="-")
+    async with sim.serve() as url:
+        status, body, _ = await send(signed(url, "SendChatappMassMessage", probe, in_body=True))
+        assert (status, body["Code"]) == (400, code)
+        # With recipients too: refused before any of them is looked at.
+        with_numbers = mass_params(TemplateCode="cams-tui-probe-no-such-template")
+        status, body, _ = await send(signed(url, "SendChatappMassMessage", with_numbers, in_body=True))
+        assert (status, body["Code"]) == (400, code)
+    assert not sim.accepted and not sim.accepted_requests and len(sim.store) == 0
+
+
+def test_simulator_config_checks_its_new_fields() -> None:
+    with pytest.raises(ValueError, match="inbound_share"):
+        SimulatorConfig(inbound_share=1.5)
+    with pytest.raises(ValueError, match="inbound_delay_s"):
+        SimulatorConfig(inbound_delay_s=(3.0, 1.0))
+    with pytest.raises(ValueError, match="extra_access_keys"):
+        SimulatorConfig(extra_access_keys={"LTAI5tX": ""})
+    config = SimulatorConfig(extra_access_keys={"LTAI5tX": "s"})
+    assert list(config.access_keys) == [DEMO_ACCESS_KEY_ID, "LTAI5tX"]
+    assert "'s'" not in repr(config)
 
 
 def test_demo_templates_declare_every_variable_in_their_example() -> None:
@@ -372,6 +431,31 @@ def test_store_filters_by_number_time_template_and_status() -> None:
     ]
     # Nothing is visible before it was accepted.
     assert store.query(business_number="2000001", now_ms=1_500_000, offset=0, limit=100, user_number="333333333") == []
+
+
+def test_store_replies_are_up_records_for_the_same_number() -> None:
+    store = make_store(delivery_delay_s=(1.0, 1.0), inbound_delay_s=(10.0, 10.0))
+    group = store.add(business_number="2000001", template_code="T1", numbers=tuple(f"4470000{i:04d}" for i in range(200)),
+                      accepted_ms=1_000_000, fail_rate=0.2, fallback=False, inbound_rate=0.3)
+
+    def query(now_ms: int, **filters: Any) -> list[dict[str, Any]]:
+        return store.query(business_number="2000001", now_ms=now_ms, offset=0, limit=1000, **filters)
+
+    assert query(1_010_999, event_action="UP") == []  # replies come 1 s + 10 s after acceptance
+    replies = query(1_011_000, event_action="UP")
+    assert 30 < len(replies) < 90
+    failed = {r["UserNumber"] for r in query(1_011_000, message_status="Failed")}
+    assert not failed & {r["UserNumber"] for r in replies}  # an undelivered message draws no reply
+    assert all(
+        r["TemplateCode"] == "" and r["BusinessNumber"] == "2000001" and r["Type"] == "text" and r["Message"]
+        for r in replies
+    )
+    assert len({r["MessageId"] for r in replies} | {MessageStore.message_id(group, i) for i in range(200)}) == 200 + len(replies)
+    assert [r["EventAction"] for r in query(1_011_000, user_number=replies[0]["UserNumber"])] == ["DOWN", "UP"]
+    assert all(r["EventAction"] == "DOWN" for r in query(1_011_000, group_message_id=group.group_message_id))
+    assert all(r["EventAction"] == "DOWN" for r in query(1_011_000, template_code="T1"))
+    # A window that starts after the send still holds the replies that came in it.
+    assert [r["MessageId"] for r in query(1_011_000, start_ms=1_005_000)] == [r["MessageId"] for r in replies]
 
 
 def test_statuses_move_over_time() -> None:
