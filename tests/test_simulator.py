@@ -569,3 +569,18 @@ def test_the_secret_stays_out_of_reprs() -> None:
     shown = repr(sim) + repr(sim.config) + repr(sim._verifier)
     assert "LTAI5tMine" in shown
     assert "very-private" not in shown and "tok-private" not in shown
+
+
+def test_the_demo_profile_carries_the_simulators_space(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import argparse
+
+    from cams_tui.ui import connection
+    from cams_tui.ui.launch import create_app
+
+    assert connection.DEMO_CUST_SPACE_ID == demo_data.DEMO_CUST_SPACE_ID == SimulatorConfig().cust_space_id
+    assert connection.DEMO_SERVICE_ID == demo_data.DEMO_SERVICE_ID
+    monkeypatch.setenv("CAMS_TUI_CONFIG", str(tmp_path / "none.toml"))
+    args = argparse.Namespace(demo=True, theme=None, profile=None, endpoint=None, data_dir=str(tmp_path))
+    app = create_app(args)
+    assert app.connection.context.profile.cust_space_id == demo_data.DEMO_CUST_SPACE_ID
+    assert app.state.options.cust_space_id == demo_data.DEMO_CUST_SPACE_ID
