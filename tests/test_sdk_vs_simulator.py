@@ -98,7 +98,7 @@ def test_sdk_wrong_secret_is_signature_does_not_match(served: tuple[Simulator, s
 def test_sdk_unknown_key_is_not_found(served: tuple[Simulator, str]) -> None:
     _, url = served
     with pytest.raises(ClientException) as caught:
-        sdk_client(url, key_id="LTAI5tSomebodyElse").list_viber_service_message(sdk.ListViberServiceMessageRequest())
+        sdk_client(url, key_id="LTAI5tSomebodyElse").list_viber_service_message(sdk.ListViberServiceMessageRequest(cust_space_id=demo_data.DEMO_CUST_SPACE_ID))
     assert caught.value.code == "InvalidAccessKeyId.NotFound"
     assert caught.value.status_code == 404
 
@@ -194,6 +194,7 @@ def test_sdk_single_send_and_message_listing(served: tuple[Simulator, str]) -> N
         sdk.ListChatappMessageRequest(
             channel_type="viber",
             business_number=demo_data.DEMO_SERVICE_ID,
+            cust_space_id=demo_data.DEMO_CUST_SPACE_ID,
             group_message_id=group,
             page=sdk.ListChatappMessageRequestPage(index=2, size=10),
         )
@@ -202,7 +203,13 @@ def test_sdk_single_send_and_message_listing(served: tuple[Simulator, str]) -> N
     assert [r.user_number for r in listed.data] == [f"9591{i:07d}" for i in range(10, 20)]
     assert {r.message_status for r in listed.data} <= {"Sent", "Delivered", "Read", "Failed"}
     by_number = client.list_chatapp_message(
-        sdk.ListChatappMessageRequest(business_number=demo_data.DEMO_SERVICE_ID, user_number="959123456789")
+        sdk.ListChatappMessageRequest(
+            channel_type="viber",
+            business_number=demo_data.DEMO_SERVICE_ID,
+            cust_space_id=demo_data.DEMO_CUST_SPACE_ID,
+            page=sdk.ListChatappMessageRequestPage(index=1, size=10),
+            user_number="959123456789",
+        )
     ).body.data
     assert [r.message_id for r in by_number] == [single.message_id]
 
@@ -223,8 +230,139 @@ def test_sdk_sts_token() -> None:
     sim = Simulator(SimulatorConfig(access_key_id="STS.DemoKey", access_key_secret="sts-secret", security_token="tok-1"))
     with sim.run_in_thread() as url:
         ok = sdk_client(url, key_id="STS.DemoKey", secret="sts-secret", token="tok-1")
-        assert ok.list_viber_service_message(sdk.ListViberServiceMessageRequest()).body.code == "OK"
+        assert ok.list_viber_service_message(sdk.ListViberServiceMessageRequest(cust_space_id=demo_data.DEMO_CUST_SPACE_ID)).body.code == "OK"
         bad = sdk_client(url, key_id="STS.DemoKey", secret="sts-secret", token="tok-2")
         with pytest.raises(ClientException) as caught:
-            bad.list_viber_service_message(sdk.ListViberServiceMessageRequest())
+            bad.list_viber_service_message(sdk.ListViberServiceMessageRequest(cust_space_id=demo_data.DEMO_CUST_SPACE_ID))
         assert caught.value.code == "InvalidSecurityToken.Malformed"
+
+
+def message_query(**overrides: object) -> sdk.ListChatappMessageRequest:
+    fields: dict[str, object] = {
+        "channel_type": "viber",
+        "business_number": demo_data.DEMO_SERVICE_ID,
+        "cust_space_id": demo_data.DEMO_CUST_SPACE_ID,
+        "page": sdk.ListChatappMessageRequestPage(index=1, size=100),
+    }
+    fields.update(overrides)
+    return sdk.ListChatappMessageRequest(**fields)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "code"),
+    [
+        ({"cust_space_id": None}, "MissingCustSpaceId"),
+        ({"page": None}, "MissingPage"),
+        ({"channel_type": None}, "MissingChannelType"),
+        ({"business_number": None}, "MissingBusinessNumber"),
+        ({"page": sdk.ListChatappMessageRequestPage(index=0, size=10)}, "InvalidParameter.PageInvalid"),
+        ({"page": sdk.ListChatappMessageRequestPage(index=1)}, "InvalidParameter.PageInvalid"),
+        ({"cust_space_id": "cams-somebody-else"}, "Authentication.NoAuth"),
+        ({"event_action": "SIDEWAYS"}, "InvalidParameter.EventAction"),
+    ],
+)
+def test_sdk_message_listing_requires_what_the_api_declares(
+    served: tuple[Simulator, str], overrides: dict[str, object], code: str
+) -> None:
+    _, url = served
+    with pytest.raises(ClientException) as caught:
+        sdk_client(url).list_chatapp_message(message_query(**overrides))
+    assert (caught.value.status_code, caught.value.code) == (400, code)
+
+
+def test_sdk_service_listing_requires_the_space(served: tuple[Simulator, str]) -> None:
+    _, url = served
+    client = sdk_client(url)
+    with pytest.raises(ClientException) as caught:
+        client.list_viber_service_message(sdk.ListViberServiceMessageRequest())
+    assert (caught.value.status_code, caught.value.code) == (400, "MissingCustSpaceId")
+    with pytest.raises(ClientException) as caught:
+        client.list_viber_service_message(sdk.ListViberServiceMessageRequest(cust_space_id="cams-nope"))
+    assert caught.value.code == "Authentication.NoAuth" and "cams-nope" in caught.value.message
+
+
+def test_sdk_a_wrong_space_refuses_a_send_and_a_template_listing(served: tuple[Simulator, str]) -> None:
+    sim, url = served
+    client = sdk_client(url)
+    request = mass_request(2)
+    request.cust_space_id = "cams-nope"
+    with pytest.raises(ClientException) as caught:
+        client.send_chatapp_mass_message(request)
+    assert caught.value.code == "Authentication.NoAuth"
+    assert not sim.accepted
+    with pytest.raises(ClientException) as caught:
+        client.list_chatapp_template(sdk.ListChatappTemplateRequest(cust_space_id="cams-nope"))
+    assert caught.value.code == "Authentication.NoAuth"
+
+
+def test_sdk_unknown_action_is_invalid_api() -> None:
+    sim = Simulator(SimulatorConfig(seed=1))
+    with sim.run_in_thread() as url:
+        from alibabacloud_tea_openapi import utils_models as open_api_util_models
+
+        params = open_api_util_models.Params(
+            action="SendAllTheThings", version="2020-06-06", protocol="HTTP", pathname="/", method="POST",
+            auth_type="AK", style="RPC", req_body_type="formData", body_type="json",
+        )
+        with pytest.raises(ClientException) as caught:
+            sdk_client(url).call_api(params, open_api_util_models.OpenApiRequest(), _runtime())
+    assert (caught.value.status_code, caught.value.code) == (404, "InvalidApi.NotFound")
+
+
+def _runtime():  # noqa: ANN202 - the SDK's runtime options
+    from darabonba.runtime import RuntimeOptions
+
+    return RuntimeOptions()
+
+
+def test_sdk_keys_of_one_account_share_its_quota() -> None:
+    second_id, second_secret = "LTAI5tSecondUser", "second-secret"
+    sim = Simulator(SimulatorConfig(rate=2, seed=4, extra_access_keys={second_id: second_secret}))
+    with sim.run_in_thread() as url:
+        first, second = sdk_client(url), sdk_client(url, key_id=second_id, secret=second_secret)
+        assert first.send_chatapp_mass_message(mass_request(1, start=0)).body.code == "OK"
+        assert second.send_chatapp_mass_message(mass_request(1, start=1)).body.code == "OK"
+        # Two calls in this second already, whichever key made them: the third waits.
+        with pytest.raises(ThrottlingException):
+            second.send_chatapp_mass_message(mass_request(1, start=2))
+        with pytest.raises(ClientException) as caught:
+            sdk_client(url, key_id=second_id, secret="wrong").list_chatapp_template(sdk.ListChatappTemplateRequest())
+        assert caught.value.code == "SignatureDoesNotMatch"
+    assert len(sim.accepted_requests) == 2
+
+
+def test_sdk_inbound_replies_mix_with_sent_records() -> None:
+    sim = Simulator(
+        SimulatorConfig(seed=9, delivery_delay_s=(0.0, 0.0), inbound_delay_s=(0.0, 0.0), faults=Faults.parse("inbound=0.5"))
+    )
+    with sim.run_in_thread() as url:
+        client = sdk_client(url)
+        group = client.send_chatapp_mass_message(mass_request(40)).body.group_message_id
+        every = client.list_chatapp_message(message_query()).body.data
+        replies = [r for r in every if r.event_action == "UP"]
+        sent = [r for r in every if r.event_action == "DOWN"]
+        assert len(sent) == 40 and 5 < len(replies) < 35
+        assert all(r.template_code == "" and r.business_number == demo_data.DEMO_SERVICE_ID for r in replies)
+        assert {r.user_number for r in replies} <= {r.user_number for r in sent}
+        assert all(r.template_code == demo_data.ORDER_SHIPPED and r.template_name == "order_shipped" for r in sent)
+        # A bulk send's own listing holds only what it sent; EventAction picks either side.
+        by_group = client.list_chatapp_message(message_query(group_message_id=group)).body.data
+        assert [r.message_id for r in by_group] == [r.message_id for r in sent]
+        ups = client.list_chatapp_message(message_query(event_action="UP")).body.data
+        assert [r.message_id for r in ups] == [r.message_id for r in replies]
+        number = replies[0].user_number
+        mixed = client.list_chatapp_message(message_query(user_number=number)).body.data
+        assert [r.event_action for r in mixed] == ["DOWN", "UP"]
+        assert client.list_chatapp_message(
+            message_query(user_number=number, template_code=demo_data.ORDER_SHIPPED)
+        ).body.data[0].event_action == "DOWN"
+        # Times are milliseconds: a window ending before the send holds nothing.
+        before = client.list_chatapp_message(message_query(end_time=int(sim.accepted_requests[0].time * 1000) - 1))
+        assert before.body.data == []
+
+
+def test_sdk_without_inbound_there_are_no_replies(served: tuple[Simulator, str]) -> None:
+    _, url = served
+    client = sdk_client(url)
+    client.send_chatapp_mass_message(mass_request(20))
+    assert client.list_chatapp_message(message_query(event_action="UP")).body.data == []

@@ -28,6 +28,7 @@ from cams_tui.simulator.cli import run_simulator_cli
 from cams_tui.simulator.ratelimit import SlidingWindowLimiter
 from cams_tui.simulator.store import FAIL_REASONS, MessageStore, Timing
 
+SPACE = demo_data.DEMO_CUST_SPACE_ID
 OPTIONS = MassMessageOptions(template_code=demo_data.SPRING_SALE, language="en", from_=demo_data.DEMO_SERVICE_ID)
 VALUES = {"name": "Anna", "discount": "20%", "end_date": "31 March"}
 
@@ -104,7 +105,7 @@ def mass_params(**overrides: str) -> dict[str, str]:
 def test_faults_parse_every_key() -> None:
     faults = Faults.parse(
         "throttle=0.1, 5xx=0.05,5xx_after_accept=0.01,drop=0.05,slow=0.02,slow_ms=40000,"
-        "deny=1,unsubscribed=false,fail_delivery=0.3,burst=4,seed=7"
+        "deny=1,unsubscribed=false,fail_delivery=0.3,inbound=0.1,ignore_body=1,burst=4,seed=7"
     )
     assert faults == Faults(
         throttle=0.1,
@@ -115,6 +116,8 @@ def test_faults_parse_every_key() -> None:
         slow_ms=40000,
         deny=True,
         fail_delivery=0.3,
+        inbound=0.1,
+        ignore_body=True,
         burst=4,
         seed=7,
     )
@@ -132,6 +135,8 @@ def test_faults_parse_every_key() -> None:
         ("deny=maybe", ["deny", "maybe"]),
         ("slow_ms=-3", ["slow_ms"]),
         ("burst", ["burst", "value"]),
+        ("inbound=2", ["inbound", "between 0 and 1"]),
+        ("ignore_body=sometimes", ["ignore_body", "sometimes"]),
     ],
 )
 def test_bad_fault_spec_names_the_problem(spec: str, words: list[str]) -> None:
@@ -144,7 +149,7 @@ def test_bad_fault_spec_names_the_problem(spec: str, words: list[str]) -> None:
 
 
 async def test_replayed_request_is_refused_for_its_nonce(sim_url: str, simulator: Simulator) -> None:
-    request = signed(sim_url, "ListViberServiceMessage", {})
+    request = signed(sim_url, "ListViberServiceMessage", {"CustSpaceId": SPACE})
     assert (await send(request))[0] == 200
     status, body, _ = await send(request)
     assert (status, body["Code"]) == (400, "SignatureNonceUsed")
@@ -153,23 +158,23 @@ async def test_replayed_request_is_refused_for_its_nonce(sim_url: str, simulator
 
 @pytest.mark.parametrize(("minutes", "code"), [(-16, "InvalidTimeStamp.Expired"), (16, "InvalidTimeStamp.Expired"), (-14, "OK")])
 async def test_timestamp_must_be_within_15_minutes(sim_url: str, minutes: int, code: str) -> None:
-    status, body, _ = await send(signed(sim_url, "ListViberServiceMessage", {}, date=time.time() + 60 * minutes))
+    status, body, _ = await send(signed(sim_url, "ListViberServiceMessage", {"CustSpaceId": SPACE}, date=time.time() + 60 * minutes))
     assert body["Code"] == code
     assert status == (200 if code == "OK" else 400)
 
 
 async def test_gateway_refusals(sim_url: str) -> None:
-    request = signed(sim_url, "ListViberServiceMessage", {})
+    request = signed(sim_url, "ListViberServiceMessage", {"CustSpaceId": SPACE})
     del request.headers["authorization"]
     assert (await send(request))[1]["Code"] == "IncompleteSignature"
-    request = signed(sim_url, "ListViberServiceMessage", {})
+    request = signed(sim_url, "ListViberServiceMessage", {"CustSpaceId": SPACE})
     request.headers["authorization"] = "ACS3-HMAC-SHA256 Credential=x"
     assert (await send(request))[1]["Code"] == "IncompleteSignature"
     status, body, _ = await send(signed(sim_url, "SendAllTheThings", {}))
-    assert (status, body["Code"]) == (404, "InvalidAction.NotFound")
-    status, body, _ = await send(signed(sim_url, "ListViberServiceMessage", {}, version="2017-05-25"))
+    assert (status, body["Code"]) == (404, "InvalidApi.NotFound")
+    status, body, _ = await send(signed(sim_url, "ListViberServiceMessage", {"CustSpaceId": SPACE}, version="2017-05-25"))
     assert (status, body["Code"]) == (400, "InvalidVersion")
-    status, body, _ = await send(signed(sim_url, "ListViberServiceMessage", {}, secret="nope"))
+    status, body, _ = await send(signed(sim_url, "ListViberServiceMessage", {"CustSpaceId": SPACE}, secret="nope"))
     assert (status, body["Code"]) == (400, "SignatureDoesNotMatch")
     assert "nope" not in json.dumps(body) and DEMO_ACCESS_KEY_SECRET not in json.dumps(body)
 
@@ -210,6 +215,10 @@ async def test_plus_and_percent_20_are_the_same_space(sim_url: str) -> None:
         ({"FallBackRule": "always"}, "InvalidParameter.FallBackRule"),
         ({"Label": "pormotion"}, "InvalidParameter.Label"),
         ({"TemplateCode": demo_data.LOYALTY_POINTS}, "Template.AuditNotPass"),
+        ({"ChannelType": "-", "From": "-"}, "MissingChannelType"),
+        ({"From": "-", "Language": "-"}, "MissingFrom"),
+        ({"Language": "-"}, "MissingLanguage"),
+        ({"CustSpaceId": "cams-elsewhere"}, "Authentication.NoAuth"),
     ],
 )
 async def test_mass_send_validation(sim_url: str, simulator: Simulator, overrides: dict[str, str], code: str) -> None:
@@ -236,6 +245,57 @@ async def test_template_detail_requires_a_template_code(sim_url: str) -> None:
     status, body, _ = await send(signed(sim_url, "GetChatappTemplateDetail", {"Language": "en"}))
     assert (status, body["Code"]) == (400, "MissingTemplateCode")
     assert "TemplateCode is required" in body["Message"]
+
+
+async def test_template_listing_page_must_be_valid(sim_url: str) -> None:
+    for page in ('{"Index":0,"Size":10}', '{"Index":1,"Size":101}', '{"Index":1}', "1", '{"Index":"1","Size":10}'):
+        status, body, _ = await send(signed(sim_url, "ListChatappTemplate", {"Page": page}))
+        assert (status, body["Code"]) == (400, "InvalidParameter.PageInvalid"), page
+    status, body, _ = await send(signed(sim_url, "ListChatappTemplate", {}))
+    assert (status, body["Code"], len(body["ListTemplate"])) == (200, "OK", 7)  # Page may be left out here
+
+
+@pytest.mark.parametrize("how", ["config", "fault"])
+async def test_a_gateway_that_ignores_the_body_misses_body_parameters(how: str) -> None:
+    config = SimulatorConfig(seed=1, ignore_body=how == "config")
+    sim = Simulator(config)
+    if how == "fault":
+        sim.faults = Faults.parse("ignore_body=1")
+    async with sim.serve() as url:
+        status, body, _ = await send(signed(url, "SendChatappMassMessage", mass_params(), in_body=True))
+        assert (status, body["Code"]) == (400, "MissingChannelType")
+        # The same call in the query string still goes through: only the body is unread.
+        status, body, _ = await send(signed(url, "SendChatappMassMessage", mass_params()))
+        assert (status, body["Code"]) == (200, "OK")
+    assert len(sim.accepted_requests) == 1
+
+
+@pytest.mark.parametrize(("ignore_body", "code"), [(False, "DetailError.TemplateNotExist"), (True, "MissingChannelType")])
+async def test_a_probe_for_a_template_that_cannot_exist_tells_whether_the_body_was_read(
+    ignore_body: bool, code: str
+) -> None:
+    sim = Simulator(SimulatorConfig(seed=1, ignore_body=ignore_body))
+    probe = mass_params(TemplateCode="cams-tui-probe-no-such-template", SenderList="-")
+    async with sim.serve() as url:
+        status, body, _ = await send(signed(url, "SendChatappMassMessage", probe, in_body=True))
+        assert (status, body["Code"]) == (400, code)
+        # With recipients too: refused before any of them is looked at.
+        with_numbers = mass_params(TemplateCode="cams-tui-probe-no-such-template")
+        status, body, _ = await send(signed(url, "SendChatappMassMessage", with_numbers, in_body=True))
+        assert (status, body["Code"]) == (400, code)
+    assert not sim.accepted and not sim.accepted_requests and len(sim.store) == 0
+
+
+def test_simulator_config_checks_its_new_fields() -> None:
+    with pytest.raises(ValueError, match="inbound_share"):
+        SimulatorConfig(inbound_share=1.5)
+    with pytest.raises(ValueError, match="inbound_delay_s"):
+        SimulatorConfig(inbound_delay_s=(3.0, 1.0))
+    with pytest.raises(ValueError, match="extra_access_keys"):
+        SimulatorConfig(extra_access_keys={"LTAI5tX": ""})
+    config = SimulatorConfig(extra_access_keys={"LTAI5tX": "s"})
+    assert list(config.access_keys) == [DEMO_ACCESS_KEY_ID, "LTAI5tX"]
+    assert "'s'" not in repr(config)
 
 
 def test_demo_templates_declare_every_variable_in_their_example() -> None:
@@ -280,7 +340,7 @@ async def test_operations_have_separate_windows(demo_credentials: Credentials) -
         with pytest.raises(CamsError) as caught:
             await client.send_mass_message(OPTIONS.with_recipients(people(1, start=1)))
         assert caught.value.outcome is Outcome.THROTTLED
-        assert (await client.list_viber_services()).code == "OK"
+        assert (await client.list_viber_services(cust_space_id=SPACE)).code == "OK"
     assert dict(sim.stats["SendChatappMassMessage"]) == {"OK": 1, "System.LimitControl": 1}
 
 
@@ -312,7 +372,7 @@ async def test_deny_then_resume(sim_url: str, simulator: Simulator, demo_credent
             await client.send_mass_message(OPTIONS.with_recipients(people(2)))
         assert caught.value.code == "Ram.PermissionDeny"
         assert "cams:SendChatappMassMessage" in (caught.value.access_denied_detail or "")
-        assert (await client.list_viber_services()).code == "OK"  # reading is still allowed
+        assert (await client.list_viber_services(cust_space_id=SPACE)).code == "OK"  # reading is still allowed
         simulator.faults = Faults()
         assert (await client.send_mass_message(OPTIONS.with_recipients(people(2)))).code == "OK"
 
@@ -324,7 +384,9 @@ async def test_records_appear_after_the_record_delay(demo_credentials: Credentia
     sim = Simulator(SimulatorConfig(record_delay_s=0.4, seed=2))
     async with sim.serve() as url, CamsClient(demo_credentials, url) as client:
         sent = await client.send_mass_message(OPTIONS.with_recipients(people(3)))
-        query = ListMessagesRequest(business_number=demo_data.DEMO_SERVICE_ID, group_message_id=sent.group_message_id)
+        query = ListMessagesRequest(
+            business_number=demo_data.DEMO_SERVICE_ID, group_message_id=sent.group_message_id, cust_space_id=SPACE
+        )
         assert (await client.list_messages(query)).data == []
         await asyncio.sleep(0.5)
         records = (await client.list_messages(query)).data
@@ -356,16 +418,44 @@ def test_store_filters_by_number_time_template_and_status() -> None:
     assert [r["UserNumber"] for r in query(start_ms=1_500_000)] == ["222222222", "333333333"]
     assert [r["UserNumber"] for r in query(end_ms=1_500_000)] == ["111111111", "222222222"]
     assert [r["TemplateCode"] for r in query(template_code="T2")] == ["T2", "T2"]
-    assert [r["GroupMessageId"] for r in query(group_message_id=first.group_message_id)] == [first.group_message_id] * 2
+    by_group = query(group_message_id=first.group_message_id)
+    assert [r["MessageId"] for r in by_group] == [MessageStore.message_id(first, 0), MessageStore.message_id(first, 1)]
+    assert all("GroupMessageId" not in r and r["EventAction"] == "DOWN" for r in by_group)
     failed = query(message_status="Failed")
     assert [r["UserNumber"] for r in failed] == ["222222222", "333333333"]
-    assert all(r["FailReason"] in dict(FAIL_REASONS) and r["FailBackFlag"] == "1" for r in failed)
+    assert all(r["FailReason"] in dict(FAIL_REASONS) and r["FailBackFlag"] == "Y" for r in failed)
+    assert all(r["FailBackFlag"] == "N" and "FailReason" not in r for r in by_group)
     assert [r["UserNumber"] for r in store.query(business_number="2000001", now_ms=4_000_000, offset=1, limit=2)] == [
         "222222222",
         "222222222",
     ]
     # Nothing is visible before it was accepted.
     assert store.query(business_number="2000001", now_ms=1_500_000, offset=0, limit=100, user_number="333333333") == []
+
+
+def test_store_replies_are_up_records_for_the_same_number() -> None:
+    store = make_store(delivery_delay_s=(1.0, 1.0), inbound_delay_s=(10.0, 10.0))
+    group = store.add(business_number="2000001", template_code="T1", numbers=tuple(f"4470000{i:04d}" for i in range(200)),
+                      accepted_ms=1_000_000, fail_rate=0.2, fallback=False, inbound_rate=0.3)
+
+    def query(now_ms: int, **filters: Any) -> list[dict[str, Any]]:
+        return store.query(business_number="2000001", now_ms=now_ms, offset=0, limit=1000, **filters)
+
+    assert query(1_010_999, event_action="UP") == []  # replies come 1 s + 10 s after acceptance
+    replies = query(1_011_000, event_action="UP")
+    assert 30 < len(replies) < 90
+    failed = {r["UserNumber"] for r in query(1_011_000, message_status="Failed")}
+    assert not failed & {r["UserNumber"] for r in replies}  # an undelivered message draws no reply
+    assert all(
+        r["TemplateCode"] == "" and r["BusinessNumber"] == "2000001" and r["Type"] == "text" and r["Message"]
+        for r in replies
+    )
+    assert len({r["MessageId"] for r in replies} | {MessageStore.message_id(group, i) for i in range(200)}) == 200 + len(replies)
+    assert [r["EventAction"] for r in query(1_011_000, user_number=replies[0]["UserNumber"])] == ["DOWN", "UP"]
+    assert all(r["EventAction"] == "DOWN" for r in query(1_011_000, group_message_id=group.group_message_id))
+    assert all(r["EventAction"] == "DOWN" for r in query(1_011_000, template_code="T1"))
+    # A window that starts after the send still holds the replies that came in it.
+    assert [r["MessageId"] for r in query(1_011_000, start_ms=1_005_000)] == [r["MessageId"] for r in replies]
 
 
 def test_statuses_move_over_time() -> None:
@@ -393,7 +483,7 @@ def test_statuses_move_over_time() -> None:
 
 
 async def test_a_half_megabyte_url_is_served(sim_url: str) -> None:
-    params = {"Pad": "x" * 600_000}
+    params = {"CustSpaceId": SPACE, "Pad": "x" * 600_000}
     # httpx refuses URLs over 64 KiB: write this request by hand.
     target, headers, _ = signed_parts(sim_url, "ListViberServiceMessage", params)
     assert len(target) > 512 * 1024
@@ -408,7 +498,7 @@ async def test_a_half_megabyte_url_is_served(sim_url: str) -> None:
 
 
 async def test_a_megabyte_body_is_served(sim_url: str) -> None:
-    status, body, _ = await send(signed(sim_url, "ListViberServiceMessage", {"Pad": "y" * 1_000_000}, in_body=True))
+    status, body, _ = await send(signed(sim_url, "ListViberServiceMessage", {"CustSpaceId": SPACE, "Pad": "y" * 1_000_000}, in_body=True))
     assert (status, body["Code"]) == (200, "OK")
 
 
@@ -418,8 +508,8 @@ def test_keep_alive_reuses_one_connection(simulator: Simulator, threaded_sim_url
     codes = []
     sockets = []
     for _ in range(3):
-        request = signed(threaded_sim_url, "ListViberServiceMessage", {})
-        connection.request("POST", "/", headers=dict(request.headers))
+        request = signed(threaded_sim_url, "ListViberServiceMessage", {"CustSpaceId": SPACE})
+        connection.request("POST", request.url.raw_path.decode(), headers=dict(request.headers))
         sockets.append(connection.sock)
         response = connection.getresponse()
         codes.append(json.loads(response.read())["Code"])
@@ -479,3 +569,18 @@ def test_the_secret_stays_out_of_reprs() -> None:
     shown = repr(sim) + repr(sim.config) + repr(sim._verifier)
     assert "LTAI5tMine" in shown
     assert "very-private" not in shown and "tok-private" not in shown
+
+
+def test_the_demo_profile_carries_the_simulators_space(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import argparse
+
+    from cams_tui.ui import connection
+    from cams_tui.ui.launch import create_app
+
+    assert connection.DEMO_CUST_SPACE_ID == demo_data.DEMO_CUST_SPACE_ID == SimulatorConfig().cust_space_id
+    assert connection.DEMO_SERVICE_ID == demo_data.DEMO_SERVICE_ID
+    monkeypatch.setenv("CAMS_TUI_CONFIG", str(tmp_path / "none.toml"))
+    args = argparse.Namespace(demo=True, theme=None, profile=None, endpoint=None, data_dir=str(tmp_path))
+    app = create_app(args)
+    assert app.connection.context.profile.cust_space_id == demo_data.DEMO_CUST_SPACE_ID
+    assert app.state.options.cust_space_id == demo_data.DEMO_CUST_SPACE_ID

@@ -31,13 +31,22 @@ What is faithful
   ``SignatureNonceUsed`` (400), ``InvalidTimeStamp.Expired`` (400, ``x-acs-date`` more than
   15 minutes off). With ``SimulatorConfig(security_token=...)`` the key is an STS key and
   ``x-acs-security-token`` must match; otherwise a token is ``InvalidSecurityToken.Malformed``.
-* Flow control: per AccessKey and per operation, at most ``rate`` SendChatappMassMessage
+* Flow control: per account and per operation (the documented quota dimension: every
+  AccessKey of the account, ``SimulatorConfig.extra_access_keys`` included, shares it), at most ``rate`` SendChatappMassMessage
   calls in any sliding 1-second window (250/s for SendChatappMessage, 100/s for the
   listings). Calls the window admits count, whatever their later outcome; refused calls
   do not count. A refusal is ``System.LimitControl``, HTTP 400, with ``x-acs-retry-after``
   (milliseconds until a slot frees), which the SDK turns into its ThrottlingException.
-* Validation, as HTTP 400 with a ``Code``: ``Missing<Param>`` for a missing required
-  parameter; ``InvalidParameter.ChannelTypeNotSupport`` (not viber);
+* Required parameters, as the SDK's request models declare them, checked first in their
+  order: ``Missing<Param>`` (HTTP 400). SendChatappMassMessage: ChannelType, From, Language
+  (then TemplateCode or TemplateName, then SenderList); SendChatappMessage: ChannelType,
+  From, To, Type; GetChatappTemplateDetail: Language; ListViberServiceMessage: CustSpaceId;
+  ListChatappMessage: BusinessNumber, ChannelType, CustSpaceId, Page. A CustSpaceId other
+  than the account's (``demo_data.DEMO_CUST_SPACE_ID``) is ``Authentication.NoAuth`` on any
+  operation. A Page without an integer Index >= 1 and Size 1-100 is
+  ``InvalidParameter.PageInvalid``. With ``ignore_body`` the gateway reads only the query
+  string, so a body-placed call lacks everything (``MissingChannelType`` for a mass send).
+* Validation, as HTTP 400 with a ``Code``: ``InvalidParameter.ChannelTypeNotSupport`` (not viber);
   ``DetailError.TemplateNotExist``; ``InvalidParameter.LanguageNotSupport`` (the template
   lacks that language); ``Template.AuditNotPass`` (template not approved; the real code is
   unconfirmed); ``InvalidParameter.FromOnlyNumeric`` / ``InvalidParameter.From`` (unknown or
@@ -48,7 +57,15 @@ What is faithful
   ``.FallBackDuration`` (60-43,200), ``.FallBackRule`` (undelivered|sentFailed), ``.Label``
   (promotion|transaction). A request with any bad entry is refused whole.
   GetChatappTemplateDetail without TemplateCode is ``MissingTemplateCode``, "TemplateCode is
-  required...". An unknown action is ``InvalidAction.NotFound`` (404).
+  required...". An unknown action is ``InvalidApi.NotFound`` (404). A mass send names its
+  template before its SenderList is read: a probe with a code that cannot exist gets
+  ``DetailError.TemplateNotExist`` (body read) or ``Missing...`` (body not read), and
+  delivers nothing either way.
+* Shapes: as the SDK 5.3.1 models declare them (tests/test_sdk_simulator_types.py holds
+  every answer against them): ListChatappTemplate's LastUpdateTime in milliseconds, Category
+  UTILITY/MARKETING; ListChatappMessage records carry EventAction (``DOWN`` sent, with
+  TemplateCode; ``UP`` received, TemplateCode empty), FailBackFlag ``Y``/``N`` and no
+  GroupMessageId (a filter only, matching sent messages); listings carry ``Success``.
 * Delivery: ListChatappMessage shows a message ``record_delay_s`` after acceptance; its
   status moves Sent → Delivered (1-3 s) → Read (70 %, 5-60 s later), or → Failed with a
   Viber error (``SRVC_NOT_VIBER_USER``, ``SRVC_USER_BLOCKED``) for the ``fail_delivery`` share.
@@ -65,17 +82,20 @@ Faults (``Faults``, or a SPEC string for ``Faults.parse`` and ``--faults``)
 ``unsubscribed=1``    every operation gets Product.Unsubscript.
 ``fail_delivery=P``   share of accepted messages that later turn Failed. Off by default so
                       that a plain simulator is predictable; ``0.03`` looks like real traffic.
+``inbound=P``         share of delivered recipients who write back (an UP record, same
+                      number and Service ID, no template); replaces ``inbound_share``.
+``ignore_body=1``     the gateway reads no form-encoded body (as ``SimulatorConfig.ignore_body``).
 ``burst=N``           throttle the next N mass sends.
 ``seed=N``            seed of the fault draws.
-Faults other than ``unsubscribed`` apply to SendChatappMassMessage only, so the listings
+Faults other than ``unsubscribed`` and ``ignore_body`` apply to SendChatappMassMessage only, so the listings
 and the test send keep working while sends misbehave. Statistics count a dropped answer
 under ``"(dropped)"``.
 
 Demo data (``demo_data``)
 -------------------------
-Service IDs ``2000001`` "Demo Shop" (active) and ``2000002`` (inactive). Viber templates:
-``order_shipped`` (en, ru; URL button; ``name``, ``order_id``), ``spring_sale`` (en, ru;
-IMAGE header, footer; ``name``, ``discount``, ``end_date``), ``appointment_reminder`` (en;
+CustSpaceId ``cams-demo-shop``; Service IDs ``2000001`` "Demo Shop" (active) and ``2000002``
+(inactive). Viber templates: ``order_shipped`` (en, ru; URL button; ``name``, ``order_id``),
+``spring_sale`` (en, ru; IMAGE header, URL button; ``name``, ``discount``, ``end_date``), ``appointment_reminder`` (en;
 ``{{name}}``-style; ``name``, ``date``, ``time``), ``loyalty_points`` (auditing) and
 ``black_friday`` (fail, with a Reason). Codes are constants of ``demo_data``.
 ``DEMO_ACCESS_KEY_ID`` / ``DEMO_ACCESS_KEY_SECRET`` are public demo credentials.

@@ -40,7 +40,8 @@ class SignedRequest:
 
 
 class SignatureVerifier:
-    """Verifies signatures for one AccessKey pair (and optional STS token).
+    """Verifies signatures for an AccessKey pair (and optional STS token), plus any more
+    keys of the same account given as ``extra_keys`` (ID -> secret, no token).
 
     Remembers nonces for as long as a timestamp stays acceptable, so a replayed request
     is refused either as a reused nonce or as a stale timestamp.
@@ -54,9 +55,10 @@ class SignatureVerifier:
         security_token: str | None = None,
         max_skew_s: float = 900.0,
         clock: Callable[[], float] = time.time,
+        extra_keys: Mapping[str, str] | None = None,
     ) -> None:
         self._key_id = access_key_id
-        self._secret = access_key_secret
+        self._secrets = {**(extra_keys or {}), access_key_id: access_key_secret}
         self._token = security_token
         self._max_skew_s = max_skew_s
         self._clock = clock
@@ -80,7 +82,8 @@ class SignatureVerifier:
                 "Credential=...,SignedHeaders=...,Signature=...",
             )
         key_id, signed_names, signature_hex = parsed
-        if key_id != self._key_id:
+        secret = self._secrets.get(key_id)
+        if secret is None:
             raise ApiError(404, "InvalidAccessKeyId.NotFound", "Specified access key is not found.")
         self._check_token(request, key_id)
         now = self._clock()
@@ -108,7 +111,7 @@ class SignatureVerifier:
             payload_hash,
         )
         to_sign = signing.string_to_sign(canonical)
-        expected = signing.signature(self._secret, to_sign)
+        expected = signing.signature(secret, to_sign)
         if not hmac.compare_digest(expected, signature_hex.lower()):
             raise ApiError(
                 400,
@@ -121,7 +124,9 @@ class SignatureVerifier:
 
     def _check_token(self, request: SignedRequest, key_id: str) -> None:
         token = request.header("x-acs-security-token")
-        if token is None and self._token is None:
+        # Only the main key may be an STS key; the extra keys are plain ones.
+        expected = self._token if key_id == self._key_id else None
+        if token is None and expected is None:
             return
         if token is None:
             raise ApiError(
@@ -129,7 +134,7 @@ class SignatureVerifier:
                 "InvalidSecurityToken.Malformed",
                 "This AccessKey is an STS key: the x-acs-security-token header is required.",
             )
-        if self._token is None or not hmac.compare_digest(token, self._token):
+        if expected is None or not hmac.compare_digest(token, expected):
             raise ApiError(400, "InvalidSecurityToken.Malformed", "Specified SecurityToken is malformed.")
         header_key = request.header("x-acs-accesskey-id")
         if header_key is not None and header_key != key_id:

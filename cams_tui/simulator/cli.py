@@ -54,7 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
             "Fault SPEC: comma-separated key=value, e.g. "
             "'throttle=0.1,5xx=0.05,drop=0.05,slow=0.02,slow_ms=40000,fail_delivery=0.03,seed=7'. "
             "Keys: throttle, 5xx, 5xx_after_accept, drop, slow, slow_ms, deny, unsubscribed, "
-            "fail_delivery, burst, seed."
+            "fail_delivery, inbound, ignore_body, burst, seed. "
+            "The demo account's CustSpaceId is cams-demo-shop."
         ),
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
@@ -111,6 +112,7 @@ async def _serve(simulator: Simulator, host: str, port: int) -> None:
     async with simulator.serve(host, port) as url:
         print(f"CAMS simulator listening on {url}")
         print(f"  AccessKey ID:     {config.access_key_id}")
+        print(f"  CustSpaceId:      {config.cust_space_id}")
         # Only the public demo secret is ever shown.
         if config.access_key_secret == DEMO_ACCESS_KEY_SECRET:
             print(f"  AccessKey secret: {config.access_key_secret}")

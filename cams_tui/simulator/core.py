@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 from urllib.parse import parse_qsl
 
-from cams_tui.api.models import API_VERSION
+from cams_tui.api.limits import API_VERSION
 from cams_tui.simulator.auth import SignatureVerifier, SignedRequest
 from cams_tui.simulator.config import MASS_SEND, SimulatorConfig
 from cams_tui.simulator.faults import Faults
@@ -49,10 +49,16 @@ class Simulator:
             self.config.access_key_secret,
             security_token=self.config.security_token,
             max_skew_s=self.config.max_clock_skew_s,
+            extra_keys=self.config.extra_access_keys,
         )
         self._limiter = SlidingWindowLimiter()
-        timing = Timing(self.config.delivery_delay_s, self.config.read_delay_s, self.config.read_share)
-        self.service = CamsService(MessageStore(seed=seed, timing=timing))
+        timing = Timing(
+            self.config.delivery_delay_s,
+            self.config.read_delay_s,
+            self.config.read_share,
+            self.config.inbound_delay_s,
+        )
+        self.service = CamsService(MessageStore(seed=seed, timing=timing), cust_space_id=self.config.cust_space_id)
         self.stats: defaultdict[str, Counter[str]] = defaultdict(Counter)
         """Answers per operation and per ``Code`` (``OK``, ``System.LimitControl``, ...)."""
         self.faults = self.config.faults
@@ -160,32 +166,42 @@ class Simulator:
     ) -> tuple[dict[str, Any], int, list[tuple[str, str]], float, bool]:
         """(body, status, headers, extra delay, drop) of a call, or :class:`ApiError`."""
         if request.method not in ("POST", "GET") or request.path != "/":
-            raise ApiError(404, "InvalidAction.NotFound", "Specified api is not found, please check your url and method.")
+            raise ApiError(404, "InvalidApi.NotFound", "Specified api is not found, please check your url and method.")
         if not action:
             raise ApiError(400, "MissingAction", "The x-acs-action header is required.")
         version = request.header("x-acs-version")
         if version != API_VERSION:
             raise ApiError(400, "InvalidVersion", f"Specified parameter Version {version!r} is not valid: use {API_VERSION}.")
         if not self.service.knows(action):
-            raise ApiError(404, "InvalidAction.NotFound", f"Specified api {action} is not found, please check your url and method.")
+            raise ApiError(404, "InvalidApi.NotFound", f"Specified api {action} is not found, please check your url and method.")
         query = dict(parse_qsl(request.query_string, keep_blank_values=True))
-        key_id = self._verifier.verify(
+        self._verifier.verify(
             SignedRequest(request.method, request.path, query, request.headers, request.body)
         )
+        faults = self._faults
         params = dict(query)
         content_type = (request.header("content-type") or "").split(";")[0].strip().lower()
-        if request.body and content_type == _FORM:
+        reads_body = not (self.config.ignore_body or faults.ignore_body)
+        if reads_body and request.body and content_type == _FORM:
             params.update(parse_qsl(request.body.decode("utf-8", errors="replace"), keep_blank_values=True))
-        faults = self._faults
         is_mass = action == MASS_SEND
         self._refusals(faults, action, is_mass)
-        retry_after = self._limiter.try_acquire((key_id, action), self.config.rate_of(action))
+        # The quota is per account and operation: every AccessKey of the account shares it.
+        retry_after = self._limiter.try_acquire((self.config.account_id, action), self.config.rate_of(action))
         if retry_after is not None:
             raise throttled(retry_after)
         if is_mass and self._draw(faults.server_error):
             raise ApiError(503, "ServiceUnavailable", "The request has failed due to a temporary failure of the server.")
         now_ms = int(time.time() * 1000)
-        call = Call(action, params, request_id, now_ms, faults.fail_delivery, self.config.record_delay_s)
+        call = Call(
+            action,
+            params,
+            request_id,
+            now_ms,
+            faults.fail_delivery,
+            self.config.record_delay_s,
+            inbound_rate=faults.inbound or self.config.inbound_share,
+        )
         body = self.service.handle(call)
         if not is_mass:
             return body, 200, [], 0.0, False

@@ -5,11 +5,16 @@ Deterministic on purpose: screenshots and UI snapshots are taken against this da
 
 from __future__ import annotations
 
+import calendar
 import re
+import time
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+DEMO_CUST_SPACE_ID = "cams-demo-shop"
+"""The demo account's CustSpaceId (its channel instance), required by ListChatappMessage and
+ListViberServiceMessage."""
 DEMO_SERVICE_ID = "2000001"
 """The active Viber Service ID of the demo account, usable as ``From``."""
 DEMO_SERVICE_NAME = "Demo Shop"
@@ -19,13 +24,17 @@ INACTIVE_SERVICE_ID = "2000002"
 ORDER_SHIPPED = "9f0c2a4e6b8d4c1a8e3f5a7b9c1d3e50"
 """Approved, en + ru, a URL button; variables ``name``, ``order_id``."""
 SPRING_SALE = "2b4d6f8a0c1e4a3b9d5f7a1c3e5b7d91"
-"""Approved, en + ru, an IMAGE header and a footer; variables ``name``, ``discount``, ``end_date``."""
+"""Approved, en + ru, an IMAGE header and a URL button; variables ``name``, ``discount``, ``end_date``."""
 APPOINTMENT_REMINDER = "5c7e9a1b3d5f4e2c8a0b2d4f6a8c0e12"
 """Approved, en only, ``{{name}}``-style placeholders; variables ``name``, ``date``, ``time``."""
 LOYALTY_POINTS = "7e9a1c3e5a7b4d6f0b2d4f6a8c0e2a33"
 """Still being reviewed (``auditing``): listed, but sending it is refused."""
 BLACK_FRIDAY = "0d2f4a6c8e0a4b5d7f9b1d3f5a7c9e44"
 """Rejected (``fail``, with a Reason): listed, but sending it is refused."""
+
+UTILITY = "UTILITY"
+MARKETING = "MARKETING"
+"""Viber template categories, as the SDK lists them (UTILITY, MARKETING, AUTHENTICATION)."""
 
 _PLACEHOLDER = re.compile(r"\$\(\s*([A-Za-z0-9_.-]+)\s*\)|\{\{\s*([A-Za-z0-9_.-]+)\s*\}\}")
 
@@ -47,18 +56,22 @@ class Button:
     type: str
     text: str
     url: str | None = None
+    url_type: str = "static"
+    """``static`` or ``dynamic`` (the Url holds a variable)."""
 
     def to_wire(self) -> dict[str, Any]:
         """The button as GetChatappTemplateDetail returns it."""
         data: dict[str, Any] = {"Type": self.type, "Text": self.text}
         if self.url is not None:
             data["Url"] = self.url
+            data["UrlType"] = self.url_type
         return data
 
 
 @dataclass(frozen=True)
 class Component:
-    """A HEADER, BODY, FOOTER or BUTTONS component."""
+    """A HEADER (media), BODY or BUTTONS component: a Viber template has no FOOTER,
+    CAROUSEL or LIMITED_TIME_OFFER, and at most one button, of type URL."""
 
     type: str
     text: str | None = None
@@ -102,7 +115,13 @@ class Template:
     components: tuple[Component, ...]
     example: dict[str, str] = field(default_factory=dict)
     last_update_time: str = "2025-01-06 09:30:00"
+    """When it last changed, UTC; ListChatappTemplate reports it in milliseconds."""
     reason: str | None = None
+
+    @property
+    def last_update_ms(self) -> int:
+        """LastUpdateTime as the service sends it: milliseconds since the epoch."""
+        return calendar.timegm(time.strptime(self.last_update_time, "%Y-%m-%d %H:%M:%S")) * 1000
 
     @property
     def approved(self) -> bool:
@@ -123,30 +142,35 @@ class Template:
 
     def summary(self) -> dict[str, Any]:
         """The row ListChatappTemplate returns."""
-        return {
+        row: dict[str, Any] = {
             "TemplateCode": self.code,
             "TemplateName": self.name,
             "Language": self.language,
             "AuditStatus": self.audit_status,
             "Category": self.category,
             "TemplateType": "VIBER",
-            "LastUpdateTime": self.last_update_time,
-            "Reason": self.reason,
+            "LastUpdateTime": self.last_update_ms,
         }
+        if self.reason is not None:
+            row["Reason"] = self.reason
+        return row
 
     def detail(self) -> dict[str, Any]:
         """The ``Data`` GetChatappTemplateDetail returns."""
-        return {
+        data: dict[str, Any] = {
             "Name": self.name,
             "TemplateCode": self.code,
             "Language": self.language,
             "Category": self.category,
             "AuditStatus": self.audit_status,
             "TemplateType": "VIBER",
-            "Reason": self.reason,
+            "AllowSend": self.approved,
             "Components": [component.to_wire() for component in self.components],
             "Example": dict(self.example),
         }
+        if self.reason is not None:
+            data["Reason"] = self.reason
+        return data
 
 
 @dataclass(frozen=True)
@@ -174,13 +198,15 @@ class ViberService:
 _TRACK_BUTTON_EN = Button("URL", "Track order", "https://shop.example.com/track")
 _TRACK_BUTTON_RU = Button("URL", "Отследить заказ", "https://shop.example.com/track")
 _SALE_IMAGE = "https://shop.example.com/img/spring-sale.jpg"
+_SHOP_BUTTON_EN = Button("URL", "Shop now", "https://shop.example.com/sale")
+_SHOP_BUTTON_RU = Button("URL", "В магазин", "https://shop.example.com/sale")
 
 TEMPLATES: tuple[Template, ...] = (
     Template(
         code=ORDER_SHIPPED,
         name="order_shipped",
         language="en",
-        category="TRANSACTION",
+        category=UTILITY,
         audit_status="pass",
         components=(
             Component("BODY", text="Hi $(name), your order $(order_id) is on its way. Track it below."),
@@ -193,7 +219,7 @@ TEMPLATES: tuple[Template, ...] = (
         code=ORDER_SHIPPED,
         name="order_shipped",
         language="ru",
-        category="TRANSACTION",
+        category=UTILITY,
         audit_status="pass",
         components=(
             Component("BODY", text="Здравствуйте, $(name)! Ваш заказ $(order_id) уже в пути."),
@@ -206,12 +232,12 @@ TEMPLATES: tuple[Template, ...] = (
         code=SPRING_SALE,
         name="spring_sale",
         language="en",
-        category="PROMOTION",
+        category=MARKETING,
         audit_status="pass",
         components=(
             Component("HEADER", format="IMAGE", url=_SALE_IMAGE),
             Component("BODY", text="$(name), our spring sale is on: $(discount) off everything until $(end_date)!"),
-            Component("FOOTER", text="Reply STOP to unsubscribe"),
+            Component("BUTTONS", buttons=(_SHOP_BUTTON_EN,)),
         ),
         example={"name": "Anna", "discount": "20%", "end_date": "31 March"},
         last_update_time="2025-02-14 16:05:00",
@@ -220,12 +246,12 @@ TEMPLATES: tuple[Template, ...] = (
         code=SPRING_SALE,
         name="spring_sale",
         language="ru",
-        category="PROMOTION",
+        category=MARKETING,
         audit_status="pass",
         components=(
             Component("HEADER", format="IMAGE", url=_SALE_IMAGE),
             Component("BODY", text="$(name), весенняя распродажа: скидка $(discount) на всё до $(end_date)!"),
-            Component("FOOTER", text="Ответьте STOP, чтобы отписаться"),
+            Component("BUTTONS", buttons=(_SHOP_BUTTON_RU,)),
         ),
         example={"name": "Анна", "discount": "20%", "end_date": "31 марта"},
         last_update_time="2025-02-14 16:07:00",
@@ -234,7 +260,7 @@ TEMPLATES: tuple[Template, ...] = (
         code=APPOINTMENT_REMINDER,
         name="appointment_reminder",
         language="en",
-        category="TRANSACTION",
+        category=UTILITY,
         audit_status="pass",
         components=(
             Component("BODY", text="Reminder: {{name}}, your appointment is on {{date}} at {{time}}."),
@@ -246,7 +272,7 @@ TEMPLATES: tuple[Template, ...] = (
         code=LOYALTY_POINTS,
         name="loyalty_points",
         language="en",
-        category="PROMOTION",
+        category=MARKETING,
         audit_status="auditing",
         components=(
             Component("BODY", text="$(name), you have $(points) loyalty points waiting for you."),
@@ -258,7 +284,7 @@ TEMPLATES: tuple[Template, ...] = (
         code=BLACK_FRIDAY,
         name="black_friday",
         language="en",
-        category="PROMOTION",
+        category=MARKETING,
         audit_status="fail",
         components=(
             Component("BODY", text="$(name), EVERYTHING FREE* this Friday only!!!"),
@@ -278,6 +304,11 @@ SERVICES: tuple[ViberService, ...] = (
 def find_template(code: str, language: str) -> Template | None:
     """The template of this code in this language, if the account has it."""
     return next((t for t in TEMPLATES if t.code == code and t.language == language), None)
+
+
+def find_template_by_name(name: str, language: str) -> Template | None:
+    """The template of this name in this language, if the account has it."""
+    return next((t for t in TEMPLATES if t.name == name and t.language == language), None)
 
 
 def template_languages(code: str) -> list[str]:

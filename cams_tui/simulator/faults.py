@@ -1,8 +1,9 @@
 """Faults the simulator can inject into SendChatappMassMessage, and their SPEC string.
 
 A SPEC is comma-separated ``key=value`` pairs, e.g.
-``throttle=0.1,5xx=0.05,drop=0.05,slow=0.02,slow_ms=40000,deny=1,fail_delivery=0.3,seed=7``.
-Probabilities are between 0 and 1; ``deny`` and ``unsubscribed`` take 0/1 (or true/false).
+``throttle=0.1,5xx=0.05,drop=0.05,slow=0.02,slow_ms=40000,deny=1,fail_delivery=0.3,inbound=0.1,seed=7``.
+Probabilities are between 0 and 1; ``deny``, ``unsubscribed`` and ``ignore_body`` take 0/1
+(or true/false).
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ _PROBABILITIES = (
     "drop",
     "slow",
     "fail_delivery",
+    "inbound",
 )
-_SWITCHES = ("deny", "unsubscribed")
+_SWITCHES = ("deny", "unsubscribed", "ignore_body")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
@@ -54,6 +56,12 @@ class Faults:
     """Every operation gets ``Product.Unsubscript``."""
     fail_delivery: float = 0.0
     """Share of accepted messages whose status later becomes ``Failed`` with a Viber error."""
+    inbound: float = 0.0
+    """Share of delivered recipients who later write back: an ``UP`` record (same number,
+    same Service ID, no template) joins their ``DOWN`` one in ListChatappMessage."""
+    ignore_body: bool = False
+    """The gateway reads no form-encoded body (every operation): parameters placed there
+    are missing, so such a call is refused with ``Missing<first required parameter>``."""
     burst: int = 0
     """Throttle the next N mass sends (counted from when these faults are installed)."""
     seed: int | None = None

@@ -2,6 +2,9 @@
 
 Validation refuses a whole request on the first problem, naming the parameter (and, for a
 SenderList, the entry) at fault, with HTTP 400 and a ``Code`` in the service's style.
+First come the parameters the API declares required (:data:`REQUIRED_PARAMETERS`, as the
+SDK's request models mark them, checked in their order: ``Missing<Name>``), then the
+account's CustSpaceId, then each operation's own checks.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from cams_tui.api.models import FALLBACK_DURATION_RANGE, MAX_RECIPIENTS_PER_REQUEST, MSISDN_PATTERN, TTL_RANGE
+from cams_tui.api.limits import FALLBACK_DURATION_RANGE, MAX_RECIPIENTS_PER_REQUEST, MSISDN_PATTERN, TTL_RANGE
 from cams_tui.simulator import demo_data
 from cams_tui.simulator.demo_data import Template
 from cams_tui.simulator.responses import ApiError, success_body
@@ -24,7 +27,19 @@ _DIGITS = re.compile(r"^[0-9]+$")
 _LABELS = ("promotion", "transaction")
 _FALLBACK_RULES = ("undelivered", "sentFailed")
 _MESSAGE_STATUSES = ("Sent", "Delivered", "Read", "Failed")
+_EVENT_ACTIONS = ("DOWN", "UP")
 _MAX_PAGE_SIZE = 100
+
+REQUIRED_PARAMETERS: dict[str, tuple[str, ...]] = {
+    "SendChatappMassMessage": ("ChannelType", "From", "Language"),
+    "SendChatappMessage": ("ChannelType", "From", "To", "Type"),
+    "ListChatappTemplate": (),
+    "GetChatappTemplateDetail": ("Language",),
+    "ListViberServiceMessage": ("CustSpaceId",),
+    "ListChatappMessage": ("BusinessNumber", "ChannelType", "CustSpaceId", "Page"),
+}
+"""Per operation, the parameters its documentation (the SDK's "This parameter is required.")
+declares required, in the SDK's order: a call without one is ``Missing<Name>``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,13 +65,17 @@ class Call:
     """Share of messages accepted by this call that will fail delivery."""
     record_delay_s: float
     """How long after acceptance a message shows in ListChatappMessage."""
+    inbound_rate: float = 0.0
+    """Share of this call's delivered recipients who later write back."""
 
 
 class CamsService:
     """The account's state (templates, Service IDs, accepted messages) and its operations."""
 
-    def __init__(self, store: MessageStore) -> None:
+    def __init__(self, store: MessageStore, *, cust_space_id: str = demo_data.DEMO_CUST_SPACE_ID) -> None:
         self.store = store
+        self.cust_space_id = cust_space_id
+        """The account's CustSpaceId; any other one given is refused."""
         self.accepted: Counter[str] = Counter()
         self.accepted_requests: list[AcceptedRequest] = []
         self._operations: dict[str, Callable[[Call], dict[str, Any]]] = {
@@ -74,6 +93,16 @@ class CamsService:
 
     def handle(self, call: Call) -> dict[str, Any]:
         """Run one operation: its success body, or :class:`ApiError`."""
+        for name in REQUIRED_PARAMETERS[call.action]:
+            _required(call.params, name)
+        space = call.params.get("CustSpaceId")
+        if space and space != self.cust_space_id:
+            raise ApiError(
+                400,
+                "Authentication.NoAuth",
+                f"CustSpaceId {space!r} is not a space of this account: "
+                "use the Space ID shown in the CAMS console (Channel Management).",
+            )
         return self._operations[call.action](call)
 
     # ------------------------------------------------------------------ sending
@@ -81,44 +110,48 @@ class CamsService:
     def _send_mass(self, call: Call) -> dict[str, Any]:
         params = call.params
         _channel_type(params)
-        template_code = _required(params, "TemplateCode")
-        language = _required(params, "Language")
-        sender = _required(params, "From")
-        raw_list = _required(params, "SenderList")
+        language = params["Language"]
+        sender = params["From"]
+        template = _named_template(params, language)
         _service(sender)
-        template = _sendable_template(template_code, language)
+        _check_sendable(template)
         _options(params)
-        numbers = _sender_list(raw_list, template)
+        # Checked after the template, so that a probe with a code that cannot exist learns
+        # "no such template" without giving any recipient.
+        numbers = _sender_list(_required(params, "SenderList"), template)
         group = self.store.add(
             business_number=sender,
-            template_code=template_code,
+            template_code=template.code,
             numbers=numbers,
             accepted_ms=call.now_ms,
             fail_rate=call.fail_rate,
             fallback=bool(params.get("FallBackId") or params.get("FallBackContent")),
+            language=language,
+            template_name=template.name,
+            inbound_rate=call.inbound_rate,
         )
         self.accepted.update(numbers)
         self.accepted_requests.append(
-            AcceptedRequest(group.group_message_id, template_code, len(numbers), call.now_ms / 1000)
+            AcceptedRequest(group.group_message_id, template.code, len(numbers), call.now_ms / 1000)
         )
         return success_body(call.request_id, GroupMessageId=group.group_message_id)
 
     def _send_one(self, call: Call) -> dict[str, Any]:
         params = call.params
         _channel_type(params)
-        kind = _required(params, "Type")
+        kind = params["Type"]
         if kind != "template":
             raise ApiError(
                 400,
                 "InvalidParameter.MessageInvalid",
                 f"Type {kind!r} is not supported here: only Type=template messages can be sent.",
             )
-        sender = _required(params, "From")
-        to = _required(params, "To")
-        template_code = _required(params, "TemplateCode")
+        sender = params["From"]
+        to = params["To"]
         language = _required(params, "Language")
+        template = _named_template(params, language)
         _service(sender)
-        template = _sendable_template(template_code, language)
+        _check_sendable(template)
         _options(params)
         _check_number(to, "To")
         raw = params.get("TemplateParams")
@@ -126,12 +159,15 @@ class CamsService:
         _check_params(values, template, "TemplateParams")
         group = self.store.add(
             business_number=sender,
-            template_code=template_code,
+            template_code=template.code,
             numbers=(to,),
             accepted_ms=call.now_ms,
             fail_rate=call.fail_rate,
             fallback=bool(params.get("FallBackId") or params.get("FallBackContent")),
             grouped=False,
+            language=language,
+            template_name=template.name,
+            inbound_rate=call.inbound_rate,
         )
         return success_body(call.request_id, MessageId=MessageStore.message_id(group, 0))
 
@@ -152,7 +188,7 @@ class CamsService:
             and name in t.name.lower()
         ]
         page = [t.summary() for t in matching[offset : offset + size]]
-        return success_body(call.request_id, ListTemplate=page, Total=len(matching))
+        return success_body(call.request_id, Success=True, ListTemplate=page, Total=len(matching))
 
     def _template_detail(self, call: Call) -> dict[str, Any]:
         params = call.params
@@ -164,7 +200,7 @@ class CamsService:
                 "MissingTemplateCode",
                 "TemplateCode is required: give the template's code (or its TemplateName).",
             )
-        language = _required(params, "Language")
+        language = params["Language"]
         template_type = (params.get("TemplateType") or "VIBER").upper()
         found = next(
             (
@@ -184,24 +220,30 @@ class CamsService:
                 "DetailError.TemplateNotExist",
                 f"The template {code or name} does not exist in language {language}.{hint}",
             )
-        return success_body(call.request_id, Data=found.detail())
+        return success_body(call.request_id, Success=True, Data=found.detail())
 
     def _list_services(self, call: Call) -> dict[str, Any]:
-        return success_body(call.request_id, Data=[s.to_wire() for s in demo_data.SERVICES])
+        return success_body(call.request_id, Success=True, Data=[s.to_wire() for s in demo_data.SERVICES])
 
     def _list_messages(self, call: Call) -> dict[str, Any]:
         params = call.params
-        business_number = _required(params, "BusinessNumber")
+        business_number = params["BusinessNumber"]
         offset, size = _page(params)
-        channel = params.get("ChannelType")
-        if channel and channel != "viber":
-            return success_body(call.request_id, Data=[])
+        if params["ChannelType"] != "viber":
+            return success_body(call.request_id, Success=True, Data=[])
         status = params.get("MessageStatus") or None
         if status is not None and status not in _MESSAGE_STATUSES:
             raise ApiError(
                 400,
                 "InvalidParameter.MessageStatus",
                 f"MessageStatus {status!r} is not one of {', '.join(_MESSAGE_STATUSES)}.",
+            )
+        event_action = params.get("EventAction") or None
+        if event_action is not None and event_action not in _EVENT_ACTIONS:
+            raise ApiError(
+                400,
+                "InvalidParameter.EventAction",
+                f"EventAction {event_action!r} is not valid: use DOWN (sent) or UP (received).",
             )
         records = self.store.query(
             business_number=business_number,
@@ -213,10 +255,11 @@ class CamsService:
             user_number=params.get("UserNumber") or None,
             template_code=params.get("TemplateCode") or None,
             message_status=status,
+            event_action=event_action,
             start_ms=_optional_int(params, "StartTime"),
             end_ms=_optional_int(params, "EndTime"),
         )
-        return success_body(call.request_id, Data=records)
+        return success_body(call.request_id, Success=True, Data=records)
 
 
 # ------------------------------------------------------------------ validation
@@ -256,24 +299,37 @@ def _service(sender: str) -> None:
         )
 
 
-def _sendable_template(code: str, language: str) -> Template:
-    template = demo_data.find_template(code, language)
-    if template is None:
+def _named_template(params: dict[str, str], language: str) -> Template:
+    """The template a send names by TemplateCode (or TemplateName), in ``language``."""
+    code = params.get("TemplateCode") or ""
+    name = params.get("TemplateName") or ""
+    if not code and not name:
+        raise ApiError(400, "MissingTemplateCode", "TemplateCode is mandatory for this action.")
+    if code:
+        template = demo_data.find_template(code, language)
         languages = demo_data.template_languages(code)
+    else:
+        template = demo_data.find_template_by_name(name, language)
+        languages = [t.language for t in demo_data.TEMPLATES if t.name == name]
+    if template is None:
         if not languages:
-            raise ApiError(400, "DetailError.TemplateNotExist", f"The template {code} does not exist.")
+            raise ApiError(400, "DetailError.TemplateNotExist", f"The template {code or name} does not exist.")
         raise ApiError(
             400,
             "InvalidParameter.LanguageNotSupport",
-            f"The template {code} has no language {language!r}: it exists in {', '.join(languages)}.",
+            f"The template {code or name} has no language {language!r}: it exists in {', '.join(languages)}.",
         )
+    return template
+
+
+def _check_sendable(template: Template) -> None:
     if not template.approved:
         raise ApiError(
             400,
             "Template.AuditNotPass",
-            f"The template {code} ({language}) is not approved (AuditStatus {template.audit_status}).",
+            f"The template {template.code} ({template.language}) is not approved "
+            f"(AuditStatus {template.audit_status}).",
         )
-    return template
 
 
 def _options(params: dict[str, str]) -> None:
@@ -366,21 +422,23 @@ def _check_params(values: dict[str, Any], template: Template, where: str) -> Non
 
 
 def _page(params: dict[str, str]) -> tuple[int, int]:
-    """(offset, size) of the Page parameter; 1st page of 10 when absent."""
+    """(offset, size) of the Page parameter; 1st page of 10 when absent (where it may be).
+
+    Index and Size are both required inside a Page, as the SDK declares them."""
     text = params.get("Page")
     if not text:
         return 0, 10
-    page = _json(text, "Page", dict)
     try:
-        index = int(page.get("Index", 1))
-        size = int(page.get("Size", 10))
-    except (TypeError, ValueError):
-        index = size = 0
-    if index < 1 or not 1 <= size <= _MAX_PAGE_SIZE:
+        page = json.loads(text)
+        index, size = page["Index"], page["Size"]
+        valid = all(isinstance(v, int) and not isinstance(v, bool) for v in (index, size))
+    except (ValueError, TypeError, KeyError):
+        valid = False
+    if not valid or index < 1 or not 1 <= size <= _MAX_PAGE_SIZE:
         raise ApiError(
             400,
-            "InvalidParameter.Page",
-            f"Page {text} is not valid: Index starts at 1, Size is 1 to {_MAX_PAGE_SIZE}.",
+            "InvalidParameter.PageInvalid",
+            f"Page {text} is not valid: give {{\"Index\": 1 or more, \"Size\": 1 to {_MAX_PAGE_SIZE}}} in JSON.",
         )
     return (index - 1) * size, size
 

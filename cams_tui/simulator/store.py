@@ -1,11 +1,13 @@
-"""Accepted messages and how their delivery status moves over time.
+"""Accepted messages, the replies they draw, and how their delivery status moves over time.
 
 Stored compactly for runs of 100,000+ recipients: one :class:`Group` per accepted request
 holds the numbers as a tuple; a message is the pair (group, index). Statuses are never
 stored: they are computed from the time elapsed since acceptance and a per-message hash,
 so ``Sent`` → ``Delivered`` → ``Read`` (or ``Failed`` with a Viber error code) happens
-without any background task. Numbers are indexed so that a ``UserNumber`` query costs
-only that number's messages.
+without any background task. Replies work the same way: the group's ``inbound_rate``
+share of delivered recipients write back (an ``UP`` record: same number, same Service ID,
+no template) some seconds after delivery. Numbers are indexed so that a ``UserNumber``
+query costs only that number's messages.
 """
 
 from __future__ import annotations
@@ -25,6 +27,16 @@ FAIL_REASONS: tuple[tuple[str, float], ...] = (
     ("SRVC_NOT_VIBER_USER", 0.7),
     ("SRVC_USER_BLOCKED", 0.3),
 )
+# What users write back, drawn per reply.
+REPLY_TEXTS: tuple[str, ...] = ("Thanks!", "STOP", "When will it arrive?", "Спасибо", "ok")
+DOWN = "DOWN"
+"""EventAction of a message the business sent."""
+UP = "UP"
+"""EventAction of a message a user sent to the business."""
+# The status an UP record shows: the business received it.
+_REPLY_STATUS = "Delivered"
+# MessageId prefixes: mass send, single send, reply.
+_MASS_PREFIX, _SINGLE_PREFIX, _REPLY_PREFIX = "89", "11", "77"
 
 
 @dataclass(slots=True)
@@ -41,6 +53,10 @@ class Group:
     numbers: tuple[str, ...]
     fail_rate: float
     fallback: bool
+    language: str = ""
+    template_name: str = ""
+    inbound_rate: float = 0.0
+    """Share of this group's delivered recipients who write back."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +69,8 @@ class Timing:
     """A read message turns Read this long after its delivery."""
     read_share: float = 0.7
     """Share of delivered messages that are eventually read."""
+    inbound_delay_s: tuple[float, float] = (5.0, 60.0)
+    """A reply comes this long after the delivery of the message it answers."""
 
 
 def _mix(value: int) -> int:
@@ -79,6 +97,9 @@ class MessageStore:
         self._by_group_id: dict[str, Group] = {}
         # number -> one position, or a list of them once the number was sent to again.
         self._by_number: dict[str, int | list[int]] = {}
+        self._any_inbound = False
+        # The longest a reply can come after its message was accepted.
+        self._max_reply_lag_ms = int((timing.delivery_delay_s[1] + timing.inbound_delay_s[1]) * 1000) + 1
 
     def __len__(self) -> int:
         return sum(len(group.numbers) for group in self._groups)
@@ -93,10 +114,13 @@ class MessageStore:
         fail_rate: float,
         fallback: bool,
         grouped: bool = True,
+        language: str = "",
+        template_name: str = "",
+        inbound_rate: float = 0.0,
     ) -> Group:
         """Record an accepted request; returns its group (with its GroupMessageId if ``grouped``)."""
         seq = len(self._groups)
-        base = f"{89 if grouped else 11}{seq + 1:014d}"
+        base = f"{_MASS_PREFIX if grouped else _SINGLE_PREFIX}{seq + 1:014d}"
         # Clocks may step back; keep acceptance times sorted so time ranges can bisect.
         if self._accepted_ms and accepted_ms < self._accepted_ms[-1]:
             accepted_ms = self._accepted_ms[-1]
@@ -110,7 +134,12 @@ class MessageStore:
             numbers=numbers,
             fail_rate=fail_rate,
             fallback=fallback,
+            language=language,
+            template_name=template_name,
+            inbound_rate=inbound_rate,
         )
+        if inbound_rate > 0:
+            self._any_inbound = True
         self._groups.append(group)
         self._accepted_ms.append(accepted_ms)
         if grouped:
@@ -133,16 +162,22 @@ class MessageStore:
         """The MessageId of the ``index``-th message of a group."""
         return f"{group.message_id_base}{index:04d}"
 
+    def _hash(self, group: Group, index: int) -> int:
+        return _mix(self._seed ^ (group.seq * _SLOTS_PER_GROUP + index))
+
+    def _settle_s(self, group: Group, h: int) -> float:
+        """Seconds from acceptance to Delivered or Failed."""
+        low, high = self._timing.delivery_delay_s
+        return low + ((h >> 16) & 0xFFFF) / 65536 * (high - low)
+
     def status(self, group: Group, index: int, now_ms: int) -> tuple[str, str | None]:
         """(MessageStatus, FailReason) of one message at ``now_ms``."""
-        h = _mix(self._seed ^ (group.seq * _SLOTS_PER_GROUP + index))
+        h = self._hash(group, index)
         u_fail = (h & 0xFFFF) / 65536
-        u_deliver = ((h >> 16) & 0xFFFF) / 65536
         u_read = ((h >> 32) & 0xFFFF) / 65536
         u_read_delay = ((h >> 48) & 0xFFFF) / 65536
         elapsed_s = (now_ms - group.accepted_ms) / 1000
-        low, high = self._timing.delivery_delay_s
-        settle_s = low + u_deliver * (high - low)
+        settle_s = self._settle_s(group, h)
         if elapsed_s < settle_s:
             return "Sent", None
         if u_fail < group.fail_rate:
@@ -153,21 +188,67 @@ class MessageStore:
                 return "Read", None
         return "Delivered", None
 
+    def reply_ms(self, group: Group, index: int) -> int | None:
+        """When the recipient of this message writes back (UNIX ms), or ``None`` if never."""
+        if group.inbound_rate <= 0:
+            return None
+        h = self._hash(group, index)
+        if (h & 0xFFFF) / 65536 < group.fail_rate:
+            return None  # never delivered: nothing to answer
+        g = _mix(h ^ 0x1B873593)
+        if (g & 0xFFFF) / 65536 >= group.inbound_rate:
+            return None
+        low, high = self._timing.inbound_delay_s
+        delay_s = low + ((g >> 16) & 0xFFFF) / 65536 * (high - low)
+        return group.accepted_ms + int((self._settle_s(group, h) + delay_s) * 1000)
+
+    @staticmethod
+    def reply_id(group: Group, index: int) -> str:
+        """The MessageId of the reply to the ``index``-th message of a group."""
+        return f"{_REPLY_PREFIX}{group.message_id_base[len(_MASS_PREFIX):]}{index:04d}"
+
     def record(self, group: Group, index: int, now_ms: int) -> dict[str, Any]:
-        """One message as ListChatappMessage reports it."""
+        """One sent message (``EventAction`` DOWN) as ListChatappMessage reports it.
+
+        No GroupMessageId: the service's records do not carry one (it is only a filter)."""
         status, reason = self.status(group, index, now_ms)
-        return {
+        row: dict[str, Any] = {
             "MessageId": self.message_id(group, index),
             "UserNumber": group.numbers[index],
             "BusinessNumber": group.business_number,
             "ChannelType": "viber",
+            "EventAction": DOWN,
+            "Type": "template",
             "MessageType": "template",
             "MessageStatus": status,
-            "FailReason": reason,
             "SendTime": format_send_time(group.accepted_ms),
             "TemplateCode": group.template_code,
-            "GroupMessageId": group.group_message_id or None,
-            "FailBackFlag": "1" if status == "Failed" and group.fallback else "0",
+            "FailBackFlag": "Y" if status == "Failed" and group.fallback else "N",
+        }
+        if group.template_name:
+            row["TemplateName"] = group.template_name
+        if group.language:
+            row["LanguageCode"] = group.language
+        if reason is not None:
+            row["FailReason"] = reason
+        return row
+
+    def reply_record(self, group: Group, index: int, reply_ms: int) -> dict[str, Any]:
+        """The reply to one message (``EventAction`` UP) as ListChatappMessage reports it."""
+        text = REPLY_TEXTS[_mix(self._hash(group, index) ^ 0x2545F491) % len(REPLY_TEXTS)]
+        return {
+            "MessageId": self.reply_id(group, index),
+            "UserNumber": group.numbers[index],
+            "BusinessNumber": group.business_number,
+            "ChannelType": "viber",
+            "EventAction": UP,
+            "Type": "text",
+            "MessageType": "text",
+            "MessageStatus": _REPLY_STATUS,
+            "SendTime": format_send_time(reply_ms),
+            "TemplateCode": "",
+            "Message": text,
+            "FailBackFlag": "N",
         }
 
     def query(
@@ -182,24 +263,32 @@ class MessageStore:
         user_number: str | None = None,
         template_code: str | None = None,
         message_status: str | None = None,
+        event_action: str | None = None,
         start_ms: int | None = None,
         end_ms: int | None = None,
     ) -> list[dict[str, Any]]:
-        """One page of records matching every given filter, oldest first.
+        """One page of records matching every given filter, oldest message first; a reply
+        follows the message it answers. ``StartTime``/``EndTime`` bound a record's own time
+        (acceptance, or the reply's). A GroupMessageId or TemplateCode filter matches sent
+        messages only: a reply belongs to no bulk send and has no template.
 
-        Records become visible ``record_delay_s`` after acceptance.
+        Records become visible ``record_delay_s`` after they happen.
         """
         visible_until = now_ms - int(record_delay_s * 1000)
         if end_ms is None or end_ms > visible_until:
             end_ms = visible_until
+        want_down = event_action in (None, DOWN)
+        want_up = event_action in (None, UP) and self._any_inbound and group_message_id is None and not template_code
+
+        def in_time(ms: int) -> bool:
+            return ms <= end_ms and (start_ms is None or ms >= start_ms)
 
         def group_ok(group: Group) -> bool:
             return (
                 group.business_number == business_number
                 and group.accepted_ms <= end_ms
-                and (start_ms is None or group.accepted_ms >= start_ms)
-                and (template_code is None or group.template_code == template_code)
                 and (group_message_id is None or group.group_message_id == group_message_id)
+                and (template_code is None or group.template_code == template_code)
             )
 
         candidates: Iterator[tuple[Group, int]]
@@ -209,18 +298,26 @@ class MessageStore:
             group = self._by_group_id.get(group_message_id)
             candidates = iter(()) if group is None else ((group, i) for i in range(len(group.numbers)))
         else:
-            low = 0 if start_ms is None else bisect.bisect_left(self._accepted_ms, start_ms)
+            earliest = None if start_ms is None else start_ms - (self._max_reply_lag_ms if want_up else 0)
+            low = 0 if earliest is None else bisect.bisect_left(self._accepted_ms, earliest)
             high = bisect.bisect_right(self._accepted_ms, end_ms)
             candidates = (
                 (group, i) for group in self._groups[low:high] for i in range(len(group.numbers))
             )
-        matching = (
-            (group, i)
-            for group, i in candidates
-            if group_ok(group)
-            and (message_status is None or self.status(group, i, now_ms)[0] == message_status)
-        )
-        return [self.record(group, i, now_ms) for group, i in islice(matching, offset, offset + limit)]
+
+        def matching() -> Iterator[dict[str, Any]]:
+            for group, i in candidates:
+                if not group_ok(group):
+                    continue
+                if want_down and in_time(group.accepted_ms):
+                    if message_status is None or self.status(group, i, now_ms)[0] == message_status:
+                        yield self.record(group, i, now_ms)
+                if want_up and message_status in (None, _REPLY_STATUS):
+                    reply_ms = self.reply_ms(group, i)
+                    if reply_ms is not None and in_time(reply_ms):
+                        yield self.reply_record(group, i, reply_ms)
+
+        return list(islice(matching(), offset, offset + limit))
 
     def _positions_of(self, number: str) -> Iterator[tuple[Group, int]]:
         known = self._by_number.get(number)

@@ -19,6 +19,9 @@ if TYPE_CHECKING:
     from cams_tui.api.credentials import Credentials
 
 DEMO_SERVICE_ID = "2000001"
+DEMO_CUST_SPACE_ID = "cams-demo-shop"
+"""The simulator's CustSpaceId (``simulator.demo_data.DEMO_CUST_SPACE_ID``), repeated here so
+that the first frame need not import the simulator."""
 
 
 @dataclass

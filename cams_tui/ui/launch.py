@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from typing import TYPE_CHECKING
 
 from cams_tui.config import DEMO_PROFILE, resolve_context
@@ -23,11 +24,14 @@ def create_app(
     ``--demo`` or when no credentials are configured, else the profile's account."""
     context = resolve_context(profile_name=args.profile, endpoint=args.endpoint, data_dir=args.data_dir)
     demo = bool(args.demo) or context.credentials is None
+    from cams_tui.ui.app import CamsApp
+    from cams_tui.ui.connection import DEMO_CUST_SPACE_ID, Connection
+
     if demo:
         context.demo = True
         context.profile_name = args.profile or DEMO_PROFILE
-    from cams_tui.ui.app import CamsApp
-    from cams_tui.ui.connection import Connection
+        # The simulator's account has its own space: listings and lookups require it.
+        context.profile = dataclasses.replace(context.profile, cust_space_id=DEMO_CUST_SPACE_ID)
 
     connection = Connection(
         context, demo=demo, simulator_seed=simulator_seed, simulator_latency_ms=simulator_latency_ms
