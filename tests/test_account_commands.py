@@ -12,7 +12,7 @@ from cams_tui.simulator.demo_data import DEMO_SERVICE_ID
 
 # The demo account's CustSpaceId (the simulator requires one of ListChatappMessage and
 # ListViberServiceMessage, as CAMS does).
-DEMO_CUST_SPACE_ID = "cams-demo-space"
+DEMO_CUST_SPACE_ID = "cams-demo-shop"
 
 
 @pytest.fixture

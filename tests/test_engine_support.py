@@ -11,7 +11,7 @@ from cams_tui.simulator import DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET
 from cams_tui.simulator.demo_data import DEMO_SERVICE_ID, ORDER_SHIPPED
 
 OPTIONS = MassMessageOptions(template_code=ORDER_SHIPPED, language="en", From=DEMO_SERVICE_ID)
-CUST_SPACE_ID = "cams-test-space"
+CUST_SPACE_ID = "cams-demo-shop"
 """A CustSpaceId for jobs that are looked up (ListChatappMessage requires one)."""
 LOOKUP_OPTIONS = OPTIONS.model_copy(update={"cust_space_id": CUST_SPACE_ID})
 """The demo options with a CustSpaceId: for jobs whose batches are looked up."""

@@ -27,7 +27,7 @@ CAMPAIGN = f"""\
 template_code = "{ORDER_SHIPPED}"
 language = "en"
 from = "{{sender}}"
-cust_space_id = "cams-demo-space"
+cust_space_id = "cams-demo-shop"
 
 [params]
 name = "Ana"
