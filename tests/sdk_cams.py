@@ -91,6 +91,10 @@ class SdkCams:
         """Answer one signed request of our client."""
         params = dict(parse_qsl(request.content.decode("ascii"), keep_blank_values=True))
         params.update(dict(request.url.params))
+        # Our client puts the query on the request line through httpx's "target" extension.
+        target = request.extensions.get("target", b"").decode("ascii")
+        if "?" in target:
+            params.update(dict(parse_qsl(target.split("?", 1)[1], keep_blank_values=True)))
         action = request.headers["x-acs-action"]
         if action == "SendChatappMassMessage":
             return self._send(params)

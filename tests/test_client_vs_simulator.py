@@ -88,7 +88,7 @@ async def test_listings_round_trip(client: CamsClient) -> None:
     buttons = next(c for c in detail.components if c.type == "BUTTONS").buttons
     assert [(b.type, b.url) for b in buttons] == [("URL", "https://shop.example.com/track")]
 
-    services = await client.list_viber_services()
+    services = await client.list_viber_services(cust_space_id=demo_data.DEMO_CUST_SPACE_ID)
     assert [(s.service_id, s.business_account_name, s.state) for s in services.data][0] == (
         "2000001",
         "Demo Shop",
@@ -111,10 +111,12 @@ async def test_mass_send_and_message_listing_round_trip(
             business_number=demo_data.DEMO_SERVICE_ID,
             group_message_id=sent.group_message_id,
             page=Page(index=3, size=100),
+            cust_space_id=demo_data.DEMO_CUST_SPACE_ID,
         )
     )
     assert [r.user_number for r in listed.data] == [f"6591{i:07d}" for i in range(200, 300)]
-    assert {r.group_message_id for r in listed.data} == {sent.group_message_id}
+    # A record carries no GroupMessageId (as in the SDK's model): the request's filter found them.
+    assert {r.event_action for r in listed.data} == {"DOWN"}
 
     single = await client.send_message(
         SendMessageRequest(
@@ -127,7 +129,11 @@ async def test_mass_send_and_message_listing_round_trip(
     )
     assert single.message_id
     mine = await client.list_messages(
-        ListMessagesRequest(business_number=demo_data.DEMO_SERVICE_ID, user_number="65910000007")
+        ListMessagesRequest(
+            business_number=demo_data.DEMO_SERVICE_ID,
+            user_number="65910000007",
+            cust_space_id=demo_data.DEMO_CUST_SPACE_ID,
+        )
     )
     assert [r.template_code for r in mine.data] == [demo_data.ORDER_SHIPPED, demo_data.APPOINTMENT_REMINDER]
     assert mine.data[1].message_id == single.message_id
@@ -265,7 +271,7 @@ async def test_sts_credentials_round_trip(placement: Placement) -> None:
     sim = Simulator(SimulatorConfig(access_key_id="STS.Key", access_key_secret="s3cret", security_token="tok"))
     async with sim.serve() as url:
         async with CamsClient(Credentials("STS.Key", "s3cret", "tok"), url, placement=placement) as client:
-            assert (await client.list_viber_services()).code == "OK"
+            assert (await client.list_viber_services(cust_space_id=demo_data.DEMO_CUST_SPACE_ID)).code == "OK"
         async with CamsClient(Credentials("STS.Key", "s3cret", "other"), url, placement=placement) as client:
             error = await error_of(client.list_viber_services())
     assert (error.outcome, error.code) == (Outcome.FATAL, "InvalidSecurityToken.Malformed")

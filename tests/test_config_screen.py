@@ -13,6 +13,7 @@ from textual.widgets import Input, Static
 
 from cams_tui.config import CredentialSource, Profile, Settings, load_settings, save_settings
 from cams_tui.simulator import DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET, Simulator, SimulatorConfig
+from cams_tui.simulator.demo_data import DEMO_CUST_SPACE_ID
 from cams_tui.ui.screens.settings import ConfirmDialog, FirstRunDialog, SettingsScreen
 from cams_tui.ui.themes import register_themes
 
@@ -170,13 +171,15 @@ async def test_check_connection_shows_each_doctor_result(config: Path, simulator
     async with app.run_test(size=(120, 36)) as pilot:
         await pilot.pause()
         app.screen.query_one("#endpoint", Input).value = simulator
+        app.screen.query_one("#cust-space", Input).value = DEMO_CUST_SPACE_ID
         await pilot.press("ctrl+t")
         await app.screen.workers.wait_for_complete()
         await pilot.pause()
         lines = [str(s.render()) for s in app.screen.query("#checks .check")]
         summary = str(app.screen.query_one("#checks .check-summary", Static).render())
     names = [line.split()[1] for line in lines]
-    assert names[:2] == ["credentials", "endpoint"] and "signature" in names
+    assert names[:3] == ["credentials", "CustSpaceId", "endpoint"] and "signature" in names
+    assert "placement" in names and "permission" in names
     assert all(line.startswith("✓") for line in lines), lines
     assert summary == "All checks passed."
     assert DEMO_ACCESS_KEY_SECRET not in "".join(lines)

@@ -25,7 +25,6 @@ from cams_tui.cli import EXIT_UNKNOWN
 from cams_tui.engine.journal import BatchState, Journal
 from cams_tui.simulator import Faults, Simulator, SimulatorConfig
 from tests.test_crash import RECIPIENTS, TRIALS, _send_and_kill, env  # noqa: F401  (fixture)
-from tests.test_engine_support import CUST_SPACE_ID
 from tests.test_headless import _campaign
 
 GRACE_S = 1.0
@@ -61,7 +60,6 @@ def test_resume_reconciles_every_unknown_after_kills_and_sends_nobody_twice(
     tmp_path: Path, env: dict[str, str]  # noqa: F811
 ) -> None:
     campaign = _campaign(tmp_path, count=RECIPIENTS)
-    campaign.write_text(f'cust_space_id = "{CUST_SPACE_ID}"\n' + campaign.read_text(), encoding="utf-8")
     simulators = [
         Simulator(SimulatorConfig(rate=100, latency_ms=10, seed=100 + trial, record_delay_s=RECORD_DELAY_S))
         for trial in range(TRIALS)
@@ -91,10 +89,20 @@ def test_resume_reconciles_every_unknown_after_kills_and_sends_nobody_twice(
         if not data.exists() or not Journal(data).jobs():
             assert not accepted, how
             continue
-        assert code == 0, (how, stderr)
         with Journal(data) as journal:
             (job,) = journal.jobs()
-            states = {b.state for b in journal.batches(job.id)}
+            batches = journal.batches(job.id)
+        states = {b.state for b in batches}
+        tail = [b for b in batches if b.state == BatchState.UNKNOWN.value]
+        if tail:
+            # A batch whose last attempt is the account's latest activity cannot be told
+            # apart from one CAMS lists late: with nothing accepted after it, it stays
+            # unknown (never resent), and says why.
+            assert code == EXIT_UNKNOWN and "no batch on this Service ID accepted after" in stderr, (how, stderr)
+            assert states == {BatchState.OK.value, BatchState.UNKNOWN.value}, (how, states)
+            assert len(accepted) >= RECIPIENTS - sum(b.size for b in tail), how
+            continue
+        assert code == 0, (how, stderr)
         assert states == {BatchState.OK.value}, (how, states, stderr)
         assert len(accepted) == RECIPIENTS, how
         for event in events:

@@ -14,7 +14,7 @@ from cams_tui.api.credentials import Credentials
 from cams_tui.api.errors import CamsError, Outcome
 from cams_tui.api.models import ListMessagesRequest, MassMessageOptions, Page, Recipient
 from cams_tui.simulator import DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET, Faults, Simulator, SimulatorConfig
-from cams_tui.simulator.demo_data import ORDER_SHIPPED, SPRING_SALE
+from cams_tui.simulator.demo_data import DEMO_CUST_SPACE_ID, ORDER_SHIPPED, SPRING_SALE
 
 SENDER = "2000001"
 OPTIONS = MassMessageOptions(template_code=ORDER_SHIPPED, language="en", From=SENDER)
@@ -36,6 +36,7 @@ async def _lookup(client: CamsClient, number: str, start_ms: int | None, end_ms:
             start_time=start_ms,
             end_time=end_ms,
             page=Page(index=1, size=50),
+            cust_space_id=DEMO_CUST_SPACE_ID,
         )
     )
     return [r.message_id for r in response.data]
@@ -65,7 +66,12 @@ async def test_dropped_answer_leaves_messages_found_by_number_and_window() -> No
             # Another number is not listed, nor the same number under another template.
             assert await _lookup(client, "639170000099", before_ms - 1000, after_ms + 60_000) == []
             other = await client.list_messages(
-                ListMessagesRequest(business_number=SENDER, user_number=number, template_code=SPRING_SALE)
+                ListMessagesRequest(
+                    business_number=SENDER,
+                    user_number=number,
+                    template_code=SPRING_SALE,
+                    cust_space_id=DEMO_CUST_SPACE_ID,
+                )
             )
             assert other.data == []
     assert simulator.accepted[number] == 1
