@@ -66,10 +66,30 @@ def _lookup_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lookup-rate", type=_lookup_rate, metavar="N", help="ListChatappMessage calls per second")
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--profile", metavar="NAME", help="the config profile to use")
-    parser.add_argument("--endpoint", metavar="URL", help="CAMS endpoint (https, or http on loopback)")
-    parser.add_argument("--data-dir", metavar="DIR", help="where the journal lives")
+def _common(parser: argparse.ArgumentParser, *, subcommand: bool = True) -> None:
+    """The flags every subcommand takes, also before it (``cams-tui --profile p jobs``).
+
+    A subcommand's copy has no default of its own: argparse would write it over the value
+    given before the subcommand, silently dropping ``--profile p`` there."""
+    default = argparse.SUPPRESS if subcommand else None
+    parser.add_argument("--profile", metavar="NAME", default=default, help="the config profile to use")
+    parser.add_argument(
+        "--endpoint", metavar="URL", default=default, help="CAMS endpoint (https, or http on loopback)"
+    )
+    parser.add_argument("--data-dir", metavar="DIR", default=default, help="where the journal lives")
+
+
+class _PassThroughParser(argparse.ArgumentParser):
+    """The ``simulator`` subcommand's stand-in: it takes every word after the subcommand as
+    is (the simulator parses them with its own parser), so that each word of a command line is
+    read once, by one parser, whatever it spells (``--recipients simulator`` is a file name)."""
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        namespace = argparse.Namespace() if namespace is None else namespace
+        namespace.simulator_args = list(args or [])
+        return namespace, []
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -82,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--demo", action="store_true", help="run the TUI on the built-in CAMS simulator")
     parser.add_argument("--theme", metavar="NAME", help="the TUI theme")
-    _common(parser)
+    _common(parser, subcommand=False)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     send = commands.add_parser("send", help="send a campaign without the TUI")
@@ -145,11 +165,21 @@ def build_parser() -> argparse.ArgumentParser:
     doctor = commands.add_parser("doctor", help="check a profile without sending anything")
     _common(doctor)
 
+    # argparse has no public way to give one subcommand its own parser class.
+    default_class = commands._parser_class
+    commands._parser_class = _PassThroughParser
     commands.add_parser("simulator", help="run a local CAMS simulator (see: cams-tui simulator --help)", add_help=False)
+    commands._parser_class = default_class
     return parser
 
 
-def _dispatch(args: argparse.Namespace, rest: list[str]) -> int:
+def parse_command_line(argv: Sequence[str]) -> argparse.Namespace:
+    """The command line as :func:`build_parser` reads it (argparse exits on a usage error);
+    the simulator's own words are in ``simulator_args``."""
+    return build_parser().parse_args(list(argv))
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     command = args.command
     if command is None:
         from cams_tui.ui.launch import run_tui
@@ -158,7 +188,7 @@ def _dispatch(args: argparse.Namespace, rest: list[str]) -> int:
     if command == "simulator":
         from cams_tui.simulator.cli import run_simulator_cli
 
-        return run_simulator_cli(rest)
+        return run_simulator_cli(args.simulator_args)
     if command in {"templates", "doctor"}:
         from cams_tui import account_commands
 
@@ -170,21 +200,12 @@ def _dispatch(args: argparse.Namespace, rest: list[str]) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``cams-tui`` and return its exit code."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser()
-    if "simulator" in argv:
-        # The simulator has its own flags: hand it everything after the word.
-        at = argv.index("simulator")
-        args = parser.parse_args(argv[: at + 1])
-        rest = argv[at + 1 :]
-    else:
-        args = parser.parse_args(argv)
-        rest = []
+    args = parse_command_line(sys.argv[1:] if argv is None else argv)
     from cams_tui.api.endpoints import EndpointError
     from cams_tui.errors import UserError
 
     try:
-        return _dispatch(args, rest)
+        return _dispatch(args)
     except (UserError, EndpointError) as exc:
         print(f"cams-tui: {exc}", file=sys.stderr)
         return EXIT_USAGE
