@@ -132,7 +132,7 @@ def _recipients_file(args: argparse.Namespace, campaign: Campaign, campaign_path
                 f"{campaign_path}: no recipients: give --recipients FILE or set [recipients] file in the campaign"
             )
         path = found
-    if not path.is_file():
+    if not path.exists():  # a folder, FIFO or device is refused by kind when it is read
         raise UserError(f"the recipients file {path} does not exist")
     return path
 
