@@ -39,6 +39,7 @@ import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from time import monotonic as _monotonic, sleep as _sleep
 from typing import Any
 
 from cams_tui import paths
@@ -341,18 +342,18 @@ class Journal:
 
         fd = os.open(self.data_dir / f"{JOURNAL_NAME}.open-lock", os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            deadline = time.monotonic() + OPEN_TIMEOUT_S
+            deadline = _monotonic() + OPEN_TIMEOUT_S
             while True:
                 try:
                     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                     break
                 except BlockingIOError:
-                    if time.monotonic() > deadline:
+                    if _monotonic() > deadline:
                         raise JournalError(
                             f"the journal {self.path} is being opened by another cams-tui process "
                             f"for over {OPEN_TIMEOUT_S:g} s; try again"
                         ) from None
-                    time.sleep(0.02)
+                    _sleep(0.02)
             yield
         finally:
             os.close(fd)  # releases the lock
@@ -361,7 +362,7 @@ class Journal:
         """A connection in rollback-journal mode; an old WAL journal is checkpointed into the
         main file and converted first (SQLite does both on the mode change, and it can only
         do so when no other connection holds the WAL open: it is retried until then)."""
-        deadline = time.monotonic() + OPEN_TIMEOUT_S
+        deadline = _monotonic() + OPEN_TIMEOUT_S
         while True:
             db = sqlite3.connect(self.path, isolation_level=None, timeout=OPEN_TIMEOUT_S)
             try:
@@ -376,13 +377,13 @@ class Journal:
                 db.execute("PRAGMA foreign_keys=ON")
                 return db
             db.close()
-            if time.monotonic() > deadline:
+            if _monotonic() > deadline:
                 raise JournalError(
                     f"the journal {self.path} is in WAL mode and held open by another program (an older "
                     "cams-tui?): close it, then try again; it is converted to a rollback journal on the "
                     "next open"
                 )
-            time.sleep(0.05)
+            _sleep(0.05)
 
     @staticmethod
     def _parse_kill_hook(spec: str) -> tuple[str, int] | None:
