@@ -7,9 +7,10 @@ Exit codes: 0 all ok, 1 some failed, 2 bad input or usage, 3 some unknown,
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -189,13 +190,38 @@ def _dispatch(args: argparse.Namespace) -> int:
         from cams_tui.simulator.cli import run_simulator_cli
 
         return run_simulator_cli(args.simulator_args)
-    if command in {"templates", "doctor"}:
-        from cams_tui import account_commands
+    with _escaped_output(args):
+        if command in {"templates", "doctor"}:
+            from cams_tui import account_commands
 
-        return account_commands.run(command, args)
-    from cams_tui import headless
+            return account_commands.run(command, args)
+        from cams_tui import headless
 
-    return headless.run(command, args)
+        return headless.run(command, args)
+
+
+@contextlib.contextmanager
+def _escaped_output(args: argparse.Namespace) -> Iterator[None]:
+    """While a headless command runs, what it prints has its control characters escaped: a
+    template name, an input line, an error message from CAMS may hold ``ESC ] 0 ; … BEL`` or
+    ``ESC [ 2 J``, which a terminal would obey. JSON output gets ``\u001b``-style escapes,
+    so it stays JSON that reads back the same."""
+    from cams_tui.untrusted import EscapingStream
+
+    json_out = bool(getattr(args, "json", False)) or getattr(args, "format", None) == "jsonl"
+    saved = sys.stdout, sys.stderr
+    sys.stdout = EscapingStream(saved[0], json_style=json_out)  # type: ignore[assignment]
+    sys.stderr = EscapingStream(saved[1])  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = saved
+
+
+def _shown(text: str) -> str:
+    from cams_tui.untrusted import escape_controls
+
+    return escape_controls(text)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -207,7 +233,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _dispatch(args)
     except (UserError, EndpointError) as exc:
-        print(f"cams-tui: {exc}", file=sys.stderr)
+        print(f"cams-tui: {_shown(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("cams-tui: interrupted", file=sys.stderr)
@@ -216,7 +242,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if os.environ.get(ENV_DEBUG):
             raise
         print(
-            f"cams-tui: unexpected error ({type(exc).__name__}: {exc}). Any job it was sending "
+            f"cams-tui: unexpected error ({type(exc).__name__}: {_shown(str(exc))}). Any job it was sending "
             f"stays resumable (cams-tui jobs). Run again with {ENV_DEBUG}=1 for the details.",
             file=sys.stderr,
         )
