@@ -19,6 +19,8 @@ EXIT_UNKNOWN = 3
 EXIT_FATAL = 4
 EXIT_INTERRUPTED = 130
 ENV_DEBUG = "CAMS_TUI_DEBUG"
+# Commands that may stop part-way through a job when their output goes away.
+_SENDING_COMMANDS = frozenset({"send", "resume", "reconcile"})
 
 _EPILOG = """\
 environment: ALIBABA_CLOUD_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET,
@@ -42,6 +44,19 @@ def _number(what: str, unit: str, low: float, high: float, *, above_low: bool = 
         return value
 
     return parse
+
+
+def _region(text: str) -> str:
+    """An argparse type for ``--default-region``: a region code libphonenumber knows (PH, any
+    case), so that a typo is a usage error rather than a failure deep in the number reader."""
+    import phonenumbers
+
+    value = text.strip().upper()
+    if value not in phonenumbers.SUPPORTED_REGIONS:
+        raise argparse.ArgumentTypeError(
+            f"give a two-letter region code such as PH, SG or MY, not {text!r}"
+        )
+    return value
 
 
 _positive_rate = _number("--rate", "calls per second", 0, 1000, above_low=True)
@@ -109,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     send = commands.add_parser("send", help="send a campaign without the TUI")
     send.add_argument("campaign", metavar="CAMPAIGN.toml")
     send.add_argument("--recipients", metavar="FILE", help="numbers file (overrides the campaign's)")
-    send.add_argument("--default-region", metavar="CC", help="region of national numbers, e.g. PH")
+    send.add_argument("--default-region", type=_region, metavar="CC", help="region of national numbers, e.g. PH")
     send.add_argument("--suppress", metavar="FILE", action="append", default=[], help="opt-out list")
     send.add_argument("--dry-run", action="store_true", help="plan and validate, send nothing")
     send.add_argument("--yes", action="store_true", help="do not ask for confirmation")
@@ -238,6 +253,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("cams-tui: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader of our output stopped early (`| head`). Point stdout at /dev/null so
+        # the interpreter's last flush stays quiet too.
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        if args.command in _SENDING_COMMANDS:
+            print("cams-tui: the output was closed before the end; the job stays resumable", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        return EXIT_OK  # a listing read as far as wanted: nothing went wrong
     except Exception as exc:  # noqa: BLE001 - the last resort: one line, never a traceback
         if os.environ.get(ENV_DEBUG):
             raise

@@ -116,3 +116,16 @@ def test_recipients_named_simulator_with_dry_run_sends_nothing(
     assert '"dry_run": true' in out and '"recipients": 1' in out and '"suppressed": 1' in out
     assert not simulator.accepted
     assert '"job_id": null' in out  # a dry run writes no job
+
+
+@pytest.mark.parametrize("region", ["XX", "P", "1", "PHL", ""])
+def test_a_bad_default_region_is_a_usage_error(region: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        cli.main(["send", "c.toml", "--default-region", region, "--dry-run"])
+    assert caught.value.code == 2
+    assert f"give a two-letter region code such as PH, SG or MY, not {region!r}" in capsys.readouterr().err
+
+
+def test_a_default_region_in_lower_case_is_read_as_the_code(monkeypatch: pytest.MonkeyPatch) -> None:
+    outcome = _outcome(["send", "c.toml", "--default-region", "ph"], monkeypatch)
+    assert isinstance(outcome, dict) and outcome["default_region"] == "PH"

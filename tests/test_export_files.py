@@ -157,3 +157,20 @@ def test_the_progress_line_erase_still_reaches_the_terminal() -> None:
     buffer = io.StringIO()
     EscapingStream(buffer).write("\r\x1b[2K12 of 40 sent \x1b[2J")
     assert buffer.getvalue() == "\r\x1b[2K12 of 40 sent \\x1b[2J"
+
+
+def test_a_listing_read_only_in_part_exits_quietly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cams_tui.engine import journal as journal_module
+
+    numbers = iter(range(10_000))
+    monkeypatch.setattr(journal_module, "_new_job_id", lambda: f"job-{next(numbers):05d}")
+    data = tmp_path / "data"
+    for _ in range(400):  # well over a pipe's buffer of JSON
+        _job(data, recipients=1)
+    env = {**os.environ, "CAMS_TUI_CONFIG": str(tmp_path / "none.toml"), "CAMS_TUI_DATA_DIR": str(data)}
+    result = subprocess.run(
+        f"{sys.executable} -m cams_tui jobs --json | head -c 100 >/dev/null; echo \"status ${{PIPESTATUS[0]}}\"",
+        shell=True, executable="/bin/bash", capture_output=True, text=True, env=env, timeout=60,
+    )
+    assert result.stdout.strip() == "status 0", result
+    assert result.stderr == "", result.stderr
