@@ -9,7 +9,6 @@ alone elsewhere), resume, and count with the simulator that nobody was accepted 
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -17,7 +16,6 @@ import sqlite3
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
