@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from cams_tui.input_files import CAMPAIGN_MAX_BYTES, PARAM_VALUE_MAX_CHARS, InputFileError, read_input_text
 from cams_tui.api.limits import FALLBACK_DURATION_RANGE, TTL_RANGE
 from cams_tui.errors import UserError
 
@@ -163,7 +164,13 @@ class Campaign(BaseModel):
     @classmethod
     def _params_as_text(cls, value: Any) -> Any:
         if isinstance(value, dict):
-            return {str(k): v if isinstance(v, str) else str(v) for k, v in value.items()}
+            value = {str(k): v if isinstance(v, str) else str(v) for k, v in value.items()}
+            for name, text in value.items():
+                if len(text) > PARAM_VALUE_MAX_CHARS:
+                    raise ValueError(
+                        f"params.{name} is {len(text):,} characters long; a parameter value takes at most "
+                        f"{PARAM_VALUE_MAX_CHARS:,} (a Viber message's longest)"
+                    )
         return value
 
     @field_validator("from_")
@@ -228,15 +235,19 @@ def parse_campaign(data: dict[str, Any]) -> Campaign:
 def load_campaign(path: Path) -> Campaign:
     """Read and validate a campaign file."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = read_input_text(path, "the campaign", CAMPAIGN_MAX_BYTES)
     except FileNotFoundError:
         raise CampaignError(f"{path}: no such file") from None
+    except InputFileError as exc:
+        raise CampaignError(f"{path}: cannot read it: {exc}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise CampaignError(f"{path}: cannot read it ({exc})") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise CampaignError(f"{path}: not valid TOML ({exc})") from None
+    except RecursionError:
+        raise CampaignError(f"{path}: arrays or tables nested too deeply to read; a campaign needs none") from None
     try:
         return parse_campaign(data)
     except CampaignError as exc:

@@ -7,9 +7,10 @@ Exit codes: 0 all ok, 1 some failed, 2 bad input or usage, 3 some unknown,
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -18,6 +19,8 @@ EXIT_UNKNOWN = 3
 EXIT_FATAL = 4
 EXIT_INTERRUPTED = 130
 ENV_DEBUG = "CAMS_TUI_DEBUG"
+# Commands that may stop part-way through a job when their output goes away.
+_SENDING_COMMANDS = frozenset({"send", "resume", "reconcile"})
 
 _EPILOG = """\
 environment: ALIBABA_CLOUD_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET,
@@ -41,6 +44,19 @@ def _number(what: str, unit: str, low: float, high: float, *, above_low: bool = 
         return value
 
     return parse
+
+
+def _region(text: str) -> str:
+    """An argparse type for ``--default-region``: a region code libphonenumber knows (PH, any
+    case), so that a typo is a usage error rather than a failure deep in the number reader."""
+    import phonenumbers
+
+    value = text.strip().upper()
+    if value not in phonenumbers.SUPPORTED_REGIONS:
+        raise argparse.ArgumentTypeError(
+            f"give a two-letter region code such as PH, SG or MY, not {text!r}"
+        )
+    return value
 
 
 _positive_rate = _number("--rate", "calls per second", 0, 1000, above_low=True)
@@ -78,10 +94,30 @@ def _settle_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--profile", metavar="NAME", help="the config profile to use")
-    parser.add_argument("--endpoint", metavar="URL", help="CAMS endpoint (https, or http on loopback)")
-    parser.add_argument("--data-dir", metavar="DIR", help="where the journal lives")
+def _common(parser: argparse.ArgumentParser, *, subcommand: bool = True) -> None:
+    """The flags every subcommand takes, also before it (``cams-tui --profile p jobs``).
+
+    A subcommand's copy has no default of its own: argparse would write it over the value
+    given before the subcommand, silently dropping ``--profile p`` there."""
+    default = argparse.SUPPRESS if subcommand else None
+    parser.add_argument("--profile", metavar="NAME", default=default, help="the config profile to use")
+    parser.add_argument(
+        "--endpoint", metavar="URL", default=default, help="CAMS endpoint (https, or http on loopback)"
+    )
+    parser.add_argument("--data-dir", metavar="DIR", default=default, help="where the journal lives")
+
+
+class _PassThroughParser(argparse.ArgumentParser):
+    """The ``simulator`` subcommand's stand-in: it takes every word after the subcommand as
+    is (the simulator parses them with its own parser), so that each word of a command line is
+    read once, by one parser, whatever it spells (``--recipients simulator`` is a file name)."""
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        namespace = argparse.Namespace() if namespace is None else namespace
+        namespace.simulator_args = list(args or [])
+        return namespace, []
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -94,13 +130,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--demo", action="store_true", help="run the TUI on the built-in CAMS simulator")
     parser.add_argument("--theme", metavar="NAME", help="the TUI theme")
-    _common(parser)
+    _common(parser, subcommand=False)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     send = commands.add_parser("send", help="send a campaign without the TUI")
     send.add_argument("campaign", metavar="CAMPAIGN.toml")
     send.add_argument("--recipients", metavar="FILE", help="numbers file (overrides the campaign's)")
-    send.add_argument("--default-region", metavar="CC", help="region of national numbers, e.g. PH")
+    send.add_argument("--default-region", type=_region, metavar="CC", help="region of national numbers, e.g. PH")
     send.add_argument("--suppress", metavar="FILE", action="append", default=[], help="opt-out list")
     send.add_argument("--dry-run", action="store_true", help="plan and validate, send nothing")
     send.add_argument("--yes", action="store_true", help="do not ask for confirmation")
@@ -153,11 +189,21 @@ def build_parser() -> argparse.ArgumentParser:
     doctor = commands.add_parser("doctor", help="check a profile without sending anything")
     _common(doctor)
 
+    # argparse has no public way to give one subcommand its own parser class.
+    default_class = commands._parser_class
+    commands._parser_class = _PassThroughParser
     commands.add_parser("simulator", help="run a local CAMS simulator (see: cams-tui simulator --help)", add_help=False)
+    commands._parser_class = default_class
     return parser
 
 
-def _dispatch(args: argparse.Namespace, rest: list[str]) -> int:
+def parse_command_line(argv: Sequence[str]) -> argparse.Namespace:
+    """The command line as :func:`build_parser` reads it (argparse exits on a usage error);
+    the simulator's own words are in ``simulator_args``."""
+    return build_parser().parse_args(list(argv))
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     command = args.command
     if command is None:
         from cams_tui.ui.launch import run_tui
@@ -166,44 +212,69 @@ def _dispatch(args: argparse.Namespace, rest: list[str]) -> int:
     if command == "simulator":
         from cams_tui.simulator.cli import run_simulator_cli
 
-        return run_simulator_cli(rest)
-    if command in {"templates", "doctor"}:
-        from cams_tui import account_commands
+        return run_simulator_cli(args.simulator_args)
+    with _escaped_output(args):
+        if command in {"templates", "doctor"}:
+            from cams_tui import account_commands
 
-        return account_commands.run(command, args)
-    from cams_tui import headless
+            return account_commands.run(command, args)
+        from cams_tui import headless
 
-    return headless.run(command, args)
+        return headless.run(command, args)
+
+
+@contextlib.contextmanager
+def _escaped_output(args: argparse.Namespace) -> Iterator[None]:
+    """While a headless command runs, what it prints has its control characters escaped: a
+    template name, an input line, an error message from CAMS may hold ``ESC ] 0 ; … BEL`` or
+    ``ESC [ 2 J``, which a terminal would obey. JSON output gets ``\u001b``-style escapes,
+    so it stays JSON that reads back the same."""
+    from cams_tui.untrusted import EscapingStream
+
+    json_out = bool(getattr(args, "json", False)) or getattr(args, "format", None) == "jsonl"
+    saved = sys.stdout, sys.stderr
+    sys.stdout = EscapingStream(saved[0], json_style=json_out)  # type: ignore[assignment]
+    sys.stderr = EscapingStream(saved[1])  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = saved
+
+
+def _shown(text: str) -> str:
+    from cams_tui.untrusted import escape_controls
+
+    return escape_controls(text)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``cams-tui`` and return its exit code."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser()
-    if "simulator" in argv:
-        # The simulator has its own flags: hand it everything after the word.
-        at = argv.index("simulator")
-        args = parser.parse_args(argv[: at + 1])
-        rest = argv[at + 1 :]
-    else:
-        args = parser.parse_args(argv)
-        rest = []
+    args = parse_command_line(sys.argv[1:] if argv is None else argv)
     from cams_tui.api.endpoints import EndpointError
     from cams_tui.errors import UserError
 
     try:
-        return _dispatch(args, rest)
+        return _dispatch(args)
     except (UserError, EndpointError) as exc:
-        print(f"cams-tui: {exc}", file=sys.stderr)
+        print(f"cams-tui: {_shown(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("cams-tui: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader of our output stopped early (`| head`). Point stdout at /dev/null so
+        # the interpreter's last flush stays quiet too.
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        if args.command in _SENDING_COMMANDS:
+            print("cams-tui: the output was closed before the end; the job stays resumable", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        return EXIT_OK  # a listing read as far as wanted: nothing went wrong
     except Exception as exc:  # noqa: BLE001 - the last resort: one line, never a traceback
         if os.environ.get(ENV_DEBUG):
             raise
         print(
-            f"cams-tui: unexpected error ({type(exc).__name__}: {exc}). Any job it was sending "
+            f"cams-tui: unexpected error ({type(exc).__name__}: {_shown(str(exc))}). Any job it was sending "
             f"stays resumable (cams-tui jobs). Run again with {ENV_DEBUG}=1 for the details.",
             file=sys.stderr,
         )

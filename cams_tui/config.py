@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
+from cams_tui.input_files import CONFIG_MAX_BYTES, read_input_text
 from cams_tui import paths
 from cams_tui.errors import UserError
 from cams_tui.api.endpoints import DEFAULT_REGION, Placement, endpoint_for_region, normalize_endpoint
@@ -175,14 +176,17 @@ class Settings(CheckedTable):
 def load_settings(path: Path | None = None) -> Settings:
     """Read and validate the config file; a missing file gives empty settings."""
     path = path or paths.config_path()
-    if not path.exists():
-        return Settings()
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        # Read as the campaign is: a byte-order mark (from a Windows editor) is skipped.
+        data = tomllib.loads(read_input_text(path, "the config", CONFIG_MAX_BYTES))
+    except FileNotFoundError:
+        return Settings()
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read {path}: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: arrays or tables nested too deeply to read; a config needs none") from None
     try:
         return Settings.from_table(data)
     except TableError as exc:

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import csv
 import json
 import os
 import signal
@@ -139,7 +138,7 @@ def _recipients_file(args: argparse.Namespace, campaign: Campaign, campaign_path
                 f"{campaign_path}: no recipients: give --recipients FILE or set [recipients] file in the campaign"
             )
         path = found
-    if not path.is_file():
+    if not path.exists():  # a folder, FIFO or device is refused by kind when it is read
         raise UserError(f"the recipients file {path} does not exist")
     return path
 
@@ -678,12 +677,10 @@ def _export(args: argparse.Namespace) -> int:
     with Journal(context.data_dir) as journal:
         journal.job(args.job_id)
         if args.output:
-            path = Path(args.output).expanduser()
-            try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            except OSError as exc:
-                raise UserError(f"cannot write {path}: {exc.strerror}; choose another -o file") from None
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            from cams_tui.output_files import atomic_text_file
+
+            # Whole or not at all, 0600, never through a symbolic link.
+            with atomic_text_file(Path(args.output).expanduser()) as handle:
                 _write_export(journal, args.job_id, args.format, handle)
         else:
             try:
@@ -697,14 +694,15 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _write_export(journal: Journal, job_id: str, fmt: str, handle: TextIO) -> None:
+    from cams_tui.untrusted import write_csv
+
     rows = export_rows(journal, job_id)
     if fmt == "jsonl":
         for row in rows:
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
         return
-    writer = csv.DictWriter(handle, fieldnames=EXPORT_FIELDS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
+    # A cell such as '=HYPERLINK(...)' from an input line or an answer is text to a spreadsheet.
+    write_csv(handle, EXPORT_FIELDS, rows)
 
 
 # ------------------------------------------------------------------------- output

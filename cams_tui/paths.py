@@ -36,10 +36,11 @@ def data_dir(override: str | Path | None = None) -> Path:
 
 
 def ensure_private_dir(path: Path) -> Path:
-    """Create ``path`` if needed and make it readable by its owner only (it holds phone numbers).
+    """Create ``path`` if needed, readable by its owner only (it holds phone numbers).
 
-    Folders created on the way (the data dir above a journal's folder) are private too;
-    folders that already existed, other than ``path`` itself, are left as they are.
+    Folders created on the way (the data dir above a journal's folder) are private too. A
+    folder that already existed, ``path`` included, keeps its mode: it may be shared (``/tmp``)
+    or set so on purpose, and it is not ours to change; the files in it are made 0600.
     """
     missing: list[Path] = []
     ancestor = path
@@ -47,8 +48,11 @@ def ensure_private_dir(path: Path) -> Path:
         missing.append(ancestor)
         ancestor = ancestor.parent
     for folder in reversed(missing):
-        folder.mkdir(mode=0o700, exist_ok=True)
-    os.chmod(path, 0o700)
+        try:
+            folder.mkdir(mode=0o700)
+        except FileExistsError:
+            continue  # another process made it at the same moment: not ours either
+        os.chmod(folder, 0o700)  # mkdir's mode is narrowed by the umask, never widened
     return path
 
 

@@ -1,8 +1,12 @@
 """The SQLite journal: jobs, their batches, and every attempt, crash-safe.
 
-One database file (``journal.sqlite3`` in the data dir) holds every job. It runs in WAL mode
-with ``synchronous=FULL``, so a committed transaction survives a power cut, and each state
-change is committed before the request it describes leaves:
+One database file (``journal.sqlite3`` in the data dir) holds every job. It uses a rollback
+journal (``journal_mode=TRUNCATE``) with ``synchronous=FULL``: a committed transaction is in
+the main file before the commit returns, and survives a power cut. (WAL mode was given up: a
+commit there lives in ``-wal`` until a checkpoint, and SQLite silently drops a missing or
+damaged ``-wal`` - so a lost, truncated or uncopied ``-wal`` turned batches CAMS accepted back
+into ``planned``, and a resume sent them again.) Each state change is committed before the
+request it describes leaves:
 
 ``planned`` → ``sending`` (committed *before* the HTTP request) → ``ok`` | ``failed`` |
 ``unknown``, or back to ``planned`` when the request was throttled or never sent.
@@ -17,8 +21,8 @@ the first attempt and a recipient's result is its batch's. The ``attempts`` tabl
 try's start and end time: the window a later reconciliation (ListChatappMessage by number
 and time) needs for an ``unknown`` batch.
 
-The data dir is made mode 0700 and the database files (with ``-wal`` and ``-shm``) 0600:
-they hold phone numbers.
+A data dir the journal creates is made mode 0700 (one that already exists keeps its mode) and
+the database files 0600: they hold phone numbers.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from time import monotonic as _monotonic, sleep as _sleep
 from typing import Any
 
 from cams_tui import paths
@@ -47,6 +52,15 @@ SCHEMA_VERSION = 4
 # Test hook for crash tests: "after:N" or "before:N" makes the process SIGKILL itself right
 # after (or right before) its Nth commit. Never set in normal use.
 ENV_KILL_AT_COMMIT = "CAMS_TUI_TEST_KILL_AT_COMMIT"
+# The rollback journal's mode: TRUNCATE commits by truncating ``-journal`` and, with
+# synchronous=FULL, syncs that truncation, so the commit is durable without a directory sync
+# (DELETE would need synchronous=EXTRA for that).
+JOURNAL_MODE = "truncate"
+# How long an open waits for another process to let go of a WAL journal it is converting,
+# and for the busy database in general.
+OPEN_TIMEOUT_S = 10.0
+# Rows read per statement by long listings, so that no read holds the database for long.
+_PAGE_ROWS = 5000
 
 _MIGRATIONS: list[str] = [
     # version 1
@@ -303,19 +317,73 @@ class Journal:
             # SQLite gives -wal and -shm the mode of the database file.
             os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
         try:
-            self._db = sqlite3.connect(self.path, isolation_level=None, timeout=10.0)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.execute("PRAGMA foreign_keys=ON")
-            self._migrate()
+            with self._open_lock():
+                self._db = self._connect()
+                try:
+                    self._migrate()
+                except BaseException:
+                    self._db.close()
+                    raise
         except sqlite3.DatabaseError as exc:
             raise JournalError(f"the journal {self.path} cannot be opened: {exc}") from None
-        for suffix in ("", "-wal", "-shm"):
+        for suffix in ("", "-journal"):
             _private_file(Path(str(self.path) + suffix))
         self._commits = 0
         self._kill_at = self._parse_kill_hook(os.environ.get(ENV_KILL_AT_COMMIT, ""))
 
     # ------------------------------------------------------------------ plumbing
+
+    @contextlib.contextmanager
+    def _open_lock(self) -> Iterator[None]:
+        """Serialise opens of this journal between processes, so that two of them converting
+        an old WAL journal at once do not keep each other from it (each one's connection
+        would hold the WAL open)."""
+        import fcntl
+
+        fd = os.open(self.data_dir / f"{JOURNAL_NAME}.open-lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            deadline = _monotonic() + OPEN_TIMEOUT_S
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if _monotonic() > deadline:
+                        raise JournalError(
+                            f"the journal {self.path} is being opened by another cams-tui process "
+                            f"for over {OPEN_TIMEOUT_S:g} s; try again"
+                        ) from None
+                    _sleep(0.02)
+            yield
+        finally:
+            os.close(fd)  # releases the lock
+
+    def _connect(self) -> sqlite3.Connection:
+        """A connection in rollback-journal mode; an old WAL journal is checkpointed into the
+        main file and converted first (SQLite does both on the mode change, and it can only
+        do so when no other connection holds the WAL open: it is retried until then)."""
+        deadline = _monotonic() + OPEN_TIMEOUT_S
+        while True:
+            db = sqlite3.connect(self.path, isolation_level=None, timeout=OPEN_TIMEOUT_S)
+            try:
+                mode = db.execute(f"PRAGMA journal_mode={JOURNAL_MODE}").fetchone()[0]
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    db.close()
+                    raise
+                mode = "wal"
+            if mode == JOURNAL_MODE:
+                db.execute("PRAGMA synchronous=FULL")
+                db.execute("PRAGMA foreign_keys=ON")
+                return db
+            db.close()
+            if _monotonic() > deadline:
+                raise JournalError(
+                    f"the journal {self.path} is in WAL mode and held open by another program (an older "
+                    "cams-tui?): close it, then try again; it is converted to a rollback journal on the "
+                    "next open"
+                )
+            _sleep(0.05)
 
     @staticmethod
     def _parse_kill_hook(spec: str) -> tuple[str, int] | None:
@@ -821,11 +889,22 @@ class Journal:
             yield batch, self.sender_list(job_id, batch.index)
 
     def rejects(self, job_id: str) -> Iterator[Reject]:
-        """The input lines that were not planned, in file order."""
-        for line, text, reason in self._db.execute(
-            "SELECT line, input, reason FROM rejects WHERE job_id=? ORDER BY line", (job_id,)
-        ):
-            yield Reject(line, text, reason)
+        """The input lines that were not planned, in file order.
+
+        Read a page at a time: a rollback journal's reader keeps writers from committing while
+        its statement is open, and a caller may take its time between rows (an export)."""
+        after: tuple[int, int] = (-1, -1)
+        while True:
+            rows = self._db.execute(
+                "SELECT line, rowid, input, reason FROM rejects WHERE job_id=? AND (line, rowid) > (?, ?) "
+                "ORDER BY line, rowid LIMIT ?",
+                (job_id, *after, _PAGE_ROWS),
+            ).fetchall()
+            for line, _, text, reason in rows:
+                yield Reject(line, text, reason)
+            if len(rows) < _PAGE_ROWS:
+                return
+            after = (rows[-1][0], rows[-1][1])
 
     def attempts(self, job_id: str, index: int) -> list[dict[str, Any]]:
         """Every attempt of one batch: its time window and what it came back with."""

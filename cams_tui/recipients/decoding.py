@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+from cams_tui.input_files import RECIPIENTS_MAX_BYTES, Snapshot, check_unchanged, open_input
+
 Source = str | os.PathLike[str] | bytes | bytearray | memoryview | BinaryIO
 
 _HEAD_SIZE = 1 << 16
@@ -113,17 +115,23 @@ def detect_encoding(head: bytes) -> tuple[str, str]:
     return "utf-8", "UTF-8"
 
 
-def open_source(source: Source) -> TextSource:
+def open_source(source: Source, what: str = "the file") -> TextSource:
     """Decode a path, bytes or binary file object into lines; the caller closes nothing.
 
-    A path is opened and closed here (when the lines are exhausted or garbage collected).
+    A path is opened and closed here (when the lines are exhausted or garbage collected). It
+    must be a regular file within :data:`~cams_tui.input_files.RECIPIENTS_MAX_BYTES`
+    (else :class:`~cams_tui.input_files.InputFileError`, an ``OSError``), and is read as a
+    snapshot: when its lines run out, a file that changed meanwhile raises that error, naming
+    it as ``what`` ("the recipient list").
     """
     owned: BinaryIO | None = None
+    snapshot: tuple[Path, str, Snapshot] | None = None
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
-        owned = path.open("rb")
+        owned, before = open_input(path, RECIPIENTS_MAX_BYTES)
+        snapshot = (path, what, before)
         stream: BinaryIO = owned
-        total: int | None = path.stat().st_size
+        total: int | None = before.size
     elif isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
         stream = io.BytesIO(data)
@@ -140,7 +148,7 @@ def open_source(source: Source) -> TextSource:
     )
     fallback = [0]
     result = TextSource(iter(()), shown, total, reader, fallback)
-    result.lines = _lines(text, fallback, owned)
+    result.lines = _lines(text, fallback, owned, reader, snapshot)
     return result
 
 
@@ -152,10 +160,19 @@ def text_source(text: str) -> TextSource:
     return result
 
 
-def _lines(text: io.TextIOWrapper, fallback: list[int], owned: BinaryIO | None) -> Iterator[str]:
+def _lines(
+    text: io.TextIOWrapper,
+    fallback: list[int],
+    owned: BinaryIO | None,
+    reader: _CountingReader,
+    snapshot: tuple[Path, str, Snapshot] | None,
+) -> Iterator[str]:
     token = _fallback_bytes.set(fallback)
     try:
         yield from text
+        if owned is not None and snapshot is not None:
+            path, what, before = snapshot
+            check_unchanged(owned, path, what, before, reader.done)
     finally:
         # Abandoned lines are finalised by the garbage collector, maybe in another context.
         with contextlib.suppress(ValueError):

@@ -24,6 +24,8 @@ from collections.abc import Iterator
 from typing import Any
 from dataclasses import dataclass, field
 
+from cams_tui.input_files import PARAM_VALUE_MAX_CHARS
+
 DELIMITERS = (",", ";", "\t", "|")
 _LIST_SPLIT = re.compile(r"[,;\t|]")
 _NAME_JUNK = re.compile(r"[^0-9a-z]+")
@@ -243,6 +245,7 @@ def _table_records(
 def _rows_of(reader: Any, layout: Layout) -> Iterator[Record | None]:
     phone = layout.phone_column
     indexes = [i for i, _ in layout.param_columns]
+    names = [name for _, name in layout.param_columns]
     needed = max(indexes, default=-1) + 1
     skip_header = layout.header is not None
     previous_end = 0
@@ -266,7 +269,16 @@ def _rows_of(reader: Any, layout: Layout) -> Iterator[Record | None]:
         cell = row[phone] if phone < width else ""
         if not indexes:
             yield start, cell, None, None
-        elif width >= needed:
-            yield start, cell, tuple([row[i].strip() for i in indexes]), None
+            continue
+        if width >= needed:
+            values = tuple([row[i].strip() for i in indexes])
         else:
-            yield start, cell, tuple([row[i].strip() if i < width else "" for i in indexes]), None
+            values = tuple([row[i].strip() if i < width else "" for i in indexes])
+        if max(map(len, values)) > PARAM_VALUE_MAX_CHARS:
+            name, value = max(zip(names, values), key=lambda item: len(item[1]))
+            yield start, cell, None, (
+                f"column {name!r} holds {len(value):,} characters; a parameter value takes at most "
+                f"{PARAM_VALUE_MAX_CHARS:,} (a Viber message's longest)"
+            )
+            continue
+        yield start, cell, values, None
