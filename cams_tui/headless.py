@@ -63,11 +63,20 @@ from cams_tui.engine.canary import (
     judge_canary,
     split_canary,
 )
-from cams_tui.engine.events import BatchEvent, DoneEvent, Event, PlanEvent, ProgressEvent, RateEvent, event_to_json
+from cams_tui.engine.events import (
+    BatchEvent,
+    DoneEvent,
+    Event,
+    LimiterEvent,
+    PlanEvent,
+    ProgressEvent,
+    RateEvent,
+    event_to_json,
+)
 from cams_tui.engine.journal import BatchState, JobRecord, JobState, Journal, Reject
 from cams_tui.engine.reconcile import ReconcileReport, ReconcileSettings, Reconciler
 from cams_tui.engine.planning import plan_batches, sender_item
-from cams_tui.engine.ratelimit import RateLimiter
+from cams_tui.engine.limiters.factory import account_key, build_limiter
 from cams_tui.engine.sender import Sender, default_in_flight, freeze_startup_objects
 from cams_tui.errors import UserError
 from cams_tui.recipients import IntakeOptions, IntakeReport, check_params, load_suppression, read_recipients
@@ -349,7 +358,7 @@ async def _run_job(
         if canary is not None and canary.get("verdict") is None:
             # The canary slice first, alone; the rest waits for its verdict.
             until = canary["batches"]
-            sender = _sender(client, journal, job_id, rate, in_flight, retry_unknown, resend_verified, until)
+            sender = _sender(context, client, journal, job_id, rate, in_flight, retry_unknown, resend_verified, until)
             done = await _run_sender(sender, out)
             if done.state == "stopped" or (sender.cancelled and done.pending):
                 out.finish(done)
@@ -365,7 +374,7 @@ async def _run_job(
             retry_unknown = resend_verified = False
         elif canary is not None and not canary["verdict"]["healthy"]:
             out.note(f"the canary was not healthy ({canary['verdict']['reason']}): sending the rest as asked")
-        sender = _sender(client, journal, job_id, rate, in_flight, retry_unknown, resend_verified, None)
+        sender = _sender(context, client, journal, job_id, rate, in_flight, retry_unknown, resend_verified, None)
         watcher: asyncio.Task[None] | None = None
         if canary is not None:
             job = journal.job(job_id)
@@ -408,6 +417,7 @@ async def _run_job(
 
 
 def _sender(
+    context: RunContext,
     client: CamsClient,
     journal: Journal,
     job_id: str,
@@ -421,7 +431,12 @@ def _sender(
         client,
         journal,
         job_id,
-        limiter=RateLimiter(rate),
+        limiter=build_limiter(
+            context.profile.limiter,
+            rate,
+            account=account_key(context.profile.account, _require_credentials(context).access_key_id).key,
+            data_dir=context.data_dir,
+        ),
         max_in_flight=in_flight,
         retry_unknown=retry_unknown,
         resend_verified=resend_verified,
@@ -439,6 +454,7 @@ async def _run_sender(sender: Sender, out: _Output) -> DoneEvent:
     finally:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
+        await sender.limiter.aclose()
 
 
 async def _judge(
@@ -758,6 +774,11 @@ def _duration(seconds: float) -> str:
     return f"{hours}h {minutes:02d}m"
 
 
+def _shared_by(senders: int) -> str:
+    """How the progress line says that other senders share the account's budget."""
+    return f", shared by {senders} senders" if senders > 1 else ""
+
+
 class _Output:
     """Where events go: JSON Lines on stdout, or a progress line and notes on stderr."""
 
@@ -803,6 +824,13 @@ class _Output:
                     f"batch {event.index} ({event.size:,} recipients): {event.outcome}"
                     f" {event.code or ''} {event.message or ''}".rstrip()
                 )
+        elif isinstance(event, LimiterEvent):
+            if self.as_json:
+                data = event_to_json(event)
+                data.pop("job_id")
+                self._json(data)
+            elif event.state != "sharing":
+                self.note(f"limiter ({event.limiter}): {event.reason}")
         elif isinstance(event, RateEvent) and not self.as_json:
             self.note(f"rate {event.previous:g} → {event.rate:g} calls/s ({event.reason})")
         elif isinstance(event, ProgressEvent) and not self.as_json:
@@ -816,7 +844,7 @@ class _Output:
         eta = _duration(event.eta_s) if event.eta_s is not None else "–"
         line = (
             f"{event.settled:,}/{event.total:,} recipients · {event.calls_per_s:.1f} calls/s "
-            f"(limit {event.rate:g}) · ok {event.ok:,} failed {event.failed:,} unknown {event.unknown:,} · ETA {eta}"
+            f"(limit {event.rate:g}{_shared_by(event.senders)}) · ok {event.ok:,} failed {event.failed:,} unknown {event.unknown:,} · ETA {eta}"
         )
         if self._tty:
             sys.stderr.write("\r\x1b[2K" + line)
