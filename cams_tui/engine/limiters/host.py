@@ -3,8 +3,8 @@
 Each step is one ``BEGIN IMMEDIATE`` transaction: it takes the file's write lock, reads the
 (account, operation)'s state, applies :mod:`cams_tui.engine.limiters.window`'s rule and
 writes it back, so the processes of the host take turns. Times are the host's monotonic
-clock, the same for every process of it. Nothing here needs to survive a power cut (a
-lost state starts fresh and holds its first start): the file is written without fsync.
+clock, the same for every process of it. Nothing here needs to survive a power cut (no
+process that started anything survives one either): the file is written without fsync.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ class HostStore:
             try:
                 now = self._clock()
                 row = connection.execute("SELECT state FROM budgets WHERE key = ?", (self._key,)).fetchone()
-                state = WindowState.from_json(json.loads(row[0]), now) if row else WindowState.fresh(now)
+                state = WindowState.from_json(json.loads(row[0]), now) if row else WindowState.fresh(now, 0.0)
                 result = change(state, now)
                 connection.execute(
                     "INSERT OR REPLACE INTO budgets (key, state) VALUES (?, ?)",

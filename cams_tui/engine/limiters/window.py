@@ -11,8 +11,10 @@ limiter's (:mod:`cams_tui.engine.ratelimit`), applied to every sender's starts a
 - a reservation further away than ``HORIZON_S`` is not made (the sender asks again): a
   reservation is then never more than a second ahead, which bounds what a lost state may
   have forgotten;
-- a state that does not exist yet (a first use, a restarted Redis, a deleted file) may
-  have lost starts made a moment ago: its first start waits ``FRESH_HOLD_S``;
+- a Redis state that does not exist yet (a first use, or a restarted or flushed Redis) may
+  have lost starts made a moment ago: its first start waits ``FRESH_HOLD_S``. The host's
+  file has no such hold: every process of the host writes to it, and a missing row means
+  that none of them started anything (a deleted file mid-send is the exception);
 - a start that left later than reserved is moved to when it really left
   (:func:`shift`), so the start a window after it keeps its distance;
 - the AIMD back-off is shared: a throttled answer pauses every sender and multiplies the
@@ -80,18 +82,19 @@ class WindowState:
     senders: dict[str, float] = field(default_factory=dict)
 
     @classmethod
-    def fresh(cls, now: float) -> WindowState:
-        """A state that knows nothing of the last moments: its first start waits."""
-        return cls(hold_until=now + FRESH_HOLD_S)
+    def fresh(cls, now: float, hold_s: float = FRESH_HOLD_S) -> WindowState:
+        """A state that knows nothing of the last moments: its first start waits ``hold_s``."""
+        return cls(hold_until=now + hold_s)
 
     @classmethod
     def from_json(cls, data: dict[str, Any], now: float) -> WindowState:
         """Read a stored state; one from another boot (times far ahead of ``now``, as
-        after a restart of the monotonic clock) is treated as lost."""
+        after a restart of the monotonic clock) starts anew: no process of that boot is
+        left to have started anything."""
         state = cls(**data)
         latest = max([state.next_slot, state.paused_until, state.hold_until, *state.starts.values()])
         if latest > now + 60 + FRESH_HOLD_S:
-            return cls.fresh(now)
+            return cls.fresh(now, 0.0)
         return state
 
     def to_json(self) -> dict[str, Any]:
