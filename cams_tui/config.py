@@ -91,6 +91,12 @@ def _two_letter_region(value: object) -> str:
     return region
 
 
+def _limiter(value: object) -> str:
+    from cams_tui.engine.limiters.factory import check_limiter_spec
+
+    return check_limiter_spec(text(value))
+
+
 def _credentials(value: object) -> CredentialSource:
     return value if isinstance(value, CredentialSource) else CredentialSource.from_table(value)
 
@@ -122,6 +128,13 @@ class Profile(CheckedTable):
     """Failure share of the canary (or of recent batches) that stops a job."""
     theme: str | None = None
     """The TUI theme's name."""
+    limiter: str = field(default="host", repr=False)
+    """Where the account's rate budget is kept: ``process`` (this process alone), ``host``
+    (every process of this host) or ``redis://host:port/db`` (every host using that Redis;
+    ``rediss://`` for TLS). Not in the repr: a Redis URL may hold a password."""
+    account: str | None = None
+    """Names the account whose budget this profile shares (default: the AccessKey ID):
+    profiles with AccessKeys of one account give the same name."""
     credentials: CredentialSource = field(default_factory=CredentialSource)
 
     FIELDS: ClassVar[tuple[Field, ...]] = (
@@ -136,6 +149,8 @@ class Profile(CheckedTable):
         Field("reconcile_grace_s", number(ge=0, le=86_400)),
         Field("canary_threshold", number(ge=0, lt=1)),
         Field("theme", optional(text)),
+        Field("limiter", _limiter),
+        Field("account", optional(text)),
         Field("credentials", _credentials),
     )
 

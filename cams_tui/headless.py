@@ -64,6 +64,7 @@ from cams_tui.engine.events import (
     CanaryEvent,
     DoneEvent,
     Event,
+    LimiterEvent,
     LookupEvent,
     PlanEvent,
     ProgressEvent,
@@ -73,7 +74,9 @@ from cams_tui.engine.events import (
 from cams_tui.engine.journal import BatchState, JobRecord, JobState, Journal, Reject
 from cams_tui.engine.reconcile import ReconcileReport, ReconcileSettings, Reconciler
 from cams_tui.engine.planning import plan_batches, sender_item
-from cams_tui.engine.run import JobRunner, PausableLimiter, RunHooks, RunOptions, RunResult, placement_for_run
+from cams_tui.engine.limiters.base import Limiter
+from cams_tui.engine.limiters.factory import account_key, build_limiter
+from cams_tui.engine.run import JobRunner, RunHooks, RunOptions, RunResult, placement_for_run
 from cams_tui.engine.sender import default_in_flight, freeze_startup_objects
 from cams_tui.errors import UserError
 from cams_tui.recipients import IntakeOptions, IntakeReport, check_params, load_suppression, read_recipients
@@ -380,7 +383,7 @@ async def _run_job(
         in_flight=in_flight,
     )
     async with CamsClient(credentials, endpoint, placement=placement, max_connections=in_flight) as client:
-        runner = JobRunner(client, journal, job_id, options, hooks, limiter_factory=PausableLimiter)
+        runner = JobRunner(client, journal, job_id, options, hooks, limiter_factory=_limiter_factory(context))
         result = await _run_with_signals(runner, out)
     done = result.done
     if result.verdict is not None and not result.verdict.healthy:
@@ -398,6 +401,16 @@ async def _run_job(
     if done.failed:
         return EXIT_FAILED
     return EXIT_OK
+
+
+def _limiter_factory(context: RunContext) -> Callable[[float], Limiter]:
+    """The profile's account limiter (``limiter``: process, host or Redis), for each stage."""
+    account = account_key(context.profile.account, _require_credentials(context).access_key_id).key
+
+    def build(rate: float) -> Limiter:
+        return build_limiter(context.profile.limiter, rate, account=account, data_dir=context.data_dir)
+
+    return build
 
 
 async def _run_with_signals(runner: JobRunner, out: _Output) -> RunResult:
@@ -719,6 +732,11 @@ def _duration(seconds: float) -> str:
     return f"{hours}h {minutes:02d}m"
 
 
+def _shared_by(senders: int) -> str:
+    """How the progress line says that other senders share the account's budget."""
+    return f", shared by {senders} senders" if senders > 1 else ""
+
+
 class _Output:
     """Where events go: JSON Lines on stdout, or a progress line and notes on stderr."""
 
@@ -764,6 +782,13 @@ class _Output:
                     f"batch {event.index} ({event.size:,} recipients): {event.outcome}"
                     f" {event.code or ''} {event.message or ''}".rstrip()
                 )
+        elif isinstance(event, LimiterEvent):
+            if self.as_json:
+                data = event_to_json(event)
+                data.pop("job_id")
+                self._json(data)
+            elif event.state != "sharing":
+                self.note(f"limiter ({event.limiter}): {event.reason}")
         elif isinstance(event, RateEvent) and not self.as_json:
             self.note(f"rate {event.previous:g} → {event.rate:g} calls/s ({event.reason})")
         elif isinstance(event, ProgressEvent) and not self.as_json:
@@ -783,7 +808,7 @@ class _Output:
         eta = _duration(event.eta_s) if event.eta_s is not None else "–"
         line = (
             f"{event.settled:,}/{event.total:,} recipients · {event.calls_per_s:.1f} calls/s "
-            f"(limit {event.rate:g}) · ok {event.ok:,} failed {event.failed:,} unknown {event.unknown:,} · ETA {eta}"
+            f"(limit {event.rate:g}{_shared_by(event.senders)}) · ok {event.ok:,} failed {event.failed:,} unknown {event.unknown:,} · ETA {eta}"
         )
         if self._tty:
             sys.stderr.write("\r\x1b[2K" + line)

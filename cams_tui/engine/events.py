@@ -70,6 +70,28 @@ class RateEvent:
 
 
 @dataclass(frozen=True)
+class LimiterEvent:
+    """The account's limiter has news: ``state`` is ``unavailable`` (the shared limiter
+    cannot be reached: no request starts until it is back, ``reason`` says why),
+    ``available`` (back: sending goes on by itself), ``local`` (the rest of the job is
+    paced by this process alone, at ``rate``) or ``sharing`` (``senders`` changed).
+
+    ``senders`` counts the senders sharing the account's budget now, this one included;
+    ``share`` is this job's part of it; ``limiter`` says where the budget is kept
+    (``process``, ``host``, ``redis://host:port/db``, never with a password)."""
+
+    job_id: str
+    state: str
+    reason: str
+    limiter: str
+    account: str
+    senders: int
+    share: float
+    rate: float
+    name: str = field(default="limiter", init=False)
+
+
+@dataclass(frozen=True)
 class StateEvent:
     """The sender's state changed: ``running``, ``paused``, ``stopping``."""
 
@@ -95,6 +117,10 @@ class ProgressEvent:
     recipients_per_s: float
     elapsed_s: float
     eta_s: float | None
+    senders: int = 1
+    """Senders sharing the account's budget now, this one included."""
+    share: float = 1.0
+    """This job's part of the account's budget (``1 / senders``)."""
     name: str = field(default="progress", init=False)
 
     @property
@@ -141,7 +167,9 @@ class LookupEvent:
     name: str = field(default="lookup", init=False)
 
 
-Event = PlanEvent | BatchEvent | RateEvent | StateEvent | ProgressEvent | DoneEvent | CanaryEvent | LookupEvent
+Event = (
+    PlanEvent | BatchEvent | RateEvent | LimiterEvent | StateEvent | ProgressEvent | DoneEvent | CanaryEvent | LookupEvent
+)
 
 
 def event_to_json(event: Event) -> dict[str, Any]:

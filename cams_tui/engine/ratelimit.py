@@ -33,6 +33,8 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from cams_tui.engine.limiters.base import LimiterNotice, Sharing
+
 DEFAULT_RATE = 10.0
 # Enough to absorb the scheduling jitter between "allowed to start" and "bytes on the wire"
 # plus the server's own clock granularity, small enough to cost under 1 % of the ceiling.
@@ -102,6 +104,8 @@ class RateLimiter:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         on_change: Callable[[RateChange], None] | None = None,
+        account: str = "",
+        operation: str = "SendChatappMassMessage",
     ) -> None:
         if rate <= 0:
             raise ValueError("rate must be above 0")
@@ -120,6 +124,9 @@ class RateLimiter:
         self._last_decrease = -math.inf
         self._lock = asyncio.Lock()
         self.on_change = on_change
+        self.on_notice: Callable[[LimiterNotice], None] | None = None
+        self._account = account
+        self._operation = operation
 
     @property
     def rate(self) -> float:
@@ -224,3 +231,13 @@ class RateLimiter:
     def now(self) -> float:
         """The limiter's clock (for ``started_at`` of :meth:`throttled`)."""
         return self._clock()
+
+    def sharing(self) -> Sharing:
+        """This process alone: it knows of no other sender."""
+        return Sharing(self._account, self._operation, "process", 1, 1.0)
+
+    def use_local(self, senders: int) -> None:
+        """Already process-local: nothing changes."""
+
+    async def aclose(self) -> None:
+        """Nothing to leave."""

@@ -40,7 +40,8 @@ from cams_tui.api.endpoints import Placement
 from cams_tui.engine.events import CanaryEvent, DoneEvent, Event, LookupEvent, StateEvent
 from cams_tui.engine.journal import BatchState, JobState, Journal
 from cams_tui.engine.planning import replan_for_placement
-from cams_tui.engine.ratelimit import Permit, RateLimiter
+from cams_tui.engine.limiters.base import Grant, Limiter, LimiterNotice, Sharing
+from cams_tui.engine.ratelimit import RateChange, RateLimiter
 from cams_tui.engine.reconcile import ReconcileReport, ReconcileSettings, Reconciler
 from cams_tui.engine.sender import Sender, default_in_flight
 
@@ -79,29 +80,61 @@ class _NoStart:
         """Nothing left: nothing to record."""
 
 
-class PausableLimiter(RateLimiter):
-    """The engine's limiter, holding grants back while the run is paused, and letting
-    every waiter go at once when the run stops.
+class PausableLimiter:
+    """Any account limiter (:class:`~cams_tui.engine.limiters.base.Limiter`), holding
+    grants back while the run is paused, and letting every waiter go at once when it stops.
 
     The sender's own pause and stop act on workers before they queue for a slot; the
     workers already queued (up to its in-flight limit) would each wait for a slot, and
     after a pause start a request. Closing :attr:`gate` holds them too, so a pause takes
-    effect at once; setting :attr:`stopping` hands them a void permit, so a cancel does
+    effect at once; setting :attr:`stopping` hands them a void grant, so a cancel does
     not wait ``in_flight / rate`` seconds for the queue to drain (they see the sender
-    stopping and leave without sending)."""
+    stopping and leave without sending). Everything else is the wrapped limiter's."""
 
-    def __init__(self, rate: float) -> None:
-        super().__init__(rate)
+    def __init__(self, inner: Limiter) -> None:
+        self.inner = inner
         self.gate = asyncio.Event()
         """Set while starts are allowed."""
         self.gate.set()
         self.stopping = asyncio.Event()
         """Set once the run is stopping."""
 
-    async def acquire(self) -> Permit:
-        """A slot, once the gate is open; a void permit once the run stops."""
+    @property
+    def on_change(self) -> Callable[[RateChange], None] | None:
+        """Told when the rate changes (the wrapped limiter's)."""
+        return self.inner.on_change
+
+    @on_change.setter
+    def on_change(self, callback: Callable[[RateChange], None] | None) -> None:
+        self.inner.on_change = callback
+
+    @property
+    def on_notice(self) -> Callable[[LimiterNotice], None] | None:
+        """Told what the operator should see about the limiter (the wrapped limiter's)."""
+        return self.inner.on_notice
+
+    @on_notice.setter
+    def on_notice(self, callback: Callable[[LimiterNotice], None] | None) -> None:
+        self.inner.on_notice = callback
+
+    @property
+    def rate(self) -> float:
+        """The wrapped limiter's current rate."""
+        return self.inner.rate
+
+    @property
+    def ceiling(self) -> float:
+        """The wrapped limiter's ceiling."""
+        return self.inner.ceiling
+
+    async def ready(self, lead_s: float) -> None:
+        """Wait until about ``lead_s`` before the next start is allowed."""
+        await self.inner.ready(lead_s)
+
+    async def acquire(self) -> Grant:
+        """A slot, once the gate is open; a void grant once the run stops."""
         await self.gate.wait()
-        grant = asyncio.ensure_future(super().acquire())
+        grant = asyncio.ensure_future(self.inner.acquire())
         stop = asyncio.ensure_future(self.stopping.wait())
         try:
             await asyncio.wait((grant, stop), return_when=asyncio.FIRST_COMPLETED)
@@ -112,10 +145,39 @@ class PausableLimiter(RateLimiter):
         if grant.done() and not grant.cancelled():
             permit = grant.result()
             # Paused while queued: hold the granted slot; the start time moves to the
-            # real departure (Permit.started), so the window stays conservative.
+            # real departure (Grant.started), so the window stays conservative.
             await self.gate.wait()
             return permit
-        return _NoStart()  # type: ignore[return-value]
+        return _NoStart()
+
+    def throttled(self, retry_after_s: float | None, started_at: float | None = None) -> None:
+        """Throttled by the server: the wrapped limiter backs off."""
+        self.inner.throttled(retry_after_s, started_at)
+
+    def succeeded(self) -> None:
+        """An answer that was not throttled."""
+        self.inner.succeeded()
+
+    def now(self) -> float:
+        """The wrapped limiter's clock."""
+        return self.inner.now()
+
+    def sharing(self) -> Sharing:
+        """Who shares the account's budget now."""
+        return self.inner.sharing()
+
+    def use_local(self, senders: int) -> None:
+        """Go on with a process-local limiter at ``ceiling / senders``."""
+        self.inner.use_local(senders)
+
+    async def aclose(self) -> None:
+        """Leave the account's senders."""
+        await self.inner.aclose()
+
+
+def process_limiter(rate: float) -> Limiter:
+    """A limiter of this process alone (tests, and profiles with ``limiter = "process"``)."""
+    return RateLimiter(rate)
 
 
 def _proceed(_verdict: CanaryVerdict, _runner: JobRunner) -> None:
@@ -190,7 +252,7 @@ class JobRunner:
         options: RunOptions,
         hooks: RunHooks | None = None,
         *,
-        limiter_factory: Callable[[float], PausableLimiter] = PausableLimiter,
+        limiter_factory: Callable[[float], Limiter] = process_limiter,
     ) -> None:
         self.client = client
         self.journal = journal
@@ -285,7 +347,7 @@ class JobRunner:
 
     async def _send(self, *, until_batch: int | None, retry_unknown: bool, resend_verified: bool) -> DoneEvent:
         """One sender over the job's planned batches (up to ``until_batch``)."""
-        limiter = self._limiter_factory(self.options.rate)
+        limiter = PausableLimiter(self._limiter_factory(self.options.rate))
         sender = Sender(
             self.client,
             self.journal,
@@ -309,6 +371,7 @@ class JobRunner:
             done = await running
         finally:
             self._sender = self._limiter = None
+            await limiter.aclose()
         self._calls += done.calls
         self._throttled += done.throttled
         return done

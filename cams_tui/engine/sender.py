@@ -48,14 +48,16 @@ from cams_tui.engine.events import (
     BatchEvent,
     DoneEvent,
     Event,
+    LimiterEvent,
     PlanEvent,
     ProgressEvent,
     RateEvent,
     StateEvent,
 )
 from cams_tui.engine.journal import Answer, BatchState, Journal, JobState
+from cams_tui.engine.limiters.base import Grant, Limiter, LimiterNotice
 from cams_tui.engine.planning import split_in_halves
-from cams_tui.engine.ratelimit import Permit, RateChange, RateLimiter
+from cams_tui.engine.ratelimit import RateChange, RateLimiter
 
 NOT_SENT_LIMIT = 6
 NOT_SENT_BACKOFF_S = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
@@ -99,7 +101,7 @@ class Sender:
         journal: Journal,
         job_id: str,
         *,
-        limiter: RateLimiter | None = None,
+        limiter: Limiter | None = None,
         max_in_flight: int | None = None,
         retry_unknown: bool = False,
         resend_verified: bool = False,
@@ -110,8 +112,9 @@ class Sender:
         self._client = client
         self._journal = journal
         self.job_id = job_id
-        self.limiter = limiter or RateLimiter()
+        self.limiter: Limiter = limiter or RateLimiter()
         self.limiter.on_change = self._rate_changed
+        self.limiter.on_notice = self._limiter_notice
         self.max_in_flight = max_in_flight or default_in_flight(self.limiter.ceiling)
         self._retry_unknown = retry_unknown
         self._resend_verified = resend_verified
@@ -194,6 +197,21 @@ class Sender:
     def _rate_changed(self, change: RateChange) -> None:
         self._emit(RateEvent(self.job_id, round(change.rate, 2), round(change.previous, 2), change.reason, change.pause_s))
 
+    def _limiter_notice(self, notice: LimiterNotice) -> None:
+        sharing = notice.sharing
+        self._emit(
+            LimiterEvent(
+                self.job_id,
+                notice.state,
+                notice.reason,
+                sharing.limiter,
+                sharing.account,
+                sharing.senders,
+                round(sharing.share, 3),
+                round(notice.rate, 2),
+            )
+        )
+
     def progress(self) -> ProgressEvent:
         """Where the job stands now."""
         now = time.monotonic()
@@ -204,6 +222,7 @@ class Sender:
         per_s = sum(size for _, size in self._recent) / span
         pending = self._counts["pending"]
         eta = pending / per_s if per_s > 0 else None
+        sharing = self.limiter.sharing()
         return ProgressEvent(
             job_id=self.job_id,
             total=self._total,
@@ -217,6 +236,8 @@ class Sender:
             recipients_per_s=round(per_s, 1),
             elapsed_s=round(now - self._started, 2),
             eta_s=round(eta, 1) if eta is not None else None,
+            senders=sharing.senders,
+            share=round(sharing.share, 3),
         )
 
     # ---------------------------------------------------------------------- run
@@ -374,7 +395,7 @@ class Sender:
                 await asyncio.sleep(backoff)
                 self._queue.appendleft(index)
 
-    async def _start(self, index: int) -> tuple[int, SendMassMessageRequest | ValueError, Permit] | None:
+    async def _start(self, index: int) -> tuple[int, SendMassMessageRequest | ValueError, Grant] | None:
         """Wait for a permit, then build the request and commit ``sending``; ``None`` when
         the sender is stopping.
 
@@ -406,7 +427,7 @@ class Sender:
             return exc
 
     async def _send(
-        self, index: int, attempt: int, request: SendMassMessageRequest | ValueError, permit: Permit
+        self, index: int, attempt: int, request: SendMassMessageRequest | ValueError, permit: Grant
     ) -> float | None:
         """Send one started batch; returns a backoff delay when it must be retried after one."""
         size = self._sizes[index]

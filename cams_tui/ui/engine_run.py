@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from cams_tui.api.credentials import Credentials
     from cams_tui.engine.canary import CanaryVerdict
     from cams_tui.engine.journal import Journal
+    from cams_tui.engine.limiters.base import Limiter
     from cams_tui.engine.reconcile import ReconcileSettings
     from cams_tui.engine.run import JobRunner
 
@@ -51,6 +52,23 @@ class SendTarget:
     lookup: ReconcileSettings | None = None
     """How a run looks its own unknown batches up once every batch has an answer
     (``None``: it does not)."""
+    limiter: str = "process"
+    """Where the account's rate budget is kept: ``process``, ``host`` or ``redis://…``
+    (the profile's ``limiter``)."""
+    account: str | None = None
+    """The account the budget belongs to (the profile's ``account``; ``None``: the
+    AccessKey ID)."""
+
+    def limiter_factory(self) -> Callable[[float], Limiter]:
+        """Builds this target's account limiter at a given rate, for each stage of a run."""
+        from cams_tui.engine.limiters.factory import account_key, build_limiter
+
+        account = account_key(self.account, self.credentials.access_key_id).key
+
+        def build(rate: float) -> Limiter:
+            return build_limiter(self.limiter, rate, account=account, data_dir=self.data_dir)
+
+        return build
 
 
 @dataclass(frozen=True)
@@ -172,7 +190,9 @@ class EngineRun:
             async with CamsClient(
                 target.credentials, target.endpoint, placement=placement, max_connections=in_flight
             ) as client:
-                runner = JobRunner(client, journal, self.job_id, options, hooks)
+                runner = JobRunner(
+                    client, journal, self.job_id, options, hooks, limiter_factory=target.limiter_factory()
+                )
                 self._runner = runner
                 with self._lock:
                     self._loop = asyncio.get_running_loop()

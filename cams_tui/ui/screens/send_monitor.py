@@ -67,6 +67,8 @@ async def resolve_target(app: Any) -> SendTarget:
         data_dir=Path(app.data_dir),
         # The run looks its own unknowns up in the background, waiting out the grace period.
         lookup=ReconcileSettings(grace_s=profile.reconcile_grace_s, lookup_rate=profile.lookup_rate),
+        limiter="process" if connection.demo else profile.limiter,
+        account=profile.account,
     )
 
 

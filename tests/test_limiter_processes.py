@@ -1,0 +1,145 @@
+"""Several `cams-tui send` processes on one account against a strict 10/s simulator.
+
+Each process sends a campaign of its own (distinct numbers) through the same AccessKey,
+started together. With the host limiter (or Redis, for processes of two "hosts", i.e. two
+data dirs) they share the account's budget: together they reach the ceiling and are
+almost never throttled. With process limiters each goes at 10/s on its own and the server
+throttles them (the contrast). A Redis killed mid-send and started again (empty) pauses
+every sender, never lets a window go over the limit, and the sends go on by themselves.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from cams_tui.simulator import SimulatorConfig
+from tests.limiter_support import (
+    LoggingSimulator,
+    RedisServer,
+    SendRun,
+    accepted_rate,
+    busiest_window,
+    child_env,
+    finish,
+    redis_server,
+    start_send,
+    write_campaign,
+    write_config,
+)
+
+RATE = 10
+LATENCY_MS = 200
+BATCH = 10
+BATCHES_EACH = 30
+
+
+@pytest.fixture
+def simulator() -> Iterator[tuple[LoggingSimulator, str]]:
+    sim = LoggingSimulator(SimulatorConfig(rate=RATE, latency_ms=LATENCY_MS, seed=7))
+    with sim.run_in_thread(port=0) as url:
+        yield sim, url
+
+
+def _send_together(tmp_path: Path, url: str, limiter: str, data_dirs: list[str], batches: int = BATCHES_EACH) -> list[SendRun]:
+    config = write_config(tmp_path / "config.toml", limiter)
+    processes = []
+    for number, data in enumerate(data_dirs):
+        campaign = write_campaign(tmp_path / f"campaign{number}", first=number * 100_000, count=batches * BATCH)
+        processes.append(start_send(campaign, url, child_env(config, tmp_path / data), batch_size=BATCH))
+    return [finish(process) for process in processes]
+
+
+def _check_exactly_once(sim: LoggingSimulator, runs: list[SendRun], senders: int, batches: int = BATCHES_EACH) -> None:
+    for run in runs:
+        assert run.code == 0, run.stderr[-2000:]
+        (done,) = run.of("done")
+        assert (done["state"], done["ok"], done["pending"]) == ("done", batches * BATCH, 0)
+    assert len(sim.accepted) == senders * batches * BATCH
+    assert set(sim.accepted.values()) == {1}
+
+
+def _figures(label: str, sim: LoggingSimulator) -> str:
+    calls = len(sim.arrivals)
+    return (
+        f"{label}: accepted {accepted_rate(sim):.2f} calls/s, throttled {sim.throttled}/{calls} "
+        f"({100 * sim.throttled / max(calls, 1):.1f} %), busiest 1 s window {busiest_window(sim.arrivals)} arrivals"
+    )
+
+
+def test_three_processes_on_one_host_share_the_budget(
+    tmp_path: Path, simulator: tuple[LoggingSimulator, str]
+) -> None:
+    sim, url = simulator
+    runs = _send_together(tmp_path, url, "host", ["data", "data", "data"])
+    print(_figures("host limiter, 3 processes", sim))
+    _check_exactly_once(sim, runs, 3)
+    assert accepted_rate(sim) >= 9.5
+    assert sim.throttled <= 0.01 * len(sim.arrivals)
+    # They knew of each other: at some point three senders shared the account.
+    assert max(event["senders"] for run in runs for event in run.of("limiter")) == 3
+
+
+def test_three_processes_with_process_limiters_are_throttled(
+    tmp_path: Path, simulator: tuple[LoggingSimulator, str]
+) -> None:
+    """The contrast: each process paces itself alone at the account's rate."""
+    sim, url = simulator
+    runs = _send_together(tmp_path, url, "process", ["data", "data", "data"])
+    print(_figures("process limiters, 3 processes", sim))
+    _check_exactly_once(sim, runs, 3)
+    assert sim.throttled > 0.05 * len(sim.arrivals)
+
+
+def test_two_hosts_share_the_budget_through_redis(
+    tmp_path: Path, simulator: tuple[LoggingSimulator, str]
+) -> None:
+    sim, url = simulator
+    with redis_server(tmp_path / "redis") as redis:
+        runs = _send_together(tmp_path, url, redis.url, ["host-a", "host-a", "host-b"])
+    print(_figures("redis limiter, 3 processes on 2 data dirs", sim))
+    _check_exactly_once(sim, runs, 3)
+    assert accepted_rate(sim) >= 9.5
+    assert sim.throttled <= 0.01 * len(sim.arrivals)
+    assert max(event["senders"] for run in runs for event in run.of("limiter")) == 3
+
+
+def test_redis_killed_mid_send_pauses_and_resumes_within_the_limit(
+    tmp_path: Path, simulator: tuple[LoggingSimulator, str]
+) -> None:
+    sim, url = simulator
+    redis = RedisServer(tmp_path / "redis")
+    redis.start()
+    try:
+        config = write_config(tmp_path / "config.toml", redis.url)
+        processes = []
+        for number, data in enumerate(["host-a", "host-b"]):
+            campaign = write_campaign(tmp_path / f"campaign{number}", first=number * 100_000, count=BATCHES_EACH * BATCH)
+            processes.append(start_send(campaign, url, child_env(config, tmp_path / data), batch_size=BATCH))
+        deadline = time.monotonic() + 30
+        while sim.accepted_calls < 15 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        redis.stop()
+        down_at = time.monotonic()
+        accepted_when_down = sim.accepted_calls
+        time.sleep(2.0)
+        # While Redis was down, nothing started but what had been granted before.
+        started_while_down = [at for at in sim.arrivals if at > down_at + 1.0]
+        redis.start()
+        runs = [finish(process) for process in processes]
+    finally:
+        redis.stop()
+    print(_figures("redis killed for 2 s mid-send, 2 processes", sim))
+    assert started_while_down == []
+    assert accepted_when_down < 2 * BATCHES_EACH
+    _check_exactly_once(sim, runs, 2)
+    assert busiest_window(sim.arrivals) <= RATE
+    assert sim.throttled == 0
+    for run in runs:
+        states = [event["state"] for event in run.of("limiter")]
+        assert "unavailable" in states and states.index("available") > states.index("unavailable"), states
+        (unavailable,) = [e for e in run.of("limiter") if e["state"] == "unavailable"][:1]
+        assert "cannot be reached" in unavailable["reason"] and "127.0.0.1" in unavailable["reason"]
