@@ -121,3 +121,13 @@ def test_missing_credentials_exit_2_with_the_variable_names(
 def test_plain_http_to_a_remote_host_is_refused(demo_env: None, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["templates", "--endpoint", "http://cams.example.com"]) == 2
     assert "only https is allowed" in capsys.readouterr().err
+
+
+def test_doctor_proves_a_mass_send_body_is_read_without_delivering(
+    demo_env: None, simulator: Simulator, threaded_sim_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    simulator.faults = Faults.parse("ignore_body=1")
+    assert main(["doctor", "--endpoint", threaded_sim_url]) == 1
+    line = next(line for line in capsys.readouterr().out.splitlines() if " placement " in line)
+    assert line.split()[0] == "FAIL" and 'placement = "query"' in line and "Missing" in line
+    assert not simulator.accepted

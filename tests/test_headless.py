@@ -328,3 +328,23 @@ def test_a_send_settles_its_own_unknowns_exactly_once(
     assert (done["ok"], done["unknown"], done["not_sent_verified"], done["pending"]) == (3000, 0, 0, 0)
     assert code == 0
     assert len(simulator.accepted) == 3000 and max(simulator.accepted.values()) == 1
+
+
+def test_a_gateway_that_does_not_read_bodies_stops_the_job_and_query_resumes_it(
+    env: Path, sim: tuple[Simulator, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    simulator, url = sim
+    simulator.faults = Faults.parse("ignore_body=1")
+    assert main(["send", str(_campaign(env, count=2_500)), "--yes", "--json", "--endpoint", url]) == 4
+    captured = capsys.readouterr()
+    events = _json_lines(captured.out)
+    done = events[-1]
+    assert done["state"] == "stopped" and done["code"].startswith("Missing")
+    assert 'placement = "query"' in done["advice"]
+    # The job stopped at its first answer: nothing else left, nothing was accepted.
+    assert [e["outcome"] for e in events if e["event"] == "batch"] == ["fatal"]
+    assert not simulator.accepted
+    (env / "no-config.toml").write_text('default_profile = "q"\n[profiles.q]\nplacement = "query"\n', encoding="utf-8")
+    assert main(["resume", done["job_id"], "--yes", "--endpoint", url]) == 0
+    assert "done: 2,500 ok" in capsys.readouterr().err
+    assert Counter(simulator.accepted.values()) == {1: 2_500}
