@@ -192,6 +192,10 @@ class Simulator:
             raise throttled(retry_after)
         if is_mass and self._draw(faults.server_error):
             raise ApiError(503, "ServiceUnavailable", "The request has failed due to a temporary failure of the server.")
+        if is_mass and self._draw(faults.drop_before_accept):
+            # The connection goes before the call is handled: nothing is recorded, and the
+            # caller, whose request was written, cannot know.
+            return {}, 200, [], 0.0, True
         now_ms = int(time.time() * 1000)
         call = Call(
             action,

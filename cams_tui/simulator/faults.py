@@ -18,6 +18,7 @@ _PROBABILITIES = (
     "server_error",
     "server_error_after_accept",
     "drop",
+    "drop_before_accept",
     "slow",
     "fail_delivery",
     "inbound",
@@ -33,7 +34,8 @@ class Faults:
 
     Probabilistic faults are drawn independently per SendChatappMassMessage call, in this
     order: ``deny``, ``unsubscribed``, ``burst``, ``throttle``, ``5xx`` (all refuse the call,
-    nothing is accepted), then validation, then acceptance, then ``5xx_after_accept``,
+    nothing is accepted), ``drop_before_accept`` (the connection is closed: nothing is
+    accepted, and the caller cannot know), then validation, then acceptance, then ``5xx_after_accept``,
     ``drop`` and ``slow`` (the call *was* accepted and its recipients recorded, but the
     caller cannot know: the outcome is really unknown).
     """
@@ -46,6 +48,9 @@ class Faults:
     """SPEC ``5xx_after_accept``: share accepted, then answered HTTP 500 ``InternalError``."""
     drop: float = 0.0
     """Share accepted, then the connection is closed without an answer."""
+    drop_before_accept: float = 0.0
+    """Share whose connection is closed without an answer before the call is handled:
+    nothing is accepted (the caller sees the same as ``drop``)."""
     slow: float = 0.0
     """Share accepted, then answered only after ``slow_ms`` milliseconds."""
     slow_ms: int = 40_000
