@@ -172,7 +172,8 @@ async def _services_check(client: CamsClient, context: RunContext) -> Check:
     if not ids:
         return Check("service IDs", False, "no Viber Service ID on this account: register one in the CAMS console")
     if context.profile.from_ and context.profile.from_ not in ids:
-        return Check("service IDs", False, f"the profile's sender {context.profile.from_} is not among {', '.join(ids)}")
+        sender = context.profile.from_
+        return Check("service IDs", False, f"the profile's sender {sender} is not among {', '.join(ids)}")
     states = ", ".join(f"{s.service_id} ({s.state or 'no state'})" for s in services.data)
     return Check("service IDs", True, "usable as From: " + states)
 

@@ -28,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from cams_tui.api.endpoints import Placement
 from cams_tui.engine.canary import (
     CANARY_FAILED,
     DEFAULT_THRESHOLD,
@@ -36,13 +37,12 @@ from cams_tui.engine.canary import (
     SpikeDetector,
     judge_canary,
 )
-from cams_tui.api.endpoints import Placement
 from cams_tui.engine.events import CanaryEvent, DoneEvent, Event, LookupEvent, StateEvent
 from cams_tui.engine.journal import BatchState, JobState, Journal
-from cams_tui.engine.planning import replan_for_placement
 from cams_tui.engine.limiters.base import Grant, Limiter, LimiterNotice, Sharing
+from cams_tui.engine.planning import replan_for_placement
 from cams_tui.engine.ratelimit import RateChange, RateLimiter
-from cams_tui.engine.reconcile import ReconcileReport, ReconcileSettings, Reconciler
+from cams_tui.engine.reconcile import Reconciler, ReconcileReport, ReconcileSettings
 from cams_tui.engine.sender import Sender, default_in_flight
 
 if TYPE_CHECKING:
@@ -325,8 +325,9 @@ class JobRunner:
         canary = self.journal.job(self.job_id).canary
         retry_unknown, resend_verified = self.options.retry_unknown, self.options.resend_verified
         if canary is not None and canary.get("verdict") is None:
-            done = await self._send(until_batch=int(canary["batches"]), retry_unknown=retry_unknown,
-                                    resend_verified=resend_verified)
+            done = await self._send(
+                until_batch=int(canary["batches"]), retry_unknown=retry_unknown, resend_verified=resend_verified
+            )
             if done.state == JobState.STOPPED.value or self._cancelled:
                 return self._end(result, done)
             result.verdict = await self._judge(canary)
@@ -337,10 +338,11 @@ class JobRunner:
             # What was asked about unknown and verified batches was done by the canary stage.
             retry_unknown = resend_verified = False
         elif canary is not None and not canary["verdict"]["healthy"]:
-            self._note_canary("overridden", f"the canary was not healthy ({canary['verdict']['reason']}): "
-                              "sending the rest as asked")
-        done = await self._send_watched(canary, result, retry_unknown=retry_unknown,
-                                        resend_verified=resend_verified)
+            reason = canary["verdict"]["reason"]
+            self._note_canary("overridden", f"the canary was not healthy ({reason}): sending the rest as asked")
+        done = await self._send_watched(
+            canary, result, retry_unknown=retry_unknown, resend_verified=resend_verified
+        )
         if done.state == JobState.DONE.value and not self._cancelled:
             await self._settle_unknowns(result)
         return self._end(result, self._job_done(done))
@@ -439,7 +441,10 @@ class JobRunner:
                 return
             self.hooks.event(LookupEvent(self.job_id, "looking", "looking up the unknown batches with CAMS"))
             reconciler = Reconciler(
-                self.client, self.journal, self.job_id, settings,
+                self.client,
+                self.journal,
+                self.job_id,
+                settings,
                 notify=lambda text: self.hooks.event(LookupEvent(self.job_id, "looking", text)),
             )
             self._lookup_task = asyncio.ensure_future(reconciler.run())

@@ -165,9 +165,8 @@ class EngineRun:
     # ------------------------------------------------------------------ the run
 
     async def _main(self) -> DoneEvent:
-        from cams_tui.api.client import CamsClient
+        from cams_tui.api.client import CamsClient, max_query_length
         from cams_tui.engine.journal import Journal
-        from cams_tui.api.client import max_query_length
         from cams_tui.engine.run import JobRunner, RunHooks, RunOptions, placement_for_run
         from cams_tui.engine.sender import default_in_flight
 
