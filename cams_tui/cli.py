@@ -218,7 +218,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         from cams_tui.simulator.cli import run_simulator_cli
 
         return run_simulator_cli(args.simulator_args)
-    with _escaped_output(args):
+    with _escaped_output(args), _stop_signals_interrupt():
         if command in {"templates", "doctor"}:
             from cams_tui import account_commands
 
@@ -244,6 +244,33 @@ def _escaped_output(args: argparse.Namespace) -> Iterator[None]:
         yield
     finally:
         sys.stdout, sys.stderr = saved
+
+
+@contextlib.contextmanager
+def _stop_signals_interrupt() -> Iterator[None]:
+    """While a headless command runs, SIGTERM and SIGHUP stop it as Ctrl-C does (exit 130,
+    "interrupted") instead of killing it mid-write: a send installs its own graceful
+    handlers on top (requests in flight answered or unknown)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    stops = (signal.SIGTERM, signal.SIGHUP)
+    saved = {signum: signal.getsignal(signum) for signum in stops}
+    for signum in stops:
+        signal.signal(signum, _interrupt)
+    try:
+        yield
+    finally:
+        for signum, handler in saved.items():
+            if handler is not None:
+                signal.signal(signum, handler)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _shown(text: str) -> str:

@@ -413,16 +413,27 @@ def _limiter_factory(context: RunContext) -> Callable[[float], Limiter]:
     return build
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+"""Signals that stop a send gracefully: Ctrl-C, ``kill``, and a terminal (or tmux session)
+that goes away."""
+
+
 async def _run_with_signals(runner: JobRunner, out: _Output) -> RunResult:
-    """Run the job; SIGINT and SIGTERM stop it gracefully (a second one at once)."""
+    """Run the job; SIGINT, SIGTERM and SIGHUP stop it gracefully (a second one at once):
+    requests in flight are answered or become unknown, the job stays resumable."""
     loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    previous = {signum: signal.getsignal(signum) for signum in STOP_SIGNALS}
+    for signum in STOP_SIGNALS:
         loop.add_signal_handler(signum, _on_signal, runner, out)
     try:
         return await runner.run()
     finally:
-        for signum in (signal.SIGINT, signal.SIGTERM):
+        for signum in STOP_SIGNALS:
             loop.remove_signal_handler(signum)
+            # asyncio leaves the default action behind: put back what was there before
+            # (the command line's "stop like Ctrl-C").
+            if previous[signum] is not None:
+                signal.signal(signum, previous[signum])
 
 
 def _confirm_continue(verdict: CanaryVerdict) -> None:

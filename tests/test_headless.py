@@ -249,7 +249,10 @@ def test_resume_of_a_finished_job_sends_nothing(
     assert sum(simulator.accepted.values()) == 450
 
 
-def test_ctrl_c_stops_cleanly_with_130_and_the_job_resumes(env: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=["INT", "TERM", "HUP"])
+def test_a_stop_signal_stops_cleanly_with_130_and_the_job_resumes(
+    env: Path, tmp_path: Path, signum: signal.Signals
+) -> None:
     simulator = Simulator(SimulatorConfig(rate=10, latency_ms=100))
     campaign = _campaign(env, count=2000)
     with simulator.run_in_thread(port=0) as url:
@@ -266,7 +269,7 @@ def test_ctrl_c_stops_cleanly_with_130_and_the_job_resumes(env: Path, tmp_path: 
         for line in process.stdout:
             lines.append(json.loads(line))
             if lines[-1]["event"] == "batch" and len(lines) >= 3:
-                process.send_signal(signal.SIGINT)
+                process.send_signal(signum)
                 break
         rest, err = process.communicate(timeout=30)
         lines += _json_lines(rest)
