@@ -54,14 +54,12 @@ def _number(what: str, unit: str, low: float, high: float, *, above_low: bool = 
 def _region(text: str) -> str:
     """An argparse type for ``--default-region``: a region code libphonenumber knows (PH, any
     case), so that a typo is a usage error rather than a failure deep in the number reader."""
-    import phonenumbers
+    from cams_tui.recipients.numbers import UnknownRegion, known_region
 
-    value = text.strip().upper()
-    if value not in phonenumbers.SUPPORTED_REGIONS:
-        raise argparse.ArgumentTypeError(
-            f"give a two-letter region code such as PH, SG or MY, not {text!r}"
-        )
-    return value
+    try:
+        return known_region(text)
+    except UnknownRegion:
+        raise argparse.ArgumentTypeError(f"give a two-letter region code such as PH, SG or MY, not {text!r}") from None
 
 
 _positive_rate = _number("--rate", "calls per second", 0, 1000, above_low=True)

@@ -351,3 +351,27 @@ def test_a_gateway_that_does_not_read_bodies_stops_the_job_and_query_resumes_it(
     assert main(["resume", done["job_id"], "--yes", "--endpoint", url]) == 0
     assert "done: 2,500 ok" in capsys.readouterr().err
     assert Counter(simulator.accepted.values()) == {1: 2_500}
+
+
+@pytest.mark.parametrize("where", ["campaign", "profile"])
+@pytest.mark.parametrize("region", ["XX", "P", "1"])
+def test_an_unknown_default_region_in_a_campaign_or_profile_is_a_usage_error(
+    env: Path, sim: tuple[Simulator, str], capsys: pytest.CaptureFixture[str], where: str, region: str
+) -> None:
+    simulator, url = sim
+    campaign = _campaign(env)
+    argv = ["send", str(campaign), "--dry-run", "--endpoint", url]
+    if where == "campaign":
+        text = campaign.read_text(encoding="utf-8").replace('file = "numbers.csv"', f'file = "numbers.csv"\ndefault_region = "{region}"')
+        campaign.write_text(text, encoding="utf-8")
+    else:
+        config = env / "config.toml"
+        config.write_text(f'[profiles.p]\ndefault_region = "{region}"\n', encoding="utf-8")
+        os.environ["CAMS_TUI_CONFIG"] = str(config)  # restored by the env fixture's monkeypatch
+        argv += ["--profile", "p"]
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "Traceback" not in err and "error (" not in err
+    assert "region" in err and region in err
+    assert not simulator.accepted

@@ -146,8 +146,9 @@ duplicates and opted-out numbers are dropped.
         from cams_tui.recipients import IntakeOptions, read_recipients, read_recipients_text
 
         worker = get_current_worker()
-        options = IntakeOptions(default_region=region or None, suppressed=self.cams.suppression(region or None))
         try:
+            # Inside: an unknown region (XX) is refused by the number reader, in words.
+            options = IntakeOptions(default_region=region or None, suppressed=self.cams.suppression(region or None))
             if file:
                 path = Path(file).expanduser()
                 report = read_recipients(
