@@ -78,7 +78,7 @@ from cams_tui.engine.limiters.base import Limiter
 from cams_tui.engine.limiters.factory import account_key, build_limiter
 from cams_tui.engine.run import JobRunner, RunHooks, RunOptions, RunResult, placement_for_run
 from cams_tui.engine.sender import default_in_flight, freeze_startup_objects
-from cams_tui.errors import UserError
+from cams_tui.errors import CannotProceed, UserError
 from cams_tui.recipients import IntakeOptions, IntakeReport, check_params, load_suppression, read_recipients
 from cams_tui.recipients.params import resolve_params
 from cams_tui.templates import template_variables
@@ -296,6 +296,12 @@ async def _fetch_variables(context: RunContext, campaign: Campaign) -> list[str]
             advice = exc.advice
             if exc.outcome is Outcome.FATAL:
                 raise _Fatal(f"cannot read template {campaign.template_code}: {exc}", advice) from None
+            if exc.outcome in (Outcome.NOT_SENT, Outcome.UNKNOWN, Outcome.THROTTLED):
+                # The endpoint did not answer (or not usefully): not the campaign's fault.
+                raise CannotProceed(
+                    f"cannot read template {campaign.template_code} ({campaign.language}): {exc}. Check the "
+                    "endpoint, the network and any proxy, then run again; nothing was sent"
+                ) from None
             raise UserError(
                 f"cannot read template {campaign.template_code} ({campaign.language}): {exc}"
                 + (f"\n{advice}" if advice else "")

@@ -17,7 +17,7 @@ import pytest
 
 from cams_tui.cli import EXIT_CANNOT_PROCEED, EXIT_USAGE, main
 from cams_tui.engine.journal import Answer, BatchState, Journal, JournalUnusable
-from cams_tui.simulator import Simulator, SimulatorConfig
+from cams_tui.simulator import Simulator
 from cams_tui.simulator.cli import run_simulator_cli
 from tests.test_engine_support import make_job
 from tests.test_headless import _campaign, env, sim  # noqa: F401 - fixtures
