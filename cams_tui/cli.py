@@ -1,7 +1,9 @@
 """The ``cams-tui`` command: the TUI by default, headless subcommands for scripts.
 
 Exit codes: 0 all ok, 1 some failed, 2 bad input or usage, 3 some unknown,
-4 stopped by a fatal error, 130 interrupted.
+4 cannot proceed (a fatal answer stopped the job, or the journal, the data folder, the disk,
+a permission or a port keeps us from going on), 70 an internal error (a bug), 130 stopped by
+a signal (Ctrl-C, SIGTERM, SIGHUP) or by the output going away.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_UNKNOWN = 3
 EXIT_FATAL = 4
+EXIT_CANNOT_PROCEED = EXIT_FATAL
+EXIT_INTERNAL = 70  # sysexits' EX_SOFTWARE: a bug, never an answer or an input
 EXIT_INTERRUPTED = 130
 ENV_DEBUG = "CAMS_TUI_DEBUG"
 # Commands that may stop part-way through a job when their output goes away.
@@ -25,7 +29,8 @@ _SENDING_COMMANDS = frozenset({"send", "resume", "reconcile"})
 _EPILOG = """\
 environment: ALIBABA_CLOUD_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET,
 ALIBABA_CLOUD_SECURITY_TOKEN, CAMS_TUI_ENDPOINT, CAMS_TUI_DATA_DIR, CAMS_TUI_CONFIG.
-exit codes: 0 all ok, 1 some failed, 2 bad input, 3 some unknown, 4 fatal error, 130 interrupted.
+exit codes: 0 all ok, 1 some failed, 2 bad input, 3 some unknown, 4 cannot proceed (fatal error,
+journal, disk, permission), 70 internal error, 130 stopped by a signal (INT, TERM, HUP).
 """
 
 
@@ -49,14 +54,12 @@ def _number(what: str, unit: str, low: float, high: float, *, above_low: bool = 
 def _region(text: str) -> str:
     """An argparse type for ``--default-region``: a region code libphonenumber knows (PH, any
     case), so that a typo is a usage error rather than a failure deep in the number reader."""
-    import phonenumbers
+    from cams_tui.recipients.numbers import UnknownRegion, known_region
 
-    value = text.strip().upper()
-    if value not in phonenumbers.SUPPORTED_REGIONS:
-        raise argparse.ArgumentTypeError(
-            f"give a two-letter region code such as PH, SG or MY, not {text!r}"
-        )
-    return value
+    try:
+        return known_region(text)
+    except UnknownRegion:
+        raise argparse.ArgumentTypeError(f"give a two-letter region code such as PH, SG or MY, not {text!r}") from None
 
 
 _positive_rate = _number("--rate", "calls per second", 0, 1000, above_low=True)
@@ -213,7 +216,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         from cams_tui.simulator.cli import run_simulator_cli
 
         return run_simulator_cli(args.simulator_args)
-    with _escaped_output(args):
+    with _escaped_output(args), _stop_signals_interrupt():
         if command in {"templates", "doctor"}:
             from cams_tui import account_commands
 
@@ -241,6 +244,33 @@ def _escaped_output(args: argparse.Namespace) -> Iterator[None]:
         sys.stdout, sys.stderr = saved
 
 
+@contextlib.contextmanager
+def _stop_signals_interrupt() -> Iterator[None]:
+    """While a headless command runs, SIGTERM and SIGHUP stop it as Ctrl-C does (exit 130,
+    "interrupted") instead of killing it mid-write: a send installs its own graceful
+    handlers on top (requests in flight answered or unknown)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    stops = (signal.SIGTERM, signal.SIGHUP)
+    saved = {signum: signal.getsignal(signum) for signum in stops}
+    for signum in stops:
+        signal.signal(signum, _interrupt)
+    try:
+        yield
+    finally:
+        for signum, handler in saved.items():
+            if handler is not None:
+                signal.signal(signum, handler)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def _shown(text: str) -> str:
     from cams_tui.untrusted import escape_controls
 
@@ -255,7 +285,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         return _dispatch(args)
-    except (UserError, EndpointError) as exc:
+    except UserError as exc:
+        print(f"cams-tui: {_shown(str(exc))}", file=sys.stderr)
+        return exc.exit_code
+    except EndpointError as exc:
         print(f"cams-tui: {_shown(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
@@ -270,12 +303,42 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("cams-tui: the output was closed before the end; the job stays resumable", file=sys.stderr)
             return EXIT_INTERRUPTED
         return EXIT_OK  # a listing read as far as wanted: nothing went wrong
+    except (OSError, MemoryError) as exc:
+        # The machine, not the input: a file or device that cannot be written or read.
+        if os.environ.get(ENV_DEBUG):
+            raise
+        print(f"cams-tui: {_shown(_machine_failure(exc))}", file=sys.stderr)
+        return EXIT_CANNOT_PROCEED
     except Exception as exc:  # noqa: BLE001 - the last resort: one line, never a traceback
         if os.environ.get(ENV_DEBUG):
             raise
+        import sqlite3
+
+        if isinstance(exc, sqlite3.Error):
+            from cams_tui.errors import sqlite_error_reason
+
+            print(
+                f"cams-tui: the journal cannot be used: {_shown(sqlite_error_reason(exc))}. Nothing is sent "
+                "without being journaled; a job stays resumable once this is fixed",
+                file=sys.stderr,
+            )
+            return EXIT_CANNOT_PROCEED
         print(
-            f"cams-tui: unexpected error ({type(exc).__name__}: {_shown(str(exc))}). Any job it was sending "
-            f"stays resumable (cams-tui jobs). Run again with {ENV_DEBUG}=1 for the details.",
+            f"cams-tui: internal error ({type(exc).__name__}: {_shown(str(exc))}): a bug in cams-tui. Any job "
+            f"it was sending stays resumable (cams-tui jobs). Run again with {ENV_DEBUG}=1 for the details.",
             file=sys.stderr,
         )
-        return EXIT_FAILED
+        return EXIT_INTERNAL
+
+
+def _machine_failure(exc: OSError | MemoryError) -> str:
+    """An error of the machine (disk, permission, device, memory) in plain words."""
+    if isinstance(exc, MemoryError):
+        return "out of memory: close other programs, or split the input into smaller files"
+    from cams_tui.errors import os_error_reason
+
+    where = f" ({exc.filename})" if exc.filename else ""
+    return (
+        f"cannot go on{where}: {os_error_reason(exc)}. A job it was sending stays resumable once "
+        "this is fixed (cams-tui jobs)"
+    )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import tempfile
 import tomllib
 from dataclasses import dataclass, field, replace
@@ -20,7 +21,7 @@ from typing import Any, ClassVar
 from cams_tui.input_files import CONFIG_MAX_BYTES, read_input_text
 from cams_tui import paths
 from cams_tui.errors import UserError
-from cams_tui.api.endpoints import DEFAULT_REGION, Placement, endpoint_for_region, normalize_endpoint
+from cams_tui.api.endpoints import DEFAULT_REGION, EndpointError, Placement, endpoint_for_region, normalize_endpoint
 from cams_tui.api.credentials import Credentials
 from cams_tui.tables import CheckedTable, Field, TableError, number, one_of, optional, text
 
@@ -203,9 +204,38 @@ def load_settings(path: Path | None = None) -> Settings:
     except RecursionError:
         raise ConfigError(f"{path}: arrays or tables nested too deeply to read; a config needs none") from None
     try:
-        return Settings.from_table(data)
+        settings = Settings.from_table(data)
     except TableError as exc:
         raise ConfigError(f"{path}: {exc}") from None
+    _refuse_exposed_secret(settings, path)
+    return settings
+
+
+def _refuse_exposed_secret(settings: Settings, path: Path) -> None:
+    """A config holding a stored secret must be its owner's alone, as ssh insists for a key
+    file: another user able to read it has the AccessKey."""
+    holding = [
+        name
+        for name, profile in settings.profiles.items()
+        if profile.credentials.source == "stored"
+        and (profile.credentials.access_key_secret or profile.credentials.security_token)
+    ]
+    if not holding:
+        return
+    try:
+        status = path.stat()
+    except OSError:
+        return  # read a moment ago: gone now, nothing left to expose
+    if status.st_mode & 0o077:
+        raise ConfigError(
+            f"{path} holds a stored AccessKey secret (profile {holding[0]!r}) but other users may read it "
+            f"(mode {stat.S_IMODE(status.st_mode):04o}): run  chmod 600 {path}  and try again"
+        )
+    if status.st_uid != os.getuid() and os.getuid() != 0:
+        raise ConfigError(
+            f"{path} holds a stored AccessKey secret (profile {holding[0]!r}) but belongs to another user: "
+            "use a config of your own (CAMS_TUI_CONFIG), or have it chowned to you"
+        )
 
 
 def save_settings(settings: Settings, path: Path | None = None) -> Path:
@@ -305,7 +335,18 @@ def resolve_context(
         known = ", ".join(sorted(settings.profiles)) or "none"
         raise ConfigError(f"no profile named {name!r} in {paths.config_path()} (profiles: {known})")
     profile = settings.profiles[name] if name else Profile()
-    chosen = endpoint or env.get(ENV_ENDPOINT, "").strip() or None
+    if endpoint is not None and not endpoint.strip():
+        raise EndpointError(
+            "--endpoint is empty: give a URL such as https://cams.ap-southeast-1.aliyuncs.com, or leave the "
+            "flag out to use the profile's endpoint"
+        )
+    from_env = env.get(ENV_ENDPOINT)
+    if endpoint is None and from_env is not None and not from_env.strip():
+        raise EndpointError(
+            f"{ENV_ENDPOINT} is set but empty: unset it (unset {ENV_ENDPOINT}) to use the profile's endpoint, "
+            "or set it to a URL"
+        )
+    chosen = endpoint or (from_env or "").strip() or None
     resolved = normalize_endpoint(chosen) if chosen else profile.resolved_endpoint()
     return RunContext(
         profile_name=name or "default",

@@ -78,7 +78,7 @@ from cams_tui.engine.limiters.base import Limiter
 from cams_tui.engine.limiters.factory import account_key, build_limiter
 from cams_tui.engine.run import JobRunner, RunHooks, RunOptions, RunResult, placement_for_run
 from cams_tui.engine.sender import default_in_flight, freeze_startup_objects
-from cams_tui.errors import UserError
+from cams_tui.errors import CannotProceed, UserError
 from cams_tui.recipients import IntakeOptions, IntakeReport, check_params, load_suppression, read_recipients
 from cams_tui.recipients.params import resolve_params
 from cams_tui.templates import template_variables
@@ -296,6 +296,12 @@ async def _fetch_variables(context: RunContext, campaign: Campaign) -> list[str]
             advice = exc.advice
             if exc.outcome is Outcome.FATAL:
                 raise _Fatal(f"cannot read template {campaign.template_code}: {exc}", advice) from None
+            if exc.outcome in (Outcome.NOT_SENT, Outcome.UNKNOWN, Outcome.THROTTLED):
+                # The endpoint did not answer (or not usefully): not the campaign's fault.
+                raise CannotProceed(
+                    f"cannot read template {campaign.template_code} ({campaign.language}): {exc}. Check the "
+                    "endpoint, the network and any proxy, then run again; nothing was sent"
+                ) from None
             raise UserError(
                 f"cannot read template {campaign.template_code} ({campaign.language}): {exc}"
                 + (f"\n{advice}" if advice else "")
@@ -413,16 +419,27 @@ def _limiter_factory(context: RunContext) -> Callable[[float], Limiter]:
     return build
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+"""Signals that stop a send gracefully: Ctrl-C, ``kill``, and a terminal (or tmux session)
+that goes away."""
+
+
 async def _run_with_signals(runner: JobRunner, out: _Output) -> RunResult:
-    """Run the job; SIGINT and SIGTERM stop it gracefully (a second one at once)."""
+    """Run the job; SIGINT, SIGTERM and SIGHUP stop it gracefully (a second one at once):
+    requests in flight are answered or become unknown, the job stays resumable."""
     loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    previous = {signum: signal.getsignal(signum) for signum in STOP_SIGNALS}
+    for signum in STOP_SIGNALS:
         loop.add_signal_handler(signum, _on_signal, runner, out)
     try:
         return await runner.run()
     finally:
-        for signum in (signal.SIGINT, signal.SIGTERM):
+        for signum in STOP_SIGNALS:
             loop.remove_signal_handler(signum)
+            # asyncio leaves the default action behind: put back what was there before
+            # (the command line's "stop like Ctrl-C").
+            if previous[signum] is not None:
+                signal.signal(signum, previous[signum])
 
 
 def _confirm_continue(verdict: CanaryVerdict) -> None:

@@ -380,3 +380,28 @@ def test_private_dirs_created_on_the_way_are_private_too(tmp_path: Path) -> None
     assert stat.S_IMODE((tmp_path / "data").stat().st_mode) == 0o700
     assert stat.S_IMODE(target.stat().st_mode) == 0o700
     assert stat.S_IMODE(tmp_path.stat().st_mode) == 0o755, "an existing folder is left alone"
+
+
+def test_a_stored_secret_in_a_config_others_can_read_is_refused_with_the_chmod(tmp_path: Path) -> None:
+    path = save_settings(_full_settings(), tmp_path / "config.toml")
+    assert load_settings(path).profiles["stored"].credentials.access_key_secret == SECRET  # 0600: fine
+    for mode in (0o644, 0o640, 0o604):
+        os.chmod(path, mode)
+        with pytest.raises(ConfigError) as caught:
+            load_settings(path)
+        message = str(caught.value)
+        assert f"chmod 600 {path}" in message and f"{mode:04o}" in message and "'stored'" in message
+        assert SECRET not in message and TOKEN not in message
+    # Without a stored secret, a readable config is fine (it holds nothing to steal).
+    path.write_text('[profiles.w]\nregion = "ap-southeast-1"\n', encoding="utf-8")
+    os.chmod(path, 0o644)
+    assert "w" in load_settings(path).profiles
+
+
+@pytest.mark.parametrize("where", ["flag", "env"])
+def test_an_empty_endpoint_is_refused_rather_than_meaning_production(where: str) -> None:
+    from cams_tui.api.endpoints import EndpointError
+
+    kwargs = {"endpoint": "  "} if where == "flag" else {"environ": {"CAMS_TUI_ENDPOINT": ""}}
+    with pytest.raises(EndpointError, match="empty"):
+        resolve_context(settings=Settings(), **kwargs)  # type: ignore[arg-type]

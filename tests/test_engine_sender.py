@@ -179,7 +179,7 @@ async def test_an_unreachable_endpoint_is_retried_then_stops_the_job(tmp_path: P
     events: list[Event] = []
     with Journal(tmp_path) as journal:
         job_id = make_job(journal, url, 200, 100)
-        done = await _send(journal, url, job_id, events=events, not_sent_backoff_s=(0.01,))
+        done = await _send(journal, url, job_id, events=events, not_sent_backoff_s=(0.01,), unreachable_after_s=0)
         assert (done.state, done.code, done.pending) == ("stopped", "Unreachable", 200)
         assert "Check the endpoint" in (done.advice or "")
         assert [b.state for b in journal.batches(job_id)] == ["planned", "planned"]

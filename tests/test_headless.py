@@ -249,7 +249,10 @@ def test_resume_of_a_finished_job_sends_nothing(
     assert sum(simulator.accepted.values()) == 450
 
 
-def test_ctrl_c_stops_cleanly_with_130_and_the_job_resumes(env: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=["INT", "TERM", "HUP"])
+def test_a_stop_signal_stops_cleanly_with_130_and_the_job_resumes(
+    env: Path, tmp_path: Path, signum: signal.Signals
+) -> None:
     simulator = Simulator(SimulatorConfig(rate=10, latency_ms=100))
     campaign = _campaign(env, count=2000)
     with simulator.run_in_thread(port=0) as url:
@@ -266,7 +269,7 @@ def test_ctrl_c_stops_cleanly_with_130_and_the_job_resumes(env: Path, tmp_path: 
         for line in process.stdout:
             lines.append(json.loads(line))
             if lines[-1]["event"] == "batch" and len(lines) >= 3:
-                process.send_signal(signal.SIGINT)
+                process.send_signal(signum)
                 break
         rest, err = process.communicate(timeout=30)
         lines += _json_lines(rest)
@@ -348,3 +351,27 @@ def test_a_gateway_that_does_not_read_bodies_stops_the_job_and_query_resumes_it(
     assert main(["resume", done["job_id"], "--yes", "--endpoint", url]) == 0
     assert "done: 2,500 ok" in capsys.readouterr().err
     assert Counter(simulator.accepted.values()) == {1: 2_500}
+
+
+@pytest.mark.parametrize("where", ["campaign", "profile"])
+@pytest.mark.parametrize("region", ["XX", "P", "1"])
+def test_an_unknown_default_region_in_a_campaign_or_profile_is_a_usage_error(
+    env: Path, sim: tuple[Simulator, str], capsys: pytest.CaptureFixture[str], where: str, region: str
+) -> None:
+    simulator, url = sim
+    campaign = _campaign(env)
+    argv = ["send", str(campaign), "--dry-run", "--endpoint", url]
+    if where == "campaign":
+        text = campaign.read_text(encoding="utf-8").replace('file = "numbers.csv"', f'file = "numbers.csv"\ndefault_region = "{region}"')
+        campaign.write_text(text, encoding="utf-8")
+    else:
+        config = env / "config.toml"
+        config.write_text(f'[profiles.p]\ndefault_region = "{region}"\n', encoding="utf-8")
+        os.environ["CAMS_TUI_CONFIG"] = str(config)  # restored by the env fixture's monkeypatch
+        argv += ["--profile", "p"]
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "Traceback" not in err and "error (" not in err
+    assert "region" in err and region in err
+    assert not simulator.accepted

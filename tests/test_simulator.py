@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import http.client
 import json
+import os
 import signal
 import socket
 import subprocess
 import sys
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -584,3 +586,72 @@ def test_the_demo_profile_carries_the_simulators_space(tmp_path: Any, monkeypatc
     app = create_app(args)
     assert app.connection.context.profile.cust_space_id == demo_data.DEMO_CUST_SPACE_ID
     assert app.state.options.cust_space_id == demo_data.DEMO_CUST_SPACE_ID
+
+
+def _serve_cli(args: list[str], env: dict[str, str]) -> tuple[str, subprocess.Popen[str]]:
+    """Start ``cams-tui simulator ARGS`` in a process; returns its URL once it serves."""
+    code = "import sys; from cams_tui.simulator.cli import run_simulator_cli; sys.exit(run_simulator_cli(sys.argv[1:]))"
+    process = subprocess.Popen(
+        [sys.executable, "-c", code, "--port", "0", *args],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, **env},
+    )
+    first = process.stdout.readline()  # type: ignore[union-attr]
+    assert first.startswith("CAMS simulator listening on "), process.communicate(timeout=10)
+    return first.rsplit(" ", 1)[1].strip(), process
+
+
+async def _templates_with(url: str, key_id: str, secret: str) -> str:
+    from cams_tui.api.client import CamsClient
+    from cams_tui.api.credentials import Credentials
+    from cams_tui.api.errors import CamsError
+
+    async with CamsClient(Credentials(key_id, secret), url) as cams:
+        try:
+            await cams.list_templates()
+        except CamsError as exc:
+            return exc.code or "error"
+        return "OK"
+
+
+@pytest.mark.parametrize("way", ["env", "file"])
+async def test_cli_takes_its_secret_from_the_environment_or_a_file(tmp_path: Path, way: str) -> None:
+    secret = "sim-secret-7c1a"
+    if way == "env":
+        args, env = ["--access-key-id", "LTAI5tSim"], {"CAMS_TUI_SIMULATOR_SECRET": secret}
+    else:
+        (tmp_path / "secret").write_text(secret + "\n", encoding="utf-8")
+        args, env = ["--access-key-id", "LTAI5tSim", "--access-key-secret-file", str(tmp_path / "secret")], {}
+    url, process = _serve_cli(args, env)
+    try:
+        assert await _templates_with(url, "LTAI5tSim", secret) == "OK"
+        assert await _templates_with(url, "LTAI5tSim", "wrong") == "SignatureDoesNotMatch"
+    finally:
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=10)
+    assert secret not in out + err  # neither in the banner nor anywhere else
+    assert "visible to every local user" not in err
+
+
+def test_cli_secret_problems_and_exposures_are_said(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from cams_tui.simulator.cli import _loopback
+
+    monkeypatch.setenv("CAMS_TUI_SIMULATOR_SECRET", "a")
+    assert run_simulator_cli(["--access-key-id", "X", "--access-key-secret", "b"]) == 2
+    assert "give the secret once" in capsys.readouterr().err
+    monkeypatch.delenv("CAMS_TUI_SIMULATOR_SECRET")
+    assert run_simulator_cli(["--access-key-id", "X", "--access-key-secret-file", str(tmp_path / "none")]) == 2
+    assert "cannot be read" in capsys.readouterr().err
+    (tmp_path / "empty").write_text("\n")
+    assert run_simulator_cli(["--access-key-id", "X", "--access-key-secret-file", str(tmp_path / "empty")]) == 2
+    assert "first line is empty" in capsys.readouterr().err
+    assert _loopback("127.0.0.1") and _loopback("::1") and _loopback("localhost")
+    assert not _loopback("0.0.0.0") and not _loopback("::") and not _loopback("192.0.2.1")
+
+
+def test_cli_warns_when_it_listens_beyond_loopback_and_about_a_secret_in_argv() -> None:
+    url, process = _serve_cli(["--host", "0.0.0.0", "--access-key-id", "LTAI5tSim", "--access-key-secret", "s"], {})
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=10)
+    assert "listening on 0.0.0.0 takes calls from other machines" in err
+    assert "visible to every local user (ps)" in err

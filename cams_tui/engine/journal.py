@@ -43,7 +43,7 @@ from time import monotonic as _monotonic, sleep as _sleep
 from typing import Any
 
 from cams_tui import paths
-from cams_tui.errors import UserError
+from cams_tui.errors import CannotProceed, UserError, journal_failure
 from cams_tui.api.endpoints import Placement
 from cams_tui.api.models import MassMessageOptions
 
@@ -170,6 +170,11 @@ class JobState(str, enum.Enum):
 
 class JournalError(UserError):
     """The journal cannot be used, or a job id is unknown; the message says which."""
+
+
+class JournalUnusable(JournalError, CannotProceed):
+    """The journal cannot be opened or written (not SQLite, damaged, read-only, disk full,
+    held by another process): exit 4, not a bad input."""
 
 
 @dataclass(frozen=True)
@@ -310,13 +315,21 @@ class Journal:
     """The journal of one data dir. Not thread-safe: use it from one thread (the event loop)."""
 
     def __init__(self, data_dir: Path) -> None:
-        self.data_dir = paths.ensure_private_dir(Path(data_dir))
-        self.path = self.data_dir / JOURNAL_NAME
-        if not self.path.exists():
-            # Create it 0600 before SQLite does, so it never exists with a wider mode;
-            # SQLite gives -wal and -shm the mode of the database file.
-            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
+        data_dir = Path(data_dir)
+        if data_dir.exists() and not data_dir.is_dir():
+            raise JournalUnusable(
+                f"the data folder {data_dir} is a file, not a folder: give a folder with --data-dir "
+                "or CAMS_TUI_DATA_DIR"
+            )
+        self.path = data_dir / JOURNAL_NAME
         try:
+            self.data_dir = paths.ensure_private_dir(data_dir)
+            if self.path.is_dir():
+                raise JournalUnusable(f"the journal {self.path} is a folder: move it aside, or give another --data-dir")
+            if not self.path.exists():
+                # Create it 0600 before SQLite does, so it never exists with a wider mode;
+                # SQLite gives -wal and -shm the mode of the database file.
+                os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
             with self._open_lock():
                 self._db = self._connect()
                 try:
@@ -324,10 +337,10 @@ class Journal:
                 except BaseException:
                     self._db.close()
                     raise
-        except sqlite3.DatabaseError as exc:
-            raise JournalError(f"the journal {self.path} cannot be opened: {exc}") from None
-        for suffix in ("", "-journal"):
-            _private_file(Path(str(self.path) + suffix))
+            for suffix in ("", "-journal"):
+                _private_file(Path(str(self.path) + suffix))
+        except (sqlite3.Error, OSError) as exc:
+            raise _unusable(self.path, exc) from None
         self._commits = 0
         self._kill_at = self._parse_kill_hook(os.environ.get(ENV_KILL_AT_COMMIT, ""))
 
@@ -349,7 +362,7 @@ class Journal:
                     break
                 except BlockingIOError:
                     if _monotonic() > deadline:
-                        raise JournalError(
+                        raise JournalUnusable(
                             f"the journal {self.path} is being opened by another cams-tui process "
                             f"for over {OPEN_TIMEOUT_S:g} s; try again"
                         ) from None
@@ -378,7 +391,7 @@ class Journal:
                 return db
             db.close()
             if _monotonic() > deadline:
-                raise JournalError(
+                raise JournalUnusable(
                     f"the journal {self.path} is in WAL mode and held open by another program (an older "
                     "cams-tui?): close it, then try again; it is converted to a rollback journal on the "
                     "next open"
@@ -395,7 +408,7 @@ class Journal:
     def _migrate(self) -> None:
         version = self._db.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
-            raise JournalError(
+            raise JournalUnusable(
                 f"the journal {self.path} was written by a newer cams-tui (schema {version}); upgrade cams-tui"
             )
         while version < SCHEMA_VERSION:
@@ -418,17 +431,32 @@ class Journal:
 
     def _transaction(self, statements: Iterable[tuple[str, Any]]) -> None:
         """Run statements in one transaction and commit it durably."""
-        self._db.execute("BEGIN IMMEDIATE")
+        with self._writing():
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                for sql, args in statements:
+                    if isinstance(args, list):
+                        self._db.executemany(sql, args)
+                    else:
+                        self._db.execute(sql, args)
+            except BaseException:
+                self._rollback()
+                raise
+            self._commit()
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """A write that fails in SQLite (disk full, read-only, damaged) is a journal that
+        cannot be used: said in plain words, exit 4 (the transaction was rolled back)."""
         try:
-            for sql, args in statements:
-                if isinstance(args, list):
-                    self._db.executemany(sql, args)
-                else:
-                    self._db.execute(sql, args)
-        except BaseException:
+            yield
+        except sqlite3.Error as exc:
+            raise _unusable(self.path, exc) from None
+
+    def _rollback(self) -> None:
+        # SQLite may have rolled back already (a full disk does): nothing to undo then.
+        with contextlib.suppress(sqlite3.Error):
             self._db.execute("ROLLBACK")
-            raise
-        self._commit()
 
     def _commit(self) -> None:
         self._commits += 1
@@ -451,7 +479,7 @@ class Journal:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                raise JournalError(f"job {job_id} is being sent by another cams-tui process") from None
+                raise JournalUnusable(f"job {job_id} is being sent by another cams-tui process") from None
             yield
         finally:
             os.close(fd)
@@ -773,6 +801,17 @@ class Journal:
         *,
         closing: list[tuple[str, Any]],
     ) -> dict[int, list[int]]:
+        with self._writing():
+            return self._split_in_transaction(splits, job_id, allowed, closing=closing)
+
+    def _split_in_transaction(
+        self,
+        splits: dict[int, list[PlannedBatch]],
+        job_id: str,
+        allowed: tuple[BatchState, ...],
+        *,
+        closing: list[tuple[str, Any]],
+    ) -> dict[int, list[int]]:
         now = time.time()
         self._db.execute("BEGIN IMMEDIATE")
         try:
@@ -812,7 +851,7 @@ class Journal:
             for sql, args in closing:
                 self._db.execute(sql, args)
         except BaseException:
-            self._db.execute("ROLLBACK")
+            self._rollback()
             raise
         self._commit()
         return created
@@ -915,6 +954,12 @@ class Journal:
         )
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, row)) for row in cursor]
+
+
+def _unusable(path: Path, exc: BaseException) -> JournalUnusable:
+    if isinstance(exc, JournalError):
+        return exc if isinstance(exc, JournalUnusable) else JournalUnusable(str(exc))
+    return JournalUnusable(str(journal_failure(path, exc)))
 
 
 def _split_sql(script: str) -> list[str]:

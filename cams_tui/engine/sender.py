@@ -6,10 +6,14 @@ acted on as the outcome taxonomy says (``cams_tui.api.errors``):
 
 - ``ok``: recorded with its GroupMessageId; the batch is never sent again.
 - ``throttled``: back to ``planned``, retried first; every start pauses for the delay the
-  server asked for and the rate drops (AIMD).
-- ``not_sent``: back to ``planned``, retried with exponential backoff; after
-  ``NOT_SENT_LIMIT`` failures in a row without any answer the job stops (the endpoint is
-  unreachable), resumable.
+  server asked for and the rate drops (AIMD). Throttling has a ceiling: when every answer
+  for ``throttle_ceiling_s`` (5 minutes) was a throttle, with no batch settled meanwhile,
+  the job stops (code ``ThrottledTooLong``), resumable, with advice.
+- ``not_sent``: back to ``planned``, retried with exponential backoff; the job stops (the
+  endpoint is unreachable, code ``Unreachable``), resumable, only after ``NOT_SENT_LIMIT``
+  failures in a row without any answer *and* ``unreachable_after_s`` (30 s) since the
+  first of them: several requests in flight fail together when a server restarts, and a
+  restart takes seconds.
 - ``fatal``: the caller is refused (credentials, permission, clock, account), or the gateway
   did not read the body: the batch goes back to ``planned``, no new request starts, the
   requests already in flight finish, and the job stops with the error and its advice;
@@ -61,6 +65,12 @@ from cams_tui.engine.ratelimit import RateChange, RateLimiter
 
 NOT_SENT_LIMIT = 6
 NOT_SENT_BACKOFF_S = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
+# Connections refused (or failing before the request was written) for this long, without
+# any answer in between, make the endpoint unreachable: longer than a server's restart.
+UNREACHABLE_AFTER_S = 30.0
+# Throttled for this long without any batch settled stops the job: the account's limit is
+# taken by someone else (or the quota is spent), and retrying forever helps nobody.
+THROTTLE_CEILING_S = 300.0
 # How long a cancel waits for requests in flight to be answered before giving up on them
 # (they then become ``unknown``). A second cancel gives up at once.
 CANCEL_GRACE_S = 10.0
@@ -68,6 +78,8 @@ CANCEL_GRACE_S = 10.0
 # a few milliseconds, or tens when a full garbage collection runs meanwhile.
 PREPARE_LEAD_S = 0.06
 _WINDOW_S = 5.0
+THROTTLED_TOO_LONG = "ThrottledTooLong"
+"""The stop code of a job throttled for ``throttle_ceiling_s`` without a settled batch."""
 
 Subscriber = Callable[[Event], None]
 
@@ -108,6 +120,8 @@ class Sender:
         until_batch: int | None = None,
         cancel_grace_s: float = CANCEL_GRACE_S,
         not_sent_backoff_s: tuple[float, ...] = NOT_SENT_BACKOFF_S,
+        unreachable_after_s: float = UNREACHABLE_AFTER_S,
+        throttle_ceiling_s: float = THROTTLE_CEILING_S,
     ) -> None:
         self._client = client
         self._journal = journal
@@ -121,6 +135,12 @@ class Sender:
         self._until_batch = until_batch
         self._cancel_grace_s = cancel_grace_s
         self._backoff = not_sent_backoff_s
+        self._unreachable_after_s = unreachable_after_s
+        self._throttle_ceiling_s = throttle_ceiling_s
+        # When the current run of failures without an answer, and of throttles without a
+        # settled batch, began (monotonic), or None.
+        self._not_sent_since: float | None = None
+        self._throttled_since: float | None = None
         self._subscribers: list[Subscriber] = []
         self._queue: deque[int] = deque()
         self._sizes: dict[int, int] = {}
@@ -163,6 +183,8 @@ class Sender:
     def resume(self) -> None:
         """Start requests again after :meth:`pause`."""
         if not self._running.is_set():
+            # Time spent paused is not time spent throttled or unreachable.
+            self._not_sent_since = self._throttled_since = None
             self._running.set()
             self._emit(StateEvent(self.job_id, "running"))
 
@@ -375,6 +397,7 @@ class Sender:
             raise
 
     async def _work(self) -> None:
+        failures = 0  # this worker's not-sent tries in a row
         while self._queue and not self._stopping:
             await self._running.wait()
             if self._stopping or not self._queue:
@@ -390,9 +413,14 @@ class Sender:
                 return
             attempt, request, permit = started
             backoff = await self._send(index, attempt, request, permit)
-            if backoff is not None:
+            if backoff is None:
+                failures = 0
+            else:
                 # Never sent: this worker holds the batch back, then puts it first in line.
-                await asyncio.sleep(backoff)
+                # Each worker backs off on its own failures: requests in flight together
+                # fail together (a server restarting), and their retries spread out.
+                failures += 1
+                await asyncio.sleep(self._backoff[min(failures, len(self._backoff)) - 1])
                 self._queue.appendleft(index)
 
     async def _start(self, index: int) -> tuple[int, SendMassMessageRequest | ValueError, Grant] | None:
@@ -429,7 +457,8 @@ class Sender:
     async def _send(
         self, index: int, attempt: int, request: SendMassMessageRequest | ValueError, permit: Grant
     ) -> float | None:
-        """Send one started batch; returns a backoff delay when it must be retried after one."""
+        """Send one started batch; returns a number (not ``None``) when the batch was not
+        sent and must be retried after a backoff."""
         size = self._sizes[index]
         if isinstance(request, ValueError):
             # Never left: the stored batch does not make a valid request.
@@ -461,7 +490,7 @@ class Sender:
             return self._handle_error(index, size, attempt, started_at, exc)
         finally:
             self._in_flight -= 1
-        self._not_sent_in_a_row = 0
+        self._answered()
         self.limiter.succeeded()
         answer = Answer(
             Outcome.OK.value,
@@ -490,13 +519,33 @@ class Sender:
         if outcome is Outcome.THROTTLED:
             self._throttled += 1
             self._not_sent_in_a_row = 0
+            self._not_sent_since = None
             self._retry(index, size, attempt, answer)
             self.limiter.throttled(exc.retry_after_s, started_at)
+            now = time.monotonic()
+            if self._throttled_since is None:
+                self._throttled_since = now
+            elif now - self._throttled_since >= self._throttle_ceiling_s:
+                self._stop_for(
+                    CamsError(
+                        Outcome.FATAL,
+                        f"every answer for {now - self._throttled_since:.0f} s was throttling "
+                        f"({exc.code or 'Throttling'}) and no batch was accepted meanwhile",
+                        action=exc.action,
+                        code=THROTTLED_TOO_LONG,
+                    )
+                )
         elif outcome is Outcome.NOT_SENT:
             self._not_sent_in_a_row += 1
+            now = time.monotonic()
+            if self._not_sent_since is None:
+                self._not_sent_since = now
             self._journal.record_answer(self.job_id, index, attempt, BatchState.PLANNED, answer)
             self._emit_batch(index, size, attempt, answer)
-            if self._not_sent_in_a_row >= NOT_SENT_LIMIT:
+            if (
+                self._not_sent_in_a_row >= NOT_SENT_LIMIT
+                and now - self._not_sent_since >= self._unreachable_after_s
+            ):
                 self._fatal = CamsError(
                     Outcome.FATAL,
                     f"{exc.message} ({self._not_sent_in_a_row} tries in a row)",
@@ -505,16 +554,16 @@ class Sender:
                 )
                 self._stop("unreachable")
                 return None
-            return self._backoff[min(self._not_sent_in_a_row, len(self._backoff)) - 1]
+            return 0.0  # back off (the worker knows how long)
         elif outcome is Outcome.FATAL:
-            self._not_sent_in_a_row = 0
+            self._answered(settled=False)
             self._retry(index, size, attempt, answer)
             self._stop_for(exc)
         elif outcome is Outcome.TOO_LARGE:
-            self._not_sent_in_a_row = 0
+            self._answered(settled=False)
             self._split(index, size, attempt, answer)
         else:
-            self._not_sent_in_a_row = 0
+            self._answered()
             if outcome is not Outcome.UNKNOWN:
                 self.limiter.succeeded()
             state = BatchState.UNKNOWN if outcome is Outcome.UNKNOWN else BatchState.FAILED
@@ -524,6 +573,14 @@ class Sender:
                 # batch is unknown, and no later one would fare better.
                 self._stop_for(exc)
         return None
+
+    def _answered(self, *, settled: bool = True) -> None:
+        """The server answered (the endpoint is reachable); ``settled``: and the batch is
+        done with (accepted, refused or unknown), which ends a run of throttles too."""
+        self._not_sent_in_a_row = 0
+        self._not_sent_since = None
+        if settled:
+            self._throttled_since = None
 
     def _stop_for(self, exc: CamsError) -> None:
         """Stop the job because of ``exc`` (the first such error is the one reported)."""
@@ -591,4 +648,10 @@ def _advice(error: CamsError | None) -> str | None:
         return None
     if error.code == "Unreachable":
         return "Check the endpoint, the network and any proxy or firewall, then resume the job."
+    if error.code == THROTTLED_TOO_LONG:
+        return (
+            "CAMS keeps refusing this account's calls as over its rate limit: another sender may "
+            "be using the account's 10 calls a second, or its quota is spent. Stop the other "
+            "senders (or lower their rate) and resume the job later; nothing throttled was sent."
+        )
     return error.advice

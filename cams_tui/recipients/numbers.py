@@ -42,6 +42,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
+from cams_tui.errors import UserError
+
 import phonenumbers
 from phonenumbers import (
     COUNTRY_CODE_TO_REGION_CODE,
@@ -454,6 +456,22 @@ _Reading = Accepted | str
 _Fast = Accepted | str | None
 
 
+class UnknownRegion(UserError):
+    """A default region libphonenumber has no numbering plan for (``XX``, ``P``, ``1``)."""
+
+
+def known_region(text: str) -> str:
+    """``text`` as a region code libphonenumber knows (any case: ``ph`` is ``PH``); raises
+    :class:`UnknownRegion`, naming where a default region can be set."""
+    value = text.strip().upper()
+    if value not in phonenumbers.SUPPORTED_REGIONS:
+        raise UnknownRegion(
+            f"default region {text!r} is not a region code with a numbering plan: give one such as PH, SG or MY "
+            "(in the campaign's or the profile's default_region, or --default-region)"
+        )
+    return value
+
+
 class Normalizer:
     """Applies the rule of this module for one default region (or none).
 
@@ -463,6 +481,8 @@ class Normalizer:
     """
 
     def __init__(self, default_region: str | None, *, fast: bool = True) -> None:
+        """Raises :class:`UnknownRegion` for a default region libphonenumber does not know."""
+        default_region = known_region(default_region) if default_region else None
         self.default_region = default_region
         self._home = _Home(default_region) if default_region else None
         fast = fast and _FAST_PATH_AVAILABLE

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ipaddress
+import os
+import socket
 import sys
+from pathlib import Path
 
 from cams_tui.simulator.config import DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET, SimulatorConfig
 from cams_tui.simulator.core import Simulator
@@ -35,6 +39,18 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _port(text: str) -> int:
+    value = _non_negative_int(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"{value} is not a TCP port: give one from 1 to 65535 (0 picks a free one)")
+    return value
+
+
+ENV_SECRET = "CAMS_TUI_SIMULATOR_SECRET"
+"""The environment variable the simulator reads its AccessKey secret from (``ps`` shows a
+command line to every local user, not an environment)."""
+
+
 def _non_negative_float(text: str) -> float:
     try:
         value = float(text)
@@ -59,12 +75,18 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=_non_negative_int, default=8080, help="port (default 8080; 0 picks a free one)")
+    parser.add_argument("--port", type=_port, default=8080, help="port (default 8080; 0 picks a free one)")
     parser.add_argument("--latency-ms", type=_non_negative_int, default=0, help="added to every answer")
     parser.add_argument("--rate", type=_positive_int, default=10, help="SendChatappMassMessage calls/s (default 10)")
     parser.add_argument("--faults", type=_faults, default=Faults(), metavar="SPEC", help="faults to inject")
     parser.add_argument("--access-key-id", help="the AccessKey ID to accept (default: the demo one)")
-    parser.add_argument("--access-key-secret", help="its secret (give both or neither)")
+    parser.add_argument(
+        "--access-key-secret-file", metavar="FILE", type=Path,
+        help=f"read its secret from FILE (first line); or set {ENV_SECRET}",
+    )
+    parser.add_argument(
+        "--access-key-secret", help=f"its secret (visible to local users in ps: prefer {ENV_SECRET} or the file)"
+    )
     parser.add_argument(
         "--record-delay-s", type=_non_negative_float, default=0.0, help="delay before messages are listed"
     )
@@ -79,16 +101,35 @@ def run_simulator_cli(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse has printed the problem (or the help)
         return 0 if exc.code in (0, None) else 2
-    if (args.access_key_id is None) != (args.access_key_secret is None):
+    try:
+        secret = _secret(args)
+    except ValueError as exc:
+        parser.print_usage(sys.stderr)
+        print(f"cams-tui simulator: error: {exc}", file=sys.stderr)
+        return 2
+    if (args.access_key_id is None) != (secret is None):
         parser.print_usage(sys.stderr)
         print(
-            "cams-tui simulator: error: give --access-key-id and --access-key-secret together",
+            "cams-tui simulator: error: give --access-key-id and its secret together (the secret in "
+            f"{ENV_SECRET}, --access-key-secret-file or --access-key-secret)",
             file=sys.stderr,
         )
         return 2
+    if args.access_key_secret is not None:
+        print(
+            f"cams-tui simulator: warning: a secret on the command line is visible to every local user (ps); "
+            f"prefer {ENV_SECRET} or --access-key-secret-file",
+            file=sys.stderr,
+        )
+    if not _loopback(args.host):
+        print(
+            f"cams-tui simulator: warning: listening on {args.host} takes calls from other machines, not only "
+            "this one (give --host 127.0.0.1 for this machine only)",
+            file=sys.stderr,
+        )
     config = SimulatorConfig(
         access_key_id=args.access_key_id or DEMO_ACCESS_KEY_ID,
-        access_key_secret=args.access_key_secret or DEMO_ACCESS_KEY_SECRET,
+        access_key_secret=secret or DEMO_ACCESS_KEY_SECRET,
         rate=args.rate,
         latency_ms=args.latency_ms,
         faults=args.faults,
@@ -100,11 +141,55 @@ def run_simulator_cli(argv: list[str] | None = None) -> int:
         asyncio.run(_serve(simulator, args.host, args.port))
     except KeyboardInterrupt:
         pass
-    except OSError as exc:
-        print(f"cams-tui simulator: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
-        return 2
+    except (OSError, OverflowError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        print(
+            f"cams-tui simulator: cannot listen on {args.host}:{args.port}: {reason} (another program may hold "
+            "the port: pick another with --port, or 0 for a free one)",
+            file=sys.stderr,
+        )
+        return 4
     _print_stats(simulator)
     return 0
+
+
+def _secret(args: argparse.Namespace) -> str | None:
+    """The AccessKey secret to accept, from the flag, the file or the environment (one of
+    them at most); ``None`` when none is given."""
+    given: list[tuple[str, str]] = []
+    if args.access_key_secret is not None:
+        given.append(("--access-key-secret", args.access_key_secret))
+    if args.access_key_secret_file is not None:
+        path: Path = args.access_key_secret_file
+        try:
+            with open(path, encoding="utf-8") as handle:
+                text = handle.read(4096)
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not UTF-8 text"
+            raise ValueError(f"--access-key-secret-file {path}: cannot be read ({reason})") from None
+        line = text.lstrip("\ufeff").splitlines()[0].strip() if text.strip() else ""
+        if not line:
+            raise ValueError(f"--access-key-secret-file {path}: its first line is empty")
+        given.append(("--access-key-secret-file", line))
+    env = os.environ.get(ENV_SECRET, "").strip()
+    if env:
+        given.append((ENV_SECRET, env))
+    if len(given) > 1:
+        raise ValueError(f"give the secret once, not in {' and '.join(name for name, _ in given)}")
+    return given[0][1] if given else None
+
+
+def _loopback(host: str) -> bool:
+    """Whether ``host`` is reachable from this machine only."""
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        try:
+            return all(ipaddress.ip_address(info[4][0]).is_loopback for info in socket.getaddrinfo(host, None))
+        except (OSError, ValueError, UnicodeError):
+            return False
 
 
 async def _serve(simulator: Simulator, host: str, port: int) -> None:

@@ -70,6 +70,7 @@ class CamsApp(App[int]):
         self.sub_title = connection.label
         self.theme_warnings = install_themes(self, theme, connection.context.profile.theme)
         """Skipped theme files, or a theme asked for that does not exist: shown once mounted."""
+        self._caught_signals: list[tuple[int, object]] = []
         self.offer_first_run = False
         """Whether to offer "try the demo" or "set up an account" on start (no AccessKey found)."""
 
@@ -113,6 +114,7 @@ class CamsApp(App[int]):
         return ComposeScreen(show_clock=self._show_clock)
 
     def on_mount(self) -> None:
+        self._catch_stop_signals()
         for warning in self.theme_warnings:
             self.notify(warning, title="Themes", severity="warning", timeout=10)
         if self.offer_first_run:
@@ -156,6 +158,7 @@ class CamsApp(App[int]):
         return next(screen for screen in self.screen_stack if isinstance(screen, ComposeScreen))
 
     async def on_unmount(self) -> None:
+        self._release_stop_signals()
         await self.connection.aclose()
 
     # ------------------------------------------------------------------- actions
@@ -211,6 +214,48 @@ class CamsApp(App[int]):
         self.state.job_id = job_id
         self.compose_screen.refresh_state()
         self.push_screen(SendMonitorScreen(job_id))
+
+    def _catch_stop_signals(self) -> None:
+        """SIGTERM and SIGHUP (``kill``, a closed terminal or tmux session) stop a send
+        gracefully and quit with exit code 130, as the headless commands do, instead of
+        killing the process with the terminal left in the app's mode."""
+        import asyncio
+        import signal
+        import threading
+
+        if threading.current_thread() is not threading.main_thread():
+            return
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            try:
+                previous = signal.getsignal(signum)
+                loop.add_signal_handler(signum, self.stop_for_signal)
+            except (NotImplementedError, RuntimeError, ValueError):
+                return  # no signals here (another platform, a loop that takes none)
+            self._caught_signals.append((signum, previous))
+
+    def _release_stop_signals(self) -> None:
+        import asyncio
+        import signal
+
+        loop = asyncio.get_running_loop()
+        while self._caught_signals:
+            signum, previous = self._caught_signals.pop()
+            loop.remove_signal_handler(signum)
+            if previous is not None:
+                signal.signal(signum, previous)
+
+    def stop_for_signal(self) -> None:
+        """A stop signal: sending screens stop gracefully, then the app quits with 130; a
+        second signal while stopping gives up on requests in flight (they become unknown)."""
+        from cams_tui.cli import EXIT_INTERRUPTED
+
+        for screen in reversed(self.screen_stack):
+            stop_and_quit = getattr(screen, "stop_and_quit", None)
+            if stop_and_quit is not None and getattr(screen, "run", None) is not None:
+                stop_and_quit(EXIT_INTERRUPTED)
+                return
+        self.exit(return_code=EXIT_INTERRUPTED)
 
     async def action_quit(self) -> None:
         """Quit; a screen that is sending a job asks first (the job stays resumable)."""

@@ -44,4 +44,6 @@ def run_tui(args: argparse.Namespace) -> int:
     app = create_app(args)
     # Demo mode that nobody asked for means no AccessKey was found: offer the way out.
     app.offer_first_run = app.connection.demo and not args.demo
-    return app.run() or 0
+    result = app.run()
+    # A stop signal or an error sets the return code; a plain quit leaves it 0.
+    return app.return_code or result or 0

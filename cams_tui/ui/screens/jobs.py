@@ -24,6 +24,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Header, TabbedContent, TabPane
 
+from cams_tui.untrusted import escape_controls
 from cams_tui.compose import counted
 from cams_tui.ui.engine_run import SendTarget
 from cams_tui.ui.widgets.footer import Footer
@@ -382,14 +383,15 @@ class JobsScreen(JobActions):
         try:
             jobs = await asyncio.to_thread(load_jobs, self.data_dir)
         except Exception as exc:  # noqa: BLE001 - shown to the operator
-            self.query_one("#jobs-title", Static).update(f"The journal cannot be read: {exc}")
+            self.query_one("#jobs-title", Static).update(Text(escape_controls(f"The journal cannot be read: {exc}")))
             return
         row = table.cursor_row
         self.jobs = jobs
         table.clear()
         for job in jobs:
             name = template_name(self.app, job.options.template_code, job.options.language)
-            template = f"{name if len(name) <= 14 else name[:13] + '…'} {job.options.language}"
+            name = escape_controls(name)  # a template name comes from CAMS
+            template = f"{name if len(name) <= 14 else name[:13] + '…'} {escape_controls(job.options.language)}"
             table.add_row(
                 time.strftime("%m-%d %H:%M", time.localtime(job.created_at)),
                 Text(template),
@@ -483,7 +485,7 @@ class JobDetailScreen(JobActions):
             job, entries = await asyncio.to_thread(load_job_log, self.data_dir, self.job_id)
             resolved = await asyncio.to_thread(resolution_text, self.data_dir, self.job_id)
         except Exception as exc:  # noqa: BLE001 - shown to the operator
-            self.query_one("#job-summary", Static).update(f"Job {self.job_id} cannot be read: {exc}")
+            self.query_one("#job-summary", Static).update(Text(escape_controls(f"Job {self.job_id} cannot be read: {exc}")))
             return
         self.job = job
         log = self.query_one("#job-log", SendLog)
@@ -505,7 +507,8 @@ class JobDetailScreen(JobActions):
             summary += f"\n{resolved}"
         if job.stop_code:
             summary += f"\nStopped by {job.stop_code}: {job.stop_message or ''}"
-        self.query_one("#job-summary", Static).update(summary)
+        # Plain text (no markup), control characters from CAMS or the journal shown, not obeyed.
+        self.query_one("#job-summary", Static).update(Text(escape_controls(summary)))
 
     def chosen_job(self) -> JobRecord | None:
         return self.job

@@ -132,6 +132,7 @@ class SendMonitorScreen(Screen[None]):
         self._show_clock = show_clock
         self._fed: deque[Stamped] = deque()
         self._quit_after_run = False
+        self._quit_return_code = 0
         self._fatal_shown: object = None
 
     def compose(self) -> ComposeResult:
@@ -201,7 +202,7 @@ class SendMonitorScreen(Screen[None]):
             self._failed_to_start(event.worker.error)
         self.refresh_bindings()
         if self._quit_after_run:
-            self.app.exit()
+            self.app.exit(return_code=self._quit_return_code)
 
     def _failed_to_start(self, error: BaseException | None) -> None:
         from cams_tui.errors import UserError
@@ -379,14 +380,8 @@ class SendMonitorScreen(Screen[None]):
         from cams_tui.ui.screens.send_dialogs import ConfirmDialog
 
         def answered(yes: bool | None) -> None:
-            if not yes:
-                return
-            if self.run is None:
-                self.app.exit()
-                return
-            self._quit_after_run = True
-            self.run.cancel()
-            self.notify("Stopping the send, then quitting…")
+            if yes:
+                self.stop_and_quit()
 
         self.app.push_screen(
             ConfirmDialog(
@@ -400,6 +395,17 @@ class SendMonitorScreen(Screen[None]):
             answered,
         )
         return True
+
+    def stop_and_quit(self, return_code: int = 0) -> None:
+        """Stop the send gracefully (requests in flight are waited for, then become unknown),
+        then quit the app with ``return_code``; quit at once when nothing is sending."""
+        self._quit_return_code = return_code
+        if self.run is None:
+            self.app.exit(return_code=return_code)
+            return
+        self._quit_after_run = True
+        self.run.cancel()
+        self.notify("Stopping the send, then quitting…")
 
     def on_unmount(self) -> None:
         # Leaving with a run still going (the app is closing): stop it at once, so the

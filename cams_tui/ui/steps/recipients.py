@@ -16,6 +16,7 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Input, ProgressBar, TextArea
 from textual.worker import get_current_worker
 
+from cams_tui.untrusted import escape_controls
 from cams_tui.compose import Step, counted
 from cams_tui.ui.steps.base import StepPane, explain
 from cams_tui.ui.widgets.path_input import PathInput
@@ -146,8 +147,9 @@ duplicates and opted-out numbers are dropped.
         from cams_tui.recipients import IntakeOptions, read_recipients, read_recipients_text
 
         worker = get_current_worker()
-        options = IntakeOptions(default_region=region or None, suppressed=self.cams.suppression(region or None))
         try:
+            # Inside: an unknown region (XX) is refused by the number reader, in words.
+            options = IntakeOptions(default_region=region or None, suppressed=self.cams.suppression(region or None))
             if file:
                 path = Path(file).expanduser()
                 report = read_recipients(
@@ -205,9 +207,10 @@ duplicates and opted-out numbers are dropped.
             )
         )
         for reject in list(report.rejected)[:MAX_REJECTED_ROWS]:
-            table.add_row(str(reject.line), Text(reject.text), Text(reject.reason))  # the line as pasted, not markup
+            # The line as pasted, not markup, with its control characters shown, not obeyed.
+            table.add_row(str(reject.line), Text(escape_controls(reject.text)), Text(escape_controls(reject.reason)))
         more = report.rejected_count - min(len(report.rejected), MAX_REJECTED_ROWS)
-        source = f"file {self.state.recipients_file}" if self.state.recipients_file else "pasted numbers"
+        source = f"file {escape_controls(self.state.recipients_file)}" if self.state.recipients_file else "pasted numbers"
         shown = min(len(report.rejected), MAX_REJECTED_ROWS)
         note = f" · first {shown:,} of {report.rejected_count:,} rejects shown" if more > 0 else ""
         status.update(f"From {source}{note}")

@@ -106,8 +106,8 @@ class ResultsTable(DataTable[str]):
         self.clear()
         self.add_rows(
             # Text, not str: a DataTable reads a str as markup, and codes and ids come from CAMS.
-            (f"{r.number:,}", Text(r.to), Text(r.status), Text(r.code), str(r.batch), Text(r.request_id),
-             Text(r.group_message_id))
+            (f"{r.number:,}", Text(_shown(r.to)), Text(_shown(r.status)), Text(_shown(r.code)), str(r.batch),
+             Text(_shown(r.request_id)), Text(_shown(r.group_message_id)))
             for r in rows
         )
         last = min(offset + len(rows), total)
@@ -118,3 +118,10 @@ class ResultsTable(DataTable[str]):
         offset = self.page_start + direction * PAGE_SIZE
         if 0 <= offset < max(self.recipient_total, 1):
             self.load(offset)
+
+
+def _shown(text: str) -> str:
+    """Control characters from CAMS (or the input) shown, not obeyed by the terminal."""
+    from cams_tui.untrusted import escape_controls
+
+    return escape_controls(text)

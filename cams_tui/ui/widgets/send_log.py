@@ -20,6 +20,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from cams_tui.untrusted import escape_controls
 from cams_tui.engine.events import BatchEvent
 
 LogFilter = Literal["all", "problems", "unknown"]
@@ -36,6 +37,10 @@ _OUTCOME_LABELS = {
     "failed": "failed",
     "unknown": "no answer",
 }
+
+
+def _shown(text: str | None) -> str | None:
+    return escape_controls(text) if text else text
 
 
 @dataclass(frozen=True)
@@ -67,10 +72,11 @@ class LogEntry:
             size=event.size,
             outcome=event.outcome,
             http_status=event.http_status,
-            code=event.code,
-            message=event.message,
-            request_id=event.request_id,
-            group_message_id=event.group_message_id,
+            # What CAMS (or a middlebox) said, with its control characters shown, not obeyed.
+            code=_shown(event.code),
+            message=_shown(event.message),
+            request_id=_shown(event.request_id),
+            group_message_id=_shown(event.group_message_id),
             latency_ms=event.latency_ms,
             attempt=event.attempt,
         )
@@ -84,10 +90,10 @@ class LogEntry:
             size=size,
             outcome=attempt.get("outcome") or "unknown",
             http_status=attempt.get("http_status"),
-            code=attempt.get("code"),
-            message=attempt.get("message"),
-            request_id=attempt.get("request_id"),
-            group_message_id=attempt.get("group_message_id"),
+            code=_shown(attempt.get("code")),
+            message=_shown(attempt.get("message")),
+            request_id=_shown(attempt.get("request_id")),
+            group_message_id=_shown(attempt.get("group_message_id")),
             latency_ms=attempt.get("latency_ms"),
             attempt=attempt["attempt"],
         )
