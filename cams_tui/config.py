@@ -88,7 +88,7 @@ def _placement(value: object) -> Placement:
 def _two_letter_region(value: object) -> str:
     region = text(value).strip().upper()
     if len(region) != 2 or not region.isalpha():
-        raise ValueError("must be a two-letter region code such as PH")
+        raise ValueError(f"must be a two-letter region code such as PH, not {value!r}")
     return region
 
 
