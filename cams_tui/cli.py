@@ -142,6 +142,10 @@ def build_parser() -> argparse.ArgumentParser:
     send.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     send.add_argument("--json", action="store_true", help="print JSON Lines events on stdout")
     send.add_argument("--rate", type=_positive_rate, metavar="N", help="calls per second")
+    send.add_argument(
+        "--at", metavar="TIME",
+        help="start at this time, with its zone: 2026-12-24T09:00+08:00 (the job is journaled now and waits)",
+    )
     # Smaller batches than the API's 1,000: for tests and trials, hence not in --help.
     send.add_argument("--batch-size", type=int, choices=range(1, 1001), metavar="N", help=argparse.SUPPRESS)
     send.add_argument(

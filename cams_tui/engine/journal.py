@@ -48,7 +48,7 @@ from cams_tui.api.endpoints import Placement
 from cams_tui.api.models import MassMessageOptions
 
 JOURNAL_NAME = "journal.sqlite3"
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 # Test hook for crash tests: "after:N" or "before:N" makes the process SIGKILL itself right
 # after (or right before) its Nth commit. Never set in normal use.
 ENV_KILL_AT_COMMIT = "CAMS_TUI_TEST_KILL_AT_COMMIT"
@@ -142,6 +142,39 @@ _MIGRATIONS: list[str] = [
     """
     ALTER TABLE jobs ADD COLUMN placement TEXT;
     """,
+    # version 5: when a scheduled job may start (a resume waits for it too), and the final
+    # report's delivery statuses, fetched batch by batch so that an interrupted report goes on
+    # where it stopped
+    """
+    ALTER TABLE jobs ADD COLUMN schedule_json TEXT;
+    CREATE TABLE report_runs (
+        job_id TEXT NOT NULL,
+        run INTEGER NOT NULL,
+        started_at REAL NOT NULL,
+        finished_at REAL,
+        PRIMARY KEY (job_id, run)
+    ) WITHOUT ROWID;
+    CREATE TABLE report_batches (
+        job_id TEXT NOT NULL,
+        idx INTEGER NOT NULL,
+        run INTEGER NOT NULL,
+        fetched_at REAL NOT NULL,
+        listed INTEGER NOT NULL,
+        PRIMARY KEY (job_id, idx)
+    ) WITHOUT ROWID;
+    CREATE TABLE report_statuses (
+        job_id TEXT NOT NULL,
+        number TEXT NOT NULL,
+        idx INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        fail_reason TEXT,
+        fallback TEXT,
+        message_id TEXT,
+        send_time TEXT,
+        fetched_at REAL NOT NULL,
+        PRIMARY KEY (job_id, number)
+    ) WITHOUT ROWID;
+    """,
 ]
 
 
@@ -227,6 +260,9 @@ class JobRecord:
     placement: Placement | None = None
     """How the batches were sized to travel (``None``: a job written before the journal kept
     it, or by a caller that did not say)."""
+    schedule: dict[str, Any] | None = None
+    """When the job may start sending (:class:`cams_tui.schedule.JobSchedule` as JSON);
+    ``None``: at once."""
 
     def sent_placement(self, default: Placement) -> Placement:
         """How the job's batches travel: as they were planned, else (an older job) ``default``.
@@ -276,7 +312,7 @@ class BatchRecord:
 _JOB_COLUMNS = (
     "id, created_at, updated_at, state, campaign, endpoint, profile, options_json, params_json, "
     "recipients, rejected, duplicates, suppressed, batches, stop_code, stop_message, variables_json, canary_json, "
-    "placement"
+    "placement, schedule_json"
 )
 _BATCH_COLUMNS = (
     "idx, size, state, attempts, http_status, code, message, request_id, group_message_id, "
@@ -476,6 +512,7 @@ class Journal:
         batches: Iterable[PlannedBatch],
         endpoint: str,
         placement: Placement | None = None,
+        schedule: dict[str, Any] | None = None,
         variables: Iterable[str] | None = None,
         campaign: str | None = None,
         profile: str | None = None,
@@ -487,7 +524,8 @@ class Journal:
         """Write a job with all its batches (``planned``) in one transaction; return its id.
 
         ``placement`` is how the batches were sized to travel (``body`` or ``query``), so that
-        a resume sends them the same way; ``variables`` are the template's variables as
+        a resume sends them the same way; ``schedule`` is when it may start (in the same
+        transaction: a job must never exist without the wait it was given); ``variables`` are the template's variables as
         checked (``None``: not checked);
         ``rejects`` lists rejected input lines (exported with their reason); ``rejected`` is
         their count when the list was cut short."""
@@ -504,7 +542,7 @@ class Journal:
                 (
                     "INSERT INTO jobs (id, created_at, updated_at, state, campaign, endpoint, profile, "
                     "options_json, params_json, recipients, rejected, duplicates, suppressed, batches, "
-                    "variables_json, placement) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    "variables_json, placement, schedule_json) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (
                         job_id,
                         now,
@@ -522,6 +560,7 @@ class Journal:
                         len(batch_rows),
                         None if variables is None else json.dumps(list(variables), ensure_ascii=False),
                         None if placement is None else placement.value,
+                        None if schedule is None else json.dumps(schedule),
                     ),
                 ),
                 (
@@ -857,6 +896,7 @@ class Journal:
             counts=counts,
             canary=None if row[17] is None else json.loads(row[17]),
             placement=Placement(row[18]) if row[18] else None,
+            schedule=None if row[19] is None else json.loads(row[19]),
         )
 
     def jobs(self) -> list[JobRecord]:
