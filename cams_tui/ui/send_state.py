@@ -19,6 +19,7 @@ from cams_tui.engine.events import (
     PlanEvent,
     ProgressEvent,
     RateEvent,
+    ScheduleEvent,
     StateEvent,
 )
 from cams_tui.ui.engine_run import BatchTally, Stamped
@@ -67,6 +68,8 @@ class SendState:
     """Where the job's canary stands (empty: no canary), e.g. its verdict."""
     lookup: str = ""
     """What the run's lookup of its own unknown batches is doing or found (empty: none)."""
+    scheduled: str = ""
+    """While a scheduled job waits: when it starts and the time left (empty: not waiting)."""
     _sampled_second: int = -1
 
     @property
@@ -77,7 +80,7 @@ class SendState:
     @property
     def running(self) -> bool:
         """Whether a run is under way (its end not yet seen)."""
-        return self.phase in ("starting", "running", "paused", "stopping", "looking")
+        return self.phase in ("starting", "scheduled", "running", "paused", "stopping", "looking")
 
     @property
     def adapting(self) -> bool:
@@ -119,9 +122,21 @@ class SendState:
                 self.lookup = event.text
                 if event.stage == "looking" and self.running:
                     self.phase = "looking"
+            elif isinstance(event, ScheduleEvent):
+                self._schedule(event)
             elif isinstance(event, DoneEvent):
                 self._done(event)
         return lines
+
+    def _schedule(self, event: ScheduleEvent) -> None:
+        from cams_tui.schedule import countdown
+
+        if event.stage == "waiting":
+            self.phase = "scheduled"
+            self.scheduled = f"starts {event.at_text}, in {countdown(event.remaining_s)}"
+        else:
+            self.phase = "starting"
+            self.scheduled = ""
 
     def _batch(self, event: BatchEvent) -> None:
         if event.outcome in SETTLED:
@@ -149,6 +164,7 @@ class SendState:
 
     def _done(self, event: DoneEvent) -> None:
         self.done = event
+        self.scheduled = ""
         self.phase = event.state
         self.total = event.total
         self.recipients = {"ok": event.ok, "failed": event.failed, "unknown": event.unknown}
