@@ -32,7 +32,7 @@ FIELDS: dict[str, tuple[str, str, str]] = {
     "tag": ("Tag", "optional", "your tag, echoed in reports"),
     "task_id": ("Task ID", "optional", "your task ID, echoed in reports"),
     "cust_space_id": ("Space ID", "CustSpaceId", "the CAMS space (ISV sub-account)"),
-    "send_at": ("Send at", "now", "start later: 2026-12-24T09:00+08:00 (with its UTC offset)"),
+    "send_at": ("Send at", "now", "later: 2026-12-24T09:00+08:00"),
 }
 GROUPS = {"fallback_rule": "Fallback (SMS)", "ttl": "Delivery", "cust_space_id": "Account", "send_at": "Schedule"}
 
