@@ -260,3 +260,24 @@ def test_ctrl_c_while_waiting_sends_nothing(env: Path, sim: tuple[Simulator, str
     with Journal(env / "data") as journal:
         (job,) = journal.jobs()
     assert job.state == JobState.INTERRUPTED.value and job.pending == 200
+
+
+def test_the_campaign_schedule_round_trips_and_a_past_one_is_refused_by_send(
+    env: Path, sim: tuple[Simulator, str], capsys: pytest.CaptureFixture[str]  # noqa: F811
+) -> None:
+    from cams_tui.campaign import campaign_to_toml, load_campaign
+
+    simulator, url = sim
+    campaign = _campaign(env, count=20)
+    text = campaign.read_text(encoding="utf-8")
+    campaign.write_text(text + '\n[schedule]\nat = 2030-01-01T09:00:00+08:00\n', encoding="utf-8")
+    loaded = load_campaign(campaign)
+    assert 'at = "2030-01-01T09:00:00+08:00"' in campaign_to_toml(loaded)
+    (env / "again.toml").write_text(campaign_to_toml(loaded), encoding="utf-8")
+    assert load_campaign(env / "again.toml").schedule == loaded.schedule
+    assert main(["send", str(campaign), "--dry-run", "--endpoint", url]) == 0
+    assert "scheduled for 2030-01-01 09:00 +08:00" in capsys.readouterr().err
+    campaign.write_text(text + '\n[schedule]\nat = "2021-01-01T09:00+08:00"\n', encoding="utf-8")
+    assert main(["send", str(campaign), "--yes", "--endpoint", url]) == 2
+    assert "schedule.at: 2021-01-01T09:00+08:00 is in the past" in capsys.readouterr().err
+    assert not simulator.accepted
