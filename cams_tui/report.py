@@ -182,8 +182,13 @@ async def _by_group(
         cust_space_id=cust_space_id,
         page_size=page_size,
     )
-    async for page in pages:
-        found.extend(page)
+    try:
+        async for page in pages:
+            found.extend(page)
+            if len({r.message_id for r in found}) >= batch.size:
+                break  # every recipient listed: the empty page after a full one is not asked for
+    finally:
+        await pages.aclose()
     return found
 
 
