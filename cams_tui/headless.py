@@ -807,6 +807,9 @@ class _Output:
         if event.stage == "starting":
             self.note(f"job {event.job_id}: its time has come ({event.at_text}): sending")
             return
+        if event.stage == "cancelled":
+            self.note(f"job {event.job_id} cancelled before its time ({event.at_text}): nothing was sent")
+            return
         if not self._schedule_shown:
             self._schedule_shown = True
             self.note(

@@ -375,7 +375,7 @@ class Totals:
         for country in sorted(self.by_country, key=lambda c: -sum(self.by_country[c].values())):
             counts = self.by_country[country]
             out.append(
-                f"  {country}: {sum(counts.values()):,} "
+                f"  {country}: {sum(counts.values()):,} recipients · "
                 + " · ".join(f"{s} {counts[s]:,}" for s in ALL_STATUSES if counts.get(s))
             )
         return out

@@ -136,7 +136,9 @@ class JobSchedule:
 
     def describe(self) -> str:
         """The start as the operator reads it: ``2026-12-24 09:00 +08:00``."""
-        return self.local().strftime("%Y-%m-%d %H:%M ") + self.zone
+        local = self.local()
+        # Seconds only when given: a send at 09:00 reads 09:00, one at 09:00:30 does not.
+        return local.strftime("%Y-%m-%d %H:%M:%S " if local.second else "%Y-%m-%d %H:%M ") + self.zone
 
 
 def _offset_text(seconds: float) -> str:

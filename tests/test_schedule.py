@@ -147,7 +147,10 @@ async def test_a_cancel_during_the_wait_sends_nothing_and_keeps_the_time(
         async with client(sim_url) as api:
             runner: JobRunner
 
+            events: list[Event] = []
+
             def observe(event: Event) -> None:
+                events.append(event)
                 if isinstance(event, ScheduleEvent) and event.remaining_s < 86_390:
                     runner.cancel()
 
@@ -156,6 +159,7 @@ async def test_a_cancel_during_the_wait_sends_nothing_and_keeps_the_time(
             result = await runner.run()
         job = journal.job(job_id)
     assert result.done.state == JobState.INTERRUPTED.value and result.done.pending == 250
+    assert [e.stage for e in events if isinstance(e, ScheduleEvent)][-1] == "cancelled"
     assert job.state == JobState.INTERRUPTED.value and job.schedule is not None
     assert not simulator.accepted and not simulator.accepted_requests
 
@@ -253,8 +257,9 @@ def test_ctrl_c_while_waiting_sends_nothing(env: Path, sim: tuple[Simulator, str
     process = _start_scheduled_send(campaign, url, at, env / "data", dict(os.environ))
     _wait_for_schedule_event(process)
     process.send_signal(signal.SIGINT)
-    _out, err = process.communicate(timeout=30)
+    out, err = process.communicate(timeout=30)
     assert process.returncode == 130, err
+    assert '"stage": "cancelled"' in out
     time.sleep(max(at.timestamp() - time.time(), 0) + 1.0)  # past its time: still nothing
     assert not simulator.accepted and not simulator.accepted_requests
     with Journal(env / "data") as journal:

@@ -68,6 +68,7 @@ async def test_the_monitor_counts_down_and_a_cancel_sends_nothing(tmp_path: Path
             await pilot.press("y")
             await wait_for(pilot, finished(app))
             assert screen.state.phase == "interrupted"
+            assert "cancelled before" in label_text(screen, "#monitor-title")
         await asyncio.sleep(max(0.0, at - time.time()) + 0.5)
     assert not simulator.accepted and not simulator.accepted_requests
     with Journal(tmp_path) as journal:

@@ -343,6 +343,7 @@ class JobRunner:
         if not await self._wait_for_start():
             self.journal.set_job_state(self.job_id, JobState.INTERRUPTED)
             return self._end(result, self._job_done())
+        self._started = time.monotonic()  # the run's elapsed time is its sending, not its wait
         canary = self.journal.job(self.job_id).canary
         retry_unknown, resend_verified = self.options.retry_unknown, self.options.resend_verified
         if canary is not None and canary.get("verdict") is None:
@@ -389,6 +390,9 @@ class JobRunner:
                     nap.cancel()
                     stop.cancel()
                 if self._cancelled:
+                    self.hooks.event(
+                        ScheduleEvent(self.job_id, "cancelled", schedule.at, schedule.describe(), max(left, 0.0))
+                    )
                     return False
             if announced:
                 self.hooks.event(ScheduleEvent(self.job_id, "starting", schedule.at, schedule.describe(), 0.0))

@@ -91,6 +91,7 @@ class SendState:
         """A new run of the job begins (its first, or a resume)."""
         self.phase = "starting"
         self.done = None
+        self.scheduled = ""
         self._sampled_second = -1
 
     def apply(self, stamped: Iterable[Stamped]) -> list[LogEntry]:
@@ -134,6 +135,8 @@ class SendState:
         if event.stage == "waiting":
             self.phase = "scheduled"
             self.scheduled = f"starts {event.at_text}, in {countdown(event.remaining_s)}"
+        elif event.stage == "cancelled":
+            self.scheduled = f"cancelled before {event.at_text}: nothing sent"
         else:
             self.phase = "starting"
             self.scheduled = ""
@@ -164,7 +167,6 @@ class SendState:
 
     def _done(self, event: DoneEvent) -> None:
         self.done = event
-        self.scheduled = ""
         self.phase = event.state
         self.total = event.total
         self.recipients = {"ok": event.ok, "failed": event.failed, "unknown": event.unknown}
