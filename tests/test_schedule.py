@@ -226,7 +226,7 @@ def test_killed_while_waiting_then_resumed_sends_at_its_time_exactly_once(
 
     simulator, url = sim
     campaign = _campaign(env, count=450)
-    at = datetime.now(timezone(timedelta(hours=8))).replace(microsecond=0) + timedelta(seconds=6)
+    at = datetime.now(timezone(timedelta(hours=8))).replace(microsecond=0) + timedelta(seconds=8)  # room for a slow start
     process = _start_scheduled_send(campaign, url, at, env / "data", dict(os.environ))
     event = _wait_for_schedule_event(process)
     assert event["stage"] == "waiting" and event["at"] == at.timestamp()
@@ -253,7 +253,7 @@ def test_ctrl_c_while_waiting_sends_nothing(env: Path, sim: tuple[Simulator, str
 
     simulator, url = sim
     campaign = _campaign(env, count=200)
-    at = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=3)
+    at = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=8)  # room for a slow start
     process = _start_scheduled_send(campaign, url, at, env / "data", dict(os.environ))
     _wait_for_schedule_event(process)
     process.send_signal(signal.SIGINT)
@@ -285,4 +285,16 @@ def test_the_campaign_schedule_round_trips_and_a_past_one_is_refused_by_send(
     campaign.write_text(text + '\n[schedule]\nat = "2021-01-01T09:00+08:00"\n', encoding="utf-8")
     assert main(["send", str(campaign), "--yes", "--endpoint", url]) == 2
     assert "schedule.at: 2021-01-01T09:00+08:00 is in the past" in capsys.readouterr().err
+    assert not simulator.accepted
+
+
+async def test_a_job_waiting_elsewhere_is_not_waited_on_twice(tmp_path: Path, simulator: Simulator, sim_url: str) -> None:
+    from cams_tui.engine.journal import JournalError
+
+    with Journal(tmp_path) as journal:
+        job_id = _scheduled_job(journal, sim_url, time.time() + 3600)
+        async with client(sim_url) as api:
+            with journal.lock_job(job_id):  # as another process waiting for (or sending) it
+                with pytest.raises(JournalError, match="is being sent by another cams-tui process"):
+                    await JobRunner(api, journal, job_id, RunOptions(rate=50)).run()
     assert not simulator.accepted

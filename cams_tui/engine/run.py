@@ -376,29 +376,36 @@ class JobRunner:
         if stored is None:
             return True
         schedule = JobSchedule.from_json(stored)
+        if schedule.at <= self._clock():
+            return True
         self._cancel_requested = asyncio.Event()
         try:
-            announced = False
-            while (left := schedule.at - self._clock()) > 0:
-                self.hooks.event(ScheduleEvent(self.job_id, "waiting", schedule.at, schedule.describe(), left))
-                announced = True
-                nap = asyncio.ensure_future(self._sleep(min(left, SCHEDULE_TICK_S)))
-                stop = asyncio.ensure_future(self._cancel_requested.wait())
-                try:
-                    await asyncio.wait((nap, stop), return_when=asyncio.FIRST_COMPLETED)
-                finally:
-                    nap.cancel()
-                    stop.cancel()
-                if self._cancelled:
-                    self.hooks.event(
-                        ScheduleEvent(self.job_id, "cancelled", schedule.at, schedule.describe(), max(left, 0.0))
-                    )
-                    return False
-            if announced:
-                self.hooks.event(ScheduleEvent(self.job_id, "starting", schedule.at, schedule.describe(), 0.0))
-            return True
+            # The job's lock is held while waiting, so that a second `resume` of it is refused
+            # at once instead of waiting beside this one; it is let go just before the sender
+            # takes it.
+            with self.journal.lock_job(self.job_id):
+                return await self._count_down(schedule, self._cancel_requested)
         finally:
             self._cancel_requested = None
+
+    async def _count_down(self, schedule: JobSchedule, cancel: asyncio.Event) -> bool:
+        """Sleep until the start, telling the time left about every second."""
+        while (left := schedule.at - self._clock()) > 0:
+            self.hooks.event(ScheduleEvent(self.job_id, "waiting", schedule.at, schedule.describe(), left))
+            nap = asyncio.ensure_future(self._sleep(min(left, SCHEDULE_TICK_S)))
+            stop = asyncio.ensure_future(cancel.wait())
+            try:
+                await asyncio.wait((nap, stop), return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                nap.cancel()
+                stop.cancel()
+            if self._cancelled:
+                self.hooks.event(
+                    ScheduleEvent(self.job_id, "cancelled", schedule.at, schedule.describe(), max(left, 0.0))
+                )
+                return False
+        self.hooks.event(ScheduleEvent(self.job_id, "starting", schedule.at, schedule.describe(), 0.0))
+        return True
 
     def _has_future_start(self) -> bool:
         stored = self.journal.job(self.job_id).schedule
