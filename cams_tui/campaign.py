@@ -22,6 +22,9 @@ code = "SPRING24"
 [recipients]
 file = "numbers.csv"        # relative to this file
 default_region = "PH"       # for national numbers
+
+[schedule]                  # send later (cams_tui.schedule)
+at = "2026-12-24T09:00+08:00"
 ```
 """
 
@@ -38,6 +41,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from cams_tui.input_files import CAMPAIGN_MAX_BYTES, PARAM_VALUE_MAX_CHARS, InputFileError, read_input_text
 from cams_tui.api.limits import FALLBACK_DURATION_RANGE, TTL_RANGE
 from cams_tui.errors import UserError
+from cams_tui.schedule import ScheduleOptions
 
 if TYPE_CHECKING:
     from cams_tui.api.models import MassMessageOptions
@@ -152,6 +156,7 @@ class Campaign(BaseModel):
     params: dict[str, str] = Field(default_factory=dict, description="Template variables for everyone.")
     recipients: RecipientsSource = Field(default_factory=RecipientsSource)
     canary: CanaryOptions | None = Field(None, description="Send a canary slice first (off when absent).")
+    schedule: ScheduleOptions | None = Field(None, description="Send at a later time (now when absent).")
 
     _blank = field_validator("label", "tag", "task_id", "cust_space_id", mode="before")(_blank_to_none)
 
@@ -257,7 +262,7 @@ def load_campaign(path: Path) -> Campaign:
 def campaign_to_toml(campaign: Campaign) -> str:
     """The campaign as TOML text, empty tables left out."""
     data = campaign.model_dump(mode="json", by_alias=True, exclude_none=True)
-    for table in ("fallback", "params", "recipients"):
+    for table in ("fallback", "params", "recipients", "schedule"):
         if not data.get(table):
             data.pop(table, None)
     return tomli_w.dumps(data)

@@ -145,6 +145,10 @@ def build_parser() -> argparse.ArgumentParser:
     send.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     send.add_argument("--json", action="store_true", help="print JSON Lines events on stdout")
     send.add_argument("--rate", type=_positive_rate, metavar="N", help="calls per second")
+    send.add_argument(
+        "--at", metavar="TIME",
+        help="start at this time, with its zone: 2026-12-24T09:00+08:00 (the job is journaled now and waits)",
+    )
     # Smaller batches than the API's 1,000: for tests and trials, hence not in --help.
     send.add_argument("--batch-size", type=int, choices=range(1, 1001), metavar="N", help=argparse.SUPPRESS)
     send.add_argument(
@@ -185,6 +189,21 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
     _common(export)
 
+    report = commands.add_parser(
+        "report", help="each recipient's latest delivery status, totals per status and country; retarget lists"
+    )
+    report.add_argument("job_id", metavar="JOB_ID")
+    report.add_argument("--format", choices=["csv", "jsonl"], default="csv")
+    report.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
+    report.add_argument(
+        "--retarget", metavar="STATUS[:DETAIL]", action="append", default=[],
+        help="write the numbers with this status as a recipients file instead: failed, "
+        "failed:SRVC_NOT_VIBER_USER, not_listed, fallback, unread:HOURS (repeat for several)",
+    )
+    report.add_argument("--no-fetch", action="store_true", help="report what the journal holds; ask CAMS nothing")
+    report.add_argument("--lookup-rate", type=_lookup_rate, metavar="N", help="ListChatappMessage calls per second")
+    _common(report)
+
     templates = commands.add_parser("templates", help="list approved Viber templates")
     templates.add_argument("--json", action="store_true")
     _common(templates)
@@ -217,6 +236,10 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         return run_simulator_cli(args.simulator_args)
     with _escaped_output(args), _stop_signals_interrupt():
+        if command == "report":
+            from cams_tui.report_command import run_report
+
+            return run_report(args)
         if command in {"templates", "doctor"}:
             from cams_tui import account_commands
 

@@ -28,6 +28,8 @@ from cams_tui.templates import APPROVED_STATUSES, template_variables
 # The models and the campaign (pydantic) are imported where used, so the TUI's first frame
 # does not wait for them.
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from cams_tui.api.client import Placement
     from cams_tui.api.models import TemplateDetail, TemplateSummary, ViberService
     from cams_tui.campaign import Campaign
@@ -161,6 +163,8 @@ class OptionsForm:
     tag: str = ""
     task_id: str = ""
     cust_space_id: str = ""
+    send_at: str = ""
+    """When the send starts (ISO 8601 with its UTC offset); empty: at once."""
 
     def errors(self) -> dict[str, str]:
         """Field name → what is wrong with it, in words, with the allowed range."""
@@ -185,7 +189,25 @@ class OptionsForm:
             problems["label"] = "choose promotion or transaction"
         if self.fallback_content.strip() and not self.fallback_id.strip():
             problems["fallback_id"] = "a fallback SMS needs its policy ID (FallBackId)"
+        if self.send_at.strip():
+            from cams_tui.schedule import ScheduleError, parse_send_time
+
+            try:
+                parse_send_time(self.send_at, what="send at")
+            except ScheduleError as exc:
+                problems["send_at"] = str(exc).removeprefix("send at: ")
         return problems
+
+    def send_time(self) -> datetime | None:
+        """The start as an aware datetime, or ``None`` (at once, or not a valid time)."""
+        from cams_tui.schedule import ScheduleError, parse_send_time
+
+        if not self.send_at.strip():
+            return None
+        try:
+            return parse_send_time(self.send_at, what="send at")
+        except ScheduleError:
+            return None
 
     def seconds(self, name: str) -> int | None:
         """A duration field in seconds, or ``None`` when empty or invalid."""
@@ -211,6 +233,11 @@ class OptionsForm:
             tag=campaign.tag or "",
             task_id=campaign.task_id or "",
             cust_space_id=campaign.cust_space_id or "",
+            send_at=(
+                campaign.schedule.at.isoformat(timespec="minutes")
+                if campaign.schedule is not None and campaign.schedule.at is not None
+                else ""
+            ),
         )
 
 
@@ -444,6 +471,9 @@ class ComposeState:
             raise ValueError(self.template_problem() or "choose a template and a sender")
         options = self.options
         from cams_tui.campaign import Campaign, CanaryOptions, Fallback, RecipientsSource
+        from cams_tui.schedule import ScheduleOptions
+
+        send_time = options.send_time()
 
         return Campaign(
             template_code=self.template.template_code,
@@ -465,6 +495,7 @@ class ComposeState:
                 file=self.recipients_file or None, default_region=self.default_region or None
             ),
             canary=CanaryOptions(size=self.canary) if self.canary else None,
+            schedule=ScheduleOptions(at=send_time) if send_time is not None else None,
         )
 
     def apply_campaign(self, campaign: Campaign) -> None:
@@ -510,11 +541,13 @@ def create_job(
     """
     from cams_tui.engine.journal import Journal, Reject
     from cams_tui.engine.planning import plan_batches, sender_item
+    from cams_tui.schedule import JobSchedule
 
     problems = state.blocking_problems()
     if problems or state.report is None:
         raise ValueError("; ".join(problems) or "no recipients")
     report = state.report
+    send_time = state.options.send_time()
     options = state.campaign().message_options()
     items = (sender_item(row.to, state.recipient_params(row)) for row in report.recipients)
     canary = None
@@ -537,6 +570,7 @@ def create_job(
             batches=batches,
             endpoint=endpoint,
             placement=placement,
+            schedule=None if send_time is None else JobSchedule.of(send_time).to_json(),
             campaign=campaign,
             profile=profile,
             rejects=rejects,

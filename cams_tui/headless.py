@@ -69,6 +69,7 @@ from cams_tui.engine.events import (
     PlanEvent,
     ProgressEvent,
     RateEvent,
+    ScheduleEvent,
     event_to_json,
 )
 from cams_tui.engine.journal import BatchState, JobRecord, JobState, Journal, Reject
@@ -81,6 +82,7 @@ from cams_tui.engine.sender import default_in_flight, freeze_startup_objects
 from cams_tui.errors import CannotProceed, UserError
 from cams_tui.recipients import IntakeOptions, IntakeReport, check_params, load_suppression, read_recipients
 from cams_tui.recipients.params import resolve_params
+from cams_tui.schedule import JobSchedule, check_send_time, countdown, parse_send_time
 from cams_tui.templates import template_variables
 
 EXPORT_FIELDS = ("to", "status", "code", "message", "batch", "request_id", "group_message_id")
@@ -160,6 +162,7 @@ def _send(args: argparse.Namespace) -> int:
         options = options.model_copy(update={"cust_space_id": context.profile.cust_space_id})
     rate = args.rate or context.rate
     out = _Output(as_json=args.json)
+    schedule = _send_schedule(args, campaign)
 
     variables: list[str] | None = None
     if context.credentials is not None:
@@ -220,10 +223,14 @@ def _send(args: argparse.Namespace) -> int:
         rate=rate,
     )
     if args.dry_run:
-        out.plan(plan, dry_run=True)
+        out.plan(plan, dry_run=True, schedule=schedule)
         return EXIT_OK
     if not args.yes:
-        _confirm(plan, f"send template {campaign.template_code} ({campaign.language}) to")
+        when = f" at {schedule.describe()}" if schedule is not None else ""
+        _confirm(plan, f"send template {campaign.template_code} ({campaign.language}){when} to")
+        if schedule is not None:
+            # The confirmation may have taken a while: the time must still be ahead.
+            check_send_time(schedule.local())
     journal = Journal(context.data_dir)
     with journal:
         job_id = journal.create_job(
@@ -232,6 +239,7 @@ def _send(args: argparse.Namespace) -> int:
             batches=batches,
             endpoint=context.endpoint,
             placement=context.profile.placement,
+            schedule=None if schedule is None else schedule.to_json(),
             variables=checked,
             campaign=str(campaign_path.resolve()),
             profile=context.profile_name,
@@ -257,6 +265,16 @@ def _send(args: argparse.Namespace) -> int:
                 resend_new_verified=args.resend_verified,
             )
         )
+
+
+def _send_schedule(args: argparse.Namespace, campaign: Campaign) -> JobSchedule | None:
+    """When the send starts: ``--at``, else the campaign's ``[schedule] at``; ``None``: now.
+    A time without a zone or already past is refused (:mod:`cams_tui.schedule`)."""
+    if args.at:
+        return JobSchedule.of(parse_send_time(args.at))
+    if campaign.schedule is not None and campaign.schedule.at is not None:
+        return JobSchedule.of(check_send_time(campaign.schedule.at, what="schedule.at"))
+    return None
 
 
 def _canary_settings(
@@ -762,6 +780,7 @@ class _Output:
         self._tty = sys.stderr.isatty()
         self._last_progress = 0.0
         self._progress_shown = False
+        self._schedule_shown = False
 
     def _json(self, data: dict[str, Any]) -> None:
         sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
@@ -772,18 +791,61 @@ class _Output:
         self._clear_progress()
         print(f"cams-tui: {text}", file=sys.stderr)
 
-    def plan(self, plan: PlanEvent, *, dry_run: bool = False) -> None:
+    def plan(self, plan: PlanEvent, *, dry_run: bool = False, schedule: JobSchedule | None = None) -> None:
         """The plan, before anything is sent."""
         if self.as_json:
-            self._json({**event_to_json(plan), **({"dry_run": True} if dry_run else {})})
+            extra: dict[str, Any] = {"dry_run": True} if dry_run else {}
+            if schedule is not None:
+                extra["scheduled_at"] = schedule.local().isoformat(timespec="seconds")
+            self._json({**event_to_json(plan), **extra})
             return
         prefix = "dry run, nothing sent: " if dry_run else ""
+        when = f"; scheduled for {schedule.describe()}" if schedule is not None else ""
         print(
             f"{prefix}{plan.recipients:,} recipients in {plan.batches:,} requests; left out: "
             f"{plan.rejected:,} rejected, {plan.duplicates:,} duplicates, {plan.suppressed:,} suppressed; "
-            f"about {_duration(plan.batches / plan.rate)} at {plan.rate:g} calls/s",
+            f"about {_duration(plan.batches / plan.rate)} at {plan.rate:g} calls/s{when}",
             file=sys.stderr,
         )
+
+    def scheduled(self, event: ScheduleEvent) -> None:
+        """A scheduled job's wait: one line when it begins, then the time left on the
+        progress line (a terminal) or about once a minute (a log)."""
+        if self.as_json:
+            now = time.monotonic()
+            if event.stage == "waiting" and self._schedule_shown and now - self._last_progress < 60:
+                return
+            self._last_progress = now
+            self._schedule_shown = True
+            data = event_to_json(event)
+            data.pop("job_id")
+            self._json(data)
+            return
+        if event.stage == "starting":
+            self.note(f"job {event.job_id}: its time has come ({event.at_text}): sending")
+            return
+        if event.stage == "cancelled":
+            self.note(f"job {event.job_id} cancelled before its time ({event.at_text}): nothing was sent")
+            return
+        if not self._schedule_shown:
+            self._schedule_shown = True
+            self.note(
+                f"job {event.job_id} is scheduled for {event.at_text}: waiting {countdown(event.remaining_s)} "
+                f"(Ctrl-C cancels it, nothing is sent; `cams-tui resume {event.job_id}` waits again)"
+            )
+            self._last_progress = time.monotonic()
+            return
+        now = time.monotonic()
+        if now - self._last_progress < (_PROGRESS_EVERY_S if self._tty else 60.0):
+            return
+        self._last_progress = now
+        line = f"scheduled for {event.at_text}: starts in {countdown(event.remaining_s)}"
+        if self._tty:
+            sys.stderr.write("\r\x1b[2K" + line)
+            self._progress_shown = True
+        else:
+            sys.stderr.write(line + "\n")
+        sys.stderr.flush()
 
     def event(self, event: Event) -> None:
         """A subscriber to the sender's events."""
@@ -810,6 +872,8 @@ class _Output:
             self.note(f"rate {event.previous:g} → {event.rate:g} calls/s ({event.reason})")
         elif isinstance(event, ProgressEvent) and not self.as_json:
             self._progress(event)
+        elif isinstance(event, ScheduleEvent):
+            self.scheduled(event)
         elif isinstance(event, DoneEvent):
             self.finish(event)
         elif isinstance(event, (CanaryEvent, LookupEvent)) and not self.as_json:

@@ -12,7 +12,7 @@ from cams_tui import cli
 from cams_tui.simulator import Simulator
 from tests.test_headless import _campaign
 
-POSITIONALS = {"send": ["campaign.toml"], "resume": ["JOB"], "reconcile": ["JOB"], "export": ["JOB"]}
+POSITIONALS = {"send": ["campaign.toml"], "resume": ["JOB"], "reconcile": ["JOB"], "export": ["JOB"], "report": ["JOB"]}
 
 
 def _subcommands() -> dict[str, argparse.ArgumentParser]:

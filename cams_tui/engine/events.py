@@ -167,8 +167,31 @@ class LookupEvent:
     name: str = field(default="lookup", init=False)
 
 
+@dataclass(frozen=True)
+class ScheduleEvent:
+    """A scheduled job waits for its start (:mod:`cams_tui.schedule`): ``waiting`` when the
+    wait begins and then about every second with the time left, ``starting`` when the time
+    has come, ``cancelled`` when the run was cancelled first (nothing was sent). ``at`` is the start as a Unix time, ``at_text`` as the operator gave it."""
+
+    job_id: str
+    stage: str
+    at: float
+    at_text: str
+    remaining_s: float
+    name: str = field(default="schedule", init=False)
+
+
 Event = (
-    PlanEvent | BatchEvent | RateEvent | LimiterEvent | StateEvent | ProgressEvent | DoneEvent | CanaryEvent | LookupEvent
+    PlanEvent
+    | BatchEvent
+    | RateEvent
+    | LimiterEvent
+    | StateEvent
+    | ProgressEvent
+    | DoneEvent
+    | CanaryEvent
+    | LookupEvent
+    | ScheduleEvent
 )
 
 

@@ -48,7 +48,7 @@ from cams_tui.api.endpoints import Placement
 from cams_tui.api.models import MassMessageOptions
 
 JOURNAL_NAME = "journal.sqlite3"
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 # Test hook for crash tests: "after:N" or "before:N" makes the process SIGKILL itself right
 # after (or right before) its Nth commit. Never set in normal use.
 ENV_KILL_AT_COMMIT = "CAMS_TUI_TEST_KILL_AT_COMMIT"
@@ -142,6 +142,39 @@ _MIGRATIONS: list[str] = [
     """
     ALTER TABLE jobs ADD COLUMN placement TEXT;
     """,
+    # version 5: when a scheduled job may start (a resume waits for it too), and the final
+    # report's delivery statuses, fetched batch by batch so that an interrupted report goes on
+    # where it stopped
+    """
+    ALTER TABLE jobs ADD COLUMN schedule_json TEXT;
+    CREATE TABLE report_runs (
+        job_id TEXT NOT NULL,
+        run INTEGER NOT NULL,
+        started_at REAL NOT NULL,
+        finished_at REAL,
+        PRIMARY KEY (job_id, run)
+    ) WITHOUT ROWID;
+    CREATE TABLE report_batches (
+        job_id TEXT NOT NULL,
+        idx INTEGER NOT NULL,
+        run INTEGER NOT NULL,
+        fetched_at REAL NOT NULL,
+        listed INTEGER NOT NULL,
+        PRIMARY KEY (job_id, idx)
+    ) WITHOUT ROWID;
+    CREATE TABLE report_statuses (
+        job_id TEXT NOT NULL,
+        number TEXT NOT NULL,
+        idx INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        fail_reason TEXT,
+        fallback TEXT,
+        message_id TEXT,
+        send_time TEXT,
+        fetched_at REAL NOT NULL,
+        PRIMARY KEY (job_id, number)
+    ) WITHOUT ROWID;
+    """,
 ]
 
 
@@ -197,6 +230,22 @@ class PlannedBatch:
 
 
 @dataclass(frozen=True)
+class ReportStatus:
+    """One recipient's latest delivery status as ListChatappMessage listed it."""
+
+    number: str
+    """The number's digits, as the batch's SenderList ``To``."""
+    status: str
+    """``sent``, ``delivered``, ``read`` or ``failed`` (CAMS's MessageStatus, lower case)."""
+    fail_reason: str | None = None
+    fallback: str | None = None
+    """CAMS's FailBackFlag: ``Y`` when the SMS fallback was sent."""
+    message_id: str | None = None
+    send_time: str | None = None
+    fetched_at: float | None = None
+
+
+@dataclass(frozen=True)
 class Reject:
     """An input line that will not be sent, and why."""
 
@@ -232,6 +281,9 @@ class JobRecord:
     placement: Placement | None = None
     """How the batches were sized to travel (``None``: a job written before the journal kept
     it, or by a caller that did not say)."""
+    schedule: dict[str, Any] | None = None
+    """When the job may start sending (:class:`cams_tui.schedule.JobSchedule` as JSON);
+    ``None``: at once."""
 
     def sent_placement(self, default: Placement) -> Placement:
         """How the job's batches travel: as they were planned, else (an older job) ``default``.
@@ -281,7 +333,7 @@ class BatchRecord:
 _JOB_COLUMNS = (
     "id, created_at, updated_at, state, campaign, endpoint, profile, options_json, params_json, "
     "recipients, rejected, duplicates, suppressed, batches, stop_code, stop_message, variables_json, canary_json, "
-    "placement"
+    "placement, schedule_json"
 )
 _BATCH_COLUMNS = (
     "idx, size, state, attempts, http_status, code, message, request_id, group_message_id, "
@@ -504,6 +556,7 @@ class Journal:
         batches: Iterable[PlannedBatch],
         endpoint: str,
         placement: Placement | None = None,
+        schedule: dict[str, Any] | None = None,
         variables: Iterable[str] | None = None,
         campaign: str | None = None,
         profile: str | None = None,
@@ -515,7 +568,8 @@ class Journal:
         """Write a job with all its batches (``planned``) in one transaction; return its id.
 
         ``placement`` is how the batches were sized to travel (``body`` or ``query``), so that
-        a resume sends them the same way; ``variables`` are the template's variables as
+        a resume sends them the same way; ``schedule`` is when it may start (in the same
+        transaction: a job must never exist without the wait it was given); ``variables`` are the template's variables as
         checked (``None``: not checked);
         ``rejects`` lists rejected input lines (exported with their reason); ``rejected`` is
         their count when the list was cut short."""
@@ -532,7 +586,7 @@ class Journal:
                 (
                     "INSERT INTO jobs (id, created_at, updated_at, state, campaign, endpoint, profile, "
                     "options_json, params_json, recipients, rejected, duplicates, suppressed, batches, "
-                    "variables_json, placement) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    "variables_json, placement, schedule_json) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (
                         job_id,
                         now,
@@ -550,6 +604,7 @@ class Journal:
                         len(batch_rows),
                         None if variables is None else json.dumps(list(variables), ensure_ascii=False),
                         None if placement is None else placement.value,
+                        None if schedule is None else json.dumps(schedule),
                     ),
                 ),
                 (
@@ -742,6 +797,80 @@ class Journal:
             ]
         )
 
+    # ------------------------------------------------------------ the final report
+
+    def report_run(self, job_id: str) -> tuple[int, bool]:
+        """The report run to fetch in: the unfinished one (``True``: it goes on where it
+        stopped), else a new one (``False``), whose fetches replace the older statuses."""
+        row = self._db.execute(
+            "SELECT run, finished_at FROM report_runs WHERE job_id=? ORDER BY run DESC LIMIT 1", (job_id,)
+        ).fetchone()
+        if row is not None and row[1] is None:
+            return int(row[0]), True
+        run = 1 if row is None else int(row[0]) + 1
+        self._transaction(
+            [("INSERT INTO report_runs (job_id, run, started_at) VALUES (?,?,?)", (job_id, run, time.time()))]
+        )
+        return run, False
+
+    def report_fetched(self, job_id: str, run: int) -> set[int]:
+        """The batches whose statuses report run ``run`` has already fetched."""
+        return {
+            idx
+            for (idx,) in self._db.execute(
+                "SELECT idx FROM report_batches WHERE job_id=? AND run=?", (job_id, run)
+            )
+        }
+
+    def record_report_batch(
+        self, job_id: str, index: int, run: int, statuses: list[ReportStatus], *, listed: bool
+    ) -> None:
+        """Commit one batch's fetched statuses (each number's latest) and that run ``run``
+        fetched it, in one transaction: an interrupted report goes on after the last one."""
+        now = time.time()
+        self._transaction(
+            [
+                ("DELETE FROM report_statuses WHERE job_id=? AND idx=?", (job_id, index)),
+                (
+                    "INSERT OR REPLACE INTO report_statuses (job_id, number, idx, status, fail_reason, fallback, "
+                    "message_id, send_time, fetched_at) VALUES (?,?,?,?,?,?,?,?,?)",
+                    [
+                        (job_id, st.number, index, st.status, st.fail_reason, st.fallback, st.message_id,
+                         st.send_time, now)
+                        for st in statuses
+                    ],
+                ),
+                (
+                    "INSERT OR REPLACE INTO report_batches (job_id, idx, run, fetched_at, listed) VALUES (?,?,?,?,?)",
+                    (job_id, index, run, now, int(listed)),
+                ),
+            ]
+        )
+
+    def finish_report_run(self, job_id: str, run: int) -> None:
+        """Record that report run ``run`` fetched every batch it had to."""
+        self._transaction(
+            [("UPDATE report_runs SET finished_at=? WHERE job_id=? AND run=?", (time.time(), job_id, run))]
+        )
+
+    def report_statuses(self, job_id: str, index: int) -> dict[str, ReportStatus]:
+        """The statuses last fetched for one batch's recipients, by number (digits)."""
+        return {
+            row[0]: ReportStatus(*row)
+            for row in self._db.execute(
+                "SELECT number, status, fail_reason, fallback, message_id, send_time, fetched_at "
+                "FROM report_statuses WHERE job_id=? AND idx=?",
+                (job_id, index),
+            )
+        }
+
+    def report_batch_times(self, job_id: str) -> dict[int, float]:
+        """When each batch's statuses were last fetched (batches never fetched are absent)."""
+        return {
+            int(idx): float(at)
+            for idx, at in self._db.execute("SELECT idx, fetched_at FROM report_batches WHERE job_id=?", (job_id,))
+        }
+
     # ---------------------------------------------------------- changing placement
 
     def split_batch(
@@ -896,6 +1025,7 @@ class Journal:
             counts=counts,
             canary=None if row[17] is None else json.loads(row[17]),
             placement=Placement(row[18]) if row[18] else None,
+            schedule=None if row[19] is None else json.loads(row[19]),
         )
 
     def jobs(self) -> list[JobRecord]:

@@ -1,7 +1,12 @@
 """One job's lifecycle, the same for the command line and the TUI.
 
-A run goes through up to four stages, each recorded in the journal before the next starts:
+A run goes through up to five stages, each recorded in the journal before the next starts:
 
+0. **Scheduled** (when the job has a start time still ahead, :mod:`cams_tui.schedule`): the
+   run waits for it, emitting a :class:`~cams_tui.engine.events.ScheduleEvent` about every
+   second; :meth:`JobRunner.cancel` ends the wait with nothing sent (the job is left
+   ``interrupted``, and a resume waits again). The start is read from the journal, so a job
+   killed while waiting and resumed keeps its time.
 1. **Canary** (when the job has one and no verdict yet): its batches alone, then their
    delivery judged (:mod:`cams_tui.engine.canary`). Unhealthy: the job stops with
    ``CanaryFailed`` and nothing more is sent. Healthy: ``hooks.canary_healthy`` decides how
@@ -24,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -37,17 +42,22 @@ from cams_tui.engine.canary import (
     SpikeDetector,
     judge_canary,
 )
-from cams_tui.engine.events import CanaryEvent, DoneEvent, Event, LookupEvent, StateEvent
+from cams_tui.engine.events import CanaryEvent, DoneEvent, Event, LookupEvent, ScheduleEvent, StateEvent
 from cams_tui.engine.journal import BatchState, JobState, Journal
 from cams_tui.engine.limiters.base import Grant, Limiter, LimiterNotice, Sharing
 from cams_tui.engine.planning import replan_for_placement
 from cams_tui.engine.ratelimit import RateChange, RateLimiter
 from cams_tui.engine.reconcile import Reconciler, ReconcileReport, ReconcileSettings
 from cams_tui.engine.sender import Sender, default_in_flight
+from cams_tui.schedule import JobSchedule
 
 if TYPE_CHECKING:
     from cams_tui.api.client import CamsClient
     from cams_tui.delivery import Funnel
+
+SCHEDULE_TICK_S = 1.0
+"""How often a scheduled run tells how long is left (and looks at the clock again: a
+machine that slept through the start time sends when it wakes)."""
 
 DEFAULT_MAX_ROUNDS = 5
 """Lookup-then-resend rounds at the end of a run: each round resends only what a lookup
@@ -253,7 +263,10 @@ class JobRunner:
         hooks: RunHooks | None = None,
         *,
         limiter_factory: Callable[[float], Limiter] = process_limiter,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
+        """``clock`` (Unix time) and ``sleep`` are what the scheduled stage waits with."""
         self.client = client
         self.journal = journal
         self.job_id = job_id
@@ -271,6 +284,9 @@ class JobRunner:
         self._calls = 0
         self._throttled = 0
         self._started = time.monotonic()
+        self._clock = clock
+        self._sleep = sleep
+        self._cancel_requested: asyncio.Event | None = None
 
     # ------------------------------------------------------------------ controls
 
@@ -303,6 +319,8 @@ class JobRunner:
     def cancel(self) -> None:
         """Stop (requests in flight are waited for); a second call stops at once."""
         self._cancelled = True
+        if self._cancel_requested is not None:
+            self._cancel_requested.set()
         if self._sender is not None:
             self._sender.cancel()
         if self._limiter is not None:
@@ -322,6 +340,10 @@ class JobRunner:
         """Run the job's stages; returns how it ended (also emitted as its DoneEvent)."""
         self._started = time.monotonic()
         result = RunResult(done=self._job_done())
+        if not await self._wait_for_start():
+            self.journal.set_job_state(self.job_id, JobState.INTERRUPTED)
+            return self._end(result, self._job_done())
+        self._started = time.monotonic()  # the run's elapsed time is its sending, not its wait
         canary = self.journal.job(self.job_id).canary
         retry_unknown, resend_verified = self.options.retry_unknown, self.options.resend_verified
         if canary is not None and canary.get("verdict") is None:
@@ -346,6 +368,50 @@ class JobRunner:
         if done.state == JobState.DONE.value and not self._cancelled:
             await self._settle_unknowns(result)
         return self._end(result, self._job_done(done))
+
+    async def _wait_for_start(self) -> bool:
+        """Wait for the job's start time, if it has one still ahead; ``False`` when the run
+        was cancelled first (nothing was sent)."""
+        if self._cancelled:
+            return not self._has_future_start()
+        stored = self.journal.job(self.job_id).schedule
+        if stored is None:
+            return True
+        schedule = JobSchedule.from_json(stored)
+        if schedule.at <= self._clock():
+            return True
+        self._cancel_requested = asyncio.Event()
+        try:
+            # The job's lock is held while waiting, so that a second `resume` of it is refused
+            # at once instead of waiting beside this one; it is let go just before the sender
+            # takes it.
+            with self.journal.lock_job(self.job_id):
+                return await self._count_down(schedule, self._cancel_requested)
+        finally:
+            self._cancel_requested = None
+
+    async def _count_down(self, schedule: JobSchedule, cancel: asyncio.Event) -> bool:
+        """Sleep until the start, telling the time left about every second."""
+        while (left := schedule.at - self._clock()) > 0:
+            self.hooks.event(ScheduleEvent(self.job_id, "waiting", schedule.at, schedule.describe(), left))
+            nap = asyncio.ensure_future(self._sleep(min(left, SCHEDULE_TICK_S)))
+            stop = asyncio.ensure_future(cancel.wait())
+            try:
+                await asyncio.wait((nap, stop), return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                nap.cancel()
+                stop.cancel()
+            if self._cancelled:
+                self.hooks.event(
+                    ScheduleEvent(self.job_id, "cancelled", schedule.at, schedule.describe(), max(left, 0.0))
+                )
+                return False
+        self.hooks.event(ScheduleEvent(self.job_id, "starting", schedule.at, schedule.describe(), 0.0))
+        return True
+
+    def _has_future_start(self) -> bool:
+        stored = self.journal.job(self.job_id).schedule
+        return stored is not None and JobSchedule.from_json(stored).at > self._clock()
 
     async def _send(self, *, until_batch: int | None, retry_unknown: bool, resend_verified: bool) -> DoneEvent:
         """One sender over the job's planned batches (up to ``until_batch``)."""

@@ -19,6 +19,7 @@ from cams_tui.engine.events import (
     PlanEvent,
     ProgressEvent,
     RateEvent,
+    ScheduleEvent,
     StateEvent,
 )
 from cams_tui.ui.engine_run import BatchTally, Stamped
@@ -67,6 +68,8 @@ class SendState:
     """Where the job's canary stands (empty: no canary), e.g. its verdict."""
     lookup: str = ""
     """What the run's lookup of its own unknown batches is doing or found (empty: none)."""
+    scheduled: str = ""
+    """While a scheduled job waits: when it starts and the time left (empty: not waiting)."""
     _sampled_second: int = -1
 
     @property
@@ -77,7 +80,7 @@ class SendState:
     @property
     def running(self) -> bool:
         """Whether a run is under way (its end not yet seen)."""
-        return self.phase in ("starting", "running", "paused", "stopping", "looking")
+        return self.phase in ("starting", "scheduled", "running", "paused", "stopping", "looking")
 
     @property
     def adapting(self) -> bool:
@@ -88,6 +91,7 @@ class SendState:
         """A new run of the job begins (its first, or a resume)."""
         self.phase = "starting"
         self.done = None
+        self.scheduled = ""
         self._sampled_second = -1
 
     def apply(self, stamped: Iterable[Stamped]) -> list[LogEntry]:
@@ -119,9 +123,23 @@ class SendState:
                 self.lookup = event.text
                 if event.stage == "looking" and self.running:
                     self.phase = "looking"
+            elif isinstance(event, ScheduleEvent):
+                self._schedule(event)
             elif isinstance(event, DoneEvent):
                 self._done(event)
         return lines
+
+    def _schedule(self, event: ScheduleEvent) -> None:
+        from cams_tui.schedule import countdown
+
+        if event.stage == "waiting":
+            self.phase = "scheduled"
+            self.scheduled = f"starts {event.at_text}, in {countdown(event.remaining_s)}"
+        elif event.stage == "cancelled":
+            self.scheduled = f"cancelled before {event.at_text}: nothing sent"
+        else:
+            self.phase = "starting"
+            self.scheduled = ""
 
     def _batch(self, event: BatchEvent) -> None:
         if event.outcome in SETTLED:

@@ -320,6 +320,14 @@ class JobActions(Screen[None]):
             return
         self.app.push_screen(ExportDialog(job.id, Path.cwd()), lambda choice: self._export(job.id, choice))
 
+    def action_report(self) -> None:
+        """Each recipient's delivery status from CAMS, the totals, and retarget lists."""
+        from cams_tui.ui.screens.report import ReportScreen
+
+        job = self.chosen_job()
+        if job is not None:
+            self.app.push_screen(ReportScreen(job.id, target=self.target, show_clock=self._show_clock))
+
     @work(group="job-export", exclusive=True, exit_on_error=False)
     async def _export(self, job_id: str, choice: tuple[str, Path] | None) -> None:
         if choice is None:
@@ -348,6 +356,7 @@ class JobsScreen(JobActions):
             "L", "reconcile", "Look up", id="jobs-reconcile", tooltip="Resolve unknown batches with ListChatappMessage"
         ),
         Binding("e", "export", "Export", id="jobs-export", tooltip="CSV or JSON Lines, one row per recipient"),
+        Binding("d", "report", "Report", id="jobs-report", tooltip="Delivery status per recipient; retarget lists"),
         Binding("g", "reload", "Refresh", id="jobs-reload", tooltip="Read the journal again"),
         Binding("escape", "close", "Back", id="jobs-close"),
     ]
@@ -449,6 +458,7 @@ class JobDetailScreen(JobActions):
             "L", "reconcile", "Look up", id="job-reconcile", tooltip="Resolve unknown batches with ListChatappMessage"
         ),
         Binding("e", "export", "Export", id="job-export", tooltip="CSV or JSON Lines, one row per recipient"),
+        Binding("d", "report", "Report", id="job-report", tooltip="Delivery status per recipient; retarget lists"),
         Binding("escape", "close", "Back", id="job-close"),
     ]
 

@@ -41,6 +41,7 @@ FLUSH_S = 0.1
 """How often buffered engine events reach the widgets."""
 _PHASE_TEXT = {
     "starting": "starting",
+    "scheduled": "scheduled",
     "running": "sending",
     "paused": "paused",
     "stopping": "stopping: waiting for requests in flight",
@@ -274,7 +275,8 @@ class SendMonitorScreen(Screen[None]):
         phase = _PHASE_TEXT.get(self.state.phase, self.state.phase)
         canary = f" · {self.state.canary}" if self.state.canary else ""
         lookup = f" · {self.state.lookup}" if self.state.lookup else ""
-        self.query_one("#monitor-title", Static).update(f"{what} · {phase}{canary}{lookup}")
+        scheduled = f" · {self.state.scheduled}" if self.state.scheduled else ""
+        self.query_one("#monitor-title", Static).update(f"{what} · {phase}{scheduled}{canary}{lookup}")
         self.set_class(self.state.phase == "paused", "-paused")
 
     # ------------------------------------------------------------------ actions
@@ -319,11 +321,13 @@ class SendMonitorScreen(Screen[None]):
             if yes and self.run is run:
                 run.cancel()
 
+        waiting = self.state.phase == "scheduled"
         self.app.push_screen(
             ConfirmDialog(
                 "Cancel the send?",
-                "No new request will start; requests in flight are waited for (up to 10 s). "
-                f"The job stays resumable: r here, Jobs (F2), or `cams-tui resume {self.job_id}`.",
+                ("It has not started: nothing is sent. " if waiting else
+                 "No new request will start; requests in flight are waited for (up to 10 s). ")
+                + f"The job stays resumable: r here, Jobs (F2), or `cams-tui resume {self.job_id}`.",
                 yes="Cancel the send",
                 no="Keep sending",
                 warning=True,

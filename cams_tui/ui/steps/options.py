@@ -32,8 +32,9 @@ FIELDS: dict[str, tuple[str, str, str]] = {
     "tag": ("Tag", "optional", "your tag, echoed in reports"),
     "task_id": ("Task ID", "optional", "your task ID, echoed in reports"),
     "cust_space_id": ("Space ID", "CustSpaceId", "the CAMS space (ISV sub-account)"),
+    "send_at": ("Send at", "now", "later: 2026-12-24T09:00+08:00"),
 }
-GROUPS = {"fallback_rule": "Fallback (SMS)", "ttl": "Delivery", "cust_space_id": "Account"}
+GROUPS = {"fallback_rule": "Fallback (SMS)", "ttl": "Delivery", "cust_space_id": "Account", "send_at": "Schedule"}
 
 
 class OptionsStep(StepPane):
@@ -45,7 +46,9 @@ class OptionsStep(StepPane):
 All optional. Durations take units: `90s`, `15m`, `12h`, `1d 12h` (a bare number is
 seconds). **Wait** is FallBackDuration (1 minute to 12 hours), **TTL** is how long Viber
 keeps trying (30 seconds to 14 days). A field out of range says so beside it and blocks
-the send until fixed.
+the send until fixed. **Send at** schedules the send: the job is written to the journal
+when you confirm and waits for its time (a countdown in the monitor; `c` cancels it with
+nothing sent). Give the time with its UTC offset, e.g. `2026-12-24T09:00+08:00`.
 """
 
     def compose(self) -> ComposeResult:
@@ -106,6 +109,8 @@ the send until fixed.
                 note.update(FALLBACK_RULES[form.fallback_rule])
             elif name == "label" and form.label:
                 note.update(LABELS[form.label])
+            elif name == "send_at" and form.send_time() is not None:
+                note.update(f"starts {form.send_time():%Y-%m-%d %H:%M %z} (local: {form.send_time().astimezone():%H:%M})")
             elif name in ("ttl", "fallback_duration") and form.seconds(name) is not None:
                 note.update(f"= {format_duration(form.seconds(name) or 0)} ({form.seconds(name):,} s)")
             else:
