@@ -64,6 +64,16 @@ _lookup_rate = _number("--lookup-rate", "calls per second", 0, 100, above_low=Tr
 _seconds = _number("a duration", "seconds", 0, 86_400)
 
 
+def _senders(text: str) -> int:
+    try:
+        value = int(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"give the number of senders sharing the account, such as 3, not {text!r}") from None
+    if not 1 <= value <= 1000:
+        raise argparse.ArgumentTypeError(f"the senders sharing the account must be 1 to 1000, not {value}")
+    return value
+
+
 def _share(text: str) -> float:
     try:
         value = float(text.strip().rstrip("%")) / (100 if text.strip().endswith("%") else 1)
@@ -91,6 +101,10 @@ def _settle_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-reconcile", action="store_true", help="do not look unknown batches up")
     parser.add_argument(
         "--wait", action="store_true", help="wait for the grace period when an unknown batch is not listed yet"
+    )
+    parser.add_argument(
+        "--local-limiter", type=_senders, metavar="N",
+        help="if the shared limiter (host, Redis) cannot be reached, go on alone at rate/N instead of waiting",
     )
 
 

@@ -75,7 +75,7 @@ from cams_tui.engine.journal import BatchState, JobRecord, JobState, Journal, Re
 from cams_tui.engine.reconcile import ReconcileReport, ReconcileSettings, Reconciler
 from cams_tui.engine.planning import plan_batches, sender_item
 from cams_tui.engine.limiters.base import Limiter
-from cams_tui.engine.limiters.factory import account_key, build_limiter
+from cams_tui.engine.limiters.factory import LIST_MESSAGES, MASS_SEND, account_key, limiter_factory
 from cams_tui.engine.run import JobRunner, RunHooks, RunOptions, RunResult, placement_for_run
 from cams_tui.engine.sender import default_in_flight, freeze_startup_objects
 from cams_tui.errors import UserError
@@ -255,6 +255,7 @@ def _send(args: argparse.Namespace) -> int:
                 out=out,
                 lookup=lookup,
                 resend_new_verified=args.resend_verified,
+                local_when_unavailable=args.local_limiter,
             )
         )
 
@@ -348,6 +349,7 @@ async def _run_job(
     resend_verified: bool = False,
     resend_new_verified: bool = False,
     auto_continue: bool = False,
+    local_when_unavailable: int | None = None,
 ) -> int:
     credentials = _require_credentials(context)
     freeze_startup_objects()
@@ -381,9 +383,15 @@ async def _run_job(
         resend_new_verified=resend_new_verified,
         lookup=lookup,
         in_flight=in_flight,
+        local_when_unavailable=local_when_unavailable,
+        lookup_rate=lookup.lookup_rate if lookup is not None else context.profile.lookup_rate,
     )
     async with CamsClient(credentials, endpoint, placement=placement, max_connections=in_flight) as client:
-        runner = JobRunner(client, journal, job_id, options, hooks, limiter_factory=_limiter_factory(context))
+        runner = JobRunner(
+            client, journal, job_id, options, hooks,
+            limiter_factory=_limiter_factory(context),
+            lookup_limiter_factory=_limiter_factory(context, LIST_MESSAGES),
+        )
         result = await _run_with_signals(runner, out)
     done = result.done
     if result.verdict is not None and not result.verdict.healthy:
@@ -403,14 +411,11 @@ async def _run_job(
     return EXIT_OK
 
 
-def _limiter_factory(context: RunContext) -> Callable[[float], Limiter]:
-    """The profile's account limiter (``limiter``: process, host or Redis), for each stage."""
+def _limiter_factory(context: RunContext, operation: str = MASS_SEND) -> Callable[[float], Limiter]:
+    """The profile's account limiter (``limiter``: process, host or Redis) for
+    ``operation``, for each stage of a run."""
     account = account_key(context.profile.account, _require_credentials(context).access_key_id).key
-
-    def build(rate: float) -> Limiter:
-        return build_limiter(context.profile.limiter, rate, account=account, data_dir=context.data_dir)
-
-    return build
+    return limiter_factory(context.profile.limiter, account=account, data_dir=context.data_dir, operation=operation)
 
 
 async def _run_with_signals(runner: JobRunner, out: _Output) -> RunResult:
@@ -541,6 +546,7 @@ def _resume(args: argparse.Namespace) -> int:
                 resend_verified=resend_verified,
                 resend_new_verified=args.resend_verified,
                 auto_continue=args.yes,
+                local_when_unavailable=args.local_limiter,
             )
         )
 
@@ -558,8 +564,13 @@ async def _lookup(
     context: RunContext, journal: Journal, job_id: str, endpoint: str, settings: ReconcileSettings, out: _Output
 ) -> ReconcileReport:
     credentials = _require_credentials(context)
-    async with CamsClient(credentials, endpoint, placement=context.profile.placement) as client:
-        return await Reconciler(client, journal, job_id, settings, notify=out.note).run()
+    # The account's lookup budget, shared with every other sender's lookups.
+    limiter = _limiter_factory(context, LIST_MESSAGES)(settings.lookup_rate)
+    try:
+        async with CamsClient(credentials, endpoint, placement=context.profile.placement) as client:
+            return await Reconciler(client, journal, job_id, settings, limiter=limiter, notify=out.note).run()
+    finally:
+        await limiter.aclose()
 
 
 def _reconcile(args: argparse.Namespace) -> int:

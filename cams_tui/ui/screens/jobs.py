@@ -88,9 +88,14 @@ def reconcile_job(target: SendTarget, job_id: str, settings: ReconcileSettings) 
     from cams_tui.engine.reconcile import Reconciler
 
     async def look_up() -> ReconcileReport:
-        with Journal(target.data_dir) as journal:
-            async with CamsClient(target.credentials, target.endpoint, placement=target.placement) as client:
-                return await Reconciler(client, journal, job_id, settings).run()
+        # The account's lookup budget, shared with every other sender's lookups.
+        limiter = target.limiter_factory("ListChatappMessage")(settings.lookup_rate)
+        try:
+            with Journal(target.data_dir) as journal:
+                async with CamsClient(target.credentials, target.endpoint, placement=target.placement) as client:
+                    return await Reconciler(client, journal, job_id, settings, limiter=limiter).run()
+        finally:
+            await limiter.aclose()
 
     return asyncio.run(look_up())
 

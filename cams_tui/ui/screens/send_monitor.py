@@ -428,6 +428,8 @@ class SendMonitorScreen(Screen[None]):
         # Built in a thread: creating the HTTP client loads the CA bundle, ~100 ms of CPU
         # that would otherwise freeze the screen.
         client = await asyncio.to_thread(CamsClient, target.credentials, target.endpoint, placement=target.placement)
+        # The account's lookup budget: the funnel's pages count with every other lookup.
+        limiter = target.lookup_limiter()
         try:
             async with client:
                 async for page in fetch_records(
@@ -435,11 +437,14 @@ class SendMonitorScreen(Screen[None]):
                     business_number=job.options.from_,
                     group_message_ids=groups,
                     cust_space_id=job.options.cust_space_id,
+                    limiter=limiter,
                 ):
                     records.extend(page)
                     widget.funnel = tally(records, accepted=accepted)
         except CamsError as exc:
             widget.note = f"Could not fetch delivery status: {exc}" + (f" — {exc.advice}" if exc.advice else "")
             return
+        finally:
+            await limiter.aclose()
         widget.funnel = tally(records, accepted=accepted) if records else Funnel(accepted=accepted)
         widget.note = "Refresh with d: statuses move Sent → Delivered → Read over minutes."
