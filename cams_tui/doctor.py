@@ -16,6 +16,7 @@ from cams_tui.api.client import CamsClient
 from cams_tui.api.errors import CamsError, Outcome
 from cams_tui.api.models import ListTemplatesRequest, MassMessageOptions, Page, Recipient
 from cams_tui.config import ENV_ENDPOINT, RunContext
+from cams_tui.engine.limiters.factory import LIST_MESSAGES, account_usage
 from cams_tui.templates import APPROVED_STATUSES, template_variables
 
 # The gateway refuses requests whose x-acs-date is more than 15 minutes off.
@@ -56,6 +57,7 @@ async def run_checks(context: RunContext) -> AsyncIterator[Check]:
         )
         return
     yield Check("credentials", True, f"AccessKey {context.credentials.masked_id} ({context.profile_name} profile)")
+    yield await _limiter_check(context)
     space = context.profile.cust_space_id
     if space:
         yield Check("CustSpaceId", True, f"{space} (used by {CUST_SPACE_ID_FEATURES})")
@@ -175,6 +177,39 @@ async def _services_check(client: CamsClient, context: RunContext) -> Check:
         return Check("service IDs", False, f"the profile's sender {context.profile.from_} is not among {', '.join(ids)}")
     states = ", ".join(f"{s.service_id} ({s.state or 'no state'})" for s in services.data)
     return Check("service IDs", True, "usable as From: " + states)
+
+
+async def _limiter_check(context: RunContext) -> Check:
+    """Which key the account's budget is kept under, where, and who sends on it now.
+
+    The key is shown as the profile names it, or as the masked AccessKey ID: never a secret,
+    and a Redis URL loses its password."""
+    assert context.credentials is not None
+    profile = context.profile
+    try:
+        usage = await account_usage(
+            profile.limiter, account=profile.account, access_key_id=context.credentials.access_key_id,
+            data_dir=context.data_dir,
+        )
+        lookups = await account_usage(
+            profile.limiter, account=profile.account, access_key_id=context.credentials.access_key_id,
+            data_dir=context.data_dir, operation=LIST_MESSAGES,
+        )
+    except ValueError as exc:
+        return Check("account limit", False, f"limiter = {profile.limiter!r}: {exc}")
+    if usage.source == "profile":
+        key = f"account {usage.account!r} (the profile's account)"
+    else:
+        key = f"the AccessKey ID {context.credentials.masked_id} (set account in the profile to share one budget across AccessKeys)"
+    if usage.limiter == "process":
+        return Check("account limit", True, f"{key}; limiter process: this process alone, the budget is not "
+                     'shared with other senders (limiter = "host" or a Redis URL shares it)')
+    where = f"a file in {context.data_dir}" if usage.limiter == "host" else usage.limiter
+    if usage.senders is None:
+        return Check("account limit", False, f"{key}; kept in {where}, which cannot be used: {usage.error}. "
+                     "Sends pause until it can (or go on alone with --local-limiter N)")
+    return Check("account limit", True, f"{key}; kept in {where}; sending on it now: "
+                 f"{usage.senders} sender(s) of SendChatappMassMessage, {lookups.senders or 0} of ListChatappMessage")
 
 
 def _failed_call(name: str, error: CamsError) -> Check:
