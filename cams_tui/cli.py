@@ -65,13 +65,12 @@ _seconds = _number("a duration", "seconds", 0, 86_400)
 
 
 def _senders(text: str) -> int:
+    from cams_tui.engine.limiters.factory import check_local_senders
+
     try:
-        value = int(text.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"give the number of senders sharing the account, such as 3, not {text!r}") from None
-    if not 1 <= value <= 1000:
-        raise argparse.ArgumentTypeError(f"the senders sharing the account must be 1 to 1000, not {value}")
-    return value
+        return check_local_senders(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _share(text: str) -> float:

@@ -43,6 +43,21 @@ def check_limiter_spec(value: str) -> str:
     raise ValueError('must be "process", "host" or a Redis URL such as "redis://host:6379/0"')
 
 
+MAX_LOCAL_SENDERS = 1000
+
+
+def check_local_senders(text: str) -> int:
+    """N for going on alone at ``rate / N`` (the senders sharing the account, this one
+    included), from what an operator typed; a :class:`ValueError` saying what would do."""
+    try:
+        value = int(text.strip())
+    except ValueError:
+        raise ValueError(f"give the number of senders sharing the account, such as 3, not {text.strip()!r}") from None
+    if not 1 <= value <= MAX_LOCAL_SENDERS:
+        raise ValueError(f"the senders sharing the account must be 1 to {MAX_LOCAL_SENDERS}, not {value}")
+    return value
+
+
 def describe_limiter(spec: str) -> str:
     """The limiter setting as it may be shown: a Redis URL loses its password."""
     if spec.startswith(REDIS_SCHEMES):
