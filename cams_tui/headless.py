@@ -615,6 +615,7 @@ def _jobs(args: argparse.Namespace) -> int:
     context = _context(args)
     with Journal(context.data_dir) as journal:
         jobs = journal.jobs()
+    senders = _senders_of_jobs_being_sent(context, jobs)
     rows = [
         {
             "job_id": job.id,
@@ -627,6 +628,8 @@ def _jobs(args: argparse.Namespace) -> int:
             "unknown": job.counts.get("unknown", 0),
             "not_sent": job.counts.get(BatchState.NOT_SENT_VERIFIED.value, 0),
             "pending": job.pending,
+            # Senders sharing the account now, for a job being sent ("" / null otherwise).
+            "senders": senders.get(job.id) if args.json else _count_cell(senders.get(job.id)),
             "campaign": job.campaign or "",
         }
         for job in jobs
@@ -648,6 +651,24 @@ def _jobs(args: argparse.Namespace) -> int:
         ]
         print("  ".join(cells))
     return EXIT_OK
+
+
+def _senders_of_jobs_being_sent(context: RunContext, jobs: list[JobRecord]) -> dict[str, int | None]:
+    """How many senders share the account of each job being sent now (see
+    :mod:`cams_tui.account_sharing`); nothing when the account cannot be named."""
+    from cams_tui.account_sharing import senders_of_jobs_being_sent
+
+    access_key_id = context.credentials.access_key_id if context.credentials is not None else None
+    if not (context.profile.account or access_key_id):
+        return {}
+    return senders_of_jobs_being_sent(
+        context.data_dir, jobs, limiter=context.profile.limiter, account=context.profile.account,
+        access_key_id=access_key_id,
+    )
+
+
+def _count_cell(count: int | None) -> str:
+    return "" if count is None else str(count)
 
 
 # ------------------------------------------------------------------------- export

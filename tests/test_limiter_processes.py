@@ -180,3 +180,40 @@ def test_redis_stopped_mid_send_and_local_limiter_goes_on_alone_at_a_share_of_th
     assert busiest_window(after) <= RATE / 2
     assert (after[-1] - after[0]) >= (len(after) - 1) / (RATE / 2) - 0.1
     assert sim.throttled == 0
+
+
+def test_jobs_shows_how_many_senders_share_the_account_of_the_jobs_being_sent(
+    tmp_path: Path, simulator: tuple[LoggingSimulator, str], monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import json
+
+    from cams_tui.cli import main
+
+    sim, url = simulator
+    config = write_config(tmp_path / "config.toml", "host")
+    env = child_env(config, tmp_path / "data")
+    processes = [
+        start_send(write_campaign(tmp_path / f"campaign{n}", first=n * 100_000, count=20 * BATCH), url, env,
+                   batch_size=BATCH)
+        for n in range(2)
+    ]
+    try:
+        deadline = time.monotonic() + 30
+        while sim.accepted_calls < 6 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        assert main(["jobs", "--json"]) == 0
+        rows = json.loads(capsys.readouterr().out)
+        assert main(["jobs"]) == 0
+        table = capsys.readouterr().out
+    finally:
+        runs = [finish(process) for process in processes]
+    assert [run.code for run in runs] == [0, 0]
+    assert len(rows) == 2 and {row["state"] for row in rows} == {"running"}
+    assert [row["senders"] for row in rows] == [2, 2]
+    assert "SENDERS" in table.splitlines()[0]
+    # Once they are done, nothing is being sent: no senders shown.
+    assert main(["jobs", "--json"]) == 0
+    assert [row["senders"] for row in json.loads(capsys.readouterr().out)] == [None, None]

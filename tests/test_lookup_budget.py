@@ -129,3 +129,27 @@ async def test_a_run_paces_its_canary_and_lookups_with_the_accounts_lookup_limit
         "host", account="acct", access_key_id=None, data_dir=tmp_path, operation=LIST_MESSAGES
     )
     assert usage.senders == 0
+
+
+async def test_the_eta_counts_this_jobs_share_of_the_account(tmp_path: Path) -> None:
+    from cams_tui.engine.events import ProgressEvent
+
+    simulator = _simulator()
+    async with simulator.serve(port=0) as url:
+        with Journal(tmp_path / "journal") as journal:
+            job_id = make_job(journal, url, 300, 10, options=LOOKUP_OPTIONS)
+            other = build_limiter("host", 10, account="acct", data_dir=tmp_path)
+            (await other.acquire()).started()  # another sender of the account, active now
+            mine = build_limiter("host", 10, account="acct", data_dir=tmp_path)
+            progress: list[ProgressEvent] = []
+            async with client(url) as cams:
+                sender = Sender(cams, journal, job_id, limiter=mine)
+                sender.subscribe(lambda e: progress.append(e) if isinstance(e, ProgressEvent) else None)
+                await sender.run()
+            await mine.aclose()
+            await other.aclose()
+    shared = [p for p in progress if p.senders == 2 and p.pending and p.eta_s]
+    assert shared, "progress was reported while two senders shared the account"
+    for p in shared:
+        # 10 recipients a call at this job's share (10 calls/s / 2), at most: never faster.
+        assert p.eta_s >= p.pending / (10 * 5.0) - 0.05

@@ -8,7 +8,10 @@ import dataclasses
 import time
 from pathlib import Path
 
+from cams_tui.engine.events import LimiterEvent
 from cams_tui.simulator import SimulatorConfig
+from cams_tui.ui.send_state import SendState
+from cams_tui.ui.widgets.counters import sharing_text
 from cams_tui.ui.screens.send_dialogs import LocalLimiterDialog
 from cams_tui.ui.screens.send_monitor import SendMonitorScreen
 from tests.limiter_support import LoggingSimulator, RedisServer, busiest_window
@@ -67,3 +70,24 @@ async def test_redis_stopped_mid_send_then_l_goes_on_alone_at_a_share_of_the_rat
     assert len(simulator.arrivals) - held == len(after) >= 10
     assert busiest_window(after) <= RATE / 2
     assert simulator.throttled == 0
+
+
+def _limiter_event(state: str, senders: int, rate: float = 10.0, reason: str = "") -> tuple[float, LimiterEvent]:
+    return 0.0, LimiterEvent("job", state, reason, "host", "acct", senders, round(1 / senders, 3), rate)
+
+
+def test_the_state_follows_who_shares_the_account_and_the_limit_line_says_it() -> None:
+    state = SendState("job")
+    assert sharing_text(state) == ""
+    state.apply([_limiter_event("sharing", 3)])
+    assert (state.senders, state.share) == (3, 0.333)
+    assert sharing_text(state) == " · 3 senders share the account, this job 33%"
+    state.apply([_limiter_event("unavailable", 3, reason="the account's limiter (host) cannot be used")])
+    assert state.limiter_unavailable and "limiter unavailable" in sharing_text(state)
+    state.apply([_limiter_event("available", 3)])
+    assert not state.limiter_unavailable
+    state.apply([_limiter_event("unavailable", 3, reason="down"), _limiter_event("local", 2, rate=5.0)])
+    assert state.local_senders == 2 and state.limit == 5.0 and not state.limiter_unavailable
+    assert sharing_text(state) == " · alone, 1/2 of the account"
+    state.start_run()  # a new run starts shared again
+    assert state.local_senders is None and sharing_text(state) == " · 2 senders share the account, this job 50%"
