@@ -1,6 +1,7 @@
 """Checks of one profile that deliver no message: credentials, CustSpaceId, endpoint,
 clock, signature, the mass send's parameter placement and permission (a probe that cannot
-deliver), template access and Service IDs.
+deliver), template access and Service IDs; and the account's rate budget (its key, where it is kept,
+who sends on it now).
 
 Used by ``cams-tui doctor`` and the settings screen's "check connection".
 """
@@ -57,7 +58,6 @@ async def run_checks(context: RunContext) -> AsyncIterator[Check]:
         )
         return
     yield Check("credentials", True, f"AccessKey {context.credentials.masked_id} ({context.profile_name} profile)")
-    yield await _limiter_check(context)
     space = context.profile.cust_space_id
     if space:
         yield Check("CustSpaceId", True, f"{space} (used by {CUST_SPACE_ID_FEATURES})")
@@ -69,6 +69,16 @@ async def run_checks(context: RunContext) -> AsyncIterator[Check]:
             f"ListChatappMessage). It is {CUST_SPACE_ID_HELP}; set cust_space_id in the profile",
         )
 
+    async for check in _account_checks(context):
+        yield check
+    # Last, and whatever CAMS answered: the budget is kept apart from CAMS.
+    yield await _limiter_check(context)
+
+
+async def _account_checks(context: RunContext) -> AsyncIterator[Check]:
+    """The checks that call CAMS; they stop early when going on is pointless."""
+    assert context.credentials is not None
+    space = context.profile.cust_space_id
     async with CamsClient(context.credentials, context.endpoint, placement=context.profile.placement) as client:
         try:
             reply = await client.call(ListTemplatesRequest(page=Page(index=1, size=1), cust_space_id=space))
