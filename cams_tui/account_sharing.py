@@ -4,7 +4,7 @@ the TUI's jobs screen.
 A job is being sent when a process holds its lock. Its senders are those the account's
 limiter store counts as active now (the mass send's budget: :func:`account_usage`), under the
 account key of the profile in use (its ``account``, or the AccessKey ID). A process limiter
-shares nothing, so it counts no one: ``None``.
+shares nothing, so it counts no one.
 """
 
 from __future__ import annotations
@@ -21,7 +21,10 @@ def senders_of_jobs_being_sent(
     data_dir: Path, jobs: Iterable[JobRecord], *, limiter: str, account: str | None, access_key_id: str | None
 ) -> dict[str, int | None]:
     """For each job being sent now, how many senders share its account (``None``: not
-    known, the limiter shares nothing or cannot be reached). Blocking: use a thread."""
+    known: the limiter cannot be reached). Nothing with the process limiter, which shares
+    nothing. Blocking: use a thread."""
+    if limiter.strip() == "process":
+        return {}
     with Journal(data_dir) as journal:
         sending = [job.id for job in jobs if job.state == JobState.RUNNING.value and journal.being_sent(job.id)]
     if not sending:

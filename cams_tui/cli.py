@@ -101,6 +101,10 @@ def _settle_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--wait", action="store_true", help="wait for the grace period when an unknown batch is not listed yet"
     )
+    _local_limiter_option(parser)
+
+
+def _local_limiter_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--local-limiter", type=_senders, metavar="N",
         help="if the shared limiter (host, Redis) cannot be reached, go on alone at rate/N instead of waiting",
@@ -183,6 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
     reconcile.add_argument("--no-wait", action="store_true", help="do not wait for the grace period to run out")
     reconcile.add_argument("--json", action="store_true", help="print the resolutions as JSON Lines")
     _lookup_options(reconcile)
+    _local_limiter_option(reconcile)
     _common(reconcile)
 
     jobs = commands.add_parser("jobs", help="list the journal's jobs")

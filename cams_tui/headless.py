@@ -74,7 +74,7 @@ from cams_tui.engine.events import (
 from cams_tui.engine.journal import BatchState, JobRecord, JobState, Journal, Reject
 from cams_tui.engine.reconcile import ReconcileReport, ReconcileSettings, Reconciler
 from cams_tui.engine.planning import plan_batches, sender_item
-from cams_tui.engine.limiters.base import Limiter
+from cams_tui.engine.limiters.base import Limiter, LimiterNotice
 from cams_tui.engine.limiters.factory import LIST_MESSAGES, MASS_SEND, account_key, limiter_factory
 from cams_tui.engine.run import JobRunner, RunHooks, RunOptions, RunResult, placement_for_run
 from cams_tui.engine.sender import default_in_flight, freeze_startup_objects
@@ -488,7 +488,7 @@ def _resume(args: argparse.Namespace) -> int:
             # Look the unknown batches up first, then decide what is left to send.
             _require_credentials(context)
             settings = _reconcile_settings(args, context, wait=args.wait)
-            report = asyncio.run(_lookup(context, journal, job.id, endpoint, settings, out))
+            report = asyncio.run(_lookup(context, journal, job.id, endpoint, settings, out, args.local_limiter))
             out.reconciled(report)
             job = journal.job(job.id)
             counts = job.counts
@@ -561,11 +561,25 @@ def _reconcile_settings(args: argparse.Namespace, context: RunContext, *, wait: 
 
 
 async def _lookup(
-    context: RunContext, journal: Journal, job_id: str, endpoint: str, settings: ReconcileSettings, out: _Output
+    context: RunContext,
+    journal: Journal,
+    job_id: str,
+    endpoint: str,
+    settings: ReconcileSettings,
+    out: _Output,
+    local_when_unavailable: int | None = None,
 ) -> ReconcileReport:
     credentials = _require_credentials(context)
     # The account's lookup budget, shared with every other sender's lookups.
     limiter = _limiter_factory(context, LIST_MESSAGES)(settings.lookup_rate)
+
+    def notice(event: LimiterNotice) -> None:
+        if event.state != "sharing":
+            out.note(f"lookups' limiter ({event.sharing.limiter}): {event.reason}")
+        if event.state == "unavailable" and local_when_unavailable is not None:
+            limiter.use_local(local_when_unavailable)
+
+    limiter.on_notice = notice
     try:
         async with CamsClient(credentials, endpoint, placement=context.profile.placement) as client:
             return await Reconciler(client, journal, job_id, settings, limiter=limiter, notify=out.note).run()
@@ -582,7 +596,7 @@ def _reconcile(args: argparse.Namespace) -> int:
         _require_credentials(context)
         out = _Output(as_json=args.json)
         settings = _reconcile_settings(args, context, wait=not args.no_wait)
-        report = asyncio.run(_lookup(context, journal, job.id, endpoint, settings, out))
+        report = asyncio.run(_lookup(context, journal, job.id, endpoint, settings, out, args.local_limiter))
         out.reconciled(report)
         job = journal.job(job.id)
         if job.counts.get(BatchState.NOT_SENT_VERIFIED.value):
