@@ -153,3 +153,43 @@ async def test_the_eta_counts_this_jobs_share_of_the_account(tmp_path: Path) -> 
     for p in shared:
         # 10 recipients a call at this job's share (10 calls/s / 2), at most: never faster.
         assert p.eta_s >= p.pending / (10 * 5.0) - 0.05
+
+
+async def test_a_run_whose_lookup_budget_cannot_be_reached_says_so_and_goes_on_alone_if_asked(
+    tmp_path: Path,
+) -> None:
+    from cams_tui.engine.events import Event, LimiterEvent
+    from cams_tui.engine.limiters.host import FILE_NAME
+    from cams_tui.engine.run import RunHooks
+    from tests.test_limiters import _lock_file_for
+
+    simulator = _simulator()
+    # The host file exists (another sender used it), then another program holds it locked.
+    first = build_limiter("host", LOOKUP_RATE, account="acct", data_dir=tmp_path, operation=LIST_MESSAGES)
+    (await first.acquire()).started()
+    await first.aclose()
+    events: list[Event] = []
+
+    def lookup_factory(rate: float) -> Limiter:
+        return build_limiter("host", rate, account="acct", data_dir=tmp_path, operation=LIST_MESSAGES)
+
+    async with simulator.serve(port=0) as url:
+        with Journal(tmp_path / "journal") as journal:
+            job_id = make_job(journal, url, 100, 10, options=LOOKUP_OPTIONS)
+            canary = CanarySettings(size=20, poll_s=0.1, settle_timeout_s=20)
+            journal.set_canary(job_id, {**canary.to_json(), "batches": 2, "verdict": None})
+            holder = _lock_file_for(tmp_path / FILE_NAME, 3.0)
+            options = RunOptions(rate=50, lookup_rate=LOOKUP_RATE, local_when_unavailable=2)
+            async with client(url) as cams:
+                runner = JobRunner(cams, journal, job_id, options, RunHooks(event=events.append),
+                                   lookup_limiter_factory=lookup_factory)
+                result = await asyncio.wait_for(runner.run(), 20)
+    holder.join()
+    limiter_events = [e for e in events if isinstance(e, LimiterEvent)]
+    assert [(e.operation, e.state) for e in limiter_events] == [
+        (LIST_MESSAGES, "unavailable"), (LIST_MESSAGES, "local"),
+    ]
+    assert limiter_events[0].reason.startswith("lookups: ") and "cannot be used" in limiter_events[0].reason
+    assert limiter_events[1].rate == LOOKUP_RATE / 2
+    assert runner.local_senders == 2
+    assert result.verdict is not None and result.verdict.healthy and result.done.ok == 100

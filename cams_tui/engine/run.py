@@ -382,11 +382,18 @@ class JobRunner:
         return self._lookup_limiter
 
     def _lookup_notice(self, notice: LimiterNotice) -> None:
+        """The lookups' limiter has news for the operator (who shares it is not news)."""
+        if notice.state == "sharing":
+            return
+        sharing = notice.sharing
+        self.hooks.event(
+            LimiterEvent(
+                self.job_id, notice.state, f"lookups: {notice.reason}", sharing.limiter, sharing.account,
+                sharing.senders, round(sharing.share, 3), round(notice.rate, 2), operation=sharing.operation,
+            )
+        )
         if notice.state == "unavailable":
             self._limiter_unavailable()
-        if notice.state != "sharing":
-            text = f"lookups' limiter ({notice.sharing.limiter}): {notice.reason}"
-            self.hooks.event(LookupEvent(self.job_id, "looking", text))
 
     async def _run(self) -> RunResult:
         self._started = time.monotonic()

@@ -209,6 +209,7 @@ class Sender:
                 sharing.senders,
                 round(sharing.share, 3),
                 round(notice.rate, 2),
+                operation=sharing.operation,
             )
         )
 

@@ -148,14 +148,18 @@ class SendState:
             self.not_sent += 1
 
     def _limiter(self, event: LimiterEvent) -> None:
-        self.senders, self.share = event.senders, event.share
+        # Who shares the account is the mass send's budget; the lookups' only says whether
+        # it can be reached.
+        if event.operation == "SendChatappMassMessage":
+            self.senders, self.share = event.senders, event.share
         if event.state == "unavailable":
             self.limiter_unavailable = event.reason
         elif event.state in ("available", "local"):
             self.limiter_unavailable = ""
         if event.state == "local":
-            self.local_senders = event.senders
-            self.limit = event.rate
+            self.local_senders = self.local_senders or event.senders
+            if event.operation == "SendChatappMassMessage":
+                self.limit = event.rate
 
     def _progress(self, event: ProgressEvent) -> None:
         self.senders, self.share = event.senders, event.share
