@@ -67,6 +67,15 @@ _lookup_rate = _number("--lookup-rate", "calls per second", 0, 100, above_low=Tr
 _seconds = _number("a duration", "seconds", 0, 86_400)
 
 
+def _senders(text: str) -> int:
+    from cams_tui.engine.limiters.factory import check_local_senders
+
+    try:
+        return check_local_senders(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _share(text: str) -> float:
     try:
         value = float(text.strip().rstrip("%")) / (100 if text.strip().endswith("%") else 1)
@@ -94,6 +103,14 @@ def _settle_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-reconcile", action="store_true", help="do not look unknown batches up")
     parser.add_argument(
         "--wait", action="store_true", help="wait for the grace period when an unknown batch is not listed yet"
+    )
+    _local_limiter_option(parser)
+
+
+def _local_limiter_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--local-limiter", type=_senders, metavar="N",
+        help="if the shared limiter (host, Redis) cannot be reached, go on alone at rate/N instead of waiting",
     )
 
 
@@ -177,6 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
     reconcile.add_argument("--no-wait", action="store_true", help="do not wait for the grace period to run out")
     reconcile.add_argument("--json", action="store_true", help="print the resolutions as JSON Lines")
     _lookup_options(reconcile)
+    _local_limiter_option(reconcile)
     _common(reconcile)
 
     jobs = commands.add_parser("jobs", help="list the journal's jobs")

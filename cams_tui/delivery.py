@@ -15,21 +15,27 @@ without a CustSpaceId cannot be listed: :func:`fetch_records` then raises
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 
 from cams_tui.api.client import CamsClient
-from cams_tui.api.errors import CamsError, Outcome
-from cams_tui.api.models import ListMessagesRequest, MessageRecord, Page
-from cams_tui.listing import MissingCustSpaceId, is_outbound, outbound_request
+from cams_tui.api.models import MessageRecord, Page
+from cams_tui.engine.limiters.base import Limiter
+from cams_tui.engine.ratelimit import RateLimiter
+from cams_tui.listing import (
+    DEFAULT_LOOKUP_RATE,
+    LIST_MESSAGES,
+    MissingCustSpaceId,
+    is_outbound,
+    list_page,
+    outbound_request,
+)
 
 PAGE_SIZE = 100
 """The largest page ListChatappMessage returns."""
 TOP_REASONS = 5
 """How many failure reasons the funnel keeps."""
-_MAX_THROTTLED_TRIES = 8
 _UNKNOWN_REASON = "(no reason given)"
 
 
@@ -99,14 +105,19 @@ async def fetch_records(
     group_message_ids: Iterable[str],
     cust_space_id: str | None = None,
     page_size: int = PAGE_SIZE,
+    limiter: Limiter | None = None,
 ) -> AsyncIterator[list[MessageRecord]]:
     """Every outbound record of each GroupMessageId, one page at a time.
 
+    Each page's start is paced by ``limiter``, the account's ListChatappMessage budget
+    (``None``: a limiter of this process alone at the default lookup rate).
     Raises :class:`~cams_tui.listing.MissingCustSpaceId` before any call when
     ``cust_space_id`` is empty. Throttled pages are retried after the delay the server asks
     for; any other error is raised as the :class:`~cams_tui.api.errors.CamsError` it is."""
     if not cust_space_id:
         raise MissingCustSpaceId()
+    if limiter is None:
+        limiter = RateLimiter(DEFAULT_LOOKUP_RATE, operation=LIST_MESSAGES)
     for group_id in group_message_ids:
         index = 1
         while True:
@@ -116,7 +127,7 @@ async def fetch_records(
                 group_message_id=group_id,
                 page=Page(index=index, size=page_size),
             )
-            response = await _list_page(client, request)
+            response = await list_page(client, request, limiter)
             # Inbound messages never count, even from a listing that ignores EventAction.
             outbound = [r for r in response if is_outbound(r)]
             if outbound:
@@ -124,15 +135,3 @@ async def fetch_records(
             if len(response) < page_size:
                 break
             index += 1
-
-
-async def _list_page(client: CamsClient, request: ListMessagesRequest) -> list[MessageRecord]:
-    tries = 0
-    while True:
-        try:
-            return (await client.list_messages(request)).data
-        except CamsError as exc:
-            tries += 1
-            if exc.outcome is not Outcome.THROTTLED or tries >= _MAX_THROTTLED_TRIES:
-                raise
-            await asyncio.sleep(exc.retry_after_s or 0.2 * tries)

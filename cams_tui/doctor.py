@@ -1,6 +1,7 @@
 """Checks of one profile that deliver no message: credentials, CustSpaceId, endpoint,
 clock, signature, the mass send's parameter placement and permission (a probe that cannot
-deliver), template access and Service IDs.
+deliver), template access and Service IDs; and the account's rate budget (its key, where it is kept,
+who sends on it now).
 
 Used by ``cams-tui doctor`` and the settings screen's "check connection".
 """
@@ -16,6 +17,7 @@ from cams_tui.api.client import CamsClient
 from cams_tui.api.errors import CamsError, Outcome
 from cams_tui.api.models import ListTemplatesRequest, MassMessageOptions, Page, Recipient
 from cams_tui.config import ENV_ENDPOINT, RunContext
+from cams_tui.engine.limiters.factory import LIST_MESSAGES, account_usage
 from cams_tui.templates import APPROVED_STATUSES, template_variables
 
 # The gateway refuses requests whose x-acs-date is more than 15 minutes off.
@@ -67,6 +69,16 @@ async def run_checks(context: RunContext) -> AsyncIterator[Check]:
             f"ListChatappMessage). It is {CUST_SPACE_ID_HELP}; set cust_space_id in the profile",
         )
 
+    async for check in _account_checks(context):
+        yield check
+    # Last, and whatever CAMS answered: the budget is kept apart from CAMS.
+    yield await _limiter_check(context)
+
+
+async def _account_checks(context: RunContext) -> AsyncIterator[Check]:
+    """The checks that call CAMS; they stop early when going on is pointless."""
+    assert context.credentials is not None
+    space = context.profile.cust_space_id
     async with CamsClient(context.credentials, context.endpoint, placement=context.profile.placement) as client:
         try:
             reply = await client.call(ListTemplatesRequest(page=Page(index=1, size=1), cust_space_id=space))
@@ -176,6 +188,39 @@ async def _services_check(client: CamsClient, context: RunContext) -> Check:
         return Check("service IDs", False, f"the profile's sender {sender} is not among {', '.join(ids)}")
     states = ", ".join(f"{s.service_id} ({s.state or 'no state'})" for s in services.data)
     return Check("service IDs", True, "usable as From: " + states)
+
+
+async def _limiter_check(context: RunContext) -> Check:
+    """Which key the account's budget is kept under, where, and who sends on it now.
+
+    The key is shown as the profile names it, or as the masked AccessKey ID: never a secret,
+    and a Redis URL loses its password."""
+    assert context.credentials is not None
+    profile = context.profile
+    try:
+        usage = await account_usage(
+            profile.limiter, account=profile.account, access_key_id=context.credentials.access_key_id,
+            data_dir=context.data_dir,
+        )
+        lookups = await account_usage(
+            profile.limiter, account=profile.account, access_key_id=context.credentials.access_key_id,
+            data_dir=context.data_dir, operation=LIST_MESSAGES,
+        )
+    except ValueError as exc:
+        return Check("account limit", False, f"limiter = {profile.limiter!r}: {exc}")
+    if usage.source == "profile":
+        key = f"account {usage.account!r} (the profile's account)"
+    else:
+        key = f"the AccessKey ID {context.credentials.masked_id} (set account in the profile to share one budget across AccessKeys)"
+    if usage.limiter == "process":
+        return Check("account limit", True, f"{key}; limiter process: this process alone, the budget is not "
+                     'shared with other senders (limiter = "host" or a Redis URL shares it)')
+    where = f"a file in {context.data_dir}" if usage.limiter == "host" else usage.limiter
+    if usage.senders is None:
+        return Check("account limit", False, f"{key}; kept in {where}, which cannot be used: {usage.error}. "
+                     "Sends pause until it can (or go on alone with --local-limiter N)")
+    return Check("account limit", True, f"{key}; kept in {where}; sending on it now: "
+                 f"{usage.senders} sender(s) of SendChatappMassMessage, {lookups.senders or 0} of ListChatappMessage")
 
 
 def _failed_call(name: str, error: CamsError) -> Check:

@@ -75,8 +75,8 @@ from cams_tui.engine.events import (
 from cams_tui.engine.journal import BatchState, JobRecord, JobState, Journal, Reject
 from cams_tui.engine.reconcile import ReconcileReport, ReconcileSettings, Reconciler
 from cams_tui.engine.planning import plan_batches, sender_item
-from cams_tui.engine.limiters.base import Limiter
-from cams_tui.engine.limiters.factory import account_key, build_limiter
+from cams_tui.engine.limiters.base import Limiter, LimiterNotice
+from cams_tui.engine.limiters.factory import LIST_MESSAGES, MASS_SEND, account_key, limiter_factory
 from cams_tui.engine.run import JobRunner, RunHooks, RunOptions, RunResult, placement_for_run
 from cams_tui.engine.sender import default_in_flight, freeze_startup_objects
 from cams_tui.errors import CannotProceed, UserError
@@ -263,6 +263,7 @@ def _send(args: argparse.Namespace) -> int:
                 out=out,
                 lookup=lookup,
                 resend_new_verified=args.resend_verified,
+                local_when_unavailable=args.local_limiter,
             )
         )
 
@@ -372,6 +373,7 @@ async def _run_job(
     resend_verified: bool = False,
     resend_new_verified: bool = False,
     auto_continue: bool = False,
+    local_when_unavailable: int | None = None,
 ) -> int:
     credentials = _require_credentials(context)
     freeze_startup_objects()
@@ -405,9 +407,15 @@ async def _run_job(
         resend_new_verified=resend_new_verified,
         lookup=lookup,
         in_flight=in_flight,
+        local_when_unavailable=local_when_unavailable,
+        lookup_rate=lookup.lookup_rate if lookup is not None else context.profile.lookup_rate,
     )
     async with CamsClient(credentials, endpoint, placement=placement, max_connections=in_flight) as client:
-        runner = JobRunner(client, journal, job_id, options, hooks, limiter_factory=_limiter_factory(context))
+        runner = JobRunner(
+            client, journal, job_id, options, hooks,
+            limiter_factory=_limiter_factory(context),
+            lookup_limiter_factory=_limiter_factory(context, LIST_MESSAGES),
+        )
         result = await _run_with_signals(runner, out)
     done = result.done
     if result.verdict is not None and not result.verdict.healthy:
@@ -427,14 +435,11 @@ async def _run_job(
     return EXIT_OK
 
 
-def _limiter_factory(context: RunContext) -> Callable[[float], Limiter]:
-    """The profile's account limiter (``limiter``: process, host or Redis), for each stage."""
+def _limiter_factory(context: RunContext, operation: str = MASS_SEND) -> Callable[[float], Limiter]:
+    """The profile's account limiter (``limiter``: process, host or Redis) for
+    ``operation``, for each stage of a run."""
     account = account_key(context.profile.account, _require_credentials(context).access_key_id).key
-
-    def build(rate: float) -> Limiter:
-        return build_limiter(context.profile.limiter, rate, account=account, data_dir=context.data_dir)
-
-    return build
+    return limiter_factory(context.profile.limiter, account=account, data_dir=context.data_dir, operation=operation)
 
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -518,7 +523,7 @@ def _resume(args: argparse.Namespace) -> int:
             # Look the unknown batches up first, then decide what is left to send.
             _require_credentials(context)
             settings = _reconcile_settings(args, context, wait=args.wait)
-            report = asyncio.run(_lookup(context, journal, job.id, endpoint, settings, out))
+            report = asyncio.run(_lookup(context, journal, job.id, endpoint, settings, out, args.local_limiter))
             out.reconciled(report)
             job = journal.job(job.id)
             counts = job.counts
@@ -576,6 +581,7 @@ def _resume(args: argparse.Namespace) -> int:
                 resend_verified=resend_verified,
                 resend_new_verified=args.resend_verified,
                 auto_continue=args.yes,
+                local_when_unavailable=args.local_limiter,
             )
         )
 
@@ -590,11 +596,30 @@ def _reconcile_settings(args: argparse.Namespace, context: RunContext, *, wait: 
 
 
 async def _lookup(
-    context: RunContext, journal: Journal, job_id: str, endpoint: str, settings: ReconcileSettings, out: _Output
+    context: RunContext,
+    journal: Journal,
+    job_id: str,
+    endpoint: str,
+    settings: ReconcileSettings,
+    out: _Output,
+    local_when_unavailable: int | None = None,
 ) -> ReconcileReport:
     credentials = _require_credentials(context)
-    async with CamsClient(credentials, endpoint, placement=context.profile.placement) as client:
-        return await Reconciler(client, journal, job_id, settings, notify=out.note).run()
+    # The account's lookup budget, shared with every other sender's lookups.
+    limiter = _limiter_factory(context, LIST_MESSAGES)(settings.lookup_rate)
+
+    def notice(event: LimiterNotice) -> None:
+        if event.state != "sharing":
+            out.note(f"lookups' limiter ({event.sharing.limiter}): {event.reason}")
+        if event.state == "unavailable" and local_when_unavailable is not None:
+            limiter.use_local(local_when_unavailable)
+
+    limiter.on_notice = notice
+    try:
+        async with CamsClient(credentials, endpoint, placement=context.profile.placement) as client:
+            return await Reconciler(client, journal, job_id, settings, limiter=limiter, notify=out.note).run()
+    finally:
+        await limiter.aclose()
 
 
 def _reconcile(args: argparse.Namespace) -> int:
@@ -606,7 +631,7 @@ def _reconcile(args: argparse.Namespace) -> int:
         _require_credentials(context)
         out = _Output(as_json=args.json)
         settings = _reconcile_settings(args, context, wait=not args.no_wait)
-        report = asyncio.run(_lookup(context, journal, job.id, endpoint, settings, out))
+        report = asyncio.run(_lookup(context, journal, job.id, endpoint, settings, out, args.local_limiter))
         out.reconciled(report)
         job = journal.job(job.id)
         if job.counts.get(BatchState.NOT_SENT_VERIFIED.value):
@@ -639,6 +664,7 @@ def _jobs(args: argparse.Namespace) -> int:
     context = _context(args)
     with Journal(context.data_dir) as journal:
         jobs = journal.jobs()
+    senders = _senders_of_jobs_being_sent(context, jobs)
     rows = [
         {
             "job_id": job.id,
@@ -651,6 +677,8 @@ def _jobs(args: argparse.Namespace) -> int:
             "unknown": job.counts.get("unknown", 0),
             "not_sent": job.counts.get(BatchState.NOT_SENT_VERIFIED.value, 0),
             "pending": job.pending,
+            # Senders sharing the account now, for a job being sent ("" / null otherwise).
+            "senders": senders.get(job.id) if args.json else _count_cell(senders.get(job.id)),
             "campaign": job.campaign or "",
         }
         for job in jobs
@@ -672,6 +700,24 @@ def _jobs(args: argparse.Namespace) -> int:
         ]
         print("  ".join(cells))
     return EXIT_OK
+
+
+def _senders_of_jobs_being_sent(context: RunContext, jobs: list[JobRecord]) -> dict[str, int | None]:
+    """How many senders share the account of each job being sent now (see
+    :mod:`cams_tui.account_sharing`); nothing when the account cannot be named."""
+    from cams_tui.account_sharing import senders_of_jobs_being_sent
+
+    access_key_id = context.credentials.access_key_id if context.credentials is not None else None
+    if not (context.profile.account or access_key_id):
+        return {}
+    return senders_of_jobs_being_sent(
+        context.data_dir, jobs, limiter=context.profile.limiter, account=context.profile.account,
+        access_key_id=access_key_id,
+    )
+
+
+def _count_cell(count: int | None) -> str:
+    return "" if count is None else str(count)
 
 
 # ------------------------------------------------------------------------- export

@@ -14,10 +14,24 @@ says nothing about the batch.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from cams_tui.api.errors import CamsError, Outcome
 from cams_tui.api.models import ListMessagesRequest, MessageRecord, Page
+
+if TYPE_CHECKING:
+    from cams_tui.api.client import CamsClient
+    from cams_tui.engine.limiters.base import Limiter
+
+LIST_MESSAGES = ListMessagesRequest.action
+"""The operation every lookup is paced as: its budget is the account's, apart from the sends'."""
+DEFAULT_LOOKUP_RATE = 5.0
+"""ListChatappMessage calls per second when the profile says nothing (CAMS does not document
+this operation's limit; the simulator's is 100/s)."""
+MAX_THROTTLED_TRIES = 8
+"""A throttled page is asked again at most this many times in all."""
 
 OUTBOUND = "DOWN"
 """EventAction of a message the business sent (``UP``: one a user sent to it)."""
@@ -93,3 +107,37 @@ def is_evidence(record: MessageRecord, *, template_code: str, number: str | None
         and record.template_code == template_code
         and (number is None or digits(record.user_number) == number)
     )
+
+
+async def list_page(
+    client: CamsClient,
+    request: ListMessagesRequest,
+    limiter: Limiter,
+    *,
+    on_call: Callable[[], None] | None = None,
+) -> list[MessageRecord]:
+    """One ListChatappMessage page, its start paced by ``limiter`` (the account's lookup
+    budget, shared by every lookup of every sender that uses the same limiter).
+
+    A throttled answer backs the limiter off (every sender of the account slows down) and the
+    page is asked again, at most :data:`MAX_THROTTLED_TRIES` times in all; any other error is
+    raised as the :class:`CamsError` it is. ``on_call`` is told of every call made."""
+    tries = 0
+    while True:
+        permit = await limiter.acquire()
+        permit.started()
+        started = limiter.now()
+        if on_call is not None:
+            on_call()
+        try:
+            response = await client.list_messages(request)
+        except CamsError as exc:
+            permit.answered(limiter.now() - started)
+            tries += 1
+            if exc.outcome is not Outcome.THROTTLED or tries >= MAX_THROTTLED_TRIES:
+                raise
+            limiter.throttled(exc.retry_after_s, started)
+            continue
+        permit.answered(limiter.now() - started)
+        limiter.succeeded()
+        return response.data

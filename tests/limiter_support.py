@@ -118,11 +118,13 @@ class SendRun:
         return [event for event in self.events if event.get("event") == name]
 
 
-def start_send(campaign: Path, url: str, env: dict[str, str], *, batch_size: int, rate: float = 10) -> subprocess.Popen[str]:
+def start_send(
+    campaign: Path, url: str, env: dict[str, str], *, batch_size: int, rate: float = 10, extra: list[str] | None = None
+) -> subprocess.Popen[str]:
     """Start `cams-tui send` in a process of its own (JSON events on its stdout)."""
     return subprocess.Popen(
         [sys.executable, "-m", "cams_tui", "send", str(campaign), "--yes", "--json", "--rate", f"{rate:g}",
-         "--batch-size", str(batch_size), "--endpoint", url],
+         "--batch-size", str(batch_size), "--endpoint", url, *(extra or [])],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -131,3 +131,70 @@ def test_doctor_proves_a_mass_send_body_is_read_without_delivering(
     line = next(line for line in capsys.readouterr().out.splitlines() if " placement " in line)
     assert line.split()[0] == "FAIL" and 'placement = "query"' in line and "Missing" in line
     assert not simulator.accepted
+
+
+def _doctor_config(tmp_path, limiter: str, account: str | None = None) -> None:
+    lines = ['default_profile = "p"', "[profiles.p]", f'cust_space_id = "{DEMO_CUST_SPACE_ID}"',
+             f'from = "{DEMO_SERVICE_ID}"', f'limiter = "{limiter}"']
+    if account:
+        lines.append(f'account = "{account}"')
+    (tmp_path / "config.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _account_line(out: str) -> str:
+    (line,) = [line for line in out.splitlines() if "account limit" in line]
+    return line.strip()
+
+
+def test_doctor_reports_the_account_key_where_its_budget_is_and_who_sends_on_it(
+    demo_env: None, threaded_sim_url: str, capsys: pytest.CaptureFixture[str], tmp_path
+) -> None:
+    import asyncio
+
+    from cams_tui.engine.limiters.factory import build_limiter
+
+    _doctor_config(tmp_path, "host")
+    assert main(["doctor", "--endpoint", threaded_sim_url]) == 0
+    line = _account_line(capsys.readouterr().out)
+    assert line.startswith("ok")
+    assert "the AccessKey ID" in line and DEMO_ACCESS_KEY_ID not in line and DEMO_ACCESS_KEY_SECRET not in line
+    assert str(tmp_path / "data") in line and "0 sender(s) of SendChatappMassMessage" in line
+
+    # Two senders of the account "shop" are active on the host's budget now.
+    _doctor_config(tmp_path, "host", account="shop")
+
+    async def two_senders() -> list:
+        limiters = [build_limiter("host", 10, account="shop", data_dir=tmp_path / "data") for _ in range(2)]
+        for limiter in limiters:
+            (await limiter.acquire()).started()
+        return limiters
+
+    held = asyncio.run(two_senders())
+    assert main(["doctor", "--endpoint", threaded_sim_url]) == 0
+    line = _account_line(capsys.readouterr().out)
+    assert "account 'shop' (the profile's account)" in line
+    assert "2 sender(s) of SendChatappMassMessage, 0 of ListChatappMessage" in line
+    assert len(held) == 2
+
+
+def test_doctor_says_when_the_accounts_redis_cannot_be_reached_and_hides_its_password(
+    demo_env: None, threaded_sim_url: str, capsys: pytest.CaptureFixture[str], tmp_path
+) -> None:
+    from tests.limiter_support import free_port
+
+    _doctor_config(tmp_path, f"redis://:hunter2secret@127.0.0.1:{free_port()}/0")
+    assert main(["doctor", "--endpoint", threaded_sim_url]) == 1
+    out = capsys.readouterr().out
+    line = _account_line(out)
+    assert line.startswith("FAIL") and "cannot be used" in line and "127.0.0.1" in line
+    assert "--local-limiter" in line
+    assert "hunter2secret" not in out
+
+
+def test_doctor_says_the_process_limiter_shares_nothing(
+    demo_env: None, threaded_sim_url: str, capsys: pytest.CaptureFixture[str], tmp_path
+) -> None:
+    _doctor_config(tmp_path, "process")
+    assert main(["doctor", "--endpoint", threaded_sim_url]) == 0
+    line = _account_line(capsys.readouterr().out)
+    assert "this process alone" in line and "not shared" in line

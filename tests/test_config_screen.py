@@ -216,3 +216,37 @@ async def test_first_run_offers_demo_or_set_up(config: Path, tmp_path: Path) -> 
         app.theme = "cams-light"  # e.g. from the command palette
         await pilot.pause()
     assert load_settings(config).profiles["demo"].theme == "cams-light"
+
+
+async def test_limiter_and_account_are_edited_checked_and_a_redis_password_is_never_shown(config: Path) -> None:
+    password = "redis-Pw-9f1e-never-shown"
+    app = Host(config)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        assert screen.query_one("#limiter", Input).value == "host"
+        screen.query_one("#limiter", Input).value = "redis://cache:6379/zero"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert "limiter" in _form_error(app) and "database number" in _form_error(app)
+        assert app.focused is not None and app.focused.id == "limiter"
+        assert not config.exists()
+        screen.query_one("#limiter", Input).value = f"redis://:{password}@cache:6379/2"
+        screen.query_one("#account", Input).value = "shop-main"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        # Reloaded: the URL without its password.
+        assert screen.query_one("#limiter", Input).value == "redis://cache:6379/2"
+        assert password not in " ".join(str(w.render()) for w in screen.query(Static))
+        # Saving again with the URL as shown keeps the password.
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        kept = load_settings(config).profiles["default"]
+        assert (kept.limiter, kept.account) == (f"redis://:{password}@cache:6379/2", "shop-main")
+        # Another URL replaces it (the password then comes from CAMS_TUI_REDIS_PASSWORD).
+        screen.query_one("#limiter", Input).value = "redis://cache2:6379/0"
+        screen.query_one("#account", Input).value = ""
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+    changed = load_settings(config).profiles["default"]
+    assert (changed.limiter, changed.account) == ("redis://cache2:6379/0", None)

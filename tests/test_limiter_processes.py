@@ -143,3 +143,77 @@ def test_redis_killed_mid_send_pauses_and_resumes_within_the_limit(
         assert "unavailable" in states and states.index("available") > states.index("unavailable"), states
         (unavailable,) = [e for e in run.of("limiter") if e["state"] == "unavailable"][:1]
         assert "cannot be reached" in unavailable["reason"] and "127.0.0.1" in unavailable["reason"]
+
+
+def test_redis_stopped_mid_send_and_local_limiter_goes_on_alone_at_a_share_of_the_rate(
+    tmp_path: Path, simulator: tuple[LoggingSimulator, str]
+) -> None:
+    sim, url = simulator
+    redis = RedisServer(tmp_path / "redis")
+    redis.start()
+    try:
+        config = write_config(tmp_path / "config.toml", redis.url)
+        campaign = write_campaign(tmp_path / "campaign", first=0, count=BATCHES_EACH * BATCH)
+        process = start_send(
+            campaign, url, child_env(config, tmp_path / "host-a"), batch_size=BATCH, extra=["--local-limiter", "2"]
+        )
+        deadline = time.monotonic() + 30
+        while sim.accepted_calls < 10 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        redis.stop()  # and never started again: the job goes on alone
+        down_at = time.monotonic()
+        run = finish(process)
+    finally:
+        redis.stop()
+    print(_figures("redis stopped mid-send, --local-limiter 2", sim))
+    assert run.code == 0, run.stderr[-2000:]
+    (done,) = run.of("done")
+    assert (done["state"], done["ok"], done["pending"]) == ("done", BATCHES_EACH * BATCH, 0)
+    assert sum(sim.accepted.values()) == BATCHES_EACH * BATCH and max(sim.accepted.values()) == 1
+    states = [event["state"] for event in run.of("limiter")]
+    assert states.count("local") == 1 and states.index("local") > states.index("unavailable"), states
+    (local,) = [event for event in run.of("limiter") if event["state"] == "local"]
+    assert local["rate"] == RATE / 2 and local["senders"] == 2 and local["share"] == 0.5
+    # After the switch, the server saw the job at rate / 2: 5 in any second, not 10.
+    after = [at for at in sim.arrivals if at > down_at + 0.3]
+    assert len(after) >= 10
+    assert busiest_window(after) <= RATE / 2
+    assert (after[-1] - after[0]) >= (len(after) - 1) / (RATE / 2) - 0.1
+    assert sim.throttled == 0
+
+
+def test_jobs_shows_how_many_senders_share_the_account_of_the_jobs_being_sent(
+    tmp_path: Path, simulator: tuple[LoggingSimulator, str], monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import json
+
+    from cams_tui.cli import main
+
+    sim, url = simulator
+    config = write_config(tmp_path / "config.toml", "host")
+    env = child_env(config, tmp_path / "data")
+    processes = [
+        start_send(write_campaign(tmp_path / f"campaign{n}", first=n * 100_000, count=20 * BATCH), url, env,
+                   batch_size=BATCH)
+        for n in range(2)
+    ]
+    try:
+        deadline = time.monotonic() + 30
+        while sim.accepted_calls < 6 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        assert main(["jobs", "--json"]) == 0
+        rows = json.loads(capsys.readouterr().out)
+        assert main(["jobs"]) == 0
+        table = capsys.readouterr().out
+    finally:
+        runs = [finish(process) for process in processes]
+    assert [run.code for run in runs] == [0, 0]
+    assert len(rows) == 2 and {row["state"] for row in rows} == {"running"}
+    assert [row["senders"] for row in rows] == [2, 2]
+    assert "SENDERS" in table.splitlines()[0]
+    # Once they are done, nothing is being sent: no senders shown.
+    assert main(["jobs", "--json"]) == 0
+    assert [row["senders"] for row in json.loads(capsys.readouterr().out)] == [None, None]

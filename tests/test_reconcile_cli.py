@@ -68,3 +68,34 @@ def test_a_batch_never_sent_is_verified_and_resent_only_with_consent(
     assert (row["ok"], row["not_sent"], row["unknown"]) == (200, 100, 0)
     assert main(["resume", job_id, "--yes", "--json", "--resend-verified", "--endpoint", url]) == 0
     assert len(simulator.accepted) == 300 and max(simulator.accepted.values()) == 1
+
+
+def test_reconcile_with_its_redis_down_goes_on_alone_with_local_limiter(
+    env: Path, sim: tuple[Simulator, str], capsys: pytest.CaptureFixture[str],  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests.limiter_support import free_port
+
+    simulator, url = sim
+    campaign = _campaign(env, count=300)
+    assert main(["send", str(campaign), "--yes", "--json", "--endpoint", url, "--batch-size", "100"]) == 0
+    capsys.readouterr()
+    with Journal(env / "data") as journal:
+        (job,) = journal.jobs()
+        journal.mark_sending(job.id, 1)
+    # The profile's Redis is down: the lookups' budget cannot be reached.
+    config = env / "config.toml"
+    config.write_text(
+        f'default_profile = "p"\n[profiles.p]\nlimiter = "redis://127.0.0.1:{free_port()}/0"\n'
+        f'cust_space_id = "{CUST_SPACE_ID}"\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("CAMS_TUI_CONFIG", str(config))
+    code = main(["reconcile", job.id, "--json", "--grace", "0.2", "--lookup-rate", "50", "--endpoint", url,
+                 "--local-limiter", "2"])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    assert "lookups' limiter (redis://127.0.0.1" in out.err and "cannot be reached" in out.err
+    assert "paced here alone, at 25 calls/s" in out.err
+    (resolution,) = [e for e in _json_lines(out.out) if e["event"] == "resolution"]
+    assert resolution["state"] == "ok"

@@ -42,7 +42,16 @@ from cams_tui.api.models import MessageRecord, Page
 from cams_tui.delivery import Funnel, fetch_records, latest, tally
 from cams_tui.engine.events import BatchEvent, CanaryEvent
 from cams_tui.engine.journal import BatchState, Journal
-from cams_tui.listing import NO_CUST_SPACE_ID, is_outbound, outbound_request
+from cams_tui.engine.limiters.base import Limiter
+from cams_tui.engine.ratelimit import RateLimiter
+from cams_tui.listing import (
+    DEFAULT_LOOKUP_RATE,
+    LIST_MESSAGES,
+    NO_CUST_SPACE_ID,
+    is_outbound,
+    list_page,
+    outbound_request,
+)
 
 DEFAULT_CANARY_SIZE = 100
 DEFAULT_THRESHOLD = 0.20
@@ -171,9 +180,11 @@ async def judge_canary(
     *,
     notify: Callable[[str], None] | None = None,
     on_funnel: Callable[[Funnel], None] | None = None,
+    limiter: Limiter | None = None,
 ) -> CanaryVerdict:
     """Poll the canary's statuses (its first ``batches`` batches) until settled or timed
-    out, and judge them against ``settings.threshold``."""
+    out, and judge them against ``settings.threshold``. Each page is paced by ``limiter``,
+    the account's ListChatappMessage budget (``None``: this process alone paces them)."""
     notify = notify or (lambda _text: None)
     job = journal.job(job_id)
     canary = [b for b in journal.batches(job_id) if b.index < batches]
@@ -193,6 +204,7 @@ async def judge_canary(
                 business_number=job.options.from_,
                 group_message_ids=[b.group_message_id for b in accepted if b.group_message_id],
                 cust_space_id=job.options.cust_space_id,
+                limiter=limiter,
             ):
                 records.extend(page)
         except CamsError as exc:
@@ -257,6 +269,8 @@ class SpikeDetector:
     ``settle_after_s`` ago; settled messages enter a sliding window of ``window`` messages.
     Once the window holds ``min_sample`` messages and the failed-or-fallen-back share exceeds
     ``threshold``, ``on_spike`` is called once with the reason and the detector stops.
+    Its pages are paced by ``limiter``, the account's ListChatappMessage budget (``None``:
+    this process alone paces them, at the default lookup rate).
     """
 
     client: CamsClient
@@ -269,6 +283,7 @@ class SpikeDetector:
     window: int = 500
     min_sample: int = 100
     clock: Callable[[], float] = time.monotonic
+    limiter: Limiter | None = None
     _pending: deque[tuple[float, str]] = field(default_factory=deque)
     _recent: deque[bool] = field(init=False)
     _seen: set[str] = field(default_factory=set)
@@ -279,6 +294,8 @@ class SpikeDetector:
 
     def __post_init__(self) -> None:
         self._recent = deque(maxlen=self.window)
+        if self.limiter is None:
+            self.limiter = RateLimiter(DEFAULT_LOOKUP_RATE, operation=LIST_MESSAGES)
 
     def observe(self, event: object) -> None:
         """A subscriber to the sender's events: remembers accepted batches."""
@@ -289,6 +306,9 @@ class SpikeDetector:
     def failure_share(self) -> float:
         """The failed share of the window (0 when empty)."""
         return sum(self._recent) / len(self._recent) if self._recent else 0.0
+
+    def _count_lookup(self) -> None:
+        self.lookups += 1
 
     async def run(self) -> None:
         """Sample until cancelled or a spike is found."""
@@ -313,12 +333,12 @@ class SpikeDetector:
             group_message_id=group,
             page=Page(index=1, size=100),
         )
-        self.lookups += 1
+        assert self.limiter is not None
         try:
-            response = await self.client.list_messages(request)
+            records = await list_page(self.client, request, self.limiter, on_call=self._count_lookup)
         except CamsError:
             return  # a missed sample; the next one will do
-        for record in response.data:
+        for record in records:
             if not is_outbound(record):
                 continue
             if record.message_status.lower() not in _SETTLED or record.message_id in self._seen:

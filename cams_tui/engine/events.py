@@ -88,6 +88,8 @@ class LimiterEvent:
     senders: int
     share: float
     rate: float
+    operation: str = "SendChatappMassMessage"
+    """Whose budget: the mass send's, or the lookups' (``ListChatappMessage``)."""
     name: str = field(default="limiter", init=False)
 
 

@@ -536,6 +536,14 @@ class Journal:
         finally:
             os.close(fd)
 
+    def being_sent(self, job_id: str) -> bool:
+        """Whether a process holds the job's lock now (it is sending or looking it up)."""
+        try:
+            with self.lock_job(job_id):
+                return False
+        except JournalError:
+            return True
+
     def close(self) -> None:
         """Close the database."""
         self._db.close()

@@ -202,6 +202,11 @@ class RateLimiter:
         if excess > 0:
             stamp[0] += excess
 
+    def hold_until(self, moment: float) -> None:
+        """Start nothing before ``moment`` (on :meth:`now`'s clock): for a limiter taking over
+        from another whose starts of the last second it does not know."""
+        self._paused_until = max(self._paused_until, moment)
+
     def throttled(self, retry_after_s: float | None, started_at: float | None = None) -> None:
         """A start was refused by the server's limit: pause, and lower the rate.
 

@@ -53,8 +53,10 @@ Cost: every unknown batch gets one early look (its first sample) before any wait
 batch found costs one lookup and also serves as a control for the batches before it; a
 batch not found costs ``samples`` lookups, plus one when its grace had not run out at the
 first look, plus one per control looked up (once per run each). Lookups are paced by their
-own :class:`RateLimiter` (``lookup_rate``, 5/s by default: CAMS does not document this
-operation's limit; the simulator's is 100/s).
+own budget: the account's limiter for ListChatappMessage (``limiter=``, shared with every
+other lookup of the account: the canary, the spike watch, the delivery funnel, other
+senders), or a process limiter at ``lookup_rate`` (5/s by default: CAMS does not document
+this operation's limit; the simulator's is 100/s).
 
 The grace period defaults to 120 s: the simulator lists a message ``record_delay_s`` after
 acceptance (0 by default) and CAMS's own listing is fed by its send pipeline within seconds;
@@ -76,16 +78,23 @@ from cams_tui.api.client import CamsClient
 from cams_tui.api.errors import CamsError, Outcome
 from cams_tui.api.models import ListMessagesRequest, MessageRecord, Page
 from cams_tui.engine.journal import BatchRecord, BatchState, JobRecord, Journal
+from cams_tui.engine.limiters.base import Limiter, LimiterNotice
 from cams_tui.engine.ratelimit import RateLimiter
-from cams_tui.listing import NO_CUST_SPACE_ID, is_evidence, is_outbound, outbound_request
+from cams_tui.listing import (
+    DEFAULT_LOOKUP_RATE,
+    LIST_MESSAGES,
+    NO_CUST_SPACE_ID,
+    is_evidence,
+    is_outbound,
+    list_page,
+    outbound_request,
+)
 
 DEFAULT_GRACE_S = 120.0
 DEFAULT_SAMPLES = 3
 DEFAULT_SKEW_S = 300.0
-DEFAULT_LOOKUP_RATE = 5.0
 RESOLVED_BY_LOOKUP = "lookup"
 _LOOKUP_PAGE = 50
-_MAX_THROTTLED_TRIES = 8
 
 
 @dataclass(frozen=True)
@@ -187,7 +196,7 @@ class Reconciler:
         job_id: str,
         settings: ReconcileSettings | None = None,
         *,
-        limiter: RateLimiter | None = None,
+        limiter: Limiter | None = None,
         clock: Callable[[], float] = time.time,
         notify: Notify | None = None,
     ) -> None:
@@ -195,9 +204,13 @@ class Reconciler:
         self._journal = journal
         self.job_id = job_id
         self.settings = settings or ReconcileSettings()
-        self._limiter = limiter or RateLimiter(self.settings.lookup_rate)
         self._clock = clock
         self._notify = notify or (lambda _text: None)
+        # The account's lookup limiter when given (its rate is its own, not lookup_rate);
+        # else this process alone paces the lookups.
+        self._limiter: Limiter = limiter or RateLimiter(self.settings.lookup_rate, operation=LIST_MESSAGES)
+        if self._limiter.on_notice is None:
+            self._limiter.on_notice = self._limiter_notice
         self._lookups = 0
         self._control_texts: list[str] = []
         self._foreign_groups: dict[str, list[str]] = {}
@@ -415,24 +428,14 @@ class Reconciler:
 
     async def _list(self, request: ListMessagesRequest) -> list[MessageRecord]:
         """One ListChatappMessage page, paced by the lookup limiter; throttling is retried."""
-        tries = 0
-        while True:
-            permit = await self._limiter.acquire()
-            permit.started()
-            started = self._limiter.now()
-            self._lookups += 1
-            try:
-                response = await self._client.list_messages(request)
-            except CamsError as exc:
-                permit.answered(self._limiter.now() - started)
-                tries += 1
-                if exc.outcome is not Outcome.THROTTLED or tries >= _MAX_THROTTLED_TRIES:
-                    raise
-                self._limiter.throttled(exc.retry_after_s, started)
-                continue
-            permit.answered(self._limiter.now() - started)
-            self._limiter.succeeded()
-            return response.data
+        return await list_page(self._client, request, self._limiter, on_call=self._count_lookup)
+
+    def _count_lookup(self) -> None:
+        self._lookups += 1
+
+    def _limiter_notice(self, notice: LimiterNotice) -> None:
+        if notice.state != "sharing":
+            self._notify(f"lookups' limiter ({notice.sharing.limiter}): {notice.reason}")
 
 
 @dataclass

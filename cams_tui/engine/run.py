@@ -42,13 +42,22 @@ from cams_tui.engine.canary import (
     SpikeDetector,
     judge_canary,
 )
-from cams_tui.engine.events import CanaryEvent, DoneEvent, Event, LookupEvent, ScheduleEvent, StateEvent
+from cams_tui.engine.events import (
+    CanaryEvent,
+    DoneEvent,
+    Event,
+    LimiterEvent,
+    LookupEvent,
+    ScheduleEvent,
+    StateEvent,
+)
 from cams_tui.engine.journal import BatchState, JobState, Journal
 from cams_tui.engine.limiters.base import Grant, Limiter, LimiterNotice, Sharing
 from cams_tui.engine.planning import replan_for_placement
 from cams_tui.engine.ratelimit import RateChange, RateLimiter
 from cams_tui.engine.reconcile import Reconciler, ReconcileReport, ReconcileSettings
 from cams_tui.engine.sender import Sender, default_in_flight
+from cams_tui.listing import DEFAULT_LOOKUP_RATE, LIST_MESSAGES
 from cams_tui.schedule import JobSchedule
 
 if TYPE_CHECKING:
@@ -190,6 +199,11 @@ def process_limiter(rate: float) -> Limiter:
     return RateLimiter(rate)
 
 
+def process_lookup_limiter(rate: float) -> Limiter:
+    """A ListChatappMessage limiter of this process alone (where no profile is known)."""
+    return RateLimiter(rate, operation=LIST_MESSAGES)
+
+
 def _proceed(_verdict: CanaryVerdict, _runner: JobRunner) -> None:
     """The default after a healthy canary: send the rest at once."""
 
@@ -233,6 +247,13 @@ class RunOptions:
     """At most this many lookup rounds (each may be followed by a resend)."""
     in_flight: int | None = None
     """Requests in flight at once; ``None``: what the rate needs."""
+    local_when_unavailable: int | None = None
+    """When the account's shared limiter cannot be reached, go on with a limiter of this
+    process alone at ``rate / N`` (N given here: the senders that share the account) for the
+    rest of the run, instead of waiting for it to come back; ``None``: wait."""
+    lookup_rate: float = DEFAULT_LOOKUP_RATE
+    """ListChatappMessage calls per second of the run's lookups (the canary, the spike watch,
+    its unknowns): the ceiling of the account's lookup limiter (the profile's ``lookup_rate``)."""
 
 
 @dataclass
@@ -265,6 +286,7 @@ class JobRunner:
         limiter_factory: Callable[[float], Limiter] = process_limiter,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        lookup_limiter_factory: Callable[[float], Limiter] = process_lookup_limiter,
     ) -> None:
         """``clock`` (Unix time) and ``sleep`` are what the scheduled stage waits with."""
         self.client = client
@@ -273,6 +295,9 @@ class JobRunner:
         self.options = options
         self.hooks = hooks or RunHooks()
         self._limiter_factory = limiter_factory
+        self._lookup_limiter_factory = lookup_limiter_factory
+        self._lookup_limiter: Limiter | None = None
+        self._local_senders: int | None = None
         self._in_flight = options.in_flight or default_in_flight(options.rate)
         self._sender: Sender | None = None
         self._limiter: PausableLimiter | None = None
@@ -328,6 +353,32 @@ class JobRunner:
         if self._lookup_task is not None:
             self._lookup_task.cancel()
 
+    @property
+    def local_senders(self) -> int | None:
+        """N once the run went on with a process-local limiter at ``rate / N``, else ``None``."""
+        return self._local_senders
+
+    def use_local(self, senders: int) -> None:
+        """Go on with process-local limiters at ``rate / senders`` (the sends) and
+        ``lookup_rate / senders`` (the lookups) for the rest of the run, whether or not the
+        shared limiter is reachable: for when it is down and the operator knows how many
+        senders share the account. A second call changes nothing."""
+        if senders < 1:
+            raise ValueError("senders must be at least 1")
+        if self._local_senders is not None:
+            return
+        self._local_senders = senders
+        if self._limiter is not None:
+            self._limiter.use_local(senders)
+        if self._lookup_limiter is not None:
+            self._lookup_limiter.use_local(senders)
+
+    def _limiter_unavailable(self) -> None:
+        """The shared limiter cannot be reached: go local if the options say so."""
+        n = self.options.local_when_unavailable
+        if n is not None and self._local_senders is None:
+            self.use_local(n)
+
     def stop(self, code: str, message: str) -> None:
         """Cancel, and record the job as stopped with ``code``: resumable, but only by
         someone who looked (``resume`` says why it stopped)."""
@@ -338,6 +389,39 @@ class JobRunner:
 
     async def run(self) -> RunResult:
         """Run the job's stages; returns how it ended (also emitted as its DoneEvent)."""
+        try:
+            return await self._run()
+        finally:
+            lookups, self._lookup_limiter = self._lookup_limiter, None
+            if lookups is not None:
+                await lookups.aclose()
+
+    def lookup_limiter(self) -> Limiter:
+        """The account's ListChatappMessage limiter of this run (built on first use, shared by
+        the canary, the spike watch and the lookups of unknowns, closed when the run ends)."""
+        if self._lookup_limiter is None:
+            limiter = self._lookup_limiter_factory(self.options.lookup_rate)
+            limiter.on_notice = self._lookup_notice
+            if self._local_senders is not None:
+                limiter.use_local(self._local_senders)
+            self._lookup_limiter = limiter
+        return self._lookup_limiter
+
+    def _lookup_notice(self, notice: LimiterNotice) -> None:
+        """The lookups' limiter has news for the operator (who shares it is not news)."""
+        if notice.state == "sharing":
+            return
+        sharing = notice.sharing
+        self.hooks.event(
+            LimiterEvent(
+                self.job_id, notice.state, f"lookups: {notice.reason}", sharing.limiter, sharing.account,
+                sharing.senders, round(sharing.share, 3), round(notice.rate, 2), operation=sharing.operation,
+            )
+        )
+        if notice.state == "unavailable":
+            self._limiter_unavailable()
+
+    async def _run(self) -> RunResult:
         self._started = time.monotonic()
         result = RunResult(done=self._job_done())
         if not await self._wait_for_start():
@@ -416,6 +500,8 @@ class JobRunner:
     async def _send(self, *, until_batch: int | None, retry_unknown: bool, resend_verified: bool) -> DoneEvent:
         """One sender over the job's planned batches (up to ``until_batch``)."""
         limiter = PausableLimiter(self._limiter_factory(self.options.rate))
+        if self._local_senders is not None:
+            limiter.use_local(self._local_senders)
         sender = Sender(
             self.client,
             self.journal,
@@ -463,6 +549,7 @@ class JobRunner:
                 spike,
                 threshold=float(canary.get("threshold", DEFAULT_THRESHOLD)),
                 cust_space_id=options.cust_space_id,
+                limiter=self.lookup_limiter(),
             )
             self._observers = [detector.observe]
             watcher = asyncio.create_task(detector.run())
@@ -484,7 +571,8 @@ class JobRunner:
             "judging", f"canary sent: reading its delivery statuses (at most {settings.settle_timeout_s:g} s)"
         )
         verdict = await judge_canary(
-            self.client, self.journal, self.job_id, int(canary["batches"]), settings, on_funnel=funnel
+            self.client, self.journal, self.job_id, int(canary["batches"]), settings, on_funnel=funnel,
+            limiter=self.lookup_limiter(),
         )
         self.journal.set_canary(self.job_id, {**canary, "verdict": verdict.to_json()})
         self.hooks.canary_judged(verdict)
@@ -511,6 +599,7 @@ class JobRunner:
                 self.journal,
                 self.job_id,
                 settings,
+                limiter=self.lookup_limiter(),
                 notify=lambda text: self.hooks.event(LookupEvent(self.job_id, "looking", text)),
             )
             self._lookup_task = asyncio.ensure_future(reconciler.run())
@@ -546,6 +635,9 @@ class JobRunner:
         if isinstance(event, StateEvent) and event.state == "stopping" and self._limiter is not None:
             self._limiter.stopping.set()
         self.hooks.event(event)
+        if isinstance(event, LimiterEvent) and event.state == "unavailable":
+            # After the "unavailable" line, so that "local" follows it.
+            self._limiter_unavailable()
 
     def _note_canary(self, stage: str, text: str) -> None:
         self.hooks.event(CanaryEvent(self.job_id, stage, text))

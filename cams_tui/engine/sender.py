@@ -231,6 +231,7 @@ class Sender:
                 sharing.senders,
                 round(sharing.share, 3),
                 round(notice.rate, 2),
+                operation=sharing.operation,
             )
         )
 
@@ -243,8 +244,15 @@ class Sender:
         calls = len(self._recent) / span
         per_s = sum(size for _, size in self._recent) / span
         pending = self._counts["pending"]
-        eta = pending / per_s if per_s > 0 else None
         sharing = self.limiter.sharing()
+        # The estimate goes at the pace of the last seconds, but never faster than this job's
+        # share of the account's rate allows: when another sender joins, the share drops at
+        # once while the measured pace takes a few seconds to follow.
+        expected = per_s
+        if self._recent and per_s > 0:
+            per_call = sum(size for _, size in self._recent) / len(self._recent)
+            expected = min(per_s, self.limiter.ceiling * sharing.share * per_call)
+        eta = pending / expected if expected > 0 else None
         return ProgressEvent(
             job_id=self.job_id,
             total=self._total,

@@ -59,16 +59,25 @@ class SendTarget:
     """The account the budget belongs to (the profile's ``account``; ``None``: the
     AccessKey ID)."""
 
-    def limiter_factory(self) -> Callable[[float], Limiter]:
-        """Builds this target's account limiter at a given rate, for each stage of a run."""
-        from cams_tui.engine.limiters.factory import account_key, build_limiter
+    def limiter_factory(self, operation: str = "SendChatappMassMessage") -> Callable[[float], Limiter]:
+        """Builds this target's account limiter for ``operation`` at a given rate (the
+        sends: for each stage of a run; ``ListChatappMessage``: the lookups)."""
+        from cams_tui.engine.limiters.factory import account_key, limiter_factory
 
         account = account_key(self.account, self.credentials.access_key_id).key
+        return limiter_factory(self.limiter, account=account, data_dir=self.data_dir, operation=operation)
 
-        def build(rate: float) -> Limiter:
-            return build_limiter(self.limiter, rate, account=account, data_dir=self.data_dir)
+    def lookup_limiter(self) -> Limiter:
+        """The account's ListChatappMessage limiter at this target's lookup rate (close it
+        when done: :meth:`Limiter.aclose`)."""
+        return self.limiter_factory("ListChatappMessage")(self.lookup_rate)
 
-        return build
+    @property
+    def lookup_rate(self) -> float:
+        """ListChatappMessage calls per second (the profile's ``lookup_rate``)."""
+        from cams_tui.listing import DEFAULT_LOOKUP_RATE
+
+        return self.lookup.lookup_rate if self.lookup is not None else DEFAULT_LOOKUP_RATE
 
 
 @dataclass(frozen=True)
@@ -139,6 +148,13 @@ class EngineRun:
         """Stop (requests in flight are waited for); a second call stops at once."""
         self._control("cancel")
 
+    def use_local(self, senders: int) -> None:
+        """Go on with a limiter of this process alone at ``rate / senders`` for the rest of
+        the run (:meth:`JobRunner.use_local`): for when the shared limiter is unavailable."""
+        if senders < 1:
+            raise ValueError("senders must be at least 1")
+        self._control(f"local:{senders}")
+
     def _control(self, name: str) -> None:
         with self._lock:
             loop = self._loop
@@ -159,6 +175,8 @@ class EngineRun:
             runner.pause()
         elif name == "resume":
             runner.resume()
+        elif name.startswith("local:"):
+            runner.use_local(int(name.removeprefix("local:")))
         else:
             runner.cancel()
 
@@ -181,6 +199,7 @@ class EngineRun:
             resend_verified=self.resend_verified,
             lookup=target.lookup,
             in_flight=in_flight,
+            lookup_rate=target.lookup_rate,
         )
         try:
             placement = placement_for_run(
@@ -190,7 +209,9 @@ class EngineRun:
                 target.credentials, target.endpoint, placement=placement, max_connections=in_flight
             ) as client:
                 runner = JobRunner(
-                    client, journal, self.job_id, options, hooks, limiter_factory=target.limiter_factory()
+                    client, journal, self.job_id, options, hooks,
+                    limiter_factory=target.limiter_factory(),
+                    lookup_limiter_factory=target.limiter_factory("ListChatappMessage"),
                 )
                 self._runner = runner
                 with self._lock:

@@ -15,6 +15,7 @@ from cams_tui.engine.events import (
     BatchEvent,
     CanaryEvent,
     DoneEvent,
+    LimiterEvent,
     LookupEvent,
     PlanEvent,
     ProgressEvent,
@@ -70,6 +71,15 @@ class SendState:
     """What the run's lookup of its own unknown batches is doing or found (empty: none)."""
     scheduled: str = ""
     """While a scheduled job waits: when it starts and the time left (empty: not waiting)."""
+    senders: int = 1
+    """Senders sharing the account's budget now, this one included."""
+    share: float = 1.0
+    """This job's part of the account's budget (``1 / senders``)."""
+    limiter_unavailable: str = ""
+    """Why the account's shared limiter cannot be reached now (empty: it can): nothing
+    starts until it is back, unless the run goes on alone (:attr:`local_senders`)."""
+    local_senders: int | None = None
+    """N once the run went on with a limiter of this process alone at rate / N."""
     _sampled_second: int = -1
 
     @property
@@ -90,6 +100,8 @@ class SendState:
     def start_run(self) -> None:
         """A new run of the job begins (its first, or a resume)."""
         self.phase = "starting"
+        self.limiter_unavailable = ""
+        self.local_senders = None
         self.done = None
         self.scheduled = ""
         self._sampled_second = -1
@@ -115,6 +127,8 @@ class SendState:
                     self.batches[state] = event.counts.get(state, 0)
             elif isinstance(event, RateEvent):
                 self.limit = event.rate
+            elif isinstance(event, LimiterEvent):
+                self._limiter(event)
             elif isinstance(event, StateEvent):
                 self.phase = event.state
             elif isinstance(event, CanaryEvent):
@@ -151,7 +165,22 @@ class SendState:
         elif event.outcome == "not_sent":
             self.not_sent += 1
 
+    def _limiter(self, event: LimiterEvent) -> None:
+        # Who shares the account is the mass send's budget; the lookups' only says whether
+        # it can be reached.
+        if event.operation == "SendChatappMassMessage":
+            self.senders, self.share = event.senders, event.share
+        if event.state == "unavailable":
+            self.limiter_unavailable = event.reason
+        elif event.state in ("available", "local"):
+            self.limiter_unavailable = ""
+        if event.state == "local":
+            self.local_senders = self.local_senders or event.senders
+            if event.operation == "SendChatappMassMessage":
+                self.limit = event.rate
+
     def _progress(self, event: ProgressEvent) -> None:
+        self.senders, self.share = event.senders, event.share
         self.total = event.total
         self.recipients = {"ok": event.ok, "failed": event.failed, "unknown": event.unknown}
         self.pending = event.pending

@@ -7,6 +7,7 @@ Redis URL ``redis://host:port/db`` / ``rediss://…`` (every host using that Red
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from cams_tui.engine.limiters.base import Limiter
 from cams_tui.engine.ratelimit import RateLimiter
 
 MASS_SEND = "SendChatappMassMessage"
+LIST_MESSAGES = "ListChatappMessage"
 LIMITER_KINDS = ("process", "host")
 REDIS_SCHEMES = ("redis://", "rediss://")
 DEFAULT_LIMITER = "host"
@@ -39,6 +41,21 @@ def check_limiter_spec(value: str) -> str:
             raise ValueError("the Redis URL's path must be a database number, e.g. redis://host:6379/0")
         return spec
     raise ValueError('must be "process", "host" or a Redis URL such as "redis://host:6379/0"')
+
+
+MAX_LOCAL_SENDERS = 1000
+
+
+def check_local_senders(text: str) -> int:
+    """N for going on alone at ``rate / N`` (the senders sharing the account, this one
+    included), from what an operator typed; a :class:`ValueError` saying what would do."""
+    try:
+        value = int(text.strip())
+    except ValueError:
+        raise ValueError(f"give the number of senders sharing the account, such as 3, not {text.strip()!r}") from None
+    if not 1 <= value <= MAX_LOCAL_SENDERS:
+        raise ValueError(f"the senders sharing the account must be 1 to {MAX_LOCAL_SENDERS}, not {value}")
+    return value
 
 
 def describe_limiter(spec: str) -> str:
@@ -93,6 +110,18 @@ def build_limiter(
 
         store = RedisStore(spec, account, operation)
     return SharedLimiter(store, rate, account=account, operation=operation)
+
+
+def limiter_factory(spec: str, *, account: str, data_dir: Path, operation: str = MASS_SEND) -> Callable[[float], Limiter]:
+    """Builds the limiter ``spec`` names for ``operation`` of ``account`` at a given rate:
+    what :class:`~cams_tui.engine.run.JobRunner` calls for each stage of a run (the sends)
+    and once per run (its lookups, ``operation=LIST_MESSAGES``)."""
+    check_limiter_spec(spec)
+
+    def build(rate: float) -> Limiter:
+        return build_limiter(spec, rate, account=account, data_dir=data_dir, operation=operation)
+
+    return build
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ ends the wait for good: the rest of the run is paced by a process-local limiter 
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import socket
 import time
@@ -38,6 +39,8 @@ from cams_tui.engine.ratelimit import (
 
 RETRY_S = 0.5
 """How often an unreachable store is asked again."""
+_WINDOW_S = 1.0
+"""The sliding window the rate is counted over."""
 # A start that left less than this after its reserved moment is not worth a round trip.
 _SHIFT_MIN_S = 0.0005
 
@@ -93,8 +96,10 @@ class SharedPermit:
 
     def started(self) -> None:
         """Record that the request is leaving now: a late departure moves the start."""
-        late = self._limiter.now() - self._target
-        if late > _SHIFT_MIN_S:
+        now = self._limiter.now()
+        self._limiter._note_start(now)
+        late = now - self._target
+        if late > _SHIFT_MIN_S and not self._limiter.local:
             self._limiter._background(self._limiter._store.shift(self._key, late))
 
     def answered(self, latency_s: float) -> None:
@@ -141,6 +146,8 @@ class SharedLimiter:
         self._unavailable: str | None = None
         self._local: RateLimiter | None = None
         self._local_senders = 1
+        self._margin_s = margin_s
+        self._last_start = -math.inf
         self._wake = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
         self.on_change = on_change
@@ -330,6 +337,13 @@ class SharedLimiter:
 
     # ----------------------------------------------------------------- fallback
 
+    def _note_start(self, at: float) -> None:
+        """A start granted by the store left at ``at``: a process-local limiter taking over
+        starts nothing within a window of it (the account's window still holds it)."""
+        self._last_start = max(self._last_start, at)
+        if self._local is not None:
+            self._local.hold_until(at + _WINDOW_S + self._margin_s)
+
     def use_local(self, senders: int) -> None:
         """Go on with a process-local limiter at ``ceiling / senders`` for the rest of the
         run (say how many senders share the account, this one included). A start already
@@ -346,6 +360,9 @@ class SharedLimiter:
             operation=self._operation,
         )
         local.on_change = lambda change: self.on_change(change) if self.on_change else None
+        # The starts of the last second, granted by the store, are still in the account's
+        # window: the local limiter does not know them, so it waits the window out.
+        local.hold_until(self._last_start + _WINDOW_S + self._margin_s)
         self._local = local
         self._held = None
         self._wake.set()

@@ -89,9 +89,14 @@ def reconcile_job(target: SendTarget, job_id: str, settings: ReconcileSettings) 
     from cams_tui.engine.reconcile import Reconciler
 
     async def look_up() -> ReconcileReport:
-        with Journal(target.data_dir) as journal:
-            async with CamsClient(target.credentials, target.endpoint, placement=target.placement) as client:
-                return await Reconciler(client, journal, job_id, settings).run()
+        # The account's lookup budget, shared with every other sender's lookups.
+        limiter = target.limiter_factory("ListChatappMessage")(settings.lookup_rate)
+        try:
+            with Journal(target.data_dir) as journal:
+                async with CamsClient(target.credentials, target.endpoint, placement=target.placement) as client:
+                    return await Reconciler(client, journal, job_id, settings, limiter=limiter).run()
+        finally:
+            await limiter.aclose()
 
     return asyncio.run(look_up())
 
@@ -415,9 +420,40 @@ class JobsScreen(JobActions):
             )
         if jobs:
             table.move_cursor(row=min(row, len(jobs) - 1))
-        self.query_one("#jobs-title", Static).update(
-            f"{counted(len(jobs), 'job')} · enter opens one" if jobs else "No jobs yet: they appear here once sent"
-        )
+        title = f"{counted(len(jobs), 'job')} · enter opens one" if jobs else "No jobs yet: they appear here once sent"
+        self.query_one("#jobs-title", Static).update(title)
+        sharing = await self._sharing_text(jobs)
+        if sharing:
+            self.query_one("#jobs-title", Static).update(f"{title} · {sharing}")
+
+    async def _sharing_text(self, jobs: list[JobRecord]) -> str:
+        """Who shares the account of the jobs being sent now (empty: none is, or unknown)."""
+        from cams_tui.account_sharing import senders_of_jobs_being_sent, sharing_line
+
+        account = self._limiter_account()
+        if account is None:
+            return ""
+        limiter, name, access_key_id = account
+        try:
+            senders = await asyncio.to_thread(
+                senders_of_jobs_being_sent, self.data_dir, jobs, limiter=limiter, account=name,
+                access_key_id=access_key_id,
+            )
+        except Exception:  # noqa: BLE001 - the list of jobs is worth showing without it
+            return ""
+        return sharing_line(senders)
+
+    def _limiter_account(self) -> tuple[str, str | None, str | None] | None:
+        """(limiter, account, AccessKey ID) of the target or the app's profile, if known."""
+        if self.target is not None:
+            return self.target.limiter, self.target.account, self.target.credentials.access_key_id
+        connection = getattr(self.app, "connection", None)
+        if connection is None:
+            return None
+        context = connection.context
+        credentials = getattr(context, "credentials", None)
+        limiter = "process" if getattr(connection, "demo", False) else context.profile.limiter
+        return limiter, context.profile.account, credentials.access_key_id if credentials is not None else None
 
     def reloaded(self) -> None:
         self.action_reload()

@@ -218,3 +218,59 @@ class ExportDialog(ModalScreen[tuple[str, Path] | None]):
     def action_close(self) -> None:
         """Export nothing."""
         self.dismiss(None)
+
+
+class LocalLimiterDialog(ModalScreen[int | None]):
+    """The account's shared limiter cannot be reached: ask how many senders share the
+    account, to go on alone at rate / N. Dismisses with N, or ``None`` to keep waiting."""
+
+    CSS_PATH = _CSS
+    BINDINGS = [Binding("escape", "close", "Keep waiting", id="local-cancel")]
+
+    def __init__(self, reason: str, rate: float) -> None:
+        super().__init__(classes="send-dialog")
+        self._reason = reason
+        self._rate = rate
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="-warning"):
+            yield Label("Go on without the shared limiter?", classes="title")
+            yield Static(
+                f"{self._reason}. Sending waits for it and goes on by itself when it is back. Or go on "
+                f"alone for the rest of this run at {self._rate:g} / N calls/s, N being the senders "
+                "that share the account now (this one included): if N is too small, the account is "
+                "throttled.",
+                classes="body",
+            )
+            yield Input(placeholder="N, e.g. 2", id="local-senders")
+            with Horizontal(classes="buttons"):
+                yield Button("Go on alone", id="go", variant="error")
+                yield Button("Keep waiting (esc)", id="wait")
+
+    def on_mount(self) -> None:
+        self.query_one("#local-senders", Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self._go()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "go":
+            self._go()
+        else:
+            self.dismiss(None)
+
+    def _go(self) -> None:
+        from cams_tui.engine.limiters.factory import check_local_senders
+
+        try:
+            senders = check_local_senders(self.query_one("#local-senders", Input).value)
+        except ValueError as exc:
+            self.notify(str(exc).capitalize() + ".", severity="warning")
+            return
+        self.dismiss(senders)
+
+    def action_close(self) -> None:
+        """Keep waiting for the shared limiter."""
+        self.dismiss(None)

@@ -100,6 +100,8 @@ class SendMonitorScreen(Screen[None]):
         Binding("p", "unpause", "Resume", id="send-unpause", tooltip="Start requests again"),
         Binding("c", "cancel_send", "Cancel", id="send-cancel", tooltip="Stop sending; the job stays resumable"),
         Binding("r", "resume_job", "Resume job", id="send-resume-job", tooltip="Send what is left of the job"),
+        Binding("l", "go_local", "Go on alone", id="send-local",
+                tooltip="The shared limiter cannot be reached: go on alone at rate / N"),
         Binding("f", "cycle_filter", "Filter", id="send-filter", tooltip="Show all lines, problems, or unknown"),
         Binding("d", "refresh_funnel", "Delivery", id="send-funnel", tooltip="Fetch the delivery funnel again"),
         Binding("j", "show_jobs", "Jobs", id="send-jobs", tooltip="The journal's jobs"),
@@ -292,6 +294,9 @@ class SendMonitorScreen(Screen[None]):
         if action == "resume_job":
             done = self.state.done
             return self.run is None and done is not None and done.pending > 0 or None
+        if action == "go_local":
+            # Only while the shared limiter is unavailable, and once per run.
+            return bool(running and self.state.limiter_unavailable and self.state.local_senders is None)
         if action == "refresh_funnel":
             return True if self.state.done is not None and self.state.recipients["ok"] else None
         return True
@@ -334,6 +339,20 @@ class SendMonitorScreen(Screen[None]):
             ),
             answered,
         )
+
+    def action_go_local(self) -> None:
+        """Ask N, then go on with a limiter of this process alone at rate / N."""
+        run = self.run
+        if run is None or not self.state.limiter_unavailable:
+            return
+        from cams_tui.ui.screens.send_dialogs import LocalLimiterDialog
+
+        def answered(senders: int | None) -> None:
+            if senders is not None and self.run is run:
+                run.use_local(senders)
+
+        rate = self.state.ceiling or run.target.rate
+        self.app.push_screen(LocalLimiterDialog(self.state.limiter_unavailable, rate), answered)
 
     def action_resume_job(self) -> None:
         """Send what is left of the job (after a cancel or a fatal error)."""
@@ -438,6 +457,8 @@ class SendMonitorScreen(Screen[None]):
         # Built in a thread: creating the HTTP client loads the CA bundle, ~100 ms of CPU
         # that would otherwise freeze the screen.
         client = await asyncio.to_thread(CamsClient, target.credentials, target.endpoint, placement=target.placement)
+        # The account's lookup budget: the funnel's pages count with every other lookup.
+        limiter = target.lookup_limiter()
         try:
             async with client:
                 async for page in fetch_records(
@@ -445,11 +466,14 @@ class SendMonitorScreen(Screen[None]):
                     business_number=job.options.from_,
                     group_message_ids=groups,
                     cust_space_id=job.options.cust_space_id,
+                    limiter=limiter,
                 ):
                     records.extend(page)
                     widget.funnel = tally(records, accepted=accepted)
         except CamsError as exc:
             widget.note = f"Could not fetch delivery status: {exc}" + (f" — {exc.advice}" if exc.advice else "")
             return
+        finally:
+            await limiter.aclose()
         widget.funnel = tally(records, accepted=accepted) if records else Funnel(accepted=accepted)
         widget.note = "Refresh with d: statuses move Sent → Delivered → Read over minutes."

@@ -33,6 +33,7 @@ from cams_tui.config import (
     resolve_context,
     save_settings,
 )
+from cams_tui.engine.limiters.factory import describe_limiter
 from cams_tui.tables import TableError
 from cams_tui.ui.widgets.footer import Footer
 from cams_tui.ui.widgets.text import Label, Static
@@ -60,6 +61,8 @@ _FIELD_OF_KEY = {
     "from": "sender",
     "cust_space_id": "cust-space",
     "rate": "rate",
+    "limiter": "limiter",
+    "account": "account",
     "default_region": "default-region",
     "theme": "theme",
     "source": "source",
@@ -247,6 +250,26 @@ class SettingsScreen(Screen[None]):
                 )
                 yield from self._field("Rate", Input(id="rate", placeholder="10 calls/s", type="number"))
                 yield from self._field("Default region", Input(id="default-region", placeholder="e.g. PH", max_length=2))
+                yield from self._field(
+                    "Limiter",
+                    Input(
+                        id="limiter",
+                        placeholder="host",
+                        tooltip=(
+                            "Who shares the account's rate budget: host (every cams-tui of this machine), "
+                            "redis://host:6379/0 (every machine using that Redis) or process (this one alone). "
+                            "A saved Redis password is not shown: leave the URL as shown to keep it."
+                        ),
+                    ),
+                )
+                yield from self._field(
+                    "Account",
+                    Input(
+                        id="account",
+                        placeholder="blank: the AccessKey ID",
+                        tooltip="The budget's name: give profiles with AccessKeys of one account the same name.",
+                    ),
+                )
                 yield from self._field("Theme", Select([], id="theme", prompt="the app's default"))
                 yield from self._field("AccessKey from", Select(_SOURCES, id="source", allow_blank=False))
                 yield from self._field(
@@ -335,6 +358,9 @@ class SettingsScreen(Screen[None]):
             "sender": profile.from_ or "",
             "cust-space": profile.cust_space_id or "",
             "rate": f"{profile.rate:g}",
+            # A Redis password is never put back on screen: the URL as shown keeps it.
+            "limiter": describe_limiter(profile.limiter),
+            "account": profile.account or "",
             "default-region": profile.default_region or "",
             "aliyun-profile": creds.aliyun_profile or "",
             "key-id": creds.access_key_id or "",
@@ -399,6 +425,8 @@ class SettingsScreen(Screen[None]):
             "from": self._text("sender") or None,
             "cust_space_id": self._text("cust-space") or None,
             "rate": self._text("rate") or "10",
+            "limiter": self._limiter_from_form(edited.limiter),
+            "account": self._text("account") or None,
             "default_region": self._text("default-region") or None,
             "theme": None if theme is Select.NULL else theme,
             "credentials": credentials,
@@ -414,6 +442,11 @@ class SettingsScreen(Screen[None]):
             self._error(f"{key or 'profile'}: {message}", _FIELD_OF_KEY.get(key))
             return None
         return name, profile
+
+    def _limiter_from_form(self, previous: str) -> str:
+        """The limiter typed; the URL shown unchanged keeps the saved one (and its password)."""
+        typed = self._text("limiter") or "host"
+        return previous if typed == describe_limiter(previous) else typed
 
     def _write(self, settings: Settings) -> bool:
         try:

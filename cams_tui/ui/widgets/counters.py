@@ -28,6 +28,17 @@ def rate_text(rate: float) -> str:
     return f"{rate:,.0f}" if rate >= 10 else f"{rate:.2g}"
 
 
+def sharing_text(state: SendState) -> str:
+    """Who shares the account's budget, for the limit's label: empty when this job is alone."""
+    if state.limiter_unavailable:
+        return " · limiter unavailable: waiting (l: go on alone)"
+    if state.local_senders is not None:
+        return f" · alone, 1/{state.local_senders} of the account"
+    if state.senders > 1:
+        return f" · {state.senders} senders share the account, this job {state.share:.0%}"
+    return ""
+
+
 class SendCounters(Vertical):
     """Recipients done of total with a bar and ETA; batches ok / failed / unknown /
     throttled-and-retried; calls/s with a sparkline; the limiter's rate."""
@@ -89,6 +100,6 @@ class SendCounters(Vertical):
         limit = f"limit {rate_text(state.limit)}/s"
         if state.adapting:
             limit += f" (of {rate_text(state.ceiling)})"
-        self.query_one("#counters-limit", Label).update(
-            Text(limit, style=colours.get("warning", "") if state.adapting else "")
-        )
+        limit += sharing_text(state)
+        warn = state.adapting or bool(state.limiter_unavailable)
+        self.query_one("#counters-limit", Label).update(Text(limit, style=colours.get("warning", "") if warn else ""))
