@@ -27,7 +27,6 @@ default_region = "PH"       # for national numbers
 
 from __future__ import annotations
 
-import os
 import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -264,9 +263,11 @@ def campaign_to_toml(campaign: Campaign) -> str:
 
 
 def save_campaign(campaign: Campaign, path: Path) -> Path:
-    """Write the campaign atomically (a temporary file renamed over the target)."""
+    """Write the campaign atomically with mode 0600, as exports and the journal are (a
+    campaign names the recipients' file and may hold personal parameters)."""
+    from cams_tui.output_files import atomic_text_file
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(campaign_to_toml(campaign), encoding="utf-8")
-    os.replace(tmp, path)
+    with atomic_text_file(path) as handle:
+        handle.write(campaign_to_toml(campaign))
     return path

@@ -17,8 +17,9 @@ from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 from cams_tui.compose import ComposeState, Step
+from cams_tui.errors import UserError
 from cams_tui.ui.connection import Connection
-from cams_tui.ui.themes import install_themes, remember_theme
+from cams_tui.ui.themes import demo_theme, install_themes, remember_theme
 
 if TYPE_CHECKING:
     from cams_tui.ui.screens.compose import ComposeScreen
@@ -68,7 +69,8 @@ class CamsApp(App[int]):
         """Whether text cursors blink (off for snapshots: a blinking cursor is not reproducible)."""
         self._pending_template: tuple[str, str] | None = None
         self.sub_title = connection.label
-        self.theme_warnings = install_themes(self, theme, connection.context.profile.theme)
+        remembered = demo_theme(connection.data_dir) if connection.demo else connection.context.profile.theme
+        self.theme_warnings = install_themes(self, theme, remembered)
         """Skipped theme files, or a theme asked for that does not exist: shown once mounted."""
         self.offer_first_run = False
         """Whether to offer "try the demo" or "set up an account" on start (no AccessKey found)."""
@@ -132,7 +134,8 @@ class CamsApp(App[int]):
     def watch_theme(self, name: str) -> None:
         """Remember a theme chosen while running (command palette, settings) in the profile."""
         if self.is_running:
-            remember_theme(self, self.connection.context.profile_name, name)
+            demo_dir = self.connection.data_dir if self.connection.demo else None
+            remember_theme(self, self.connection.context.profile_name, name, demo_dir=demo_dir)
 
     def suppression(self, default_region: str | None) -> frozenset[str]:
         """The opt-out list (``suppression.txt`` in the data dir), normalized; empty when absent."""
@@ -235,11 +238,15 @@ class CamsApp(App[int]):
             if state.pasted.strip() and not state.recipients_file:
                 numbers = path.with_name(path.stem + ".numbers.txt")
                 numbers.parent.mkdir(parents=True, exist_ok=True)
-                numbers.write_text(state.pasted.rstrip("\n") + "\n", encoding="utf-8")
+                from cams_tui.output_files import atomic_text_file
+
+                # Phone numbers: private (0600), as exports and the journal are.
+                with atomic_text_file(numbers) as handle:
+                    handle.write(state.pasted.rstrip("\n") + "\n")
                 state.recipients_file = numbers.name
             campaign = state.campaign()
             save_campaign(campaign, path)
-        except (ValueError, OSError) as exc:
+        except (ValueError, OSError, UserError) as exc:
             return f"cannot save: {exc}"
         self.campaign_path = path
         self.notify(f"Saved {path}", title="Campaign")
