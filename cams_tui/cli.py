@@ -105,6 +105,12 @@ def _common(parser: argparse.ArgumentParser, *, subcommand: bool = True) -> None
         "--endpoint", metavar="URL", default=default, help="CAMS endpoint (https, or http on loopback)"
     )
     parser.add_argument("--data-dir", metavar="DIR", default=default, help="where the journal lives")
+    if subcommand:
+        # Also after the subcommand (`cams-tui send --demo ...`), as the other common flags.
+        parser.add_argument(
+            "--demo", action="store_true", default=argparse.SUPPRESS,
+            help="on the built-in CAMS simulator and the demo journal (no AccessKey needed)",
+        )
 
 
 class _PassThroughParser(argparse.ArgumentParser):
@@ -128,7 +134,10 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--demo", action="store_true", help="run the TUI on the built-in CAMS simulator")
+    parser.add_argument(
+        "--demo", action="store_true",
+        help="the built-in CAMS simulator and the demo journal (the TUI, or any subcommand)",
+    )
     parser.add_argument("--theme", metavar="NAME", help="the TUI theme")
     _common(parser, subcommand=False)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import os
 import signal
@@ -106,8 +107,33 @@ def run(command: str, args: argparse.Namespace) -> int:
         return EXIT_FATAL
 
 
-def _context(args: argparse.Namespace) -> RunContext:
-    return resolve_context(profile_name=args.profile, endpoint=args.endpoint, data_dir=args.data_dir)
+def _context(args: argparse.Namespace, *, reaches_cams: bool = True) -> RunContext:
+    """The run's context; with ``--demo``, the demo journal and (when the command reaches
+    CAMS) the built-in simulator, started for this process."""
+    context = resolve_context(profile_name=args.profile, endpoint=args.endpoint, data_dir=args.data_dir)
+    if not getattr(args, "demo", False):
+        return context
+    from cams_tui.demo import demo_dir, headless_demo_context
+
+    if reaches_cams:
+        return headless_demo_context(context)
+    return dataclasses.replace(context, data_dir=demo_dir(context.data_dir), demo=True)
+
+
+def _job_endpoint(args: argparse.Namespace, context: RunContext, job: JobRecord) -> str:
+    """Where a job is resumed or looked up: ``--endpoint`` or ``CAMS_TUI_ENDPOINT``, else the
+    job's own (it belongs to that account); a demo job goes to this run's simulator."""
+    if context.demo:
+        return context.endpoint
+    explicit = args.endpoint or os.environ.get(ENV_ENDPOINT, "").strip()
+    return normalize_endpoint(explicit) if explicit else job.endpoint
+
+
+def _cli(text: str, context: RunContext) -> str:
+    """A command line to suggest (``cams-tui --demo …`` for a demo job)."""
+    from cams_tui.demo import command
+
+    return command(text, demo=context.demo)
 
 
 def _require_credentials(context: RunContext) -> Credentials:
@@ -159,7 +185,7 @@ def _send(args: argparse.Namespace) -> int:
     if context.profile.cust_space_id and options.cust_space_id is None:
         options = options.model_copy(update={"cust_space_id": context.profile.cust_space_id})
     rate = args.rate or context.rate
-    out = _Output(as_json=args.json)
+    out = _Output(as_json=args.json, demo=context.demo)
 
     variables: list[str] | None = None
     if context.credentials is not None:
@@ -243,7 +269,7 @@ def _send(args: argparse.Namespace) -> int:
         del batches
         if canary is not None:
             journal.set_canary(job_id, {**canary.to_json(), "batches": canary_batches, "verdict": None})
-        out.note(f"job {job_id} written to the journal (resume with: cams-tui resume {job_id})")
+        out.note(f"job {job_id} written to the journal (resume with: {_cli(f'resume {job_id}', context)})")
         lookup = None if args.no_reconcile else _reconcile_settings(args, context, wait=args.wait)
         return asyncio.run(
             _run_job(
@@ -387,10 +413,10 @@ async def _run_job(
         result = await _run_with_signals(runner, out)
     done = result.done
     if result.verdict is not None and not result.verdict.healthy:
-        out.note(f"{done.message}; nothing more was sent. To send the rest anyway: cams-tui resume {job_id}")
+        out.note(f"{done.message}; nothing more was sent. To send the rest anyway: {_cli(f'resume {job_id}', context)}")
         return EXIT_FATAL
     if result.spike is not None:
-        out.note(f"job {job_id} stopped by a failure spike ({result.spike}); resume with: cams-tui resume {job_id}")
+        out.note(f"job {job_id} stopped by a failure spike ({result.spike}); resume with: {_cli(f'resume {job_id}', context)}")
         return EXIT_FATAL
     if done.state == JobState.STOPPED.value:
         return EXIT_FATAL
@@ -474,10 +500,9 @@ def _resume(args: argparse.Namespace) -> int:
     journal = Journal(context.data_dir)
     with journal:
         job = journal.job(args.job_id)
-        explicit = args.endpoint or os.environ.get(ENV_ENDPOINT, "").strip()
-        endpoint = normalize_endpoint(explicit) if explicit else job.endpoint
+        endpoint = _job_endpoint(args, context, job)
         counts = job.counts
-        out = _Output(as_json=args.json)
+        out = _Output(as_json=args.json, demo=context.demo)
         unresolved = counts.get(BatchState.UNKNOWN.value, 0) + counts.get(BatchState.SENDING.value, 0)
         if unresolved and not (args.no_reconcile or args.retry_unknown):
             # Look the unknown batches up first, then decide what is left to send.
@@ -566,16 +591,15 @@ def _reconcile(args: argparse.Namespace) -> int:
     context = _context(args)
     with Journal(context.data_dir) as journal:
         job = journal.job(args.job_id)
-        explicit = args.endpoint or os.environ.get(ENV_ENDPOINT, "").strip()
-        endpoint = normalize_endpoint(explicit) if explicit else job.endpoint
+        endpoint = _job_endpoint(args, context, job)
         _require_credentials(context)
-        out = _Output(as_json=args.json)
+        out = _Output(as_json=args.json, demo=context.demo)
         settings = _reconcile_settings(args, context, wait=not args.no_wait)
         report = asyncio.run(_lookup(context, journal, job.id, endpoint, settings, out))
         out.reconciled(report)
         job = journal.job(job.id)
         if job.counts.get(BatchState.NOT_SENT_VERIFIED.value):
-            out.note(f"resend the batches verified not sent with: cams-tui resume {job.id}")
+            out.note(f"resend the batches verified not sent with: {_cli(f'resume {job.id}', context)}")
         return _exit_for_counts(job)
 
 
@@ -601,7 +625,7 @@ def _counts_text(job: JobRecord) -> str:
 
 
 def _jobs(args: argparse.Namespace) -> int:
-    context = _context(args)
+    context = _context(args, reaches_cams=False)
     with Journal(context.data_dir) as journal:
         jobs = journal.jobs()
     rows = [
@@ -686,7 +710,7 @@ def export_rows(journal: Journal, job_id: str) -> Iterator[dict[str, Any]]:
 
 
 def _export(args: argparse.Namespace) -> int:
-    context = _context(args)
+    context = _context(args, reaches_cams=False)
     with Journal(context.data_dir) as journal:
         journal.job(args.job_id)
         if args.output:
@@ -740,8 +764,10 @@ def _shared_by(senders: int) -> str:
 class _Output:
     """Where events go: JSON Lines on stdout, or a progress line and notes on stderr."""
 
-    def __init__(self, *, as_json: bool) -> None:
+    def __init__(self, *, as_json: bool, demo: bool = False) -> None:
         self.as_json = as_json
+        self.demo = demo
+        """Whether the job is the demo's: the commands suggested say ``--demo``."""
         self._tty = sys.stderr.isatty()
         self._last_progress = 0.0
         self._progress_shown = False
@@ -857,6 +883,8 @@ class _Output:
 
     def finish(self, done: DoneEvent) -> None:
         """The final totals (and, after a fatal error, what to do about it)."""
+        from cams_tui.demo import command
+
         if self.as_json:
             data = event_to_json(done)
             self._json(data)
@@ -874,10 +902,10 @@ class _Output:
                 print(done.advice, file=sys.stderr)
         if done.pending or done.unknown:
             # Plain resume first looks unknown batches up; --retry-unknown would skip that.
-            print(f"resume with: cams-tui resume {done.job_id}", file=sys.stderr)
+            print(f"resume with: {command(f'resume {done.job_id}', demo=self.demo)}", file=sys.stderr)
         if done.unknown:
             print(
                 f"{done.unknown:,} recipients are unknown (the request may have been accepted): "
-                f"see `cams-tui export {done.job_id}`",
+                f"see `{command(f'export {done.job_id}', demo=self.demo)}`",
                 file=sys.stderr,
             )
