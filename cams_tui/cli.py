@@ -149,6 +149,10 @@ def build_parser() -> argparse.ArgumentParser:
     send.add_argument("--suppress", metavar="FILE", action="append", default=[], help="opt-out list")
     send.add_argument("--dry-run", action="store_true", help="plan and validate, send nothing")
     send.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    send.add_argument(
+        "--allow-repeat", action="store_true",
+        help="send even to numbers that got this template within the profile's repeat_window_h (24 h)",
+    )
     send.add_argument("--json", action="store_true", help="print JSON Lines events on stdout")
     send.add_argument("--rate", type=_positive_rate, metavar="N", help="calls per second")
     # Smaller batches than the API's 1,000: for tests and trials, hence not in --help.

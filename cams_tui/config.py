@@ -130,6 +130,9 @@ class Profile(CheckedTable):
     """Failure share of the canary (or of recent batches) that stops a job."""
     theme: str | None = None
     """The TUI theme's name."""
+    repeat_window_h: float = 24.0
+    """Hours within which sending the same template to a number already sent it is
+    flagged (Review, the plan) and refused headless without ``--allow-repeat``; 0: off."""
     limiter: str = field(default="host", repr=False)
     """Where the account's rate budget is kept: ``process`` (this process alone), ``host``
     (every process of this host) or ``redis://host:port/db`` (every host using that Redis;
@@ -151,6 +154,7 @@ class Profile(CheckedTable):
         Field("reconcile_grace_s", number(ge=0, le=86_400)),
         Field("canary_threshold", number(ge=0, lt=1)),
         Field("theme", optional(text)),
+        Field("repeat_window_h", number(ge=0, le=24 * 366)),
         Field("limiter", _limiter),
         Field("account", optional(text)),
         Field("credentials", _credentials),

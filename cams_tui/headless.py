@@ -73,6 +73,7 @@ from cams_tui.engine.events import (
     event_to_json,
 )
 from cams_tui.engine.journal import BatchState, JobRecord, JobState, Journal, Reject
+from cams_tui.engine.repeats import RepeatReport, find_repeats
 from cams_tui.engine.reconcile import ReconcileReport, ReconcileSettings, Reconciler
 from cams_tui.engine.planning import plan_batches, sender_item
 from cams_tui.engine.limiters.base import Limiter
@@ -232,6 +233,10 @@ def _send(args: argparse.Namespace) -> int:
     else:
         batches = plan(items)
     rejects = [Reject(r.line, r.text, r.reason) for r in report.rejected]
+    repeats = find_repeats(
+        context.data_dir, campaign.template_code, campaign.language, (row.to for row in report.recipients),
+        window_h=context.profile.repeat_window_h,
+    )
     del report
     total = sum(b.size for b in batches)
     plan = PlanEvent(
@@ -245,9 +250,13 @@ def _send(args: argparse.Namespace) -> int:
         pending_batches=len(batches),
         rate=rate,
     )
+    if repeats.repeats:
+        out.repeats(repeats)
     if args.dry_run:
         out.plan(plan, dry_run=True)
         return EXIT_OK
+    if repeats.repeats and not args.allow_repeat:
+        raise UserError(f"{repeats.describe()}. Nothing was sent; to send anyway, add --allow-repeat")
     if not args.yes:
         _confirm(plan, f"send template {campaign.template_code} ({campaign.language}) to")
     journal = Journal(context.data_dir)
@@ -868,6 +877,17 @@ class _Output:
                 f"({report.lookups:,} lookups): {report.count('ok'):,} accepted, "
                 f"{report.count('not_sent_verified'):,} verified not sent, {report.count('unknown'):,} still unknown"
             )
+
+    def repeats(self, report: RepeatReport) -> None:
+        """Earlier jobs that sent this template to some of the same numbers recently."""
+        if self.as_json:
+            self._json(
+                {"event": "repeat", "numbers": report.numbers, "window_h": report.window_h,
+                 "jobs": [{"job_id": r.job_id, "created_at": r.created_at, "numbers": r.numbers}
+                          for r in report.repeats]}
+            )
+            return
+        self.note(report.describe())
 
     def canary(self, verdict: CanaryVerdict) -> None:
         """The canary's funnel and verdict."""

@@ -94,3 +94,27 @@ def test_the_demo_covers_every_command_that_talks_to_cams(tmp_path: Path, demo_e
 
     doctor = cams(demo_env, "doctor")
     assert doctor.returncode == 0, doctor.stdout + doctor.stderr
+
+
+def test_the_same_campaign_to_the_same_numbers_again_is_refused_without_allow_repeat(
+    tmp_path: Path, demo_env: dict[str, str]
+) -> None:
+    (tmp_path / "campaign.toml").write_text(CAMPAIGN, encoding="utf-8")
+    numbers = tmp_path / "numbers.txt"
+    numbers.write_text("".join(f"+63917{2000000 + i}\n" for i in range(12)), encoding="utf-8")
+    args = ("send", str(tmp_path / "campaign.toml"), "--recipients", str(numbers), "--yes", "--json")
+    first = cams(demo_env, *args)
+    assert first.returncode == 0, first.stderr
+    job_id = json.loads(first.stdout.splitlines()[-1])["job_id"]
+
+    again = cams(demo_env, *args)
+    assert again.returncode == 2
+    assert f"12 of these numbers already got this template in the last 24 h: job {job_id}" in again.stderr
+    assert "--allow-repeat" in again.stderr
+    repeat = json.loads(again.stdout.splitlines()[0])
+    assert repeat == {**repeat, "event": "repeat", "numbers": 12}
+    assert len(json.loads(cams(demo_env, "jobs", "--json").stdout)) == 1, "nothing was sent"
+
+    allowed = cams(demo_env, *args, "--allow-repeat")
+    assert allowed.returncode == 0, allowed.stderr
+    assert len(json.loads(cams(demo_env, "jobs", "--json").stdout)) == 2
