@@ -177,6 +177,32 @@ class CamsApp(App[int]):
             await self.pop_screen()
         await compose.go_to(Step(number))
 
+    async def action_new_campaign(self) -> None:
+        """Start over: an empty composition on step 1 (the account's templates and senders,
+        the profile's defaults kept). Sent jobs stay in the journal (F2)."""
+        from cams_tui.ui.steps.template import TemplateStep
+
+        compose = self.compose_screen
+        while self.screen is not compose:
+            await self.pop_screen()
+        old = self.state
+        fresh = ComposeState(rate=old.rate, templates=old.templates, services=old.services)
+        profile = self.connection.context.profile
+        fresh.default_region = profile.default_region or ""
+        fresh.sender = profile.from_ or ""
+        fresh.options.cust_space_id = profile.cust_space_id or ""
+        self.state = fresh
+        self.campaign_path = None
+        self._pending_template = None
+        # The later steps' panes hold their own fields: they are built anew when next shown.
+        for step in (Step.RECIPIENTS, Step.PARAMS, Step.OPTIONS, Step.REVIEW):
+            for pane in compose.query(f"#{step.name.lower()}"):
+                await pane.remove()
+        template = compose.query_one(TemplateStep)
+        template.reset()
+        await compose.go_to(Step.TEMPLATE)
+        self.notify("New campaign: choose a template.", title="Campaign")
+
     def action_save_campaign(self) -> None:
         """Ask where, then save the campaign as TOML."""
         from cams_tui.ui.screens.campaign_files import SaveCampaignDialog
@@ -319,6 +345,10 @@ class CamsApp(App[int]):
                 "Previous step", "Show the previous step (ctrl+b)", lambda: self.call_later(screen.action_previous_step)
             )
             yield from screen.pane(screen.current).commands()
+            yield SystemCommand(
+                "New campaign", "Start over with an empty campaign (sent jobs stay in Jobs)",
+                lambda: self.call_later(self.action_new_campaign),
+            )
             yield SystemCommand("Save campaign", "Save the campaign as TOML (ctrl+s)", self.action_save_campaign)
             yield SystemCommand("Open campaign", "Open a campaign TOML file (ctrl+o)", self.action_open_campaign)
         yield SystemCommand("Jobs", "The journal's jobs (F2)", self.action_show_jobs)

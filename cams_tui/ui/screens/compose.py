@@ -103,6 +103,11 @@ class ComposeScreen(Screen[None]):
         estimate = state.estimate()
         self.query_one(StepList).update_state(statuses, estimate)
         self.query_one(Breadcrumb).update_state(statuses, estimate, self.current)
+        # Review is derived from the state each time it changes (an opened campaign, a new
+        # list, a send), never left showing an earlier one.
+        review = self.query("#review")
+        if review:
+            review.first().show()  # type: ignore[attr-defined]
 
     def on_state_changed(self, message: StateChanged) -> None:
         message.stop()

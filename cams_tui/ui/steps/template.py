@@ -259,6 +259,17 @@ previews a template and **enter** chooses it. Only approved templates can be sen
             status.set_class(False, "error-line")
         self.changed()
 
+    def reset(self) -> None:
+        """Show a new, empty campaign: no template chosen, the filter cleared."""
+        self.query_one("#template-filter", Input).value = ""
+        status = self.query_one("#template-status", Static)
+        status.update("Choose a template (enter)." if self._loaded else "")
+        status.set_class(False, "error-line")
+        self.query_one(TemplatePreview).show(None, {}, "")
+        if self._loaded:
+            self._fill_table()
+            self._fill_selects()
+
     def on_step_shown(self) -> None:
         if self._loaded:
             self._fill_selects()
