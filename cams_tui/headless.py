@@ -634,33 +634,42 @@ def _counts_text(job: JobRecord) -> str:
 
 
 def _jobs(args: argparse.Namespace) -> int:
+    from cams_tui.job_status import read_statuses
+
     context = _context(args, reaches_cams=False)
     with Journal(context.data_dir) as journal:
-        jobs = journal.jobs()
+        jobs = read_statuses(journal)
+    # The TUI's words: a job is "sending" only while a process holds it; counts are recipients.
     rows = [
         {
             "job_id": job.id,
             "created": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(job.created_at)),
-            "state": job.state,
+            "state": status.state,
             "template": job.options.template_code,
             "recipients": job.recipients,
-            "ok": job.counts.get("ok", 0),
-            "failed": job.counts.get("failed", 0),
-            "unknown": job.counts.get("unknown", 0),
-            "not_sent": job.counts.get(BatchState.NOT_SENT_VERIFIED.value, 0),
-            "pending": job.pending,
+            "ok": status.ok,
+            "failed": status.failed,
+            "in_flight": status.in_flight,
+            "unknown": status.unknown,
+            "not_sent": status.not_sent_verified,
+            "pending": status.pending,
             "campaign": job.campaign or "",
+            "next": status.next_step(tui=False),
         }
-        for job in jobs
+        for job, status in jobs
     ]
     if args.json:
         json.dump(rows, sys.stdout, ensure_ascii=False)
         sys.stdout.write("\n")
         return EXIT_OK
     if not rows:
-        print("no jobs yet")
+        from cams_tui.demo import demo_dir
+
+        demo_journal = demo_dir(context.data_dir) / "journal.sqlite3"
+        hint = " (the demo's jobs: cams-tui --demo jobs)" if not context.demo and demo_journal.exists() else ""
+        print(f"no jobs yet{hint}")
         return EXIT_OK
-    columns = [key for key in rows[0] if key != "campaign"]
+    columns = [key for key in rows[0] if key not in ("campaign", "next")]
     widths = {key: max(len(key), *(len(f"{r[key]:,}" if isinstance(r[key], int) else r[key]) for r in rows)) for key in columns}
     print("  ".join(key.upper().ljust(widths[key]) for key in columns))
     for row in rows:
@@ -669,6 +678,9 @@ def _jobs(args: argparse.Namespace) -> int:
             for k in columns
         ]
         print("  ".join(cells))
+    for row in rows:
+        if row["next"]:
+            print(f"{row['job_id']}: {row['next']}")
     return EXIT_OK
 
 

@@ -227,7 +227,8 @@ def test_unknown_exits_3_and_failed_exits_1(
     # The hint is the resume that looks unknown batches up first, not the one that resends them.
     assert "resume with: cams-tui resume " in err and "--retry-unknown" not in err.split("resume with:")[1]
     # Without --no-reconcile the send looks its own unknown batch up: CAMS lists it, so it is ok.
-    assert main(["send", str(_campaign(env)), "--yes", "--endpoint", url]) == 0
+    # (The same list again, on purpose: --allow-repeat.)
+    assert main(["send", str(_campaign(env)), "--yes", "--allow-repeat", "--endpoint", url]) == 0
     err = capsys.readouterr().err
     assert "1 accepted" in err and "450 ok, 0 failed, 0 unknown" in err
     simulator.faults = Faults()
