@@ -233,7 +233,9 @@ def test_unknown_exits_3_and_failed_exits_1(
     assert "1 accepted" in err and "450 ok, 0 failed, 0 unknown" in err
     simulator.faults = Faults()
     # An inactive Service ID: CAMS refuses every request, the job goes on and records them.
-    assert main(["send", str(_campaign(env, sender="2000002")), "--yes", "--json", "--endpoint", url]) == 1
+    assert main(
+        ["send", str(_campaign(env, sender="2000002")), "--yes", "--json", "--allow-repeat", "--endpoint", url]
+    ) == 1
     done = _json_lines(capsys.readouterr().out)[-1]
     assert (done["state"], done["failed"]) == ("done", 450)
 
