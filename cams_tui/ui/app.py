@@ -6,7 +6,7 @@ lazily, when first shown, to keep the first frame fast.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -215,23 +215,33 @@ class CamsApp(App[int]):
 
         self.push_screen(OpenCampaignDialog(self.campaign_path))
 
-    def action_show_jobs(self) -> None:
-        """Show the journal's jobs."""
-        try:
-            from cams_tui.ui.screens.jobs import JobsScreen
-        except ImportError:
-            self.notify("The jobs history is not available in this version.", severity="warning")
-            return
-        self.push_screen(JobsScreen())
+    async def action_show_jobs(self) -> None:
+        """Show the journal's jobs (back to them when they are already open underneath)."""
+        from cams_tui.ui.screens.jobs import JobsScreen
 
-    def action_settings(self) -> None:
-        """Show the settings (theme, profiles)."""
-        try:
-            from cams_tui.ui.screens.settings import SettingsScreen
-        except ImportError:
-            self.action_change_theme()
+        await self.show_once(JobsScreen, JobsScreen)
+
+    async def action_settings(self) -> None:
+        """Show the settings (theme, profiles), once."""
+        from cams_tui.ui.screens.settings import SettingsScreen
+
+        await self.show_once(SettingsScreen, SettingsScreen)
+
+    async def show_once(self, kind: type[Screen], make: Callable[[], Screen]) -> None:
+        """Show the screen of ``kind``: back to it when it is already in the stack (the
+        screens above it close), else a new one from ``make``. Screens never pile up, so
+        one esc per screen leads back to compose."""
+        if isinstance(self.screen, kind):
             return
-        self.push_screen(SettingsScreen())
+        stack = self.screen_stack
+        found = next((screen for screen in stack if isinstance(screen, kind)), None)
+        above = stack[stack.index(found) + 1 :] if found is not None else []
+        # A send on a screen above must not be closed for it (leaving the monitor stops it).
+        if found is None or any(getattr(screen, "sending", False) for screen in above):
+            self.push_screen(make())
+            return
+        while self.screen is not found:
+            await self.pop_screen()
 
     def start_job(self, job_id: str) -> None:
         """Hand a job, already in the journal, to the send monitor, which sends it."""
@@ -351,7 +361,7 @@ class CamsApp(App[int]):
             )
             yield SystemCommand("Save campaign", "Save the campaign as TOML (ctrl+s)", self.action_save_campaign)
             yield SystemCommand("Open campaign", "Open a campaign TOML file (ctrl+o)", self.action_open_campaign)
-        yield SystemCommand("Jobs", "The journal's jobs (F2)", self.action_show_jobs)
-        yield SystemCommand("Settings", "Theme and profiles (F4)", self.action_settings)
+        yield SystemCommand("Jobs", "The journal's jobs (F2)", lambda: self.call_later(self.action_show_jobs))
+        yield SystemCommand("Settings", "Theme and profiles (F4)", lambda: self.call_later(self.action_settings))
         yield SystemCommand("Help", "Help for the focused widget and its keys (F1)", self.action_toggle_help)
         yield from super().get_system_commands(screen)

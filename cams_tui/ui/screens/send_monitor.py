@@ -341,11 +341,15 @@ class SendMonitorScreen(Screen[None]):
         log.log_filter = FILTERS[(FILTERS.index(log.log_filter) + 1) % len(FILTERS)]
         log.border_title = f"Log ({log.log_filter})"
 
-    def action_show_jobs(self) -> None:
-        """Show the journal's jobs."""
+    async def action_show_jobs(self) -> None:
+        """Show the journal's jobs (back to them when the send was opened from there)."""
         from cams_tui.ui.screens.jobs import JobsScreen
 
-        self.app.push_screen(JobsScreen(target=self.target))
+        show_once = getattr(self.app, "show_once", None)
+        if show_once is not None:
+            await show_once(JobsScreen, lambda: JobsScreen(target=self.target))
+        else:
+            self.app.push_screen(JobsScreen(target=self.target))
 
     def action_close(self) -> None:
         """Leave, once the send has ended."""
