@@ -10,13 +10,13 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from textual import events, on
+from textual import events, on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
-from cams_tui.compose import ComposeState, Step
+from cams_tui.compose import ComposeState, Step, counted
 from cams_tui.errors import UserError
 from cams_tui.ui.connection import Connection
 from cams_tui.ui.themes import demo_theme, install_themes, remember_theme
@@ -121,6 +121,36 @@ class CamsApp(App[int]):
             from cams_tui.ui.screens.settings import offer_first_run
 
             offer_first_run(self)
+        self._tell_unfinished()
+
+    @work(thread=True, group="unfinished", exit_on_error=False)
+    def _tell_unfinished(self) -> None:
+        """After a crash or a dropped session, say at start which jobs are unfinished."""
+        from cams_tui.engine.journal import JOURNAL_NAME, Journal
+        from cams_tui.job_status import read_statuses, unfinished
+
+        if not (self.data_dir / JOURNAL_NAME).exists():
+            return
+        with Journal(self.data_dir) as journal:
+            left = unfinished(read_statuses(journal))
+        if not left:
+            return
+        job, status = left[0]
+        more = f" (and {counted(len(left) - 1, 'other job')})" if len(left) > 1 else ""
+        what = ", ".join(
+            part for part in (
+                f"{status.pending:,} left to send" if status.pending else "",
+                f"{status.unknown:,} unknown" if status.unknown else "",
+                f"{status.not_sent_verified:,} verified not sent" if status.not_sent_verified else "",
+            ) if part
+        )
+        self.call_from_thread(
+            self.notify,
+            f"Job {job.id} is {status.text}: {what}{more}. F2 shows it: {status.next_step()}.",
+            title="Unfinished job",
+            severity="warning",
+            timeout=30,
+        )
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Save and open act on the campaign being composed: their keys are shown, and work,
