@@ -42,6 +42,21 @@ if TYPE_CHECKING:
     from cams_tui.api.models import MassMessageOptions
 
 
+def _seconds(value: Any) -> Any:
+    """A duration as the TUI teaches it (``"1d"``, ``"15m"``, ``"1d 12h"``) in seconds;
+    a number is seconds already."""
+    if isinstance(value, str):
+        from cams_tui.compose import parse_duration
+
+        try:
+            return parse_duration(value)
+        except ValueError:
+            raise ValueError(
+                f"{value.strip()!r} is not a duration: write seconds (86400) or e.g. 90s, 15m, 12h, 1d"
+            ) from None
+    return value
+
+
 class CampaignError(UserError):
     """A campaign file that cannot be used; the message names the field and what is allowed."""
 
@@ -79,6 +94,8 @@ class Fallback(BaseModel):
     )
 
     _blank = field_validator("id", "content", "rule", mode="before")(_blank_to_none)
+
+    _readable = field_validator("duration", mode="before")(lambda value: _seconds(value))
 
     @field_validator("duration")
     @classmethod
@@ -153,6 +170,8 @@ class Campaign(BaseModel):
     canary: CanaryOptions | None = Field(None, description="Send a canary slice first (off when absent).")
 
     _blank = field_validator("label", "tag", "task_id", "cust_space_id", mode="before")(_blank_to_none)
+
+    _readable_ttl = field_validator("ttl", mode="before")(lambda value: _seconds(value))
 
     @field_validator("ttl")
     @classmethod

@@ -258,7 +258,7 @@ def _send(args: argparse.Namespace) -> int:
     if repeats.repeats and not args.allow_repeat:
         raise UserError(f"{repeats.describe()}. Nothing was sent; to send anyway, add --allow-repeat")
     if not args.yes:
-        _confirm(plan, f"send template {campaign.template_code} ({campaign.language}) to")
+        _confirm(plan, f"send template {campaign.template_code} ({campaign.language}) to", out)
     journal = Journal(context.data_dir)
     with journal:
         job_id = journal.create_job(
@@ -346,19 +346,24 @@ class _Fatal(Exception):
         self.advice = advice
 
 
-def _confirm(plan: PlanEvent, what: str) -> None:
+def _confirm(plan: PlanEvent, what: str, out: _Output | None = None) -> None:
     if not sys.stdin.isatty():
         raise UserError("no terminal to confirm on: pass --yes to send without asking")
+    from cams_tui.compose import counted
+
     print(
-        f"{what} {plan.pending_recipients:,} recipients in {plan.pending_batches:,} requests "
-        f"at {plan.rate:g} calls/s (about {_duration(plan.pending_batches / plan.rate)})",
+        f"{what} {counted(plan.pending_recipients, 'recipient')} in {counted(plan.pending_batches, 'request')} "
+        f"at {plan.rate:g} calls/s ({_about(plan.pending_batches / plan.rate)})",
         file=sys.stderr,
     )
     if plan.rejected or plan.duplicates or plan.suppressed:
         print(
-            f"left out: {plan.rejected:,} rejected, {plan.duplicates:,} duplicates, {plan.suppressed:,} suppressed",
+            f"left out: {plan.rejected:,} rejected, {counted(plan.duplicates, 'duplicate')}, "
+            f"{plan.suppressed:,} suppressed",
             file=sys.stderr,
         )
+    if out is not None:
+        out.plan_shown = True
     try:
         typed = input(f"type the number of recipients ({plan.pending_recipients}) to go ahead: ")
     except EOFError:
@@ -561,7 +566,7 @@ def _resume(args: argparse.Namespace) -> int:
                     f"{counts[BatchState.SENDING.value]:,} recipients were being sent when the job stopped: "
                     "they become unknown and are not sent again (unless --retry-unknown)"
                 )
-            _confirm(plan, f"resume job {job.id}: send")
+            _confirm(plan, f"resume job {job.id}: send", out)
         return asyncio.run(
             _run_job(
                 context,
@@ -767,6 +772,8 @@ def _write_export(journal: Journal, job_id: str, fmt: str, handle: TextIO) -> No
 
 
 def _duration(seconds: float) -> str:
+    if seconds < 1:
+        return "under 1s"
     seconds = int(round(seconds))
     if seconds < 60:
         return f"{seconds}s"
@@ -775,6 +782,26 @@ def _duration(seconds: float) -> str:
         return f"{minutes}m {secs:02d}s"
     hours, minutes = divmod(minutes, 60)
     return f"{hours}h {minutes:02d}m"
+
+
+def _about(seconds: float) -> str:
+    """``about 5m 00s``, or ``under 1s``."""
+    return "under 1s" if seconds < 1 else f"about {_duration(seconds)}"
+
+
+def _plan_text(plan: PlanEvent) -> str:
+    """What a plan sends, and what it leaves out; a resumed job's plan speaks of what is left."""
+    from cams_tui.compose import counted
+
+    if plan.pending_recipients != plan.recipients:
+        what = (f"{plan.pending_recipients:,} of {counted(plan.recipients, 'recipient')} left to send in "
+                f"{counted(plan.pending_batches, 'request')}")
+    else:
+        what = f"{counted(plan.recipients, 'recipient')} in {counted(plan.batches, 'request')}"
+    return (
+        f"{what}; left out: {plan.rejected:,} rejected, {counted(plan.duplicates, 'duplicate')}, "
+        f"{plan.suppressed:,} suppressed; {_about(plan.pending_batches / plan.rate)} at {plan.rate:g} calls/s"
+    )
 
 
 def _shared_by(senders: int) -> str:
@@ -792,6 +819,8 @@ class _Output:
         self._tty = sys.stderr.isatty()
         self._last_progress = 0.0
         self._progress_shown = False
+        self.plan_shown = False
+        """Whether the plan was printed (by the confirmation): the run's own is then not."""
 
     def _json(self, data: dict[str, Any]) -> None:
         sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
@@ -803,17 +832,15 @@ class _Output:
         print(f"cams-tui: {text}", file=sys.stderr)
 
     def plan(self, plan: PlanEvent, *, dry_run: bool = False) -> None:
-        """The plan, before anything is sent."""
+        """The plan, before anything is sent (once: a plan already confirmed is not repeated)."""
         if self.as_json:
             self._json({**event_to_json(plan), **({"dry_run": True} if dry_run else {})})
             return
+        if self.plan_shown:
+            return
+        self.plan_shown = True
         prefix = "dry run, nothing sent: " if dry_run else ""
-        print(
-            f"{prefix}{plan.recipients:,} recipients in {plan.batches:,} requests; left out: "
-            f"{plan.rejected:,} rejected, {plan.duplicates:,} duplicates, {plan.suppressed:,} suppressed; "
-            f"about {_duration(plan.batches / plan.rate)} at {plan.rate:g} calls/s",
-            file=sys.stderr,
-        )
+        print(f"{prefix}{_plan_text(plan)}", file=sys.stderr)
 
     def event(self, event: Event) -> None:
         """A subscriber to the sender's events."""
@@ -915,6 +942,7 @@ class _Output:
 
     def finish(self, done: DoneEvent) -> None:
         """The final totals (and, after a fatal error, what to do about it)."""
+        from cams_tui.compose import counted
         from cams_tui.demo import command
 
         if self.as_json:
@@ -924,7 +952,7 @@ class _Output:
         self._clear_progress()
         print(
             f"job {done.job_id} {done.state}: {done.ok:,} ok, {done.failed:,} failed, {done.unknown:,} unknown, "
-            f"{done.pending:,} pending of {done.total:,} ({done.calls:,} requests, {done.throttled:,} throttled, "
+            f"{done.pending:,} pending of {done.total:,} ({counted(done.calls, 'request')}, {done.throttled:,} throttled, "
             f"{_duration(done.elapsed_s)})",
             file=sys.stderr,
         )

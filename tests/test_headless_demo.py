@@ -20,6 +20,7 @@ CAMPAIGN = f"""\
 template_code = "{ORDER_SHIPPED}"
 language = "en"
 from = "2000001"
+ttl = "1d"             # as the TUI teaches durations
 
 [params]
 name = "Ana"
@@ -118,3 +119,16 @@ def test_the_same_campaign_to_the_same_numbers_again_is_refused_without_allow_re
     allowed = cams(demo_env, *args, "--allow-repeat")
     assert allowed.returncode == 0, allowed.stderr
     assert len(json.loads(cams(demo_env, "jobs", "--json").stdout)) == 2
+
+
+def test_the_plan_counts_agree_and_a_resume_speaks_of_what_is_left() -> None:
+    from cams_tui.engine.events import PlanEvent
+    from cams_tui.headless import _plan_text
+
+    fresh = PlanEvent(None, 31, 9, 1, 0, 1, 31, 1, 10.0)
+    assert _plan_text(fresh) == (
+        "31 recipients in 1 request; left out: 9 rejected, 1 duplicate, 0 suppressed; under 1s at 10 calls/s"
+    )
+    resumed = PlanEvent("j", 200_000, 0, 0, 0, 200, 110_000, 110, 10.0)
+    assert _plan_text(resumed).startswith("110,000 of 200,000 recipients left to send in 110 requests;")
+    assert "about 11s" in _plan_text(resumed)
