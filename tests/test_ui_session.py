@@ -408,3 +408,27 @@ async def test_recipients_verified_not_sent_can_be_sent_later_from_the_tui(tmp_p
             await wait_until(pilot, lambda: isinstance(app.screen, SendMonitorScreen))
             await wait_until(pilot, lambda: journal_counts(tmp_path, job_id)[0] == {"ok": 300})
     assert len(simulator.accepted) == 100
+
+
+async def test_f1_shows_the_screens_keys_first_then_the_fields(tmp_path: Path, monkeypatch) -> None:
+    from cams_tui.ui.screens.help import HelpScreen
+
+    app = demo_app(tmp_path, monkeypatch)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await choose_order_shipped(pilot)
+        await app.action_go_step(5)  # Review: its focus is on an input with cursor keys
+        await settle(pilot)
+        await pilot.press("f1")
+        await settle(pilot)
+        assert isinstance(app.screen, HelpScreen)
+        keys = str(app.screen.query_one("#help-keys").render())
+        assert keys.index("This screen") < keys.index("Everywhere") < keys.index("This field")
+        assert "Next step" in keys.split("Everywhere")[0] and "Test send" in keys.split("Everywhere")[0]
+        assert "Jobs" in keys.split("Everywhere")[1].split("This field")[0]
+        # What the screen's own keys are is visible at 80×24, in the first rows.
+        first_rows = keys.splitlines()[:8]
+        assert any("^n" in row and "Next step" in row for row in first_rows), first_rows
+        await pilot.press("f1")
+        await settle(pilot)
+        assert not isinstance(app.screen, HelpScreen)

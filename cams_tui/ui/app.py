@@ -44,7 +44,7 @@ class CamsApp(App[int]):
     ENABLE_COMMAND_PALETTE = True
 
     BINDINGS = [
-        Binding("f1", "toggle_help", "Help", id="help", tooltip="Help for the focused widget and its keys"),
+        Binding("f1", "toggle_help", "Help", id="help", tooltip="The keys that work here, and this step's help"),
         Binding("ctrl+s", "save_campaign", "Save", id="save-campaign", tooltip="Save the campaign as TOML"),
         Binding("ctrl+o", "open_campaign", "Open", id="open-campaign", tooltip="Open a campaign TOML file"),
         Binding("f2", "show_jobs", "Jobs", id="show-jobs", show=False, tooltip="The journal's jobs"),
@@ -194,11 +194,14 @@ class CamsApp(App[int]):
     # ------------------------------------------------------------------- actions
 
     def action_toggle_help(self) -> None:
-        """Show or hide help for the focused widget and the keys that work there."""
-        if self.screen.query("HelpPanel"):
-            self.action_hide_help_panel()
-        else:
-            self.action_show_help_panel()
+        """Show or hide the keys that work here: this screen's first, grouped, then the
+        focused field's, then the step's help."""
+        from cams_tui.ui.screens.help import HelpScreen
+
+        if isinstance(self.screen, HelpScreen):
+            self.screen.dismiss(None)
+            return
+        self.push_screen(HelpScreen(self.screen, self.focused))
 
     async def action_go_step(self, number: int) -> None:
         """Show compose step ``number``."""
@@ -393,5 +396,5 @@ class CamsApp(App[int]):
             yield SystemCommand("Open campaign", "Open a campaign TOML file (ctrl+o)", self.action_open_campaign)
         yield SystemCommand("Jobs", "The journal's jobs (F2)", lambda: self.call_later(self.action_show_jobs))
         yield SystemCommand("Settings", "Theme and profiles (F4)", lambda: self.call_later(self.action_settings))
-        yield SystemCommand("Help", "Help for the focused widget and its keys (F1)", self.action_toggle_help)
+        yield SystemCommand("Help", "The keys that work here, and this step's help (F1)", self.action_toggle_help)
         yield from super().get_system_commands(screen)
