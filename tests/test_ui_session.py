@@ -432,3 +432,23 @@ async def test_f1_shows_the_screens_keys_first_then_the_fields(tmp_path: Path, m
         await pilot.press("f1")
         await settle(pilot)
         assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_a_rejected_line_shows_its_reason_first_and_whole(tmp_path: Path, monkeypatch) -> None:
+    from cams_tui.compose import Step
+    from cams_tui.ui.screens.send_dialogs import InfoDialog
+
+    app = demo_app(tmp_path, monkeypatch)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await app.compose_screen.go_to(Step.RECIPIENTS)
+        await paste(pilot, "+639171234567\nnot a phone number at all written long " + "x" * 200 + "\n")
+        table = app.compose_screen.query_one("#recipients-rejected")
+        reason = str(table.get_row_at(0)[1])
+        assert [str(c.label) for c in table.columns.values()][:2] == ["Line", "Reason"]
+        table.focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, InfoDialog)
+        text = str(app.screen.query_one("#info-text").render())
+        assert reason in text and "x" * 200 in text.replace("\n", "")

@@ -270,3 +270,34 @@ class TypedCountDialog(ModalScreen[bool]):
     def action_close(self) -> None:
         """Send nothing."""
         self.dismiss(False)
+
+
+class InfoDialog(ModalScreen[None]):
+    """A text to read whole (shown as written, never as markup); esc or enter closes it."""
+
+    CSS_PATH = _CSS
+    BINDINGS = [Binding("escape", "close", "Close", id="info-close")]
+
+    def __init__(self, title: str, body: str) -> None:
+        super().__init__(classes="send-dialog")
+        self._title = title
+        self._body = body
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(self._title, classes="title")
+            with VerticalScroll(classes="body"):
+                yield Static(Text(self._body), id="info-text")
+            with Horizontal(classes="buttons"):
+                yield Button("Close (esc)", id="close", variant="primary")
+
+    def on_mount(self) -> None:
+        self.query_one("#close", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss(None)
+
+    def action_close(self) -> None:
+        """Close the dialog."""
+        self.dismiss(None)
