@@ -331,6 +331,9 @@ class CamsApp(App[int]):
             return str(exc)
         self.campaign_path = path
         self.state.apply_campaign(campaign)
+        # A campaign without a space uses the profile's (the demo's requires it), as headless does.
+        if not self.state.options.cust_space_id:
+            self.state.options.cust_space_id = self.connection.context.profile.cust_space_id or ""
         recipients = campaign.recipients_path(path)
         self.state.recipients_file = str(recipients) if recipients else ""
         self._pending_template = (campaign.template_code, campaign.language)

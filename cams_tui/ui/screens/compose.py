@@ -39,7 +39,7 @@ class ComposeScreen(Screen[None]):
     """Where a send is prepared, step by step."""
 
     # Its styles (compose.tcss and the steps') are in the app's CSS_PATH: see CamsApp.
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide"), (120, "-roomy")]
 
     BINDINGS = [
         Binding("ctrl+n", "next_step", "Next step", id="next-step"),

@@ -44,7 +44,8 @@ def help_groups(screen: Screen, focused: Widget | None) -> list[tuple[str, list[
             here.append(entry)
         else:
             field.append(entry)
-    everywhere.append(("ctrl+p", "Command palette: every action by name, themes"))
+    if not any("palette" in what.lower() for _, what in everywhere):
+        everywhere.append(("ctrl+p", "Command palette: every action by name, themes"))
     groups = [("This screen", here), ("Everywhere", everywhere), ("This field", field)]
     return [(title, entries) for title, entries in groups if entries]
 

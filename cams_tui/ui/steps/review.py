@@ -81,6 +81,8 @@ nothing blocks the send.
 
     def show(self) -> None:
         """Show the state: the send, what blocks it, the test send, the confirmation."""
+        if not self.query("#review-summary"):
+            return  # mounted but not composed yet: shown once it is
         state = self.state
         estimate = state.estimate()
         rows: list[tuple[str, str]] = []

@@ -82,7 +82,8 @@ class SendCounters(Vertical):
         ]
         if state.not_sent_verified:
             counts.append(("not sent", state.not_sent_verified))
-        counts.append(("throttled→retried", state.throttled))
+        if state.throttled:  # calls, not recipients: shown once there are some
+            counts.append(("throttled→retried", state.throttled))
         for name, value in counts:
             key = name.split("→")[0]
             style = colours.get(self.STYLES[key], "") if value else ""
