@@ -213,6 +213,10 @@ async def test_first_run_offers_demo_or_set_up(config: Path, tmp_path: Path) -> 
         assert app.focused is not None and app.focused.id == "name"
         await pilot.press("escape")
         await pilot.pause()
+        config_before = config.read_bytes() if config.exists() else None
         app.theme = "cams-light"  # e.g. from the command palette
         await pilot.pause()
-    assert load_settings(config).profiles["demo"].theme == "cams-light"
+    # The demo never writes the user's config: its theme lives with the demo's journal.
+    assert (config.read_bytes() if config.exists() else None) == config_before
+    assert "demo" not in load_settings(config).profiles
+    assert (tmp_path / "data" / "demo" / "theme.txt").read_text(encoding="utf-8").strip() == "cams-light"

@@ -453,3 +453,16 @@ async def test_a_rejected_line_shows_its_reason_first_and_whole(tmp_path: Path, 
         text = str(app.screen.query_one("#info-text").render())
         reject = app.state.report.rejected[0]
         assert reason in text and reject.text in text.replace("\n", "")  # all the intake keeps of it
+
+
+async def test_the_demo_keeps_its_theme_without_writing_the_config(tmp_path: Path, monkeypatch) -> None:
+    app = demo_app(tmp_path, monkeypatch)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.theme = "cams-viber"
+        await pilot.pause()
+    assert not (tmp_path / "config.toml").exists(), "the demo wrote the user's config"
+    again = demo_app(tmp_path, monkeypatch)
+    async with again.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert again.theme == "cams-viber"
