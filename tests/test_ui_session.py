@@ -296,8 +296,8 @@ async def test_a_job_with_no_live_process_is_not_running_and_the_start_says_so(t
         screen = app.screen
         assert isinstance(screen, JobsScreen)
         row = [str(cell) for cell in screen.query_one("#jobs-table").get_row_at(0)]
-        # When, Template, State, Recipients, OK, Failed, In flight, Unknown, Not sent, Pending, Job
-        assert row[2:10] == ["interrupted", "500", "0", "0", "0", "100", "0", "400"], row
+        # When, State, Recipients, OK, Failed, In flight, Unknown, Not sent, Pending, Template, Job
+        assert row[1:9] == ["interrupted", "500", "0", "0", "0", "100", "0", "400"], row
         # F2 again, F4 twice: no pile of screens; one esc per screen leads back.
         await pilot.press("f2")
         await pilot.press("f4")
@@ -364,7 +364,7 @@ async def test_resume_from_the_jobs_screen_asks_the_count_and_keeps_the_log(tmp_
             assert {e.index for e in log.entries} == {0, 1, 2, 3, 4}, "the earlier runs' lines are kept"
             # The jobs screen reads the journal again by itself.
             await pilot.press("escape")
-            await wait_until(pilot, lambda: "done" in [str(c) for c in app.screen.query_one("#jobs-table").get_row_at(0)])
+            await wait_until(pilot, lambda: str(app.screen.query_one("#jobs-table").get_row_at(0)[1]) == "done")
 
 
 async def test_recipients_verified_not_sent_can_be_sent_later_from_the_tui(tmp_path: Path) -> None:
@@ -393,7 +393,7 @@ async def test_recipients_verified_not_sent_can_be_sent_later_from_the_tui(tmp_p
             await wait_until(pilot, lambda: bool(getattr(app.screen, "jobs", None)))
             jobs = app.screen
             row = [str(c) for c in jobs.query_one("#jobs-table").get_row_at(0)]
-            assert row[2] == "unsettled" and row[8] == "100", row
+            assert row[1] == "unsettled" and row[7] == "100", row
             assert "S sends 100 verified not sent" in str(jobs.query_one("#jobs-title").render())
             # "Not now", then r (nothing pending) offers them again, and S at any later time.
             await pilot.press("S")

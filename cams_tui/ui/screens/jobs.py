@@ -433,9 +433,11 @@ class JobsScreen(JobActions):
     def on_mount(self) -> None:
         table = self.query_one("#jobs-table", DataTable)
         # The job id last: at 80 columns what an operator scans (counts, state) stays in view.
+        # The counts first, then the template whole, then the job id: at 80 columns what an
+        # operator scans stays in view, and no name is cut (the table scrolls sideways).
         table.add_columns(
-            "When", "Template", "State", "Recipients", "OK", "Failed", "In flight", "Unknown", "Not sent",
-            "Pending", "Job",
+            "When", "State", "Recipients", "OK", "Failed", "In flight", "Unknown", "Not sent", "Pending",
+            "Template", "Job",
         )
         table.focus()
         self.action_reload()
@@ -468,7 +470,6 @@ class JobsScreen(JobActions):
             name = template_name(self.app, job.options.template_code, job.options.language)
             table.add_row(
                 time.strftime("%m-%d %H:%M", time.localtime(job.created_at)),
-                Text(f"{name} {job.options.language}"),  # whole: the table scrolls sideways
                 status.text,
                 f"{job.recipients:,}",
                 f"{status.ok:,}",
@@ -477,6 +478,7 @@ class JobsScreen(JobActions):
                 f"{status.unknown:,}",
                 f"{status.not_sent_verified:,}",
                 f"{status.pending:,}",
+                Text(f"{name} {job.options.language}"),
                 job.id,
                 key=job.id,
             )
