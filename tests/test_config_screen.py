@@ -220,3 +220,22 @@ async def test_first_run_offers_demo_or_set_up(config: Path, tmp_path: Path) -> 
     assert (config.read_bytes() if config.exists() else None) == config_before
     assert "demo" not in load_settings(config).profiles
     assert (tmp_path / "data" / "demo" / "theme.txt").read_text(encoding="utf-8").strip() == "cams-light"
+
+
+async def test_use_this_profile_changes_only_default_profile_and_says_so(config: Path) -> None:
+    from tests.test_config import COMMENTED_CONFIG
+
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(COMMENTED_CONFIG, encoding="utf-8")
+    app = Host(config)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        app.screen._show_profile("staging")  # noqa: SLF001 - the profile chosen in the list
+        await pilot.pause()
+        await pilot.press("ctrl+r")
+        await pilot.pause(0.3)
+        told = [n.message for n in app._notifications]
+    assert config.read_text(encoding="utf-8") == COMMENTED_CONFIG.replace(
+        'default_profile = "work"', 'default_profile = "staging"'
+    )
+    assert any("default_profile" in message and "staging" in message for message in told), told
