@@ -64,9 +64,8 @@ def headless_demo_context(context: RunContext) -> RunContext:
         endpoint=None,
         limiter="process",
         account=None,
-        credentials=dataclasses.replace(context.profile.credentials)
-        if context.profile.credentials.source != "stored"
-        else type(context.profile.credentials)(),
+        # The user's own key source is not the demo's: a stored secret is not carried along.
+        credentials=type(context.profile.credentials)(),
     )
     return dataclasses.replace(
         context,
