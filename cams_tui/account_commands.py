@@ -16,7 +16,12 @@ EXIT_OK, EXIT_FAILED = 0, 1
 
 
 def _context(args: argparse.Namespace) -> RunContext:
-    return resolve_context(profile_name=args.profile, endpoint=args.endpoint, data_dir=args.data_dir)
+    context = resolve_context(profile_name=args.profile, endpoint=args.endpoint, data_dir=args.data_dir)
+    if getattr(args, "demo", False):
+        from cams_tui.demo import headless_demo_context
+
+        return headless_demo_context(context)
+    return context
 
 
 def run(command: str, args: argparse.Namespace) -> int:

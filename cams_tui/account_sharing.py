@@ -26,7 +26,7 @@ def senders_of_jobs_being_sent(
     if limiter.strip() == "process":
         return {}
     with Journal(data_dir) as journal:
-        sending = [job.id for job in jobs if job.state == JobState.RUNNING.value and journal.being_sent(job.id)]
+        sending = [job.id for job in jobs if job.state == JobState.RUNNING.value and journal.job_is_live(job.id)]
     if not sending:
         return {}
     usage = asyncio.run(account_usage(limiter, account=account, access_key_id=access_key_id, data_dir=data_dir))

@@ -30,7 +30,6 @@ at = "2026-12-24T09:00+08:00"
 
 from __future__ import annotations
 
-import os
 import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -45,6 +44,21 @@ from cams_tui.schedule import ScheduleOptions
 
 if TYPE_CHECKING:
     from cams_tui.api.models import MassMessageOptions
+
+
+def _seconds(value: Any) -> Any:
+    """A duration as the TUI teaches it (``"1d"``, ``"15m"``, ``"1d 12h"``) in seconds;
+    a number is seconds already."""
+    if isinstance(value, str):
+        from cams_tui.compose import parse_duration
+
+        try:
+            return parse_duration(value)
+        except ValueError:
+            raise ValueError(
+                f"{value.strip()!r} is not a duration: write seconds (86400) or e.g. 90s, 15m, 12h, 1d"
+            ) from None
+    return value
 
 
 class CampaignError(UserError):
@@ -84,6 +98,8 @@ class Fallback(BaseModel):
     )
 
     _blank = field_validator("id", "content", "rule", mode="before")(_blank_to_none)
+
+    _readable = field_validator("duration", mode="before")(lambda value: _seconds(value))
 
     @field_validator("duration")
     @classmethod
@@ -159,6 +175,8 @@ class Campaign(BaseModel):
     schedule: ScheduleOptions | None = Field(None, description="Send at a later time (now when absent).")
 
     _blank = field_validator("label", "tag", "task_id", "cust_space_id", mode="before")(_blank_to_none)
+
+    _readable_ttl = field_validator("ttl", mode="before")(lambda value: _seconds(value))
 
     @field_validator("ttl")
     @classmethod
@@ -269,9 +287,11 @@ def campaign_to_toml(campaign: Campaign) -> str:
 
 
 def save_campaign(campaign: Campaign, path: Path) -> Path:
-    """Write the campaign atomically (a temporary file renamed over the target)."""
+    """Write the campaign atomically with mode 0600, as exports and the journal are (a
+    campaign names the recipients' file and may hold personal parameters)."""
+    from cams_tui.output_files import atomic_text_file
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(campaign_to_toml(campaign), encoding="utf-8")
-    os.replace(tmp, path)
+    with atomic_text_file(path) as handle:
+        handle.write(campaign_to_toml(campaign))
     return path

@@ -125,6 +125,12 @@ def _common(parser: argparse.ArgumentParser, *, subcommand: bool = True) -> None
         "--endpoint", metavar="URL", default=default, help="CAMS endpoint (https, or http on loopback)"
     )
     parser.add_argument("--data-dir", metavar="DIR", default=default, help="where the journal lives")
+    if subcommand:
+        # Also after the subcommand (`cams-tui send --demo ...`), as the other common flags.
+        parser.add_argument(
+            "--demo", action="store_true", default=argparse.SUPPRESS,
+            help="on the built-in CAMS simulator and the demo journal (no AccessKey needed)",
+        )
 
 
 class _PassThroughParser(argparse.ArgumentParser):
@@ -148,7 +154,10 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--demo", action="store_true", help="run the TUI on the built-in CAMS simulator")
+    parser.add_argument(
+        "--demo", action="store_true",
+        help="the built-in CAMS simulator and the demo journal (the TUI, or any subcommand)",
+    )
     parser.add_argument("--theme", metavar="NAME", help="the TUI theme")
     _common(parser, subcommand=False)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -160,6 +169,10 @@ def build_parser() -> argparse.ArgumentParser:
     send.add_argument("--suppress", metavar="FILE", action="append", default=[], help="opt-out list")
     send.add_argument("--dry-run", action="store_true", help="plan and validate, send nothing")
     send.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    send.add_argument(
+        "--allow-repeat", action="store_true",
+        help="send even to numbers that got this template within the profile's repeat_window_h (24 h)",
+    )
     send.add_argument("--json", action="store_true", help="print JSON Lines events on stdout")
     send.add_argument("--rate", type=_positive_rate, metavar="N", help="calls per second")
     send.add_argument(

@@ -262,6 +262,30 @@ class ParamRow:
     value: str
     source: ParamSource
     missing_for: int = 0
+    from_column: int = 0
+    """How many recipients take this variable from their own column (the global value, if
+    any, goes only to the others)."""
+
+
+MAX_PARAM_VALUE_CHARS = 1000
+"""The longest value a variable may take: a Viber template message holds at most 1,000
+characters, so a longer value can never be delivered whole."""
+
+
+def is_set(value: str | None) -> bool:
+    """Whether a variable's value counts as given: blank or spaces-only does not."""
+    return bool(value and value.strip())
+
+
+@dataclass(frozen=True)
+class SentJob:
+    """The job last sent from the compose state, and the composition it was sent from."""
+
+    job_id: str
+    recipients: int
+    at: float
+    """When it was written to the journal (epoch seconds)."""
+    fingerprint: tuple[object, ...]
 
 
 @dataclass(frozen=True)
@@ -311,6 +335,8 @@ class ComposeState:
     job_id: str | None = None
     canary: str = ""
     """The canary slice: empty for none, else a number of recipients (100) or a share (1%)."""
+    sent: SentJob | None = None
+    """The job last sent from this composition (``None``: nothing sent yet)."""
     _counts_key: tuple[int, tuple[str, ...]] | None = field(default=None, repr=False)
     _counts: dict[str, int] = field(default_factory=dict, repr=False)
 
@@ -345,10 +371,16 @@ class ComposeState:
 
     def values_for(self, row: RecipientRow | None) -> dict[str, str]:
         """The variables' values for one recipient: global values, overridden by its columns."""
-        values = {k: v for k, v in self.params.items() if v}
+        values = {k: v.strip() for k, v in self.params.items() if is_set(v)}
         if row is not None:
-            values.update({k: v for k, v in row.params.items() if v})
+            values.update({k: v for k, v in row.params.items() if is_set(v)})
         return values
+
+    def missing_for(self, row: RecipientRow | None) -> list[str]:
+        """The template variables one recipient (or, with ``None``, a recipient without
+        columns) would get no value for."""
+        values = self.values_for(row)
+        return [name for name in self.variables if name not in values]
 
     def recipient_params(self, row: RecipientRow) -> dict[str, str] | None:
         """The TemplateParams sent to one recipient (``None`` when the template has no variables)."""
@@ -369,7 +401,7 @@ class ComposeState:
             counts = dict.fromkeys(self.variables, 0)
             for row in recipients:
                 for name, value in row.params.items():
-                    if value and name in counts:
+                    if name in counts and is_set(value):
                         counts[name] += 1
             self._counts_key, self._counts = key, counts
         return self._counts
@@ -382,24 +414,32 @@ class ComposeState:
         for name in self.variables:
             value = self.params.get(name, "")
             with_column = columns.get(name, 0)
-            if value:
+            if is_set(value):
                 source = ParamSource.MIXED if with_column else ParamSource.GLOBAL
                 missing = 0
+                value = value.strip()
             elif with_column:
                 source = ParamSource.COLUMN
                 missing = len(recipients) - with_column
             else:
                 source = ParamSource.MISSING
                 missing = max(len(recipients), 1)
-            rows.append(ParamRow(name, value, source, missing))
+            rows.append(ParamRow(name, value, source, missing, with_column))
         for name, value in self.params.items():
             if name not in self.variables:
                 rows.append(ParamRow(name, value, ParamSource.EXTRA))
         return rows
 
     def params_problem(self) -> str:
-        """Which variables lack a value, or ``""``."""
-        missing = [row for row in self.param_rows() if row.missing_for]
+        """Which variables lack a value (or have one that cannot be sent), or ``""``."""
+        rows = self.param_rows()
+        too_long = [
+            f"{row.name}: {len(row.value):,} characters, at most {MAX_PARAM_VALUE_CHARS:,} fit in a message"
+            for row in rows if len(row.value) > MAX_PARAM_VALUE_CHARS
+        ]
+        if too_long:
+            return "; ".join(too_long)
+        missing = [row for row in rows if row.missing_for]
         if not missing:
             return ""
         if self.report is None or not self.report.recipients:
@@ -441,9 +481,31 @@ class ComposeState:
             if errors:
                 return StepStatus(step, StepState.ATTENTION, "; ".join(errors.values()))
             return StepStatus(step, StepState.DONE if step in self.visited else StepState.TODO)
-        if self.job_id:
+        if self.sent_current:
             return StepStatus(step, StepState.DONE)
         return StepStatus(step, StepState.TODO)
+
+    # --------------------------------------------------------------------- sent
+
+    def fingerprint(self) -> tuple[object, ...]:
+        """What the send is made of: any change to it (another list, template, value or
+        option) makes it a new send."""
+        template = (self.template.template_code, self.template.language) if self.template else None
+        return (
+            template, self.sender, id(self.report), self.recipient_count,
+            tuple(sorted(self.params.items())), repr(self.options), self.canary,
+        )
+
+    def mark_sent(self, job_id: str, at: float) -> None:
+        """Remember that the composition as it stands went out as ``job_id``."""
+        self.job_id = job_id
+        self.sent = SentJob(job_id, self.recipient_count, at, self.fingerprint())
+
+    @property
+    def sent_current(self) -> bool:
+        """Whether the composition, unchanged, was already sent (Send waits for a change
+        or a new campaign)."""
+        return self.sent is not None and self.sent.fingerprint == self.fingerprint()
 
     def statuses(self) -> list[StepStatus]:
         """Every step's status, in order."""
@@ -490,7 +552,7 @@ class ComposeState:
                 rule=options.fallback_rule or None,
                 duration=options.seconds("fallback_duration"),
             ),
-            params={k: v for k, v in self.params.items() if v},
+            params={k: v.strip() for k, v in self.params.items() if is_set(v)},
             recipients=RecipientsSource(
                 file=self.recipients_file or None, default_region=self.default_region or None
             ),
@@ -566,7 +628,7 @@ def create_job(
     with Journal(data_dir) as journal:
         job_id = journal.create_job(
             options=options,
-            params={k: v for k, v in state.params.items() if v},
+            params={k: v.strip() for k, v in state.params.items() if is_set(v)},
             batches=batches,
             endpoint=endpoint,
             placement=placement,

@@ -1,7 +1,9 @@
 """Settings and profiles (``config.toml``), credential resolution, and the run context.
 
-The config file is read with ``tomllib``, checked by :mod:`cams_tui.tables` and written with
-``tomli-w``.
+The config file is read with ``tomllib`` and checked by :mod:`cams_tui.tables`. It is the
+user's file: a change (a theme, the default profile, a profile saved in settings) edits only the
+keys that changed, through ``tomlkit``, which keeps every comment, blank line and the order of
+keys; nothing the user did not choose is added.
 Credentials are referenced, not copied: the Alibaba Cloud environment variables, a profile of
 the aliyun CLI (``~/.aliyun/config.json``), or, only when the user insists, stored in the
 config file itself (then written with mode 0600).
@@ -129,6 +131,9 @@ class Profile(CheckedTable):
     """Failure share of the canary (or of recent batches) that stops a job."""
     theme: str | None = None
     """The TUI theme's name."""
+    repeat_window_h: float = 24.0
+    """Hours within which sending the same template to a number already sent it is
+    flagged (Review, the plan) and refused headless without ``--allow-repeat``; 0: off."""
     limiter: str = field(default="host", repr=False)
     """Where the account's rate budget is kept: ``process`` (this process alone), ``host``
     (every process of this host) or ``redis://host:port/db`` (every host using that Redis;
@@ -150,6 +155,7 @@ class Profile(CheckedTable):
         Field("reconcile_grace_s", number(ge=0, le=86_400)),
         Field("canary_threshold", number(ge=0, lt=1)),
         Field("theme", optional(text)),
+        Field("repeat_window_h", number(ge=0, le=24 * 366)),
         Field("limiter", _limiter),
         Field("account", optional(text)),
         Field("credentials", _credentials),
@@ -239,29 +245,87 @@ def _refuse_exposed_secret(settings: Settings, path: Path) -> None:
 
 
 def save_settings(settings: Settings, path: Path | None = None) -> Path:
-    """Write the config file with mode 0600 (it may hold a stored secret).
+    """Write ``settings`` into the config file, changing only what differs from the file.
 
-    The text goes to a private temporary file beside the target, then replaces it in one
-    rename: the secret never sits in a file with looser permissions, and a crash mid-write
-    leaves the old file whole.
+    Keys whose value is unchanged stay as the user wrote them (comments, quotes, order);
+    a changed key is replaced in place, a key no longer set is removed, a new profile is
+    added with only the keys that differ from the defaults. The file is written with mode
+    0600 (it may hold a stored secret) in one atomic rename.
     """
     path = path or paths.config_path()
+    import tomlkit  # only needed to write, which a start never does
+
+    try:
+        document = tomlkit.parse(read_input_text(path, "the config", CONFIG_MAX_BYTES))
+        before = Settings.from_table(document.unwrap()).to_table()
+    except FileNotFoundError:
+        document, before = tomlkit.document(), {}
+    except (TableError, tomllib.TOMLDecodeError, tomlkit.exceptions.ParseError) as exc:
+        raise ConfigError(f"{path}: cannot be edited as it stands ({exc}); fix it first") from None
+    _merge_table(document, before, settings.to_table(), defaults=Settings().to_table())
+    _write_private(path, tomlkit.dumps(document))
+    return path
+
+
+def _merge_table(
+    target: Any, before: dict[str, Any], after: dict[str, Any], *, defaults: dict[str, Any], profiles: bool = False
+) -> None:
+    """Change ``target`` (a tomlkit table) from ``before`` to ``after``, key by key
+    (``profiles``: ``target`` is the table of profiles, whose new entries are kept even empty)."""
+    import tomlkit
+
+    for key in [k for k in before if k not in after]:
+        if key in target:
+            del target[key]
+    for key, value in after.items():
+        if isinstance(value, dict):
+            if key not in target:
+                if before.get(key) == value:
+                    continue  # a table the file leaves to its defaults, still unchanged
+                fresh = _without_defaults(value, key)
+                if fresh or profiles or key == "profiles":
+                    target[key] = tomlkit.table(is_super_table=key == "profiles")
+                    _merge_table(target[key], {}, fresh, defaults={}, profiles=key == "profiles")
+                continue
+            _merge_table(target[key], before.get(key, {}), value, defaults={}, profiles=key == "profiles")
+        elif key not in before and defaults.get(key) == value:
+            continue
+        elif before.get(key) != value:
+            target[key] = value
+
+
+def _without_defaults(table: dict[str, Any], key: str) -> dict[str, Any]:
+    """A new profile (or a new table inside one) with only the keys that differ from the defaults."""
+    if key == "profiles":
+        return table
+    default = Profile().to_table()
+    out = {k: v for k, v in table.items() if default.get(k) != v}
+    if isinstance(table.get("credentials"), dict):
+        credentials = {
+            k: v for k, v in table["credentials"].items() if CredentialSource().to_table().get(k) != v
+        }
+        if credentials:
+            out["credentials"] = credentials
+        else:
+            out.pop("credentials", None)
+    return out
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` with mode 0600 in one rename: the secret never sits in a
+    file with looser permissions, and a crash mid-write leaves the old file whole."""
     if not path.parent.exists():
         path.parent.mkdir(parents=True, mode=0o700)
-    import tomli_w  # only needed to write, which a start never does
-
-    data = settings.to_table()
     fd, temporary = tempfile.mkstemp(prefix=".config-", suffix=".toml", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:  # mkstemp creates the file with mode 0600
-            tomli_w.dump(data, handle)
+            handle.write(text.encode("utf-8"))
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-    return path
 
 
 def read_aliyun_profile(name: str | None, path: Path | None = None) -> Credentials:
@@ -330,7 +394,9 @@ def resolve_context(
     """Combine the config file, the environment and command-line overrides for one run."""
     env = dict(os.environ) if environ is None else environ
     settings = settings if settings is not None else load_settings()
-    name = profile_name or settings.default_profile
+    # Without a default_profile, a profile named "default" is the one used: it is where a
+    # theme chosen without any config is remembered.
+    name = profile_name or settings.default_profile or ("default" if "default" in settings.profiles else None)
     if name and name not in settings.profiles:
         known = ", ".join(sorted(settings.profiles)) or "none"
         raise ConfigError(f"no profile named {name!r} in {paths.config_path()} (profiles: {known})")
@@ -360,17 +426,23 @@ def resolve_context(
 def remember_theme(profile_name: str, theme: str, path: Path | None = None) -> bool:
     """Store ``theme`` in the profile ``profile_name``; return whether the file changed.
 
-    A profile that is not in the file yet is created with default settings and made the
-    default one, so that the next start (which uses that same default) finds the theme again.
+    Only that profile's ``theme`` key is written. A profile that is not in the file gets a
+    table holding that one key, and ``default_profile`` is left as the user set it (or unset).
     """
     settings = load_settings(path)
     profile = settings.profiles.get(profile_name)
     if profile is not None and profile.theme == theme:
         return False
-    if profile is None:
-        settings.profiles[profile_name] = Profile(theme=theme)
-        settings.default_profile = settings.default_profile or profile_name
-    else:
-        settings.profiles[profile_name] = replace(profile, theme=theme)
+    settings.profiles[profile_name] = replace(profile or Profile(), theme=theme)
     save_settings(settings, path)
+    return True
+
+
+def set_default_profile(profile_name: str, path: Path | None = None) -> bool:
+    """Make ``profile_name`` the ``default_profile``, editing only that key; return whether
+    the file changed."""
+    settings = load_settings(path)
+    if settings.default_profile == profile_name:
+        return False
+    save_settings(replace(settings, default_profile=profile_name), path)
     return True

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import os
 import signal
@@ -73,6 +74,7 @@ from cams_tui.engine.events import (
     event_to_json,
 )
 from cams_tui.engine.journal import BatchState, JobRecord, JobState, Journal, Reject
+from cams_tui.engine.repeats import RepeatReport, find_repeats
 from cams_tui.engine.reconcile import ReconcileReport, ReconcileSettings, Reconciler
 from cams_tui.engine.planning import plan_batches, sender_item
 from cams_tui.engine.limiters.base import Limiter, LimiterNotice
@@ -108,8 +110,33 @@ def run(command: str, args: argparse.Namespace) -> int:
         return EXIT_FATAL
 
 
-def _context(args: argparse.Namespace) -> RunContext:
-    return resolve_context(profile_name=args.profile, endpoint=args.endpoint, data_dir=args.data_dir)
+def _context(args: argparse.Namespace, *, reaches_cams: bool = True) -> RunContext:
+    """The run's context; with ``--demo``, the demo journal and (when the command reaches
+    CAMS) the built-in simulator, started for this process."""
+    context = resolve_context(profile_name=args.profile, endpoint=args.endpoint, data_dir=args.data_dir)
+    if not getattr(args, "demo", False):
+        return context
+    from cams_tui.demo import demo_dir, headless_demo_context
+
+    if reaches_cams:
+        return headless_demo_context(context)
+    return dataclasses.replace(context, data_dir=demo_dir(context.data_dir), demo=True)
+
+
+def _job_endpoint(args: argparse.Namespace, context: RunContext, job: JobRecord) -> str:
+    """Where a job is resumed or looked up: ``--endpoint`` or ``CAMS_TUI_ENDPOINT``, else the
+    job's own (it belongs to that account); a demo job goes to this run's simulator."""
+    if context.demo:
+        return context.endpoint
+    explicit = args.endpoint or os.environ.get(ENV_ENDPOINT, "").strip()
+    return normalize_endpoint(explicit) if explicit else job.endpoint
+
+
+def _cli(text: str, context: RunContext) -> str:
+    """A command line to suggest (``cams-tui --demo …`` for a demo job)."""
+    from cams_tui.demo import command
+
+    return command(text, demo=context.demo)
 
 
 def _require_credentials(context: RunContext) -> Credentials:
@@ -161,7 +188,7 @@ def _send(args: argparse.Namespace) -> int:
     if context.profile.cust_space_id and options.cust_space_id is None:
         options = options.model_copy(update={"cust_space_id": context.profile.cust_space_id})
     rate = args.rate or context.rate
-    out = _Output(as_json=args.json)
+    out = _Output(as_json=args.json, demo=context.demo)
     schedule = _send_schedule(args, campaign)
 
     variables: list[str] | None = None
@@ -209,6 +236,10 @@ def _send(args: argparse.Namespace) -> int:
     else:
         batches = plan(items)
     rejects = [Reject(r.line, r.text, r.reason) for r in report.rejected]
+    repeats = find_repeats(
+        context.data_dir, campaign.template_code, campaign.language, (row.to for row in report.recipients),
+        window_h=context.profile.repeat_window_h,
+    )
     del report
     total = sum(b.size for b in batches)
     plan = PlanEvent(
@@ -222,12 +253,16 @@ def _send(args: argparse.Namespace) -> int:
         pending_batches=len(batches),
         rate=rate,
     )
+    if repeats.repeats:
+        out.repeats(repeats)
     if args.dry_run:
         out.plan(plan, dry_run=True, schedule=schedule)
         return EXIT_OK
+    if repeats.repeats and not args.allow_repeat:
+        raise UserError(f"{repeats.describe()}. Nothing was sent; to send anyway, add --allow-repeat")
     if not args.yes:
         when = f" at {schedule.describe()}" if schedule is not None else ""
-        _confirm(plan, f"send template {campaign.template_code} ({campaign.language}){when} to")
+        _confirm(plan, f"send template {campaign.template_code} ({campaign.language}){when} to", out)
         if schedule is not None:
             # The confirmation may have taken a while: the time must still be ahead.
             check_send_time(schedule.local())
@@ -251,7 +286,7 @@ def _send(args: argparse.Namespace) -> int:
         del batches
         if canary is not None:
             journal.set_canary(job_id, {**canary.to_json(), "batches": canary_batches, "verdict": None})
-        out.note(f"job {job_id} written to the journal (resume with: cams-tui resume {job_id})")
+        out.note(f"job {job_id} written to the journal (resume with: {_cli(f'resume {job_id}', context)})")
         lookup = None if args.no_reconcile else _reconcile_settings(args, context, wait=args.wait)
         return asyncio.run(
             _run_job(
@@ -336,19 +371,24 @@ class _Fatal(Exception):
         self.advice = advice
 
 
-def _confirm(plan: PlanEvent, what: str) -> None:
+def _confirm(plan: PlanEvent, what: str, out: _Output | None = None) -> None:
     if not sys.stdin.isatty():
         raise UserError("no terminal to confirm on: pass --yes to send without asking")
+    from cams_tui.compose import counted
+
     print(
-        f"{what} {plan.pending_recipients:,} recipients in {plan.pending_batches:,} requests "
-        f"at {plan.rate:g} calls/s (about {_duration(plan.pending_batches / plan.rate)})",
+        f"{what} {counted(plan.pending_recipients, 'recipient')} in {counted(plan.pending_batches, 'request')} "
+        f"at {plan.rate:g} calls/s ({_about(plan.pending_batches / plan.rate)})",
         file=sys.stderr,
     )
     if plan.rejected or plan.duplicates or plan.suppressed:
         print(
-            f"left out: {plan.rejected:,} rejected, {plan.duplicates:,} duplicates, {plan.suppressed:,} suppressed",
+            f"left out: {plan.rejected:,} rejected, {counted(plan.duplicates, 'duplicate')}, "
+            f"{plan.suppressed:,} suppressed",
             file=sys.stderr,
         )
+    if out is not None:
+        out.plan_shown = True
     try:
         typed = input(f"type the number of recipients ({plan.pending_recipients}) to go ahead: ")
     except EOFError:
@@ -419,10 +459,10 @@ async def _run_job(
         result = await _run_with_signals(runner, out)
     done = result.done
     if result.verdict is not None and not result.verdict.healthy:
-        out.note(f"{done.message}; nothing more was sent. To send the rest anyway: cams-tui resume {job_id}")
+        out.note(f"{done.message}; nothing more was sent. To send the rest anyway: {_cli(f'resume {job_id}', context)}")
         return EXIT_FATAL
     if result.spike is not None:
-        out.note(f"job {job_id} stopped by a failure spike ({result.spike}); resume with: cams-tui resume {job_id}")
+        out.note(f"job {job_id} stopped by a failure spike ({result.spike}); resume with: {_cli(f'resume {job_id}', context)}")
         return EXIT_FATAL
     if done.state == JobState.STOPPED.value:
         return EXIT_FATAL
@@ -514,10 +554,9 @@ def _resume(args: argparse.Namespace) -> int:
     journal = Journal(context.data_dir)
     with journal:
         job = journal.job(args.job_id)
-        explicit = args.endpoint or os.environ.get(ENV_ENDPOINT, "").strip()
-        endpoint = normalize_endpoint(explicit) if explicit else job.endpoint
+        endpoint = _job_endpoint(args, context, job)
         counts = job.counts
-        out = _Output(as_json=args.json)
+        out = _Output(as_json=args.json, demo=context.demo)
         unresolved = counts.get(BatchState.UNKNOWN.value, 0) + counts.get(BatchState.SENDING.value, 0)
         if unresolved and not (args.no_reconcile or args.retry_unknown):
             # Look the unknown batches up first, then decide what is left to send.
@@ -567,7 +606,7 @@ def _resume(args: argparse.Namespace) -> int:
                     f"{counts[BatchState.SENDING.value]:,} recipients were being sent when the job stopped: "
                     "they become unknown and are not sent again (unless --retry-unknown)"
                 )
-            _confirm(plan, f"resume job {job.id}: send")
+            _confirm(plan, f"resume job {job.id}: send", out)
         return asyncio.run(
             _run_job(
                 context,
@@ -626,16 +665,15 @@ def _reconcile(args: argparse.Namespace) -> int:
     context = _context(args)
     with Journal(context.data_dir) as journal:
         job = journal.job(args.job_id)
-        explicit = args.endpoint or os.environ.get(ENV_ENDPOINT, "").strip()
-        endpoint = normalize_endpoint(explicit) if explicit else job.endpoint
+        endpoint = _job_endpoint(args, context, job)
         _require_credentials(context)
-        out = _Output(as_json=args.json)
+        out = _Output(as_json=args.json, demo=context.demo)
         settings = _reconcile_settings(args, context, wait=not args.no_wait)
         report = asyncio.run(_lookup(context, journal, job.id, endpoint, settings, out, args.local_limiter))
         out.reconciled(report)
         job = journal.job(job.id)
         if job.counts.get(BatchState.NOT_SENT_VERIFIED.value):
-            out.note(f"resend the batches verified not sent with: cams-tui resume {job.id}")
+            out.note(f"resend the batches verified not sent with: {_cli(f'resume {job.id}', context)}")
         return _exit_for_counts(job)
 
 
@@ -661,36 +699,45 @@ def _counts_text(job: JobRecord) -> str:
 
 
 def _jobs(args: argparse.Namespace) -> int:
-    context = _context(args)
+    from cams_tui.job_status import read_statuses
+
+    context = _context(args, reaches_cams=False)
     with Journal(context.data_dir) as journal:
-        jobs = journal.jobs()
-    senders = _senders_of_jobs_being_sent(context, jobs)
+        jobs = read_statuses(journal)
+    senders = _senders_of_jobs_being_sent(context, [job for job, _status in jobs])
+    # The TUI's words: a job is "sending" only while a process holds it; counts are recipients.
     rows = [
         {
             "job_id": job.id,
             "created": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(job.created_at)),
-            "state": job.state,
+            "state": status.state,
             "template": job.options.template_code,
             "recipients": job.recipients,
-            "ok": job.counts.get("ok", 0),
-            "failed": job.counts.get("failed", 0),
-            "unknown": job.counts.get("unknown", 0),
-            "not_sent": job.counts.get(BatchState.NOT_SENT_VERIFIED.value, 0),
-            "pending": job.pending,
+            "ok": status.ok,
+            "failed": status.failed,
+            "in_flight": status.in_flight,
+            "unknown": status.unknown,
+            "not_sent": status.not_sent_verified,
+            "pending": status.pending,
             # Senders sharing the account now, for a job being sent ("" / null otherwise).
             "senders": senders.get(job.id) if args.json else _count_cell(senders.get(job.id)),
             "campaign": job.campaign or "",
+            "next": status.next_step(tui=False),
         }
-        for job in jobs
+        for job, status in jobs
     ]
     if args.json:
         json.dump(rows, sys.stdout, ensure_ascii=False)
         sys.stdout.write("\n")
         return EXIT_OK
     if not rows:
-        print("no jobs yet")
+        from cams_tui.demo import demo_dir
+
+        demo_journal = demo_dir(context.data_dir) / "journal.sqlite3"
+        hint = " (the demo's jobs: cams-tui --demo jobs)" if not context.demo and demo_journal.exists() else ""
+        print(f"no jobs yet{hint}")
         return EXIT_OK
-    columns = [key for key in rows[0] if key != "campaign"]
+    columns = [key for key in rows[0] if key not in ("campaign", "next")]
     widths = {key: max(len(key), *(len(f"{r[key]:,}" if isinstance(r[key], int) else r[key]) for r in rows)) for key in columns}
     print("  ".join(key.upper().ljust(widths[key]) for key in columns))
     for row in rows:
@@ -699,6 +746,9 @@ def _jobs(args: argparse.Namespace) -> int:
             for k in columns
         ]
         print("  ".join(cells))
+    for row in rows:
+        if row["next"]:
+            print(f"{row['job_id']}: {row['next']}")
     return EXIT_OK
 
 
@@ -767,7 +817,7 @@ def export_rows(journal: Journal, job_id: str) -> Iterator[dict[str, Any]]:
 
 
 def _export(args: argparse.Namespace) -> int:
-    context = _context(args)
+    context = _context(args, reaches_cams=False)
     with Journal(context.data_dir) as journal:
         journal.job(args.job_id)
         if args.output:
@@ -803,6 +853,8 @@ def _write_export(journal: Journal, job_id: str, fmt: str, handle: TextIO) -> No
 
 
 def _duration(seconds: float) -> str:
+    if seconds < 1:
+        return "under 1s"
     seconds = int(round(seconds))
     if seconds < 60:
         return f"{seconds}s"
@@ -813,6 +865,26 @@ def _duration(seconds: float) -> str:
     return f"{hours}h {minutes:02d}m"
 
 
+def _about(seconds: float) -> str:
+    """``about 5m 00s``, or ``under 1s``."""
+    return "under 1s" if seconds < 1 else f"about {_duration(seconds)}"
+
+
+def _plan_text(plan: PlanEvent) -> str:
+    """What a plan sends, and what it leaves out; a resumed job's plan speaks of what is left."""
+    from cams_tui.compose import counted
+
+    if plan.pending_recipients != plan.recipients:
+        what = (f"{plan.pending_recipients:,} of {counted(plan.recipients, 'recipient')} left to send in "
+                f"{counted(plan.pending_batches, 'request')}")
+    else:
+        what = f"{counted(plan.recipients, 'recipient')} in {counted(plan.batches, 'request')}"
+    return (
+        f"{what}; left out: {plan.rejected:,} rejected, {counted(plan.duplicates, 'duplicate')}, "
+        f"{plan.suppressed:,} suppressed; {_about(plan.pending_batches / plan.rate)} at {plan.rate:g} calls/s"
+    )
+
+
 def _shared_by(senders: int) -> str:
     """How the progress line says that other senders share the account's budget."""
     return f", shared by {senders} senders" if senders > 1 else ""
@@ -821,12 +893,16 @@ def _shared_by(senders: int) -> str:
 class _Output:
     """Where events go: JSON Lines on stdout, or a progress line and notes on stderr."""
 
-    def __init__(self, *, as_json: bool) -> None:
+    def __init__(self, *, as_json: bool, demo: bool = False) -> None:
         self.as_json = as_json
+        self.demo = demo
+        """Whether the job is the demo's: the commands suggested say ``--demo``."""
         self._tty = sys.stderr.isatty()
         self._last_progress = 0.0
         self._progress_shown = False
         self._schedule_shown = False
+        self.plan_shown = False
+        """Whether the plan was printed (by the confirmation): the run's own is then not."""
 
     def _json(self, data: dict[str, Any]) -> None:
         sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
@@ -838,21 +914,19 @@ class _Output:
         print(f"cams-tui: {text}", file=sys.stderr)
 
     def plan(self, plan: PlanEvent, *, dry_run: bool = False, schedule: JobSchedule | None = None) -> None:
-        """The plan, before anything is sent."""
+        """The plan, before anything is sent (once: a plan already confirmed is not repeated)."""
         if self.as_json:
             extra: dict[str, Any] = {"dry_run": True} if dry_run else {}
             if schedule is not None:
                 extra["scheduled_at"] = schedule.local().isoformat(timespec="seconds")
             self._json({**event_to_json(plan), **extra})
             return
+        if self.plan_shown:
+            return
+        self.plan_shown = True
         prefix = "dry run, nothing sent: " if dry_run else ""
         when = f"; scheduled for {schedule.describe()}" if schedule is not None else ""
-        print(
-            f"{prefix}{plan.recipients:,} recipients in {plan.batches:,} requests; left out: "
-            f"{plan.rejected:,} rejected, {plan.duplicates:,} duplicates, {plan.suppressed:,} suppressed; "
-            f"about {_duration(plan.batches / plan.rate)} at {plan.rate:g} calls/s{when}",
-            file=sys.stderr,
-        )
+        print(f"{prefix}{_plan_text(plan)}{when}", file=sys.stderr)
 
     def scheduled(self, event: ScheduleEvent) -> None:
         """A scheduled job's wait: one line when it begins, then the time left on the
@@ -970,6 +1044,17 @@ class _Output:
                 f"{report.count('not_sent_verified'):,} verified not sent, {report.count('unknown'):,} still unknown"
             )
 
+    def repeats(self, report: RepeatReport) -> None:
+        """Earlier jobs that sent this template to some of the same numbers recently."""
+        if self.as_json:
+            self._json(
+                {"event": "repeat", "numbers": report.numbers, "window_h": report.window_h,
+                 "jobs": [{"job_id": r.job_id, "created_at": r.created_at, "numbers": r.numbers}
+                          for r in report.repeats]}
+            )
+            return
+        self.note(report.describe())
+
     def canary(self, verdict: CanaryVerdict) -> None:
         """The canary's funnel and verdict."""
         if self.as_json:
@@ -984,6 +1069,9 @@ class _Output:
 
     def finish(self, done: DoneEvent) -> None:
         """The final totals (and, after a fatal error, what to do about it)."""
+        from cams_tui.compose import counted
+        from cams_tui.demo import command
+
         if self.as_json:
             data = event_to_json(done)
             self._json(data)
@@ -991,7 +1079,7 @@ class _Output:
         self._clear_progress()
         print(
             f"job {done.job_id} {done.state}: {done.ok:,} ok, {done.failed:,} failed, {done.unknown:,} unknown, "
-            f"{done.pending:,} pending of {done.total:,} ({done.calls:,} requests, {done.throttled:,} throttled, "
+            f"{done.pending:,} pending of {done.total:,} ({counted(done.calls, 'request')}, {done.throttled:,} throttled, "
             f"{_duration(done.elapsed_s)})",
             file=sys.stderr,
         )
@@ -1001,10 +1089,10 @@ class _Output:
                 print(done.advice, file=sys.stderr)
         if done.pending or done.unknown:
             # Plain resume first looks unknown batches up; --retry-unknown would skip that.
-            print(f"resume with: cams-tui resume {done.job_id}", file=sys.stderr)
+            print(f"resume with: {command(f'resume {done.job_id}', demo=self.demo)}", file=sys.stderr)
         if done.unknown:
             print(
                 f"{done.unknown:,} recipients are unknown (the request may have been accepted): "
-                f"see `cams-tui export {done.job_id}`",
+                f"see `{command(f'export {done.job_id}', demo=self.demo)}`",
                 file=sys.stderr,
             )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import sys
 import tempfile
@@ -130,6 +131,49 @@ async def sending(pilot: Pilot) -> None:
     await settle(pilot)
 
 
+BIG_SEND = 200_000
+"""Recipients of the send-monitor scene: a real demo send, shown mid-way."""
+
+
+def _big_job(app: Any) -> str:
+    """A 200,000-recipient job of order_shipped in the demo journal (as Review writes one)."""
+    from cams_tui.api.client import max_query_length
+    from cams_tui.api.endpoints import Placement
+    from cams_tui.api.models import MassMessageOptions
+    from cams_tui.engine.journal import Journal
+    from cams_tui.engine.planning import plan_batches, sender_item
+    from cams_tui.simulator.demo_data import DEMO_CUST_SPACE_ID, ORDER_SHIPPED
+
+    options = MassMessageOptions(
+        template_code=ORDER_SHIPPED, language="en", From="2000001", cust_space_id=DEMO_CUST_SPACE_ID
+    )
+    items = (
+        sender_item(f"63917{1_000_000 + i:07d}", {"name": f"Customer {i}", "order_id": f"A-{10_000 + i}"})
+        for i in range(BIG_SEND)
+    )
+    batches = plan_batches(items, options, placement=Placement.BODY, max_query_length=max_query_length("http://127.0.0.1:1"))
+    with Journal(app.data_dir) as journal:
+        return journal.create_job(
+            options=options, params={}, batches=batches, endpoint="demo", placement=Placement.BODY, profile="demo"
+        )
+
+
+async def sending_midway(pilot: Pilot) -> None:
+    """A 200,000-recipient demo send at the account's 10 calls/s, some seconds in: the bar,
+    the rate, the sparkline, the log."""
+    await settle(pilot)
+    app = pilot.app
+    job_id = await asyncio.to_thread(_big_job, app)
+    app.start_job(job_id)
+    for _ in range(200):  # until about 45 % is sent (10 calls/s of 1,000 recipients)
+        await pilot.pause(0.1)
+        screen = app.screen
+        state = getattr(screen, "state", None)
+        if state is not None and getattr(state, "answered", 0) >= 90_000:
+            break
+    await pilot.pause(0.2)
+
+
 async def jobs_screen(pilot: Pilot) -> None:
     await sending(pilot)
     await pilot.press("f2")
@@ -142,10 +186,19 @@ async def settings_screen(pilot: Pilot) -> None:
     await settle(pilot)
 
 
+CHECK_PORT = 47830
+"""Where the settings-check scene's CAMS (a simulator) listens: fixed, so the picture repeats."""
+
+
 async def settings_check(pilot: Pilot) -> None:
+    """Check connection on a profile whose account answers (a simulator standing in for
+    CAMS): every check passes."""
     await settings_screen(pilot)
     await pilot.press("ctrl+t")
     await settle(pilot)
+    for _ in range(50):
+        await pilot.pause(0.1)
+        await settle(pilot)
 
 
 async def first_run(pilot: Pilot) -> None:
@@ -158,10 +211,17 @@ SCENES = [
     Scene("compose-params", "Step 3: template variables from CSV columns or global values", params_step),
     Scene("compose-options", "Step 4: fallback, TTL, label, tag, task ID", options_step),
     Scene("compose-review", "Step 5: review, test send, typed confirmation", review_step),
-    Scene("send-monitor", "The send: progress, counters and the request log", sending),
+    Scene("send-monitor", "The send: 200,000 recipients mid-way, the rate, counters and the log", sending_midway),
     Scene("jobs", "The journal's jobs: resume, retry failed or unknown, export", jobs_screen),
     Scene("settings", "Settings: profiles and where their AccessKey comes from", settings_screen, config=SAMPLE_CONFIG),
-    Scene("settings-check", "Check connection: the doctor's checks, one line each", settings_check, config=SAMPLE_CONFIG),
+    Scene(
+        "settings-check", "Check connection: the doctor's checks, one line each, all passing", settings_check,
+        config=SAMPLE_CONFIG.replace(
+            'default_region = "PH"\n',
+            f'default_region = "PH"\nendpoint = "http://127.0.0.1:{CHECK_PORT}"\ncust_space_id = "cams-demo-shop"\n',
+            1,
+        ),
+    ),
     Scene("first-run", "First run without an AccessKey: try the demo or set up an account", first_run, first_run=True),
     Scene("theme-light", "The cams-light theme", template_step, theme="cams-light"),
     Scene("theme-high-contrast", "The cams-high-contrast theme", template_step, theme="cams-high-contrast"),
@@ -184,10 +244,20 @@ async def shoot(scene: Scene, out: Path, home: Path) -> Path:
     )
     app = create_app(args, show_clock=False, blink=False, simulator_seed=7, simulator_latency_ms=0)
     app.offer_first_run = scene.first_run
-    async with app.run_test(size=SIZE) as pilot:
-        await scene.drive(pilot)
-        path = out / f"{scene.name}.svg"
-        app.save_screenshot(filename=path.name, path=str(out))
+    with contextlib.ExitStack() as stack:
+        if scene.name == "settings-check":
+            # The profile's account: a simulator on a fixed port, its keys in the environment.
+            from cams_tui.simulator import DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET, Simulator, SimulatorConfig
+
+            stack.enter_context(Simulator(SimulatorConfig(seed=7)).run_in_thread(port=CHECK_PORT))
+            os.environ["ALIBABA_CLOUD_ACCESS_KEY_ID"] = DEMO_ACCESS_KEY_ID
+            os.environ["ALIBABA_CLOUD_ACCESS_KEY_SECRET"] = DEMO_ACCESS_KEY_SECRET
+            stack.callback(os.environ.pop, "ALIBABA_CLOUD_ACCESS_KEY_ID", None)
+            stack.callback(os.environ.pop, "ALIBABA_CLOUD_ACCESS_KEY_SECRET", None)
+        async with app.run_test(size=SIZE) as pilot:
+            await scene.drive(pilot)
+            path = out / f"{scene.name}.svg"
+            app.save_screenshot(filename=path.name, path=str(out))
     return path
 
 

@@ -82,3 +82,20 @@ def test_unreadable_files_give_a_clear_error(tmp_path: Path) -> None:
     bad.write_text("template_code = \n", encoding="utf-8")
     with pytest.raises(CampaignError, match="not valid TOML"):
         load_campaign(bad)
+
+
+async def test_a_saved_campaign_and_its_pasted_numbers_are_private(tmp_path, monkeypatch) -> None:
+    """The numbers sidecar and the campaign hold phone numbers: 0600, as exports and the journal."""
+    import stat
+
+    from tests.test_ui_flow import demo_app, settle
+
+    app = demo_app(tmp_path, monkeypatch)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")  # the first template
+        await settle(pilot)
+        app.state.pasted = "+63 917 100 2000\n+63 917 100 2001\n"
+        assert app.save_campaign(tmp_path / "out" / "c.toml") == ""
+    for name in ("c.toml", "c.numbers.txt"):
+        assert stat.S_IMODE((tmp_path / "out" / name).stat().st_mode) == 0o600, name

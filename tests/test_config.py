@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 import os
 import stat
 import tomllib
 from pathlib import Path
 
 import pytest
-import tomli_w
 from hypothesis import given, settings as hypothesis_settings, strategies as st
 
 from cams_tui import paths
@@ -278,10 +278,10 @@ def test_save_leaves_no_temporary_files(tmp_path: Path) -> None:
 def test_a_failed_save_keeps_the_old_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = save_settings(Settings(default_profile="old"), tmp_path / "config.toml")
 
-    def explode(data: object, handle: object) -> None:
+    def explode(fd: int) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(tomli_w, "dump", explode)
+    monkeypatch.setattr(os, "fsync", explode)
     with pytest.raises(OSError):
         save_settings(_full_settings(), path)
     assert load_settings(path).default_profile == "old"
@@ -363,11 +363,12 @@ def test_remember_theme_updates_the_profile_and_keeps_the_rest(tmp_path: Path) -
     assert _mode(path) == 0o600
 
 
-def test_remember_theme_without_a_config_creates_the_default_profile(tmp_path: Path) -> None:
+def test_remember_theme_without_a_config_writes_that_key_only(tmp_path: Path) -> None:
     path = tmp_path / "config.toml"
     assert remember_theme("default", "cams-viber", path)
+    assert tomllib.loads(path.read_text(encoding="utf-8")) == {"profiles": {"default": {"theme": "cams-viber"}}}
     loaded = load_settings(path)
-    assert loaded.default_profile == "default"
+    assert loaded.default_profile is None, "nobody chose a default profile"
     context = resolve_context(settings=loaded, environ={}, data_dir=tmp_path)
     assert context.profile.theme == "cams-viber"
 
@@ -405,3 +406,59 @@ def test_an_empty_endpoint_is_refused_rather_than_meaning_production(where: str)
     kwargs = {"endpoint": "  "} if where == "flag" else {"environ": {"CAMS_TUI_ENDPOINT": ""}}
     with pytest.raises(EndpointError, match="empty"):
         resolve_context(settings=Settings(), **kwargs)  # type: ignore[arg-type]
+
+
+COMMENTED_CONFIG = """\
+# My cams-tui setup: edited by hand, please keep my notes.
+default_profile = "work"   # the one I use most
+
+[profiles.work]
+region = 'ap-southeast-1'   # single quotes on purpose
+# rate = 5  (was too slow)
+rate = 10.0
+theme = "cams-dark"
+
+# The staging account.
+[profiles.staging]
+region = "ap-southeast-1"
+endpoint = "https://cams.example.test"   # a test gateway
+
+[profiles.staging.credentials]
+source = "env"
+"""
+
+
+def test_changing_theme_and_default_profile_keeps_the_rest_byte_identical(tmp_path: Path) -> None:
+    from cams_tui.config import set_default_profile
+
+    path = tmp_path / "config.toml"
+    path.write_text(COMMENTED_CONFIG, encoding="utf-8")
+    assert remember_theme("work", "cams-light", path)
+    assert set_default_profile("staging", path)
+    expected = COMMENTED_CONFIG.replace('theme = "cams-dark"', 'theme = "cams-light"').replace(
+        'default_profile = "work"', 'default_profile = "staging"'
+    )
+    assert path.read_text(encoding="utf-8") == expected
+    assert _mode(path) == 0o600
+
+
+def test_a_theme_for_a_profile_not_in_the_file_adds_only_that_key(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(COMMENTED_CONFIG, encoding="utf-8")
+    assert remember_theme("other", "cams-viber", path)
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith(COMMENTED_CONFIG)
+    assert tomllib.loads(text[len(COMMENTED_CONFIG):]) == {"profiles": {"other": {"theme": "cams-viber"}}}
+
+
+def test_saving_a_profile_from_settings_keeps_other_profiles_comments(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(COMMENTED_CONFIG, encoding="utf-8")
+    settings = load_settings(path)
+    settings.profiles["staging"] = replace(settings.profiles["staging"], rate=3.0)
+    save_settings(settings, path)
+    text = path.read_text(encoding="utf-8")
+    assert "# My cams-tui setup" in text and "# rate = 5  (was too slow)" in text and "# a test gateway" in text
+    assert "region = 'ap-southeast-1'   # single quotes on purpose" in text
+    assert load_settings(path).profiles["staging"].rate == 3.0
+    assert "lookup_rate" not in text, "defaults are not padded in"

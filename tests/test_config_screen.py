@@ -213,9 +213,32 @@ async def test_first_run_offers_demo_or_set_up(config: Path, tmp_path: Path) -> 
         assert app.focused is not None and app.focused.id == "name"
         await pilot.press("escape")
         await pilot.pause()
+        config_before = config.read_bytes() if config.exists() else None
         app.theme = "cams-light"  # e.g. from the command palette
         await pilot.pause()
-    assert load_settings(config).profiles["demo"].theme == "cams-light"
+    # The demo never writes the user's config: its theme lives with the demo's journal.
+    assert (config.read_bytes() if config.exists() else None) == config_before
+    assert "demo" not in load_settings(config).profiles
+    assert (tmp_path / "data" / "demo" / "theme.txt").read_text(encoding="utf-8").strip() == "cams-light"
+
+
+async def test_use_this_profile_changes_only_default_profile_and_says_so(config: Path) -> None:
+    from tests.test_config import COMMENTED_CONFIG
+
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(COMMENTED_CONFIG, encoding="utf-8")
+    app = Host(config)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        app.screen._show_profile("staging")  # noqa: SLF001 - the profile chosen in the list
+        await pilot.pause()
+        await pilot.press("ctrl+r")
+        await pilot.pause(0.3)
+        told = [n.message for n in app._notifications]
+    assert config.read_text(encoding="utf-8") == COMMENTED_CONFIG.replace(
+        'default_profile = "work"', 'default_profile = "staging"'
+    )
+    assert any("default_profile" in message and "staging" in message for message in told), told
 
 
 async def test_limiter_and_account_are_edited_checked_and_a_redis_password_is_never_shown(config: Path) -> None:
@@ -250,3 +273,4 @@ async def test_limiter_and_account_are_edited_checked_and_a_redis_password_is_ne
         await pilot.pause()
     changed = load_settings(config).profiles["default"]
     assert (changed.limiter, changed.account) == ("redis://cache2:6379/0", None)
+

@@ -227,12 +227,15 @@ def test_unknown_exits_3_and_failed_exits_1(
     # The hint is the resume that looks unknown batches up first, not the one that resends them.
     assert "resume with: cams-tui resume " in err and "--retry-unknown" not in err.split("resume with:")[1]
     # Without --no-reconcile the send looks its own unknown batch up: CAMS lists it, so it is ok.
-    assert main(["send", str(_campaign(env)), "--yes", "--endpoint", url]) == 0
+    # (The same list again, on purpose: --allow-repeat.)
+    assert main(["send", str(_campaign(env)), "--yes", "--allow-repeat", "--endpoint", url]) == 0
     err = capsys.readouterr().err
     assert "1 accepted" in err and "450 ok, 0 failed, 0 unknown" in err
     simulator.faults = Faults()
     # An inactive Service ID: CAMS refuses every request, the job goes on and records them.
-    assert main(["send", str(_campaign(env, sender="2000002")), "--yes", "--json", "--endpoint", url]) == 1
+    assert main(
+        ["send", str(_campaign(env, sender="2000002")), "--yes", "--json", "--allow-repeat", "--endpoint", url]
+    ) == 1
     done = _json_lines(capsys.readouterr().out)[-1]
     assert (done["state"], done["failed"]) == ("done", 450)
 

@@ -187,12 +187,12 @@ async def test_jobs_name_their_template_once_the_templates_are_listed(tmp_path: 
     async with app.run_test(size=(120, 36)) as pilot:
         await wait_for(pilot, lambda: len(app.screen.jobs) == 1)
         table = app.screen.query_one("#jobs-table")
-        assert str(table.get_row(job_id)[1]).startswith(ORDER_SHIPPED[:13])  # no templates listed: the code
+        assert str(table.get_row(job_id)[9]).startswith(ORDER_SHIPPED[:13])  # no templates listed: the code
 
         app.state = ComposeState()  # type: ignore[attr-defined]
         app.state.templates = [TemplateSummary(template_code=ORDER_SHIPPED, template_name="order_shipped", language="en")]
         app.screen.action_reload()
-        await wait_for(pilot, lambda: str(table.get_row(job_id)[1]) == "order_shipped en")
+        await wait_for(pilot, lambda: str(table.get_row(job_id)[9]) == "order_shipped en")
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, JobDetailScreen) and app.screen.job is not None)
         assert f"order_shipped ({ORDER_SHIPPED}) en" in str(app.screen.query_one("#job-summary").render())

@@ -123,6 +123,8 @@ class ProgressEvent:
     """Senders sharing the account's budget now, this one included."""
     share: float = 1.0
     """This job's part of the account's budget (``1 / senders``)."""
+    in_flight_recipients: int = 0
+    """Recipients of the requests in flight (counted in ``pending`` until answered)."""
     name: str = field(default="progress", init=False)
 
     @property

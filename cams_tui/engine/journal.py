@@ -528,21 +528,42 @@ class Journal:
         folder = paths.ensure_private_dir(self.data_dir / "locks")
         fd = os.open(folder / f"{job_id}.lock", os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise JournalUnusable(f"job {job_id} is being sent by another cams-tui process") from None
+            for attempt in range(3):
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    # A probe of job_is_live holds it for microseconds; a sender, for long.
+                    if attempt == 2:
+                        raise JournalUnusable(f"job {job_id} is being sent by another cams-tui process") from None
+                    _sleep(0.02)
             yield
         finally:
             os.close(fd)
 
-    def being_sent(self, job_id: str) -> bool:
-        """Whether a process holds the job's lock now (it is sending or looking it up)."""
+    def job_is_live(self, job_id: str) -> bool:
+        """Whether a process (this one included) holds the job's lock, i.e. is sending or
+        looking it up now. A job marked ``running`` whose lock is free was left by a process
+        that died: it is not running.
+
+        Probed by taking the lock and letting go at once (an OS lock cannot be tested
+        otherwise); a run starting in that instant waits the probe out (see :meth:`lock_job`)."""
+        import fcntl
+
+        path = self.data_dir / "locks" / f"{job_id}.lock"
         try:
-            with self.lock_job(job_id):
-                return False
-        except JournalError:
-            return True
+            fd = os.open(path, os.O_RDWR)
+        except OSError:
+            return False  # never locked: never sent
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            return False
+        finally:
+            os.close(fd)
 
     def close(self) -> None:
         """Close the database."""

@@ -75,7 +75,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cams_tui.api.client import CamsClient
-from cams_tui.api.errors import CamsError, Outcome
+from cams_tui.api.errors import CamsError
 from cams_tui.api.models import ListMessagesRequest, MessageRecord, Page
 from cams_tui.engine.journal import BatchRecord, BatchState, JobRecord, Journal
 from cams_tui.engine.limiters.base import Limiter, LimiterNotice

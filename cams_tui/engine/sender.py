@@ -154,6 +154,7 @@ class Sender:
         self._start_lock = asyncio.Lock()
         self._not_sent_in_a_row = 0
         self._in_flight = 0
+        self._in_flight_recipients = 0
         self._counts = {"ok": 0, "failed": 0, "unknown": 0, "pending": 0}
         self._total = 0
         self._calls = 0
@@ -240,7 +241,9 @@ class Sender:
         now = time.monotonic()
         while self._recent and self._recent[0][0] < now - _WINDOW_S:
             self._recent.popleft()
-        span = min(_WINDOW_S, max(now - self._started, 1e-3))
+        # At least one second: the first call, a few milliseconds in, is one call per
+        # second, not hundreds.
+        span = min(_WINDOW_S, max(now - self._started, 1.0))
         calls = len(self._recent) / span
         per_s = sum(size for _, size in self._recent) / span
         pending = self._counts["pending"]
@@ -268,6 +271,7 @@ class Sender:
             eta_s=round(eta, 1) if eta is not None else None,
             senders=sharing.senders,
             share=round(sharing.share, 3),
+            in_flight_recipients=self._in_flight_recipients,
         )
 
     # ---------------------------------------------------------------------- run
@@ -475,6 +479,7 @@ class Sender:
             return None
         started_at = self.limiter.now()
         self._in_flight += 1
+        self._in_flight_recipients += size
         self._calls += 1
         try:
             try:
@@ -498,6 +503,7 @@ class Sender:
             return self._handle_error(index, size, attempt, started_at, exc)
         finally:
             self._in_flight -= 1
+            self._in_flight_recipients -= size
         self._answered()
         self.limiter.succeeded()
         answer = Answer(

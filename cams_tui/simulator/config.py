@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from cams_tui.simulator.demo_data import DEMO_CUST_SPACE_ID
 from cams_tui.simulator.faults import Faults
@@ -77,6 +78,10 @@ class SimulatorConfig:
     the ``inbound`` fault, when set, takes its place."""
     inbound_delay_s: tuple[float, float] = (5.0, 60.0)
     """A reply comes this long after the message it answers was delivered."""
+    records_path: Path | None = None
+    """When set, every accepted message is also kept in this file (JSON Lines, mode 0600)
+    and read back on start: a simulator restarted on the same file lists what it accepted
+    before, as CAMS would. The demo keeps it beside its journal."""
     ignore_body: bool = False
     """The gateway reads only the query string, never a form-encoded body (as the
     ``ignore_body`` fault): a body-placed call is refused as missing its parameters."""

@@ -58,7 +58,11 @@ class Simulator:
             self.config.read_share,
             self.config.inbound_delay_s,
         )
-        self.service = CamsService(MessageStore(seed=seed, timing=timing), cust_space_id=self.config.cust_space_id)
+        store = MessageStore(seed=seed, timing=timing, records_path=self.config.records_path)
+        self.service = CamsService(store, cust_space_id=self.config.cust_space_id)
+        for group in store.groups():  # kept from an earlier run (``records_path``)
+            if group.group_message_id:
+                self.service.accepted.update(group.numbers)
         self.stats: defaultdict[str, Counter[str]] = defaultdict(Counter)
         """Answers per operation and per ``Code`` (``OK``, ``System.LimitControl``, ...)."""
         self.faults = self.config.faults
@@ -137,6 +141,7 @@ class Simulator:
             loop, stop = box["stop"]
             loop.call_soon_threadsafe(stop.set)
             thread.join(timeout=10)
+            self.store.close()
 
     # --------------------------------------------------------------- handling
 

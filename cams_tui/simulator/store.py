@@ -13,11 +13,14 @@ query costs only that number's messages.
 from __future__ import annotations
 
 import bisect
+import json
+import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import islice
-from typing import Any
+from pathlib import Path
+from typing import Any, TextIO
 
 # A message's position: its group's sequence number times this, plus its index in the group.
 _SLOTS_PER_GROUP = 1024
@@ -89,7 +92,7 @@ def format_send_time(ms: int) -> str:
 class MessageStore:
     """Every accepted message, with filters as ListChatappMessage offers them."""
 
-    def __init__(self, *, seed: int, timing: Timing) -> None:
+    def __init__(self, *, seed: int, timing: Timing, records_path: Path | None = None) -> None:
         self._seed = seed & _MASK64
         self._timing = timing
         self._groups: list[Group] = []
@@ -100,6 +103,48 @@ class MessageStore:
         self._any_inbound = False
         # The longest a reply can come after its message was accepted.
         self._max_reply_lag_ms = int((timing.delivery_delay_s[1] + timing.inbound_delay_s[1]) * 1000) + 1
+        self._records: TextIO | None = None
+        if records_path is not None:
+            self._open_records(records_path)
+
+    # ------------------------------------------------------------- persistence
+
+    def _open_records(self, path: Path) -> None:
+        """Read the groups kept in ``path`` (its first line holds the seed that statuses are
+        drawn from, so a message keeps its fate across restarts), then append new ones."""
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+        self._records = os.fdopen(fd, "r+", encoding="utf-8")
+        self._records.seek(0)
+        lines = self._records.read().splitlines()
+        if not lines:
+            self._write_record({"seed": self._seed})
+            return
+        for line in lines:
+            try:
+                data = json.loads(line)
+            except ValueError:
+                continue  # a line cut short by a crash: the rest is still good
+            if "seed" in data:
+                self._seed = int(data["seed"]) & _MASK64
+            elif "numbers" in data:
+                data["numbers"] = tuple(data["numbers"])
+                self._add_group(**data)
+
+    def _write_record(self, data: dict[str, Any]) -> None:
+        assert self._records is not None
+        self._records.write(json.dumps(data, separators=(",", ":")) + "\n")
+        self._records.flush()
+
+    def groups(self) -> list[Group]:
+        """Every accepted request's group, in order."""
+        return list(self._groups)
+
+    def close(self) -> None:
+        """Close the records file, if any."""
+        if self._records is not None:
+            self._records.close()
+            self._records = None
 
     def __len__(self) -> int:
         return sum(len(group.numbers) for group in self._groups)
@@ -119,6 +164,30 @@ class MessageStore:
         inbound_rate: float = 0.0,
     ) -> Group:
         """Record an accepted request; returns its group (with its GroupMessageId if ``grouped``)."""
+        record = dict(
+            business_number=business_number, template_code=template_code, numbers=numbers,
+            accepted_ms=accepted_ms, fail_rate=fail_rate, fallback=fallback, grouped=grouped,
+            language=language, template_name=template_name, inbound_rate=inbound_rate,
+        )
+        group = self._add_group(**record)  # type: ignore[arg-type]
+        if self._records is not None:
+            self._write_record({**record, "numbers": list(numbers), "accepted_ms": group.accepted_ms})
+        return group
+
+    def _add_group(
+        self,
+        *,
+        business_number: str,
+        template_code: str,
+        numbers: tuple[str, ...],
+        accepted_ms: int,
+        fail_rate: float,
+        fallback: bool,
+        grouped: bool = True,
+        language: str = "",
+        template_name: str = "",
+        inbound_rate: float = 0.0,
+    ) -> Group:
         seq = len(self._groups)
         base = f"{_MASS_PREFIX if grouped else _SINGLE_PREFIX}{seq + 1:014d}"
         # Clocks may step back; keep acceptance times sorted so time ranges can bisect.

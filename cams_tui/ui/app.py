@@ -6,19 +6,20 @@ lazily, when first shown, to keep the first frame fast.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from textual import events, on
+from textual import events, on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
-from cams_tui.compose import ComposeState, Step
+from cams_tui.compose import ComposeState, Step, counted
+from cams_tui.errors import UserError
 from cams_tui.ui.connection import Connection
-from cams_tui.ui.themes import install_themes, remember_theme
+from cams_tui.ui.themes import demo_theme, install_themes, remember_theme
 
 if TYPE_CHECKING:
     from cams_tui.ui.screens.compose import ComposeScreen
@@ -43,7 +44,7 @@ class CamsApp(App[int]):
     ENABLE_COMMAND_PALETTE = True
 
     BINDINGS = [
-        Binding("f1", "toggle_help", "Help", id="help", tooltip="Help for the focused widget and its keys"),
+        Binding("f1", "toggle_help", "Help", id="help", tooltip="The keys that work here, and this step's help"),
         Binding("ctrl+s", "save_campaign", "Save", id="save-campaign", tooltip="Save the campaign as TOML"),
         Binding("ctrl+o", "open_campaign", "Open", id="open-campaign", tooltip="Open a campaign TOML file"),
         Binding("f2", "show_jobs", "Jobs", id="show-jobs", show=False, tooltip="The journal's jobs"),
@@ -68,7 +69,8 @@ class CamsApp(App[int]):
         """Whether text cursors blink (off for snapshots: a blinking cursor is not reproducible)."""
         self._pending_template: tuple[str, str] | None = None
         self.sub_title = connection.label
-        self.theme_warnings = install_themes(self, theme, connection.context.profile.theme)
+        remembered = demo_theme(connection.data_dir) if connection.demo else connection.context.profile.theme
+        self.theme_warnings = install_themes(self, theme, remembered)
         """Skipped theme files, or a theme asked for that does not exist: shown once mounted."""
         self._caught_signals: list[tuple[int, object]] = []
         self.offer_first_run = False
@@ -121,6 +123,36 @@ class CamsApp(App[int]):
             from cams_tui.ui.screens.settings import offer_first_run
 
             offer_first_run(self)
+        self._tell_unfinished()
+
+    @work(thread=True, group="unfinished", exit_on_error=False)
+    def _tell_unfinished(self) -> None:
+        """After a crash or a dropped session, say at start which jobs are unfinished."""
+        from cams_tui.engine.journal import JOURNAL_NAME, Journal
+        from cams_tui.job_status import read_statuses, unfinished
+
+        if not (self.data_dir / JOURNAL_NAME).exists():
+            return
+        with Journal(self.data_dir) as journal:
+            left = unfinished(read_statuses(journal))
+        if not left:
+            return
+        job, status = left[0]
+        more = f" (and {counted(len(left) - 1, 'other job')})" if len(left) > 1 else ""
+        what = ", ".join(
+            part for part in (
+                f"{status.pending:,} left to send" if status.pending else "",
+                f"{status.unknown:,} unknown" if status.unknown else "",
+                f"{status.not_sent_verified:,} verified not sent" if status.not_sent_verified else "",
+            ) if part
+        )
+        self.call_from_thread(
+            self.notify,
+            f"Job {job.id} is {status.text}: {what}{more}. F2 shows it: {status.next_step()}.",
+            title="Unfinished job",
+            severity="warning",
+            timeout=30,
+        )
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Save and open act on the campaign being composed: their keys are shown, and work,
@@ -134,7 +166,8 @@ class CamsApp(App[int]):
     def watch_theme(self, name: str) -> None:
         """Remember a theme chosen while running (command palette, settings) in the profile."""
         if self.is_running:
-            remember_theme(self, self.connection.context.profile_name, name)
+            demo_dir = self.connection.data_dir if self.connection.demo else None
+            remember_theme(self, self.connection.context.profile_name, name, demo_dir=demo_dir)
 
     def suppression(self, default_region: str | None) -> frozenset[str]:
         """The opt-out list (``suppression.txt`` in the data dir), normalized; empty when absent."""
@@ -164,11 +197,14 @@ class CamsApp(App[int]):
     # ------------------------------------------------------------------- actions
 
     def action_toggle_help(self) -> None:
-        """Show or hide help for the focused widget and the keys that work there."""
-        if self.screen.query("HelpPanel"):
-            self.action_hide_help_panel()
-        else:
-            self.action_show_help_panel()
+        """Show or hide the keys that work here: this screen's first, grouped, then the
+        focused field's, then the step's help."""
+        from cams_tui.ui.screens.help import HelpScreen
+
+        if isinstance(self.screen, HelpScreen):
+            self.screen.dismiss(None)
+            return
+        self.push_screen(HelpScreen(self.screen, self.focused))
 
     async def action_go_step(self, number: int) -> None:
         """Show compose step ``number``."""
@@ -176,6 +212,32 @@ class CamsApp(App[int]):
         while self.screen is not compose:
             await self.pop_screen()
         await compose.go_to(Step(number))
+
+    async def action_new_campaign(self) -> None:
+        """Start over: an empty composition on step 1 (the account's templates and senders,
+        the profile's defaults kept). Sent jobs stay in the journal (F2)."""
+        from cams_tui.ui.steps.template import TemplateStep
+
+        compose = self.compose_screen
+        while self.screen is not compose:
+            await self.pop_screen()
+        old = self.state
+        fresh = ComposeState(rate=old.rate, templates=old.templates, services=old.services)
+        profile = self.connection.context.profile
+        fresh.default_region = profile.default_region or ""
+        fresh.sender = profile.from_ or ""
+        fresh.options.cust_space_id = profile.cust_space_id or ""
+        self.state = fresh
+        self.campaign_path = None
+        self._pending_template = None
+        # The later steps' panes hold their own fields: they are built anew when next shown.
+        for step in (Step.RECIPIENTS, Step.PARAMS, Step.OPTIONS, Step.REVIEW):
+            for pane in compose.query(f"#{step.name.lower()}"):
+                await pane.remove()
+        template = compose.query_one(TemplateStep)
+        template.reset()
+        await compose.go_to(Step.TEMPLATE)
+        self.notify("New campaign: choose a template.", title="Campaign")
 
     def action_save_campaign(self) -> None:
         """Ask where, then save the campaign as TOML."""
@@ -189,23 +251,33 @@ class CamsApp(App[int]):
 
         self.push_screen(OpenCampaignDialog(self.campaign_path))
 
-    def action_show_jobs(self) -> None:
-        """Show the journal's jobs."""
-        try:
-            from cams_tui.ui.screens.jobs import JobsScreen
-        except ImportError:
-            self.notify("The jobs history is not available in this version.", severity="warning")
-            return
-        self.push_screen(JobsScreen())
+    async def action_show_jobs(self) -> None:
+        """Show the journal's jobs (back to them when they are already open underneath)."""
+        from cams_tui.ui.screens.jobs import JobsScreen
 
-    def action_settings(self) -> None:
-        """Show the settings (theme, profiles)."""
-        try:
-            from cams_tui.ui.screens.settings import SettingsScreen
-        except ImportError:
-            self.action_change_theme()
+        await self.show_once(JobsScreen, JobsScreen)
+
+    async def action_settings(self) -> None:
+        """Show the settings (theme, profiles), once."""
+        from cams_tui.ui.screens.settings import SettingsScreen
+
+        await self.show_once(SettingsScreen, SettingsScreen)
+
+    async def show_once(self, kind: type[Screen], make: Callable[[], Screen]) -> None:
+        """Show the screen of ``kind``: back to it when it is already in the stack (the
+        screens above it close), else a new one from ``make``. Screens never pile up, so
+        one esc per screen leads back to compose."""
+        if isinstance(self.screen, kind):
             return
-        self.push_screen(SettingsScreen())
+        stack = self.screen_stack
+        found = next((screen for screen in stack if isinstance(screen, kind)), None)
+        above = stack[stack.index(found) + 1 :] if found is not None else []
+        # A send on a screen above must not be closed for it (leaving the monitor stops it).
+        if found is None or any(getattr(screen, "sending", False) for screen in above):
+            self.push_screen(make())
+            return
+        while self.screen is not found:
+            await self.pop_screen()
 
     def start_job(self, job_id: str) -> None:
         """Hand a job, already in the journal, to the send monitor, which sends it."""
@@ -280,11 +352,15 @@ class CamsApp(App[int]):
             if state.pasted.strip() and not state.recipients_file:
                 numbers = path.with_name(path.stem + ".numbers.txt")
                 numbers.parent.mkdir(parents=True, exist_ok=True)
-                numbers.write_text(state.pasted.rstrip("\n") + "\n", encoding="utf-8")
+                from cams_tui.output_files import atomic_text_file
+
+                # Phone numbers: private (0600), as exports and the journal are.
+                with atomic_text_file(numbers) as handle:
+                    handle.write(state.pasted.rstrip("\n") + "\n")
                 state.recipients_file = numbers.name
             campaign = state.campaign()
             save_campaign(campaign, path)
-        except (ValueError, OSError) as exc:
+        except (ValueError, OSError, UserError) as exc:
             return f"cannot save: {exc}"
         self.campaign_path = path
         self.notify(f"Saved {path}", title="Campaign")
@@ -300,6 +376,9 @@ class CamsApp(App[int]):
             return str(exc)
         self.campaign_path = path
         self.state.apply_campaign(campaign)
+        # A campaign without a space uses the profile's (the demo's requires it), as headless does.
+        if not self.state.options.cust_space_id:
+            self.state.options.cust_space_id = self.connection.context.profile.cust_space_id or ""
         recipients = campaign.recipients_path(path)
         self.state.recipients_file = str(recipients) if recipients else ""
         self._pending_template = (campaign.template_code, campaign.language)
@@ -357,9 +436,13 @@ class CamsApp(App[int]):
                 "Previous step", "Show the previous step (ctrl+b)", lambda: self.call_later(screen.action_previous_step)
             )
             yield from screen.pane(screen.current).commands()
+            yield SystemCommand(
+                "New campaign", "Start over with an empty campaign (sent jobs stay in Jobs)",
+                lambda: self.call_later(self.action_new_campaign),
+            )
             yield SystemCommand("Save campaign", "Save the campaign as TOML (ctrl+s)", self.action_save_campaign)
             yield SystemCommand("Open campaign", "Open a campaign TOML file (ctrl+o)", self.action_open_campaign)
-        yield SystemCommand("Jobs", "The journal's jobs (F2)", self.action_show_jobs)
-        yield SystemCommand("Settings", "Theme and profiles (F4)", self.action_settings)
-        yield SystemCommand("Help", "Help for the focused widget and its keys (F1)", self.action_toggle_help)
+        yield SystemCommand("Jobs", "The journal's jobs (F2)", lambda: self.call_later(self.action_show_jobs))
+        yield SystemCommand("Settings", "Theme and profiles (F4)", lambda: self.call_later(self.action_settings))
+        yield SystemCommand("Help", "The keys that work here, and this step's help (F1)", self.action_toggle_help)
         yield from super().get_system_commands(screen)

@@ -18,10 +18,9 @@ if TYPE_CHECKING:
     from cams_tui.api.client import CamsClient
     from cams_tui.api.credentials import Credentials
 
-DEMO_SERVICE_ID = "2000001"
-DEMO_CUST_SPACE_ID = "cams-demo-shop"
-"""The simulator's CustSpaceId (``simulator.demo_data.DEMO_CUST_SPACE_ID``), repeated here so
-that the first frame need not import the simulator."""
+from cams_tui.demo import DEMO_CUST_SPACE_ID, DEMO_SERVICE_ID, demo_dir, start_demo_simulator
+
+__all__ = ["DEMO_CUST_SPACE_ID", "DEMO_SERVICE_ID", "Connection"]
 
 
 @dataclass
@@ -45,7 +44,7 @@ class Connection:
     @property
     def data_dir(self) -> Path:
         """The journal's folder; demo jobs are kept apart from real ones."""
-        return self.context.data_dir / "demo" if self.demo else self.context.data_dir
+        return demo_dir(self.context.data_dir) if self.demo else self.context.data_dir
 
     @property
     def rate(self) -> float:
@@ -81,13 +80,10 @@ class Connection:
         return self._endpoint, self._credentials
 
     def _start_simulator(self) -> tuple[str, Credentials]:
-        # Imported here: the simulator is only needed in demo mode, and not for the first frame.
-        from cams_tui.api.credentials import Credentials
-        from cams_tui.simulator import DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET, Simulator, SimulatorConfig
-
-        simulator = Simulator(SimulatorConfig(seed=self.simulator_seed, latency_ms=self.simulator_latency_ms))
-        url = self._stack.enter_context(simulator.run_in_thread(host="127.0.0.1", port=0))
-        return url, Credentials(DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET)
+        url, credentials = start_demo_simulator(
+            self.data_dir, seed=self.simulator_seed, latency_ms=self.simulator_latency_ms, stack=self._stack
+        )
+        return url, credentials  # type: ignore[return-value]
 
     async def aclose(self) -> None:
         """Close the client and stop the simulator."""

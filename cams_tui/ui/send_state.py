@@ -41,7 +41,11 @@ class SendState:
     recipients: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SETTLED, 0))
     """Recipients per settled state."""
     pending: int = 0
-    """Recipients not settled yet."""
+    """Recipients not settled yet (those in flight included)."""
+    in_flight: int = 0
+    """Recipients of the requests on their way now (not unknown: their answer is awaited)."""
+    not_sent_verified: int = 0
+    """Recipients a lookup verified not sent (after the run)."""
     batches: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SETTLED, 0))
     """Batches per settled state."""
     batches_total: int = 0
@@ -86,6 +90,16 @@ class SendState:
     def settled(self) -> int:
         """Recipients whose batch has a final outcome."""
         return sum(self.recipients.values())
+
+    @property
+    def answered(self) -> int:
+        """Recipients whose batch has a sure answer: ok or failed (unknown is not one)."""
+        return self.recipients["ok"] + self.recipients["failed"]
+
+    @property
+    def unsettled(self) -> int:
+        """After a run: recipients it left unknown or verified not sent."""
+        return self.recipients["unknown"] + self.not_sent_verified
 
     @property
     def running(self) -> bool:
@@ -184,6 +198,7 @@ class SendState:
         self.total = event.total
         self.recipients = {"ok": event.ok, "failed": event.failed, "unknown": event.unknown}
         self.pending = event.pending
+        self.in_flight = event.in_flight_recipients
         self.limit = event.rate
         self.calls_per_s = event.calls_per_s
         self.eta_s = event.eta_s
@@ -200,5 +215,7 @@ class SendState:
         self.total = event.total
         self.recipients = {"ok": event.ok, "failed": event.failed, "unknown": event.unknown}
         self.pending = event.pending
+        self.in_flight = 0
+        self.not_sent_verified = event.not_sent_verified
         self.eta_s = None
         self.elapsed_s = event.elapsed_s

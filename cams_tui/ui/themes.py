@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from textual.app import App
 from textual.color import ColorParseError
 from textual.css.errors import DeclarationError, StyleValueError
@@ -115,11 +117,33 @@ def select_theme_before_start(app: App[object], name: str) -> None:
     app._refresh_truecolor_filter(app.ansi_theme)  # noqa: SLF001 - what App.theme's watcher does
 
 
-def remember_theme(app: App[object], profile_name: str, theme: str) -> None:
-    """Store ``theme`` in the profile; a config file that cannot be written is reported, not raised."""
-    from cams_tui.config import ConfigError, remember_theme as store
+DEMO_THEME_FILE = "theme.txt"
+"""Where the demo keeps its theme: in its own data dir, never in the user's config."""
+
+
+def demo_theme(demo_dir: Path) -> str | None:
+    """The theme last chosen in the demo, if any."""
+    try:
+        return (demo_dir / DEMO_THEME_FILE).read_text(encoding="utf-8").strip() or None
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def remember_theme(app: App[object], profile_name: str, theme: str, *, demo_dir: Path | None = None) -> None:
+    """Store ``theme`` in the profile (or, in the demo, beside the demo's journal); a file that
+    cannot be written is reported, not raised."""
+    from cams_tui.config import remember_theme as store
+    from cams_tui.errors import UserError
 
     try:
-        store(profile_name, theme)
-    except (ConfigError, OSError) as exc:
+        if demo_dir is not None:
+            from cams_tui.output_files import atomic_text_file
+            from cams_tui.paths import ensure_private_dir
+
+            ensure_private_dir(demo_dir)
+            with atomic_text_file(demo_dir / DEMO_THEME_FILE) as handle:
+                handle.write(theme + "\n")
+        else:
+            store(profile_name, theme)
+    except (UserError, OSError) as exc:
         app.notify(f"The theme was not remembered: {exc}", title="Themes", severity="warning")

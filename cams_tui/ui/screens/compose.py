@@ -39,7 +39,7 @@ class ComposeScreen(Screen[None]):
     """Where a send is prepared, step by step."""
 
     # Its styles (compose.tcss and the steps') are in the app's CSS_PATH: see CamsApp.
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide"), (120, "-roomy")]
 
     BINDINGS = [
         Binding("ctrl+n", "next_step", "Next step", id="next-step"),
@@ -103,6 +103,11 @@ class ComposeScreen(Screen[None]):
         estimate = state.estimate()
         self.query_one(StepList).update_state(statuses, estimate)
         self.query_one(Breadcrumb).update_state(statuses, estimate, self.current)
+        # Review is derived from the state each time it changes (an opened campaign, a new
+        # list, a send), never left showing an earlier one.
+        review = self.query("#review")
+        if review:
+            review.first().show()  # type: ignore[attr-defined]
 
     def on_state_changed(self, message: StateChanged) -> None:
         message.stop()

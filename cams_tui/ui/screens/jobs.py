@@ -26,6 +26,7 @@ from textual.widgets import DataTable, Header, TabbedContent, TabPane
 
 from cams_tui.untrusted import escape_controls
 from cams_tui.compose import counted
+from cams_tui.job_status import JobStatus, job_status, read_statuses
 from cams_tui.ui.engine_run import SendTarget
 from cams_tui.ui.widgets.footer import Footer
 from cams_tui.ui.widgets.results_table import ResultsTable
@@ -34,23 +35,27 @@ from cams_tui.ui.widgets.text import Static
 
 if TYPE_CHECKING:
     from cams_tui.engine.journal import JobRecord
-    from cams_tui.engine.reconcile import ReconcileReport, ReconcileSettings, Resolution
+    from cams_tui.engine.reconcile import ReconcileReport, ReconcileSettings
 
-_STATE_TEXT = {
-    "planned": "planned",
-    "running": "running",
-    "stopped": "stopped (error)",
-    "interrupted": "interrupted",
-    "done": "done",
-}
+REFRESH_S = 2.0
+"""How often the jobs screens read the journal again while on show (a job may be sending)."""
 
 
-def load_jobs(data_dir: Path) -> list[JobRecord]:
-    """Every job of the journal, newest first (blocking: use a thread)."""
+def load_jobs(data_dir: Path) -> list[tuple[JobRecord, JobStatus]]:
+    """Every job of the journal with its status, newest first (blocking: use a thread)."""
     from cams_tui.engine.journal import Journal
 
     with Journal(data_dir) as journal:
-        return journal.jobs()
+        return read_statuses(journal)
+
+
+def load_status(data_dir: Path, job_id: str) -> tuple[JobRecord, JobStatus]:
+    """One job and its status (blocking: use a thread)."""
+    from cams_tui.engine.journal import Journal
+
+    with Journal(data_dir) as journal:
+        job = journal.job(job_id)
+        return job, job_status(job, live=journal.job_is_live(job_id))
 
 
 def load_job_log(data_dir: Path, job_id: str) -> tuple[JobRecord, list[LogEntry]]:
@@ -186,15 +191,60 @@ class JobActions(Screen[None]):
             SendMonitorScreen(job_id, target=self.target, retry_unknown=retry_unknown, show_clock=self._show_clock)
         )
 
-    def action_resume(self) -> None:
-        """Send what is left of the job."""
-        job = self.chosen_job()
-        if job is None:
+    @work(group="job-action", exclusive=True, exit_on_error=False)
+    async def action_resume(self) -> None:
+        """Send what is left of the job, once its count is typed (as a headless resume asks)."""
+        from cams_tui.ui.screens.send_dialogs import TypedCountDialog
+
+        chosen = self.chosen_job()
+        if chosen is None:
             return
-        if not job.pending:
-            self.notify(f"Job {job.id} has nothing left to send.", severity="warning")
+        job, status = await asyncio.to_thread(load_status, self.data_dir, chosen.id)
+        if status.live:
+            self.notify(f"Job {job.id} is being sent now (by this or another cams-tui).", severity="warning")
             return
-        self._monitor(job.id)
+        if not status.pending:
+            if status.not_sent_verified:
+                self.action_send_verified()
+                return
+            more = f" {status.next_step()}." if status.next_step() else ""
+            self.notify(f"Job {job.id} has nothing left to send.{more}", severity="warning")
+            return
+        body = f"{status.pending:,} recipients of job {job.id} are still to send ({status.ok:,} already ok)."
+        if status.unknown:
+            body += (f" {status.unknown:,} unknown are looked up first and not sent again unless "
+                     "the lookup verifies them not sent.")
+        dialog = TypedCountDialog(f"Resume job {job.id}?", body, status.pending, yes="Resume")
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._monitor(job.id)
+
+        self.app.push_screen(dialog, answered)
+
+    @work(group="job-action", exclusive=True, exit_on_error=False)
+    async def action_send_verified(self) -> None:
+        """Send the job's recipients verified not sent, once their count is typed."""
+        from cams_tui.engine.journal import BatchState, Journal
+
+        chosen = self.chosen_job()
+        if chosen is None:
+            return
+
+        def read() -> tuple[JobStatus, list[Any]]:
+            with Journal(self.data_dir) as journal:
+                job = journal.job(chosen.id)
+                status = job_status(job, live=journal.job_is_live(job.id))
+                return status, journal.batches(job.id, [BatchState.NOT_SENT_VERIFIED])
+
+        status, verified = await asyncio.to_thread(read)
+        if not verified:
+            self.notify(f"Job {chosen.id} has no recipients verified not sent.", severity="warning")
+            return
+        if status.live:
+            self.notify(f"Job {chosen.id} is being sent now.", severity="warning")
+            return
+        self._offer_resend(chosen.id, verified)
 
     @work(group="job-action", exclusive=True, exit_on_error=False)
     async def action_retry_failed(self) -> None:
@@ -275,16 +325,26 @@ class JobActions(Screen[None]):
             timeout=10,
         )
         self.reloaded()
-        verified = [r for r in report.resolutions if r.state == "not_sent_verified"]
+        # Every batch verified not sent, by this lookup or an earlier one.
+        from cams_tui.engine.journal import BatchState, Journal
+
+        def verified_batches() -> list[Any]:
+            with Journal(self.data_dir) as journal:
+                return journal.batches(job.id, [BatchState.NOT_SENT_VERIFIED])
+
+        verified = await asyncio.to_thread(verified_batches)
         if verified:
             self._offer_resend(job.id, verified)
 
-    def _offer_resend(self, job_id: str, verified: list[Resolution]) -> None:
-        from cams_tui.ui.screens.send_dialogs import ConfirmDialog
+    def _offer_resend(self, job_id: str, verified: list[Any]) -> None:
+        """Show the evidence of the batches verified not sent; resend them once their count
+        is typed. "Not now" leaves them: S (or L) offers them again at any later time."""
+        from cams_tui.ui.screens.send_dialogs import TypedCountDialog
 
         total = sum(r.size for r in verified)
         evidence = "\n".join(
-            f"batch {r.index}: looked up {', '.join(r.evidence.get('checked', []))}; {r.evidence.get('control', '')}"
+            f"batch {r.index}: looked up {', '.join((r.evidence or {}).get('checked', []))}; "
+            f"{(r.evidence or {}).get('control', '')}"
             for r in verified[:5]
         )
 
@@ -293,12 +353,12 @@ class JobActions(Screen[None]):
                 self._resend_verified(job_id)
 
         self.app.push_screen(
-            ConfirmDialog(
+            TypedCountDialog(
                 "Resend recipients verified not sent?",
                 f"{total:,} recipients of job {job_id} are not listed by ListChatappMessage after the grace "
-                f"period, so CAMS never accepted them:\n{evidence}",
+                f"period, so CAMS never accepted them:\n{evidence}\nNot now keeps them: S sends them later.",
+                total,
                 yes="Resend them",
-                no="Not now",
             ),
             answered,
         )
@@ -360,6 +420,10 @@ class JobsScreen(JobActions):
         Binding(
             "L", "reconcile", "Look up", id="jobs-reconcile", tooltip="Resolve unknown batches with ListChatappMessage"
         ),
+        Binding(
+            "S", "send_verified", "Send not sent", id="jobs-send-verified",
+            tooltip="Send the recipients a lookup verified not sent (asks their count)",
+        ),
         Binding("e", "export", "Export", id="jobs-export", tooltip="CSV or JSON Lines, one row per recipient"),
         Binding("d", "report", "Report", id="jobs-report", tooltip="Delivery status per recipient; retarget lists"),
         Binding("g", "reload", "Refresh", id="jobs-reload", tooltip="Read the journal again"),
@@ -370,6 +434,8 @@ class JobsScreen(JobActions):
         super().__init__(target=target, show_clock=show_clock)
         self.jobs: list[JobRecord] = []
         """The jobs shown, in table order."""
+        self.statuses: list[JobStatus] = []
+        """Their statuses, in the same order."""
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=self._show_clock, icon="✉")
@@ -381,9 +447,20 @@ class JobsScreen(JobActions):
     def on_mount(self) -> None:
         table = self.query_one("#jobs-table", DataTable)
         # The job id last: at 80 columns what an operator scans (counts, state) stays in view.
-        table.add_columns("When", "Template", "State", "Recipients", "OK", "Failed", "Unknown", "Pending", "Job")
+        # The counts first, then the template whole, then the job id: at 80 columns what an
+        # operator scans stays in view, and no name is cut (the table scrolls sideways).
+        table.add_columns(
+            "When", "State", "Recipients", "OK", "Failed", "In flight", "Unknown", "Not sent", "Pending",
+            "Template", "Job",
+        )
         table.focus()
         self.action_reload()
+        # Read again while on show: a job sending here or elsewhere moves on by itself.
+        self.set_interval(REFRESH_S, self._refresh_if_shown)
+
+    def _refresh_if_shown(self) -> None:
+        if self.is_current:
+            self.action_reload()
 
     def on_screen_resume(self) -> None:
         """Back from a job or the send monitor: the counts may have moved."""
@@ -400,29 +477,33 @@ class JobsScreen(JobActions):
             self.query_one("#jobs-title", Static).update(Text(escape_controls(f"The journal cannot be read: {exc}")))
             return
         row = table.cursor_row
-        self.jobs = jobs
+        self.jobs = [job for job, _ in jobs]
+        self.statuses = [status for _, status in jobs]
         table.clear()
-        for job in jobs:
+        for job, status in jobs:
             name = template_name(self.app, job.options.template_code, job.options.language)
             name = escape_controls(name)  # a template name comes from CAMS
-            template = f"{name if len(name) <= 14 else name[:13] + '…'} {escape_controls(job.options.language)}"
             table.add_row(
                 time.strftime("%m-%d %H:%M", time.localtime(job.created_at)),
-                Text(template),
-                _STATE_TEXT.get(job.state, job.state),
+                status.text,
                 f"{job.recipients:,}",
-                f"{job.counts.get('ok', 0):,}",
-                f"{job.counts.get('failed', 0):,}",
-                f"{job.counts.get('unknown', 0) + job.counts.get('sending', 0):,}",
-                f"{job.counts.get('planned', 0):,}",
+                f"{status.ok:,}",
+                f"{status.failed:,}",
+                f"{status.in_flight:,}",
+                f"{status.unknown:,}",
+                f"{status.not_sent_verified:,}",
+                f"{status.pending:,}",
+                Text(f"{name} {job.options.language}"),
                 job.id,
                 key=job.id,
             )
         if jobs:
             table.move_cursor(row=min(row, len(jobs) - 1))
-        title = f"{counted(len(jobs), 'job')} · enter opens one" if jobs else "No jobs yet: they appear here once sent"
+        chosen = self.chosen_status()
+        hint = f" · {chosen.next_step()}" if chosen is not None and chosen.next_step() else ""
+        title = f"{counted(len(jobs), 'job')} · enter opens one{hint}" if jobs else "No jobs yet: they appear here once sent"
         self.query_one("#jobs-title", Static).update(title)
-        sharing = await self._sharing_text(jobs)
+        sharing = await self._sharing_text(self.jobs)
         if sharing:
             self.query_one("#jobs-title", Static).update(f"{title} · {sharing}")
 
@@ -454,6 +535,20 @@ class JobsScreen(JobActions):
         credentials = getattr(context, "credentials", None)
         limiter = "process" if getattr(connection, "demo", False) else context.profile.limiter
         return limiter, context.profile.account, credentials.access_key_id if credentials is not None else None
+
+    def chosen_status(self) -> JobStatus | None:
+        """The status of the job under the cursor."""
+        table = self.query_one("#jobs-table", DataTable)
+        if not self.statuses or not 0 <= table.cursor_row < len(self.statuses):
+            return None
+        return self.statuses[table.cursor_row]
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        """Say what the highlighted job's next step is."""
+        status = self.chosen_status()
+        if status is not None and self.jobs:
+            hint = f" · {status.next_step()}" if status.next_step() else ""
+            self.query_one("#jobs-title", Static).update(f"{counted(len(self.jobs), 'job')} · enter opens one{hint}")
 
     def reloaded(self) -> None:
         self.action_reload()
@@ -493,6 +588,10 @@ class JobDetailScreen(JobActions):
         Binding(
             "L", "reconcile", "Look up", id="job-reconcile", tooltip="Resolve unknown batches with ListChatappMessage"
         ),
+        Binding(
+            "S", "send_verified", "Send not sent", id="job-send-verified",
+            tooltip="Send the recipients a lookup verified not sent (asks their count)",
+        ),
         Binding("e", "export", "Export", id="job-export", tooltip="CSV or JSON Lines, one row per recipient"),
         Binding("d", "report", "Report", id="job-report", tooltip="Delivery status per recipient; retarget lists"),
         Binding("escape", "close", "Back", id="job-close"),
@@ -518,6 +617,13 @@ class JobDetailScreen(JobActions):
     def on_mount(self) -> None:
         self.query_one("#job-log", SendLog).focus()
         self.reload()
+        self._live = False
+        self.set_interval(REFRESH_S, self._refresh_if_live)
+
+    def _refresh_if_live(self) -> None:
+        # Only while the job is being sent: a finished job's log stays where it was scrolled.
+        if self.is_current and self._live:
+            self.reload()
 
     def on_screen_resume(self) -> None:
         """Back from the send monitor: the job has moved on."""
@@ -529,26 +635,28 @@ class JobDetailScreen(JobActions):
         """Read the job and its attempts (one bulk write into the log)."""
         try:
             job, entries = await asyncio.to_thread(load_job_log, self.data_dir, self.job_id)
+            _, status = await asyncio.to_thread(load_status, self.data_dir, self.job_id)
             resolved = await asyncio.to_thread(resolution_text, self.data_dir, self.job_id)
         except Exception as exc:  # noqa: BLE001 - shown to the operator
             self.query_one("#job-summary", Static).update(Text(escape_controls(f"Job {self.job_id} cannot be read: {exc}")))
             return
         self.job = job
+        self._live = status.live
         log = self.query_one("#job-log", SendLog)
         log.clear()
         log.add_entries(entries)
         results = self.query_one("#job-results", ResultsTable)
         if results.is_mounted and results.row_count:
             results.load(results.page_start)
-        c = job.counts
         summary = (
-            f"Job {job.id} · {_when(job.created_at)} · {_template_text(self.app, job)} · "
-            f"{counted(job.recipients, 'recipient')}: {c.get('ok', 0):,} ok, {c.get('failed', 0):,} failed, "
-            f"{c.get('unknown', 0) + c.get('sending', 0):,} unknown, {c.get('planned', 0):,} pending · "
-            f"{_STATE_TEXT.get(job.state, job.state)}"
+            f"Job {job.id} · {status.text} · {_when(job.created_at)} · {_template_text(self.app, job)} · "
+            f"{counted(job.recipients, 'recipient')}: {status.ok:,} ok, {status.failed:,} failed, "
+            + (f"{status.in_flight:,} in flight, " if status.in_flight else "")
+            + f"{status.unknown:,} unknown, {status.not_sent_verified:,} verified not sent, "
+            f"{status.pending:,} pending"
         )
-        if c.get("not_sent_verified"):
-            summary += f"\n{c['not_sent_verified']:,} recipients verified not sent: L looks up, then offers to resend"
+        if status.next_step():
+            summary += f"\nNext: {status.next_step()}"
         if resolved:
             summary += f"\n{resolved}"
         if job.stop_code:

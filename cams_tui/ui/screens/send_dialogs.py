@@ -14,6 +14,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input
 
+from cams_tui.demo import command
 from cams_tui.engine.events import DoneEvent
 from cams_tui.ui.widgets.send_log import LogEntry
 from cams_tui.ui.widgets.text import Label, Static
@@ -81,10 +82,11 @@ class FatalDialog(ModalScreen[bool]):
         Binding("r", "resume", "Resume now", id="fatal-resume"),
     ]
 
-    def __init__(self, done: DoneEvent) -> None:
+    def __init__(self, done: DoneEvent, *, demo: bool = False) -> None:
         super().__init__(classes="send-dialog")
         self.done = done
         """The end of the run that stopped."""
+        self._demo = demo
 
     def compose(self) -> ComposeResult:
         done = self.done
@@ -101,7 +103,8 @@ class FatalDialog(ModalScreen[bool]):
                 Text.assemble(
                     ("Nothing is lost  ", "bold"),
                     f"{done.ok:,} recipients were accepted and will not be sent again; {done.pending:,} are "
-                    f"still to send. Resume here (r), from Jobs (F2), or with: cams-tui resume {done.job_id}",
+                    f"still to send. Resume here (r), from Jobs (F2), or with: "
+                    f"{command(f'resume {done.job_id}', demo=self._demo)}",
                 )
             )
             with Horizontal(classes="buttons"):
@@ -273,4 +276,84 @@ class LocalLimiterDialog(ModalScreen[int | None]):
 
     def action_close(self) -> None:
         """Keep waiting for the shared limiter."""
+        self.dismiss(None)
+
+
+class TypedCountDialog(ModalScreen[bool]):
+    """A send that needs its recipient count typed, as a headless resume asks for it.
+    Dismisses with ``True`` once the count typed matches and the operator confirms."""
+
+    CSS_PATH = _CSS
+    BINDINGS = [Binding("escape", "close", "Don't", id="typed-cancel")]
+
+    def __init__(self, title: str, body: str, count: int, *, yes: str = "Send") -> None:
+        super().__init__(classes="send-dialog")
+        self._title = title
+        self._body = body
+        self.count = count
+        """The number to type (commas and spaces allowed)."""
+        self._yes = yes
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="-warning"):
+            yield Label(self._title, classes="title")
+            yield Static(self._body, classes="body")
+            yield Input(placeholder=f"type {self.count} to go ahead", id="typed-count")
+            with Horizontal(classes="buttons"):
+                yield Button(f"{self._yes}", id="yes", variant="error", disabled=True)
+                yield Button("Don't (esc)", id="no")
+
+    def on_mount(self) -> None:
+        self.query_one("#typed-count", Input).focus()
+
+    def _matches(self) -> bool:
+        typed = self.query_one("#typed-count", Input).value
+        return typed.replace(",", "").replace("_", "").strip() == str(self.count)
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self.query_one("#yes", Button).disabled = not self._matches()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        if self._matches():
+            self.dismiss(True)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss(event.button.id == "yes" and self._matches())
+
+    def action_close(self) -> None:
+        """Send nothing."""
+        self.dismiss(False)
+
+
+class InfoDialog(ModalScreen[None]):
+    """A text to read whole (shown as written, never as markup); esc or enter closes it."""
+
+    CSS_PATH = _CSS
+    BINDINGS = [Binding("escape", "close", "Close", id="info-close")]
+
+    def __init__(self, title: str, body: str) -> None:
+        super().__init__(classes="send-dialog")
+        self._title = title
+        self._body = body
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(self._title, classes="title")
+            with VerticalScroll(classes="body"):
+                yield Static(Text(self._body), id="info-text")
+            with Horizontal(classes="buttons"):
+                yield Button("Close (esc)", id="close", variant="primary")
+
+    def on_mount(self) -> None:
+        self.query_one("#close", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss(None)
+
+    def action_close(self) -> None:
+        """Close the dialog."""
         self.dismiss(None)

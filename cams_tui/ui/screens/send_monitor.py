@@ -185,6 +185,16 @@ class SendMonitorScreen(Screen[None]):
                 f"(the profile says {self.target.placement.value}).",
                 timeout=10,
             )
+        log = self.query_one(SendLog)
+        if not log.entries:
+            # A resumed job keeps its history: the earlier runs' lines come first.
+            from cams_tui.ui.screens.jobs import load_job_log
+
+            try:
+                _, earlier = await asyncio.to_thread(load_job_log, self.target.data_dir, self.job_id)
+            except Exception:  # noqa: BLE001 - the history is a nicety; the send goes on
+                earlier = []
+            log.add_entries(earlier)
         self.state.start_run()
         self.run = EngineRun(self.target, self.job_id, retry_unknown=retry_unknown)
         self.set_class(False, "-finished")
@@ -248,13 +258,16 @@ class SendMonitorScreen(Screen[None]):
             self._fatal_shown = done
             from cams_tui.ui.screens.send_dialogs import FatalDialog
 
-            self.app.push_screen(FatalDialog(done), self._after_fatal)
+            demo = bool(getattr(getattr(self.app, "connection", None), "demo", False))
+            self.app.push_screen(FatalDialog(done, demo=demo), self._after_fatal)
         elif done.state == "done":
             verified = (
-                f", {done.not_sent_verified:,} verified not sent (resend them from the jobs screen)"
+                f", {done.not_sent_verified:,} verified not sent (S in Jobs sends them)"
                 if done.not_sent_verified
                 else ""
             )
+            if done.unknown:
+                verified += "; L in Jobs looks the unknown up"
             self.notify(
                 f"Job {done.job_id} done: {done.ok:,} ok, {done.failed:,} failed, {done.unknown:,} unknown{verified}.",
                 severity="warning" if done.failed or done.unknown or done.not_sent_verified else "information",
@@ -275,10 +288,18 @@ class SendMonitorScreen(Screen[None]):
             name = template_name(self.app, job.options.template_code, job.options.language)
             what += f" · {name} {job.options.language} · {counted(job.recipients, 'recipient')}"
         phase = _PHASE_TEXT.get(self.state.phase, self.state.phase)
+        if self.state.phase == "done" and self.state.unsettled:
+            left = []
+            if self.state.recipients["unknown"]:
+                left.append(f"{self.state.recipients['unknown']:,} unknown: L in Jobs (j) looks them up")
+            if self.state.not_sent_verified:
+                left.append(f"{self.state.not_sent_verified:,} verified not sent: S in Jobs (j) sends them")
+            phase = "ended, unsettled: " + "; ".join(left)
         canary = f" · {self.state.canary}" if self.state.canary else ""
         lookup = f" · {self.state.lookup}" if self.state.lookup else ""
         scheduled = f" · {self.state.scheduled}" if self.state.scheduled else ""
-        self.query_one("#monitor-title", Static).update(f"{what} · {phase}{scheduled}{canary}{lookup}")
+        # The state first: at 80 columns the end of the line is what gets cut.
+        self.query_one("#monitor-title", Static).update(f"{phase}{scheduled} · {what}{canary}{lookup}")
         self.set_class(self.state.phase == "paused", "-paused")
 
     # ------------------------------------------------------------------ actions
@@ -322,17 +343,28 @@ class SendMonitorScreen(Screen[None]):
             return
         from cams_tui.ui.screens.send_dialogs import ConfirmDialog
 
+        # Whoever reaches for cancel has seen something wrong: nothing new starts while they read.
+        was_paused = self._hold()
+
         def answered(yes: bool | None) -> None:
-            if yes and self.run is run:
+            if self.run is not run:
+                return
+            if yes:
                 run.cancel()
+            elif not was_paused:
+                run.resume()
 
         waiting = self.state.phase == "scheduled"
         self.app.push_screen(
             ConfirmDialog(
                 "Cancel the send?",
-                ("It has not started: nothing is sent. " if waiting else
-                 "No new request will start; requests in flight are waited for (up to 10 s). ")
-                + f"The job stays resumable: r here, Jobs (F2), or `cams-tui resume {self.job_id}`.",
+                (
+                    "It has not started: nothing is sent. "
+                    if waiting
+                    else "Paused while you decide: no new request starts; requests in flight finish. "
+                    "Cancel waits for them (up to 10 s); Keep sending goes on where it paused. "
+                )
+                + f"The job stays resumable: r here, Jobs (F2), or `{self._command('resume')}`.",
                 yes="Cancel the send",
                 no="Keep sending",
                 warning=True,
@@ -354,10 +386,46 @@ class SendMonitorScreen(Screen[None]):
         rate = self.state.ceiling or run.target.rate
         self.app.push_screen(LocalLimiterDialog(self.state.limiter_unavailable, rate), answered)
 
+    def _hold(self) -> bool:
+        """Pause the run at once (a dialog is about to ask); return whether it was paused already."""
+        was_paused = self.state.phase == "paused"
+        if self.run is not None and not was_paused:
+            self.run.pause()
+        return was_paused
+
+    def _command(self, verb: str) -> str:
+        """``cams-tui VERB JOB_ID`` as the operator types it (``--demo`` for a demo job)."""
+        from cams_tui.demo import command
+
+        connection = getattr(self.app, "connection", None)
+        return command(f"{verb} {self.job_id}", demo=bool(getattr(connection, "demo", False)))
+
     def action_resume_job(self) -> None:
-        """Send what is left of the job (after a cancel or a fatal error)."""
-        if self.run is None:
+        """Send what is left of the job (after a cancel or a fatal error), once its count
+        is typed, as a headless resume asks."""
+        if self.run is not None:
+            return
+        from cams_tui.ui.screens.send_dialogs import TypedCountDialog
+
+        done = self.state.done
+        pending = done.pending if done is not None else self.state.pending
+        if not pending:
             self.start_run()
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes and self.run is None:
+                self.start_run()
+
+        self.app.push_screen(
+            TypedCountDialog(
+                f"Resume job {self.job_id}?",
+                f"{pending:,} recipients are still to send ({self.state.recipients['ok']:,} already ok).",
+                pending,
+                yes="Resume",
+            ),
+            answered,
+        )
 
     def action_cycle_filter(self) -> None:
         """Show all lines, then only problems, then only unknown outcomes."""
@@ -365,11 +433,15 @@ class SendMonitorScreen(Screen[None]):
         log.log_filter = FILTERS[(FILTERS.index(log.log_filter) + 1) % len(FILTERS)]
         log.border_title = f"Log ({log.log_filter})"
 
-    def action_show_jobs(self) -> None:
-        """Show the journal's jobs."""
+    async def action_show_jobs(self) -> None:
+        """Show the journal's jobs (back to them when the send was opened from there)."""
         from cams_tui.ui.screens.jobs import JobsScreen
 
-        self.app.push_screen(JobsScreen(target=self.target))
+        show_once = getattr(self.app, "show_once", None)
+        if show_once is not None:
+            await show_once(JobsScreen, lambda: JobsScreen(target=self.target))
+        else:
+            self.app.push_screen(JobsScreen(target=self.target))
 
     def action_close(self) -> None:
         """Leave, once the send has ended."""
@@ -402,15 +474,21 @@ class SendMonitorScreen(Screen[None]):
             return True
         from cams_tui.ui.screens.send_dialogs import ConfirmDialog
 
+        was_paused = self._hold()
+
         def answered(yes: bool | None) -> None:
-            if yes:
-                self.stop_and_quit()
+            if not yes:
+                if self.run is run and not was_paused:
+                    run.resume()
+                return
+            self.stop_and_quit()
 
         self.app.push_screen(
             ConfirmDialog(
                 "Quit while sending?",
-                "Sending stops: requests in flight are waited for, then cams-tui quits. The job stays "
-                f"resumable from Jobs (F2) or with `cams-tui resume {self.job_id}`.",
+                "Paused while you decide. Quitting stops the send: requests in flight are waited for, "
+                "then cams-tui quits. The job stays "
+                f"resumable from Jobs (F2) or with `{self._command('resume')}`.",
                 yes="Stop and quit",
                 no="Keep sending",
                 warning=True,

@@ -557,7 +557,11 @@ class SettingsScreen(Screen[None]):
         self._reload()
         self._show_profile(name)
         note = "" if context.credentials else " No AccessKey found yet: check connection says where it looks."
-        self.notify(f"Now using profile {name!r}.{note}", title="Settings", severity="information" if not note else "warning")
+        self.notify(
+            f"Now using profile {name!r}; it is now default_profile in {self.config_path} "
+            f"(that one key changed).{note}",
+            title="Settings", severity="information" if not note else "warning",
+        )
 
     def action_check_connection(self) -> None:
         """Run the doctor's checks on the profile as it stands in the form (saved or not)."""

@@ -69,9 +69,10 @@ duplicates and opted-out numbers are dropped.
 
     def on_mount(self) -> None:
         table = self.query_one("#recipients-rejected", DataTable)
+        # The reason before the text: at 80 columns it is what must be read (enter: all of it).
         table.add_column("Line", key="line")
-        table.add_column("Text", key="text")
         table.add_column("Reason", key="reason")
+        table.add_column("Text", key="text")
         self.query_one("#recipients-region", Input).value = self.state.default_region
         self.query_one(ProgressBar).display = False
 
@@ -184,6 +185,19 @@ duplicates and opted-out numbers are dropped.
         self.show_report()
         self.changed()
 
+    @on(DataTable.RowSelected, "#recipients-rejected")
+    def _reject_chosen(self, event: DataTable.RowSelected) -> None:
+        """Show a rejected line whole: its number, text and reason, however long."""
+        report = self.state.report
+        if report is None or not 0 <= event.cursor_row < len(report.rejected):
+            return
+        from cams_tui.ui.screens.send_dialogs import InfoDialog
+
+        reject = list(report.rejected)[event.cursor_row]
+        self.app.push_screen(
+            InfoDialog(f"Line {reject.line} was not taken", f"Reason: {reject.reason}\n\nAs written:\n{reject.text}")
+        )
+
     def show_report(self) -> None:
         """Show the state's report: counts, per country, rejected lines."""
         report = self.state.report
@@ -208,7 +222,7 @@ duplicates and opted-out numbers are dropped.
         )
         for reject in list(report.rejected)[:MAX_REJECTED_ROWS]:
             # The line as pasted, not markup, with its control characters shown, not obeyed.
-            table.add_row(str(reject.line), Text(escape_controls(reject.text)), Text(escape_controls(reject.reason)))
+            table.add_row(str(reject.line), Text(escape_controls(reject.reason)), Text(escape_controls(reject.text)))
         more = report.rejected_count - min(len(report.rejected), MAX_REJECTED_ROWS)
         source = f"file {escape_controls(self.state.recipients_file)}" if self.state.recipients_file else "pasted numbers"
         shown = min(len(report.rejected), MAX_REJECTED_ROWS)

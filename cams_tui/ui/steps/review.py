@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import math
+import time
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult, SystemCommand
@@ -16,6 +18,9 @@ from textual.widgets import Button, Input
 from cams_tui.compose import ParamRow, Step, TrialSend, counted, format_duration
 from cams_tui.ui.steps.base import StepPane, explain
 from cams_tui.ui.widgets.text import Label, Static
+
+if TYPE_CHECKING:
+    from cams_tui.engine.repeats import RepeatReport
 
 
 class ReviewStep(StepPane):
@@ -35,6 +40,13 @@ nothing blocks the send.
     BINDINGS = [
         Binding("ctrl+t", "test_send", "Test send", id="test-send", tooltip="Send to one number first"),
     ]
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self._repeats: RepeatReport | None = None
+        self._repeats_for: tuple[object, ...] | None = None
+        self._result_for: tuple[object, ...] | None = None
+        """The composition the line under Send speaks of: cleared once it changes."""
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="review-scroll"):
@@ -69,6 +81,8 @@ nothing blocks the send.
 
     def show(self) -> None:
         """Show the state: the send, what blocks it, the test send, the confirmation."""
+        if not self.query("#review-summary"):
+            return  # mounted but not composed yet: shown once it is
         state = self.state
         estimate = state.estimate()
         rows: list[tuple[str, str]] = []
@@ -81,7 +95,9 @@ nothing blocks the send.
             counts += f"  ({report.rejected_count:,} rejected, {counted(report.duplicate_count, 'duplicate')}, {report.suppressed_count:,} suppressed)"
         rows.append(("Recipients", counts))
         rows.append(("Batches", f"{estimate.batches:,} · ~{format_duration(math.ceil(estimate.seconds))} at {state.rate:g} calls/s"))
-        rows.append(("Params", ", ".join(f"{row.name}={_shown(row)}" for row in state.param_rows()) or "none"))
+        rows.append(
+            ("Params", ", ".join(f"{row.name}={_shown(row, state.recipient_count)}" for row in state.param_rows()) or "none")
+        )
         options = state.options
         fallback = "none"
         if options.fallback_id or options.fallback_rule:
@@ -99,16 +115,33 @@ nothing blocks the send.
         rows.append(("Delivery", " · ".join(extras)))
         if state.canary:
             rows.append(("Canary", f"first {state.canary} recipients alone; the rest only if few of them fail"))
+        repeats = self._repeats if self._repeats_for == state.fingerprint() else None
         parts: list[tuple[str, str] | str] = []
         for label, value in rows:
             parts += [(f"{label:<11}", "$text-muted"), value, "\n"]
         problems = state.blocking_problems()
+        canary_problem = self._canary_problem()
+        if canary_problem:
+            problems.append(canary_problem)
         parts.append("\n")
-        for problem in problems:
-            parts.append((f"✗ {problem}\n", "$error"))
-        if not problems:
-            parts.append(("✓ Ready to send.", "$success"))
+        sent = state.sent
+        if sent is not None and state.sent_current:
+            when = time.strftime("%H:%M", time.localtime(sent.at))
+            parts.append((f"✓ Sent at {when} as job {sent.job_id} ({counted(sent.recipients, 'recipient')}).\n", "$success"))
+            parts.append("To send again, change the list, the template or a value, or start over with "
+                         "New campaign (ctrl+p). The job's progress is in Jobs (F2).")
+        else:
+            if repeats is not None and repeats.repeats:
+                parts.append((f"! {repeats.describe()}.\n", "$warning"))
+            for problem in problems:
+                parts.append((f"✗ {problem}\n", "$error"))
+            if not problems:
+                parts.append(("✓ Ready to send.", "$success"))
         self.query_one("#review-summary", Static).update(Content.assemble(*parts))
+        if self._result_for != state.fingerprint():
+            self.query_one("#review-send-result", Static).update("")
+        if self._repeats_for != state.fingerprint() and not problems and not state.sent_current:
+            self._check_repeats()
 
         result = self.query_one("#review-test-result", Static)
         trial = state.test_send
@@ -123,11 +156,47 @@ nothing blocks the send.
         typed = self.query_one("#review-confirm", Input).value.replace(",", "").strip()
         count = self.state.recipient_count
         ready = count > 0 and typed == str(count) and not self.state.blocking_problems() and self._canary_ok()
-        self.query_one("#review-send", Button).disabled = not ready or self.state.job_id is not None
+        self.query_one("#review-send", Button).disabled = not ready or self.state.sent_current
 
     def _canary_ok(self) -> bool:
         text = self.query_one("#review-canary", Input).value.strip()
-        return not text or canary_spec_ok(text)
+        return (not text or canary_spec_ok(text)) and not self._canary_problem()
+
+    def _canary_problem(self) -> str:
+        """Why the canary cannot be used, or "": one of the whole list (a count typed into
+        the canary field) judges nothing before everyone has it."""
+        text = self.state.canary
+        count = self.state.recipient_count
+        if not text or not count:
+            return ""
+        from cams_tui.engine.canary import CanaryError, canary_size
+
+        try:
+            size = canary_size(text, count)
+        except CanaryError as exc:
+            return f"canary: {exc}"
+        if size >= count:
+            return (f"canary: {size:,} is the whole list of {count:,}: give fewer (e.g. 1%), "
+                    "or clear the field to send without one")
+        return ""
+
+    @work(exclusive=True, group="repeats", exit_on_error=False)
+    async def _check_repeats(self) -> None:
+        """Look for recent jobs of this template that reached the same numbers (in a thread)."""
+        state = self.state
+        if state.template is None or state.report is None or not state.recipient_count:
+            return
+        fingerprint = state.fingerprint()
+        from cams_tui.engine.repeats import find_repeats
+
+        numbers = [row.to for row in state.report.recipients]
+        report = await asyncio.to_thread(
+            find_repeats, self.cams.data_dir, state.template.template_code, state.template.language, numbers,
+            window_h=self.cams.connection.context.profile.repeat_window_h,
+        )
+        self._repeats, self._repeats_for = report, fingerprint
+        if state.fingerprint() == fingerprint:
+            self.show()
 
     @on(Input.Changed, "#review-canary")
     def _canary_typed(self, event: Input.Changed) -> None:
@@ -185,6 +254,14 @@ nothing blocks the send.
         to = report.recipients[0].to
         listed = next((r for r in (state.report.recipients if state.report else []) if r.to == to), None)
         row = listed or (state.report.recipients[0] if state.report and state.report.recipients else None)
+        missing = state.missing_for(row)
+        if missing:
+            # CAMS would refuse it, or deliver a message with holes: say so here instead.
+            state.test_send = TrialSend(
+                to, False, f"cannot test: no value for {', '.join(missing)} (set it in step 3 Params)"
+            )
+            self.show()
+            return
         result.update(f"Sending a test to +{to}…")
         try:
             request = self._test_request(to, state.recipient_params(row) if row else (state.values_for(None) or None))
@@ -227,6 +304,7 @@ nothing blocks the send.
         """Write the job to the journal (in a thread), then hand it to the send monitor."""
         state = self.state
         outcome = self.query_one("#review-send-result", Static)
+        self._result_for = state.fingerprint()
         problems = state.blocking_problems()
         if problems or state.report is None:
             outcome.update(Content.styled("✗ " + "; ".join(problems or ["no recipients"]), "$error"))
@@ -252,6 +330,8 @@ nothing blocks the send.
             outcome.update(Content.styled(f"✗ the job could not be created: {explain(exc)}", "$error"))
             self._update_send_button()
             return
+        state.mark_sent(job_id, time.time())
+        self._result_for = state.fingerprint()
         outcome.update(f"Job {job_id} written to the journal; sending.")
         self.query_one("#review-confirm", Input).value = ""
         self.cams.start_job(job_id)
@@ -270,8 +350,15 @@ def canary_spec_ok(text: str) -> bool:
     return number.isdigit() and value > 0
 
 
-def _shown(row: ParamRow) -> str:
-    """A param's value as the summary shows it."""
+def _shown(row: ParamRow, recipients: int) -> str:
+    """A param's value as the summary shows it: what recipients actually get."""
     if row.missing_for:
-        return "(missing)"
-    return row.value or "(column)"
+        return f"(missing for {row.missing_for:,})" if recipients else "(missing)"
+    value = row.value if len(row.value) <= 40 else row.value[:39] + "…"
+    if not row.value:
+        return "(column)"
+    if recipients and row.from_column >= recipients:
+        return "(column; the global value is not used)"
+    if row.from_column:
+        return f"(column, else {value!r} for {recipients - row.from_column:,})"
+    return value

@@ -67,8 +67,9 @@ previews a template and **enter** chooses it. Only approved templates can be sen
     def on_mount(self) -> None:
         table = self.query_one("#template-table", DataTable)
         table.add_column("Name", key="name")
-        table.add_column("Lang", key="lang")
+        # The status before the language: in a narrow terminal it is what must stay in view.
         table.add_column("Status", key="status")
+        table.add_column("Lang", key="lang")
         table.add_column("Category", key="category")
         table.add_column("Code", key="code")
         self.query_one(TemplatePreview).show(None, {}, "Loading…")
@@ -162,8 +163,8 @@ previews a template and **enter** chooses it. Only approved templates can be sen
             # Text, not str: a DataTable reads a str as markup, and these come from the account.
             table.add_row(
                 Text(mark + template.template_name),
-                Text(template.language),
                 Text(template.audit_status),
+                Text(template.language),
                 Text(template.category),
                 Text(template.template_code),
                 key=_key(template),
@@ -258,6 +259,17 @@ previews a template and **enter** chooses it. Only approved templates can be sen
             status.update(f"Chosen: {summary.template_name} ({summary.language}) · ctrl+n for recipients")
             status.set_class(False, "error-line")
         self.changed()
+
+    def reset(self) -> None:
+        """Show a new, empty campaign: no template chosen, the filter cleared."""
+        self.query_one("#template-filter", Input).value = ""
+        status = self.query_one("#template-status", Static)
+        status.update("Choose a template (enter)." if self._loaded else "")
+        status.set_class(False, "error-line")
+        self.query_one(TemplatePreview).show(None, {}, "")
+        if self._loaded:
+            self._fill_table()
+            self._fill_selects()
 
     def on_step_shown(self) -> None:
         if self._loaded:

@@ -40,8 +40,9 @@ def sharing_text(state: SendState) -> str:
 
 
 class SendCounters(Vertical):
-    """Recipients done of total with a bar and ETA; batches ok / failed / unknown /
-    throttled-and-retried; calls/s with a sparkline; the limiter's rate."""
+    """Recipients answered of total with a bar and ETA; recipients ok / failed / in flight /
+    unknown (and verified not sent), calls throttled-and-retried; calls/s with a sparkline;
+    the limiter's rate."""
 
     DEFAULT_CSS = """
     SendCounters {
@@ -57,7 +58,10 @@ class SendCounters(Vertical):
     }
     """
 
-    STYLES: ClassVar[dict[str, str]] = {"ok": "success", "failed": "error", "unknown": "accent", "throttled": "warning"}
+    STYLES: ClassVar[dict[str, str]] = {
+        "ok": "success", "failed": "error", "in flight": "primary", "unknown": "accent", "not sent": "accent",
+        "throttled": "warning",
+    }
 
     def compose(self) -> ComposeResult:
         with Horizontal():
@@ -65,7 +69,7 @@ class SendCounters(Vertical):
             yield Label("", id="counters-progress")
         with Horizontal():
             batches = Label("", id="counters-batches")
-            batches.tooltip = "Batches (requests) by outcome"
+            batches.tooltip = "Recipients by outcome; throttled→retried counts calls"
             yield batches
             yield Sparkline([], id="counters-spark")
             yield Label("", id="counters-limit")
@@ -73,19 +77,25 @@ class SendCounters(Vertical):
     def show(self, state: SendState) -> None:
         """Show ``state``."""
         bar = self.query_one("#counters-bar", ProgressBar)
-        bar.update(total=max(state.total, 1), progress=state.settled)
+        # Unknown recipients are not done: a run ending with some does not show 100 %.
+        bar.update(total=max(state.total, 1), progress=state.answered)
+        eta = "paused" if state.phase == "paused" else duration_text(state.eta_s)
         self.query_one("#counters-progress", Label).update(
-            f"{state.settled:,} / {state.total:,}   ETA {duration_text(state.eta_s)}   "
-            f"{state.calls_per_s:.1f} calls/s"
+            f"{state.answered:,} / {state.total:,}   ETA {eta}   {state.calls_per_s:.1f} calls/s"
         )
         colours = self.app.theme_variables
         text = Text()
-        for name, value in (
-            ("ok", state.batches["ok"]),
-            ("failed", state.batches["failed"]),
-            ("unknown", state.batches["unknown"]),
-            ("throttled→retried", state.throttled),
-        ):
+        counts = [
+            ("ok", state.recipients["ok"]),
+            ("failed", state.recipients["failed"]),
+            ("in flight", state.in_flight),
+            ("unknown", state.recipients["unknown"]),
+        ]
+        if state.not_sent_verified:
+            counts.append(("not sent", state.not_sent_verified))
+        if state.throttled:  # calls, not recipients: shown once there are some
+            counts.append(("throttled→retried", state.throttled))
+        for name, value in counts:
             key = name.split("→")[0]
             style = colours.get(self.STYLES[key], "") if value else ""
             text.append(f"{name} ", style="dim")
