@@ -57,7 +57,6 @@ from cams_tui.engine.canary import (
     CanarySettings,
     CanaryVerdict,
     canary_size,
-    split_canary,
 )
 from cams_tui.engine.events import (
     BatchEvent,
@@ -71,16 +70,15 @@ from cams_tui.engine.events import (
     RateEvent,
     event_to_json,
 )
-from cams_tui.engine.journal import BatchState, JobRecord, JobState, Journal, Reject
+from cams_tui.engine.journal import BatchState, JobRecord, JobState, Journal
 from cams_tui.engine.reconcile import ReconcileReport, ReconcileSettings, Reconciler
-from cams_tui.engine.planning import plan_batches, sender_item
+from cams_tui.engine.new_job import plan_job, write_job
 from cams_tui.engine.limiters.base import Limiter
 from cams_tui.engine.limiters.factory import account_key, build_limiter
 from cams_tui.engine.run import JobRunner, RunHooks, RunOptions, RunResult, placement_for_run
 from cams_tui.engine.sender import default_in_flight, freeze_startup_objects
 from cams_tui.errors import UserError
 from cams_tui.recipients import IntakeOptions, IntakeReport, check_params, load_suppression, read_recipients
-from cams_tui.recipients.params import resolve_params
 from cams_tui.templates import template_variables
 
 EXPORT_FIELDS = ("to", "status", "code", "message", "batch", "request_id", "group_message_id")
@@ -183,40 +181,28 @@ def _send(args: argparse.Namespace) -> int:
     checked = variables
     # Unchecked: send every column and every global value under its own name.
     names = variables if variables is not None else list(dict.fromkeys([*report.param_columns, *campaign.params]))
-    items = (sender_item(row.to, resolve_params(row, names, campaign.params) or None) for row in report.recipients)
     canary = _canary_settings(args, campaign, context, len(report.recipients))
-
-    def plan(chunk: Any) -> list[Any]:
-        return list(
-            plan_batches(
-                chunk,
-                options,
-                placement=context.profile.placement,
-                max_query_length=max_query_length(context.endpoint),
-                max_size=args.batch_size or MAX_RECIPIENTS_PER_REQUEST,
-            )
-        )
-
-    if canary is not None:
-        # The canary slice is planned as batches of its own, sent and judged first.
-        head, rest = split_canary(items, canary.size)
-        batches = plan(head)
-        canary_batches = len(batches)
-        batches += plan(rest)
-    else:
-        batches = plan(items)
-    rejects = [Reject(r.line, r.text, r.reason) for r in report.rejected]
-    del report
-    total = sum(b.size for b in batches)
+    # The canary slice is planned as batches of its own, sent and judged first.
+    job_plan = plan_job(
+        report,
+        names=names,
+        global_params=campaign.params,
+        options=options,
+        placement=context.profile.placement,
+        max_query_length=max_query_length(context.endpoint),
+        max_size=args.batch_size or MAX_RECIPIENTS_PER_REQUEST,
+        canary=canary,
+    )
+    total = job_plan.recipients
     plan = PlanEvent(
         job_id=None,
         recipients=total,
         rejected=counts["rejected"],
         duplicates=counts["duplicates"],
         suppressed=counts["suppressed"],
-        batches=len(batches),
+        batches=len(job_plan.batches),
         pending_recipients=total,
-        pending_batches=len(batches),
+        pending_batches=len(job_plan.batches),
         rate=rate,
     )
     if args.dry_run:
@@ -226,23 +212,20 @@ def _send(args: argparse.Namespace) -> int:
         _confirm(plan, f"send template {campaign.template_code} ({campaign.language}) to")
     journal = Journal(context.data_dir)
     with journal:
-        job_id = journal.create_job(
+        job_id = write_job(
+            journal,
+            report,
+            job_plan,
             options=options,
             params=campaign.params,
-            batches=batches,
             endpoint=context.endpoint,
             placement=context.profile.placement,
             variables=checked,
             campaign=str(campaign_path.resolve()),
             profile=context.profile_name,
-            rejects=rejects,
-            rejected=counts["rejected"],
-            duplicates=counts["duplicates"],
-            suppressed=counts["suppressed"],
+            canary=canary,
         )
-        del batches
-        if canary is not None:
-            journal.set_canary(job_id, {**canary.to_json(), "batches": canary_batches, "verdict": None})
+        del job_plan, report
         out.note(f"job {job_id} written to the journal (resume with: cams-tui resume {job_id})")
         lookup = None if args.no_reconcile else _reconcile_settings(args, context, wait=args.wait)
         return asyncio.run(

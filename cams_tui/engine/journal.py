@@ -483,6 +483,7 @@ class Journal:
         rejected: int | None = None,
         duplicates: int = 0,
         suppressed: int = 0,
+        canary: dict[str, Any] | None = None,
     ) -> str:
         """Write a job with all its batches (``planned``) in one transaction; return its id.
 
@@ -490,7 +491,8 @@ class Journal:
         a resume sends them the same way; ``variables`` are the template's variables as
         checked (``None``: not checked);
         ``rejects`` lists rejected input lines (exported with their reason); ``rejected`` is
-        their count when the list was cut short."""
+        their count when the list was cut short; ``canary`` is the job's canary as
+        :meth:`set_canary` records it, written with the job."""
         job_id = _new_job_id()
         now = time.time()
         batch_rows = [
@@ -504,7 +506,7 @@ class Journal:
                 (
                     "INSERT INTO jobs (id, created_at, updated_at, state, campaign, endpoint, profile, "
                     "options_json, params_json, recipients, rejected, duplicates, suppressed, batches, "
-                    "variables_json, placement) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    "variables_json, placement, canary_json) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (
                         job_id,
                         now,
@@ -522,6 +524,7 @@ class Journal:
                         len(batch_rows),
                         None if variables is None else json.dumps(list(variables), ensure_ascii=False),
                         None if placement is None else placement.value,
+                        None if canary is None else json.dumps(canary, ensure_ascii=False),
                     ),
                 ),
                 (
