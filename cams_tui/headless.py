@@ -78,10 +78,10 @@ from cams_tui.engine.limiters.factory import account_key, build_limiter
 from cams_tui.engine.run import JobRunner, RunHooks, RunOptions, RunResult, placement_for_run
 from cams_tui.engine.sender import default_in_flight, freeze_startup_objects
 from cams_tui.errors import UserError
+from cams_tui.export import EXPORT_FIELDS, export_rows, write_export  # noqa: F401 - names kept for importers
 from cams_tui.recipients import IntakeOptions, IntakeReport, check_params, load_suppression, read_recipients
 from cams_tui.templates import template_variables
 
-EXPORT_FIELDS = ("to", "status", "code", "message", "batch", "request_id", "group_message_id")
 _PROGRESS_EVERY_S = 0.25
 _PROGRESS_EVERY_S_NO_TTY = 5.0
 
@@ -625,51 +625,9 @@ def _jobs(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------------- export
 
 
-_EXPORT_STATUS = {
-    BatchState.PLANNED.value: "pending",
-    BatchState.SENDING.value: "unknown",
-    BatchState.OK.value: "ok",
-    BatchState.FAILED.value: "failed",
-    BatchState.UNKNOWN.value: "unknown",
-    BatchState.NOT_SENT_VERIFIED.value: "not_sent_verified",
-}
-
-
-def export_rows(journal: Journal, job_id: str) -> Iterator[dict[str, Any]]:
-    """One row per recipient of a job, in send order, then the rejected input lines."""
-    journal.job(job_id)
-    for batch, sender_list in journal.iter_sender_lists(job_id):
-        status = _EXPORT_STATUS[batch.state]
-        settled = batch.state in (
-            BatchState.OK.value,
-            BatchState.FAILED.value,
-            BatchState.UNKNOWN.value,
-            BatchState.NOT_SENT_VERIFIED.value,
-        )
-        for item in json.loads(sender_list):
-            yield {
-                "to": item["To"],
-                "status": status,
-                "code": (batch.code or "") if settled else "",
-                "message": (batch.message or "") if settled else "",
-                "batch": batch.index,
-                "request_id": batch.request_id or "",
-                "group_message_id": batch.group_message_id or "",
-            }
-    for reject in journal.rejects(job_id):
-        yield {
-            "to": reject.input,
-            "status": "rejected",
-            "code": "Rejected",
-            "message": f"line {reject.line}: {reject.reason}",
-            "batch": "",
-            "request_id": "",
-            "group_message_id": "",
-        }
-
-
 def _export(args: argparse.Namespace) -> int:
     context = _context(args)
+    progress = _export_progress()
     with Journal(context.data_dir) as journal:
         journal.job(args.job_id)
         if args.output:
@@ -677,10 +635,10 @@ def _export(args: argparse.Namespace) -> int:
 
             # Whole or not at all, 0600, never through a symbolic link.
             with atomic_text_file(Path(args.output).expanduser()) as handle:
-                _write_export(journal, args.job_id, args.format, handle)
+                write_export(journal, args.job_id, args.format, handle, progress)
         else:
             try:
-                _write_export(journal, args.job_id, args.format, sys.stdout)
+                write_export(journal, args.job_id, args.format, sys.stdout, progress)
                 sys.stdout.flush()
             except BrokenPipeError:
                 # The reader stopped early (e.g. `| head`): not an error. Point stdout at
@@ -689,16 +647,23 @@ def _export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _write_export(journal: Journal, job_id: str, fmt: str, handle: TextIO) -> None:
-    from cams_tui.untrusted import write_csv
+def _export_progress() -> Callable[[int, int], None] | None:
+    """Rows written so far on stderr when it is a terminal (at most four times a second),
+    erased at the end; nothing otherwise."""
+    if not sys.stderr.isatty():
+        return None
+    shown = [0.0]
 
-    rows = export_rows(journal, job_id)
-    if fmt == "jsonl":
-        for row in rows:
-            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-        return
-    # A cell such as '=HYPERLINK(...)' from an input line or an answer is text to a spreadsheet.
-    write_csv(handle, EXPORT_FIELDS, rows)
+    def progress(done: int, total: int) -> None:
+        now = time.monotonic()
+        if done >= total:
+            sys.stderr.write("\r\x1b[2K")
+        elif now - shown[0] >= _PROGRESS_EVERY_S:
+            shown[0] = now
+            sys.stderr.write(f"\r\x1b[2Kexporting: {done:,} of {total:,} rows")
+        sys.stderr.flush()
+
+    return progress
 
 
 # ------------------------------------------------------------------------- output
