@@ -59,6 +59,9 @@ JOURNAL_MODE = "truncate"
 # How long an open waits for another process to let go of a WAL journal it is converting,
 # and for the busy database in general.
 OPEN_TIMEOUT_S = 10.0
+# zlib's level for stored SenderLists: 1 packs a million recipients' 70 MB of JSON into
+# about 11 MB (level 6: 9 MB) in a third of the time; any level reads back the same.
+COMPRESS_LEVEL = 1
 # Rows read per statement by long listings, so that no read holds the database for long.
 _PAGE_ROWS = 5000
 
@@ -183,7 +186,7 @@ class PlannedBatch:
     @classmethod
     def of(cls, size: int, sender_list: str) -> PlannedBatch:
         """A batch of ``size`` recipients with this SenderList JSON."""
-        return cls(size, zlib.compress(sender_list.encode(), 6))
+        return cls(size, zlib.compress(sender_list.encode(), COMPRESS_LEVEL))
 
     @property
     def sender_list(self) -> str:

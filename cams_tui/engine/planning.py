@@ -13,15 +13,18 @@ planned for the body is resumed in ``query`` placement (:func:`replan_for_placem
 
 from __future__ import annotations
 
+import collections
 import json
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from json.encoder import encode_basestring
 from typing import Protocol
 
 from cams_tui.api import signing
 from cams_tui.api.client import Placement
 from cams_tui.api.models import MAX_RECIPIENTS_PER_REQUEST, MassMessageOptions, compact_json
-from cams_tui.engine.journal import BatchState, Journal, PlannedBatch
+from cams_tui.engine.journal import COMPRESS_LEVEL, BatchState, Journal, PlannedBatch
 from cams_tui.errors import UserError
 
 # "[", "]" and "," of the SenderList, percent-encoded.
@@ -56,6 +59,8 @@ PlanProgress = Callable[[int, int], None]
 # Recipients turned into SenderList items at a time: a batch's worth, so that a million
 # recipients never exist as a million item strings at once (only as compressed batches).
 _CHUNK = MAX_RECIPIENTS_PER_REQUEST
+# Batches waiting for their compression at most (each holds its SenderList uncompressed).
+_COMPRESSING_AHEAD = 4
 
 
 def sender_items_of(
@@ -136,14 +141,22 @@ def plan_recipients(
             return list(pack_batches(items(start, stop), max_size=max_size, max_encoded=budget))
         if not 1 <= max_size <= MAX_RECIPIENTS_PER_REQUEST:
             raise ValueError(f"a batch holds 1 to {MAX_RECIPIENTS_PER_REQUEST:,} recipients; got {max_size}")
-        # The body holds any batch: each is max_size recipients, in order.
-        out = []
-        for low in range(start, stop, max_size):
-            high = min(low + max_size, stop)
-            batch = sender_items_of(store, names, global_params, low, high)
-            out.append(PlannedBatch.of(len(batch), "[" + ",".join(batch) + "]"))
-            if progress is not None:
-                progress(high, total)
+        # The body holds any batch: each is max_size recipients, in order. zlib lets go of
+        # the GIL while it compresses, so one batch is compressed while the next is built.
+        out: list[PlannedBatch] = []
+        pending: collections.deque[tuple[int, Future[bytes]]] = collections.deque()
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="compress") as pool:
+            for low in range(start, stop, max_size):
+                high = min(low + max_size, stop)
+                batch = sender_items_of(store, names, global_params, low, high)
+                data = ("[" + ",".join(batch) + "]").encode()
+                pending.append((len(batch), pool.submit(zlib.compress, data, COMPRESS_LEVEL)))
+                while len(pending) > _COMPRESSING_AHEAD or (pending and pending[0][1].done()):
+                    size, future = pending.popleft()
+                    out.append(PlannedBatch(size, future.result()))
+                if progress is not None:
+                    progress(high, total)
+            out.extend(PlannedBatch(size, future.result()) for size, future in pending)
         return out
 
     head = plan(0, canary_size) if canary_size else []
