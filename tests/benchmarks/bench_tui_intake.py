@@ -63,7 +63,10 @@ class Probe:
 
     def handled(self) -> None:
         if self.sent_at:
-            self.latencies_ms.append((time.perf_counter() - self.sent_at.pop(0)) * 1000)
+            sent = self.sent_at.pop(0)
+            self.latencies_ms.append((time.perf_counter() - sent) * 1000)
+            if self.latencies_ms[-1] > 50 and os.environ.get("BENCH_DEBUG"):
+                print(f"slow key {self.latencies_ms[-1]:.0f} ms at +{sent - self.started:.2f} s", file=sys.stderr)
 
     def _run(self, loop: asyncio.AbstractEventLoop) -> None:
         while not self._stop.wait(self.every_s):
@@ -71,6 +74,7 @@ class Probe:
             loop.call_soon_threadsafe(self.app.post_message, events.Key(PROBE_KEY, None))
 
     def start(self) -> None:
+        self.started = time.perf_counter()
         self.latencies_ms, self.sent_at = [], []
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, args=(asyncio.get_running_loop(),), daemon=True)
@@ -84,11 +88,12 @@ class Probe:
         return list(self.latencies_ms)
 
 
-async def until(condition, timeout: float = 120.0) -> None:  # type: ignore[no-untyped-def]
+async def until(condition, step, timeout: float = 120.0) -> None:  # type: ignore[no-untyped-def]
     deadline = time.perf_counter() + timeout
     while not condition():
         if time.perf_counter() > deadline:
-            raise SystemExit("timed out waiting for the recipients step")
+            status = step.query_one("#recipients-status").render()
+            raise SystemExit(f"timed out waiting for the recipients step ({status})")
         await asyncio.sleep(0.005)
 
 
@@ -115,7 +120,7 @@ async def one_round(csv_path: Path, paste_text: str, folder: Path, every_s: floa
         probe.start()
         started = time.perf_counter()
         step.import_file(str(csv_path))
-        await until(lambda: state.report is not None and len(state.report.recipients) > 0)
+        await until(lambda: state.report is not None and len(state.report.recipients) > 0, step)
         await pilot.pause()
         out["import_s"] = time.perf_counter() - started
         out["import_count"] = len(state.report.recipients)
@@ -127,7 +132,7 @@ async def one_round(csv_path: Path, paste_text: str, folder: Path, every_s: floa
         probe.start()
         started = time.perf_counter()
         app.post_message(events.Paste(paste_text))
-        await until(lambda: state.report is not None and len(state.report.recipients) > 0)
+        await until(lambda: state.report is not None and len(state.report.recipients) > 0, step)
         await pilot.pause()
         out["paste_s"] = time.perf_counter() - started
         out["paste_count"] = len(state.report.recipients)
@@ -135,6 +140,7 @@ async def one_round(csv_path: Path, paste_text: str, folder: Path, every_s: floa
         await pilot.press("end", "ctrl+end", *"1", "backspace")
         await asyncio.sleep(1.0)
         out["paste_keys"] = await probe.stop()
+
     return out
 
 
@@ -157,7 +163,7 @@ def main() -> int:
         folder = Path(tmp)
         csv_path = folder / "numbers.csv"
         write_file(csv_path, args.rows)
-        paste_text = "".join(f"0917{i:07d}\n" for i in range(args.paste_lines))
+        paste_text = "".join(f"+63 918 {i:07d}\n" for i in range(args.paste_lines))
         headless: list[float] = []
         rounds = []
         for round_ in range(args.rounds):
@@ -165,7 +171,8 @@ def main() -> int:
             read_recipients(csv_path, IntakeOptions(default_region="PH"))
             headless.append(time.perf_counter() - started)
             rounds.append(asyncio.run(one_round(csv_path, paste_text, folder / f"r{round_}", args.every / 1000)))
-    print(f"{args.rows:,}-row file ({csv_path.stat().st_size / 1e6:.0f} MB), {args.paste_lines:,}-line paste, {args.rounds} round(s)")
+        size_mb = csv_path.stat().st_size / 1e6
+    print(f"{args.rows:,}-row file ({size_mb:.0f} MB), {args.paste_lines:,}-line paste, {args.rounds} round(s)")
     imports = [r["import_s"] for r in rounds]
     pastes = [r["paste_s"] for r in rounds]
     print(f"headless intake  median {statistics.median(headless):.2f} s ({', '.join(f'{s:.2f}' for s in headless)})")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,26 @@ PASTE_SETTLE_S = 0.4
 # never waits for the UI (and the UI never works per line read).
 PROGRESS_EVERY_S = 0.1
 PASTE_TITLE = "Paste numbers"
+# Pasted text longer than this is read in a process of its own, as a file is.
+IN_PROCESS_PASTE_CHARS = 200_000
+RELEASE_CHUNK = 20_000
+
+
+def _release(box: list[Any]) -> None:
+    """Free a replaced report a slice at a time, in a thread: freeing a million cells at
+    once would hold the GIL (and freeze the UI) for as long as it takes. A report someone
+    else still holds (a job being written from it) is left whole."""
+    report = box.pop()
+    # getrefcount counts this frame's name and its own argument: more is someone else's.
+    if sys.getrefcount(report) > 2:
+        return
+    columns = getattr(report.recipients, "columns", {})
+    for column in columns.values():
+        while column:
+            del column[-RELEASE_CHUNK:]
+    for listed in (report.rejected, report.duplicates, report.suppressed, report.non_mobile):
+        while listed:
+            del listed[-RELEASE_CHUNK:]
 
 
 class RecipientsStep(StepPane):
@@ -89,6 +111,14 @@ opted-out numbers are dropped.
         self.query_one("#recipients-region", Input).value = self.state.default_region
         self._show_reading(False)
         self._show_source()
+        self._prestart()
+
+    @work(thread=True, group="intake-prestart", exit_on_error=False)
+    def _prestart(self) -> None:
+        """Have an intake process ready before a file is chosen."""
+        from cams_tui.recipients.background import prestart
+
+        prestart()
 
     def focus_first(self) -> None:
         self.query_one("#recipients-paste", TextArea).focus()
@@ -221,7 +251,8 @@ opted-out numbers are dropped.
 
     @work(thread=True, exclusive=True, group="intake", exit_on_error=False)
     def _read(self, file: str, pasted: str, region: str) -> None:
-        from cams_tui.recipients import IntakeOptions, read_recipients, read_recipients_text
+        from cams_tui.recipients import IntakeOptions, read_recipients_text
+        from cams_tui.recipients.background import IntakeCancelled, prestart, read_in_process
 
         worker = get_current_worker()
         options = IntakeOptions(default_region=region or None, suppressed=self.cams.suppression(region or None))
@@ -232,15 +263,26 @@ opted-out numbers are dropped.
             self._progress_value = (what, done, total or 0)
 
         try:
-            if file:
-                path = Path(file).expanduser()
-                report = read_recipients(path, options, progress=progress)
+            if file or len(pasted) > IN_PROCESS_PASTE_CHARS:
+                # A process of its own: the intake gets a core, the UI keeps the GIL to itself.
+                report = read_in_process(
+                    Path(file).expanduser() if file else None,
+                    None if file else pasted,
+                    options,
+                    progress=progress,
+                    cancelled=lambda: worker.is_cancelled,
+                )
             else:
-                report = read_recipients_text(pasted, options, progress=progress)
+                report = read_recipients_text(pasted, options)
+        except IntakeCancelled:
+            return
         except Exception as exc:  # noqa: BLE001 - a bad file is reported, never a crash
             if not worker.is_cancelled:
                 self.app.call_from_thread(self._failed, explain(exc))
             return
+        finally:
+            if file or len(pasted) > IN_PROCESS_PASTE_CHARS:
+                prestart()  # the next read's process
         if not worker.is_cancelled:
             self.app.call_from_thread(self._show, report, bool(file) or bool(pasted.strip()))
 
@@ -277,7 +319,12 @@ opted-out numbers are dropped.
 
     def _show(self, report: Any, has_input: bool) -> None:
         self._show_reading(False)
+        previous = self.state.report
         self.state.report = report if has_input else None
+        if previous is not None and previous is not self.state.report:
+            box, previous = [previous], None  # the thread's box holds the only reference
+            threading.Thread(target=_release, args=(box,), name="release-report", daemon=True).start()
+            del box
         self.state.test_send = None
         self.show_report()
         self.changed()
