@@ -22,7 +22,7 @@ from json.encoder import encode_basestring
 from typing import Protocol
 
 from cams_tui.api import signing
-from cams_tui.api.client import Placement
+from cams_tui.api.endpoints import Placement
 from cams_tui.api.models import MAX_RECIPIENTS_PER_REQUEST, MassMessageOptions, compact_json
 from cams_tui.engine.journal import COMPRESS_LEVEL, BatchState, Journal, PlannedBatch
 from cams_tui.errors import UserError
