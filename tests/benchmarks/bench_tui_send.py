@@ -38,6 +38,7 @@ from cams_tui.simulator import DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET  # noq
 from cams_tui.simulator.demo_data import DEMO_CUST_SPACE_ID, DEMO_SERVICE_ID, ORDER_SHIPPED  # noqa: E402
 
 GOAL = 0.03
+THROTTLED: dict[str, list[int]] = {"headless": [], "tui": []}
 
 
 def make_job(data_dir: Path, endpoint: str, recipients: int) -> str:
@@ -97,6 +98,8 @@ def one(front: str, recipients: int) -> float:
         record = simulator.report()
     if record["numbers"] != recipients or record["times_accepted"] != {1: recipients}:
         raise SystemExit(f"{front}: not every recipient accepted exactly once ({record['numbers']:,})")
+    mass = record["stats"].get("SendChatappMassMessage", {})
+    THROTTLED[front].append(mass.get("System.LimitControl", 0))
     return _server_calls_per_s(record["accept_times"])
 
 
@@ -112,7 +115,10 @@ def main() -> int:
             rates[front].append(one(front, args.recipients))
     medians = {front: statistics.median(values) for front, values in rates.items()}
     for front, values in rates.items():
-        print(f"{front:8} median {medians[front]:.2f} accepted calls/s ({', '.join(f'{v:.2f}' for v in values)})")
+        print(
+            f"{front:8} median {medians[front]:.2f} accepted calls/s ({', '.join(f'{v:.2f}' for v in values)}); "
+            f"throttled answers {THROTTLED[front]}"
+        )
     gap = 1 - medians["tui"] / medians["headless"]
     print(f"tui / headless = {medians['tui'] / medians['headless']:.3f} (goal: within {GOAL:.0%})")
     return 0 if abs(gap) <= GOAL or medians["tui"] >= medians["headless"] else 1
