@@ -2,4 +2,5 @@
 
 from cams_tui.cli import main
 
-raise SystemExit(main())
+if __name__ == "__main__":  # not when a spawned child process imports it
+    raise SystemExit(main())

@@ -13,7 +13,7 @@ from __future__ import annotations
 import enum
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -399,10 +399,17 @@ class ComposeState:
         if self._counts_key != key:
             recipients = self.report.recipients if self.report is not None else []
             counts = dict.fromkeys(self.variables, 0)
-            for row in recipients:
-                for name, value in row.params.items():
-                    if name in counts and is_set(value):
-                        counts[name] += 1
+            columns = getattr(recipients, "columns", None)
+            if columns is not None:
+                # Held by column: count each column's empty cells at C speed, no row objects.
+                for name in counts:
+                    column = columns.get(name)
+                    counts[name] = len(column) - column.count("") if column is not None else 0
+            else:
+                for row in recipients:
+                    for name, value in row.params.items():
+                        if name in counts and is_set(value):
+                            counts[name] += 1
             self._counts_key, self._counts = key, counts
         return self._counts
 
@@ -594,15 +601,17 @@ def create_job(
     profile: str | None = None,
     campaign: str | None = None,
     canary_threshold: float | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> str:
     """Write the state's send to the journal as a job with all its batches; return its id.
 
     With ``state.canary`` set, the first recipients are planned as batches of their own
     and the job's canary is recorded (judged against ``canary_threshold``, default 20 %).
+    ``progress`` is called with (recipients planned, recipients in all) as planning goes.
     Blocking (planning and one SQLite transaction): call it from a thread.
     """
-    from cams_tui.engine.journal import Journal, Reject
-    from cams_tui.engine.planning import plan_batches, sender_item
+    from cams_tui.engine.journal import Journal
+    from cams_tui.engine.new_job import plan_job, write_job
     from cams_tui.schedule import JobSchedule
 
     problems = state.blocking_problems()
@@ -611,34 +620,37 @@ def create_job(
     report = state.report
     send_time = state.options.send_time()
     options = state.campaign().message_options()
-    items = (sender_item(row.to, state.recipient_params(row)) for row in report.recipients)
     canary = None
     if state.canary:
-        from cams_tui.engine.canary import DEFAULT_THRESHOLD, CanarySettings, canary_size, split_canary
+        from cams_tui.engine.canary import DEFAULT_THRESHOLD, CanarySettings, canary_size
 
         threshold = DEFAULT_THRESHOLD if canary_threshold is None else canary_threshold
         canary = CanarySettings(size=canary_size(state.canary, len(report.recipients)), threshold=threshold)
-        head, rest = split_canary(items, canary.size)
-        batches = list(plan_batches(head, options, placement=placement, max_query_length=max_query_length))
-        canary_batches = len(batches)
-        batches += plan_batches(rest, options, placement=placement, max_query_length=max_query_length)
-    else:
-        batches = plan_batches(items, options, placement=placement, max_query_length=max_query_length)
-    rejects = [Reject(line=r.line, input=r.text, reason=r.reason) for r in report.rejected]
+    # What recipient_params sends: the template's variables and every global value, each
+    # from the recipient's own cell when it has one.
+    params = {k: v.strip() for k, v in state.params.items() if is_set(v)}
+    names = list(dict.fromkeys([*state.variables, *params]))
+    plan = plan_job(
+        report,  # type: ignore[arg-type]
+        names=names,
+        global_params=params,
+        options=options,
+        placement=placement,
+        max_query_length=max_query_length,
+        canary=canary,
+        progress=progress,
+    )
     with Journal(data_dir) as journal:
-        job_id = journal.create_job(
+        return write_job(
+            journal,
+            report,  # type: ignore[arg-type]
+            plan,
             options=options,
-            params={k: v.strip() for k, v in state.params.items() if is_set(v)},
-            batches=batches,
+            params=params,
             endpoint=endpoint,
             placement=placement,
             schedule=None if send_time is None else JobSchedule.of(send_time).to_json(),
             campaign=campaign,
             profile=profile,
-            rejects=rejects,
-            duplicates=report.duplicate_count,
-            suppressed=report.suppressed_count,
+            canary=canary,
         )
-        if canary is not None:
-            journal.set_canary(job_id, {**canary.to_json(), "batches": canary_batches, "verdict": None})
-        return job_id

@@ -41,9 +41,9 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from cams_tui.api.client import CamsClient, max_query_length, normalize_endpoint
 from cams_tui.api.credentials import ENV_ACCESS_KEY_ID, ENV_ACCESS_KEY_SECRET, Credentials
@@ -58,7 +58,6 @@ from cams_tui.engine.canary import (
     CanarySettings,
     CanaryVerdict,
     canary_size,
-    split_canary,
 )
 from cams_tui.engine.events import (
     BatchEvent,
@@ -73,21 +72,20 @@ from cams_tui.engine.events import (
     ScheduleEvent,
     event_to_json,
 )
-from cams_tui.engine.journal import BatchState, JobRecord, JobState, Journal, Reject
-from cams_tui.engine.repeats import RepeatReport, find_repeats
-from cams_tui.engine.reconcile import ReconcileReport, ReconcileSettings, Reconciler
-from cams_tui.engine.planning import plan_batches, sender_item
+from cams_tui.engine.journal import BatchState, JobRecord, JobState, Journal
 from cams_tui.engine.limiters.base import Limiter, LimiterNotice
 from cams_tui.engine.limiters.factory import LIST_MESSAGES, MASS_SEND, account_key, limiter_factory
+from cams_tui.engine.new_job import plan_job, write_job
+from cams_tui.engine.reconcile import ReconcileReport, ReconcileSettings, Reconciler
+from cams_tui.engine.repeats import RepeatReport, find_repeats
 from cams_tui.engine.run import JobRunner, RunHooks, RunOptions, RunResult, placement_for_run
 from cams_tui.engine.sender import default_in_flight, freeze_startup_objects
 from cams_tui.errors import CannotProceed, UserError
+from cams_tui.export import EXPORT_FIELDS, export_rows, write_export  # noqa: F401 - names kept for importers
 from cams_tui.recipients import IntakeOptions, IntakeReport, check_params, load_suppression, read_recipients
-from cams_tui.recipients.params import resolve_params
 from cams_tui.schedule import JobSchedule, check_send_time, countdown, parse_send_time
 from cams_tui.templates import template_variables
 
-EXPORT_FIELDS = ("to", "status", "code", "message", "batch", "request_id", "group_message_id")
 _PROGRESS_EVERY_S = 0.25
 _PROGRESS_EVERY_S_NO_TTY = 5.0
 
@@ -213,44 +211,33 @@ def _send(args: argparse.Namespace) -> int:
     checked = variables
     # Unchecked: send every column and every global value under its own name.
     names = variables if variables is not None else list(dict.fromkeys([*report.param_columns, *campaign.params]))
-    items = (sender_item(row.to, resolve_params(row, names, campaign.params) or None) for row in report.recipients)
     canary = _canary_settings(args, campaign, context, len(report.recipients))
-
-    def plan(chunk: Any) -> list[Any]:
-        return list(
-            plan_batches(
-                chunk,
-                options,
-                placement=context.profile.placement,
-                max_query_length=max_query_length(context.endpoint),
-                max_size=args.batch_size or MAX_RECIPIENTS_PER_REQUEST,
-            )
-        )
-
-    if canary is not None:
-        # The canary slice is planned as batches of its own, sent and judged first.
-        head, rest = split_canary(items, canary.size)
-        batches = plan(head)
-        canary_batches = len(batches)
-        batches += plan(rest)
-    else:
-        batches = plan(items)
-    rejects = [Reject(r.line, r.text, r.reason) for r in report.rejected]
+    # The canary slice is planned as batches of its own, sent and judged first.
+    job_plan = plan_job(
+        report,
+        names=names,
+        global_params=campaign.params,
+        options=options,
+        placement=context.profile.placement,
+        max_query_length=max_query_length(context.endpoint),
+        max_size=args.batch_size or MAX_RECIPIENTS_PER_REQUEST,
+        canary=canary,
+    )
+    total = job_plan.recipients
+    # Numbers as stored (digits, no "+"): the journal's numbers are the same digits.
     repeats = find_repeats(
-        context.data_dir, campaign.template_code, campaign.language, (row.to for row in report.recipients),
+        context.data_dir, campaign.template_code, campaign.language, (str(n) for n in report.recipients.numbers),
         window_h=context.profile.repeat_window_h,
     )
-    del report
-    total = sum(b.size for b in batches)
     plan = PlanEvent(
         job_id=None,
         recipients=total,
         rejected=counts["rejected"],
         duplicates=counts["duplicates"],
         suppressed=counts["suppressed"],
-        batches=len(batches),
+        batches=len(job_plan.batches),
         pending_recipients=total,
-        pending_batches=len(batches),
+        pending_batches=len(job_plan.batches),
         rate=rate,
     )
     if repeats.repeats:
@@ -268,24 +255,21 @@ def _send(args: argparse.Namespace) -> int:
             check_send_time(schedule.local())
     journal = Journal(context.data_dir)
     with journal:
-        job_id = journal.create_job(
+        job_id = write_job(
+            journal,
+            report,
+            job_plan,
             options=options,
             params=campaign.params,
-            batches=batches,
             endpoint=context.endpoint,
             placement=context.profile.placement,
             schedule=None if schedule is None else schedule.to_json(),
             variables=checked,
             campaign=str(campaign_path.resolve()),
             profile=context.profile_name,
-            rejects=rejects,
-            rejected=counts["rejected"],
-            duplicates=counts["duplicates"],
-            suppressed=counts["suppressed"],
+            canary=canary,
         )
-        del batches
-        if canary is not None:
-            journal.set_canary(job_id, {**canary.to_json(), "batches": canary_batches, "verdict": None})
+        del job_plan, report
         out.note(f"job {job_id} written to the journal (resume with: {_cli(f'resume {job_id}', context)})")
         lookup = None if args.no_reconcile else _reconcile_settings(args, context, wait=args.wait)
         return asyncio.run(
@@ -773,51 +757,9 @@ def _count_cell(count: int | None) -> str:
 # ------------------------------------------------------------------------- export
 
 
-_EXPORT_STATUS = {
-    BatchState.PLANNED.value: "pending",
-    BatchState.SENDING.value: "unknown",
-    BatchState.OK.value: "ok",
-    BatchState.FAILED.value: "failed",
-    BatchState.UNKNOWN.value: "unknown",
-    BatchState.NOT_SENT_VERIFIED.value: "not_sent_verified",
-}
-
-
-def export_rows(journal: Journal, job_id: str) -> Iterator[dict[str, Any]]:
-    """One row per recipient of a job, in send order, then the rejected input lines."""
-    journal.job(job_id)
-    for batch, sender_list in journal.iter_sender_lists(job_id):
-        status = _EXPORT_STATUS[batch.state]
-        settled = batch.state in (
-            BatchState.OK.value,
-            BatchState.FAILED.value,
-            BatchState.UNKNOWN.value,
-            BatchState.NOT_SENT_VERIFIED.value,
-        )
-        for item in json.loads(sender_list):
-            yield {
-                "to": item["To"],
-                "status": status,
-                "code": (batch.code or "") if settled else "",
-                "message": (batch.message or "") if settled else "",
-                "batch": batch.index,
-                "request_id": batch.request_id or "",
-                "group_message_id": batch.group_message_id or "",
-            }
-    for reject in journal.rejects(job_id):
-        yield {
-            "to": reject.input,
-            "status": "rejected",
-            "code": "Rejected",
-            "message": f"line {reject.line}: {reject.reason}",
-            "batch": "",
-            "request_id": "",
-            "group_message_id": "",
-        }
-
-
 def _export(args: argparse.Namespace) -> int:
     context = _context(args, reaches_cams=False)
+    progress = _export_progress()
     with Journal(context.data_dir) as journal:
         journal.job(args.job_id)
         if args.output:
@@ -825,10 +767,10 @@ def _export(args: argparse.Namespace) -> int:
 
             # Whole or not at all, 0600, never through a symbolic link.
             with atomic_text_file(Path(args.output).expanduser()) as handle:
-                _write_export(journal, args.job_id, args.format, handle)
+                write_export(journal, args.job_id, args.format, handle, progress)
         else:
             try:
-                _write_export(journal, args.job_id, args.format, sys.stdout)
+                write_export(journal, args.job_id, args.format, sys.stdout, progress)
                 sys.stdout.flush()
             except BrokenPipeError:
                 # The reader stopped early (e.g. `| head`): not an error. Point stdout at
@@ -837,16 +779,23 @@ def _export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _write_export(journal: Journal, job_id: str, fmt: str, handle: TextIO) -> None:
-    from cams_tui.untrusted import write_csv
+def _export_progress() -> Callable[[int, int], None] | None:
+    """Rows written so far on stderr when it is a terminal (at most four times a second),
+    erased at the end; nothing otherwise."""
+    if not sys.stderr.isatty():
+        return None
+    shown = [0.0]
 
-    rows = export_rows(journal, job_id)
-    if fmt == "jsonl":
-        for row in rows:
-            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-        return
-    # A cell such as '=HYPERLINK(...)' from an input line or an answer is text to a spreadsheet.
-    write_csv(handle, EXPORT_FIELDS, rows)
+    def progress(done: int, total: int) -> None:
+        now = time.monotonic()
+        if done >= total:
+            sys.stderr.write("\r\x1b[2K")
+        elif now - shown[0] >= _PROGRESS_EVERY_S:
+            shown[0] = now
+            sys.stderr.write(f"\r\x1b[2Kexporting: {done:,} of {total:,} rows")
+        sys.stderr.flush()
+
+    return progress
 
 
 # ------------------------------------------------------------------------- output

@@ -13,13 +13,18 @@ planned for the body is resumed in ``query`` placement (:func:`replan_for_placem
 
 from __future__ import annotations
 
+import collections
 import json
-from collections.abc import Iterable, Iterator, Mapping
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from json.encoder import encode_basestring
+from typing import Protocol
 
 from cams_tui.api import signing
-from cams_tui.api.client import Placement
+from cams_tui.api.endpoints import Placement
 from cams_tui.api.models import MAX_RECIPIENTS_PER_REQUEST, MassMessageOptions, compact_json
-from cams_tui.engine.journal import BatchState, Journal, PlannedBatch
+from cams_tui.engine.journal import COMPRESS_LEVEL, BatchState, Journal, PlannedBatch
 from cams_tui.errors import UserError
 
 # "[", "]" and "," of the SenderList, percent-encoded.
@@ -37,6 +42,125 @@ def sender_item(to: str, params: Mapping[str, str] | None) -> str:
     if params:
         return compact_json({"TemplateParams": dict(params), "To": to})
     return compact_json({"To": to})
+
+
+class ColumnStore(Protocol):
+    """Recipients held by column (:class:`cams_tui.recipients.intake.RecipientStore`)."""
+
+    numbers: Sequence[int]
+    columns: Mapping[str, Sequence[str]]
+
+    def __len__(self) -> int: ...
+
+
+PlanProgress = Callable[[int, int], None]
+"""Called with (recipients planned, recipients in all) while a job is planned."""
+
+# Recipients turned into SenderList items at a time: a batch's worth, so that a million
+# recipients never exist as a million item strings at once (only as compressed batches).
+_CHUNK = MAX_RECIPIENTS_PER_REQUEST
+# Batches waiting for their compression at most (each holds its SenderList uncompressed).
+_COMPRESSING_AHEAD = 4
+
+
+def sender_items_of(
+    store: ColumnStore, names: Sequence[str], global_params: Mapping[str, str], start: int, stop: int
+) -> list[str]:
+    """The SenderList items of recipients ``start:stop``, built column by column.
+
+    Each name in ``names`` takes the recipient's cell of that column when it is not empty,
+    else the global value (stripped); a name with neither is left out of that recipient's
+    TemplateParams, and a recipient with no value at all is sent as ``{"To":...}``. The
+    result is byte for byte what :func:`sender_item` gives for each recipient."""
+    numbers = store.numbers[start:stop]
+    fragments: list[list[str] | str] = []  # per name: one fragment per recipient, or a constant
+    gaps = False
+    for name in dict.fromkeys(names):
+        key = encode_basestring(name) + ":"
+        fallback = (global_params.get(name) or "").strip()
+        column = store.columns.get(name)
+        if column is None:
+            if fallback:
+                fragments.append(key + encode_basestring(fallback))
+            continue
+        cells = column[start:stop]
+        if fallback:
+            cells = [cell or fallback for cell in cells]
+        elif not all(cells):
+            gaps = True
+            fragments.append([key + encode_basestring(cell) if cell else "" for cell in cells])
+            continue
+        fragments.append([key + value for value in map(encode_basestring, cells)])
+    tos = [f'"To":"{number}"}}' for number in numbers]
+    if not fragments:
+        return ["{" + to for to in tos]
+    if not gaps and all(isinstance(part, str) for part in fragments):
+        head = '{"TemplateParams":{' + ",".join(fragments) + "},"  # type: ignore[arg-type]
+        return [head + to for to in tos]
+    columns = [[part] * len(tos) if isinstance(part, str) else part for part in fragments]
+    if not gaps:
+        return ['{"TemplateParams":{' + ",".join(row) + "}," + to for *row, to in zip(*columns, tos)]
+    items = []
+    for *row, to in zip(*columns, tos):
+        params = ",".join(filter(None, row))
+        items.append('{"TemplateParams":{' + params + "}," + to if params else "{" + to)
+    return items
+
+
+def plan_recipients(
+    store: ColumnStore,
+    names: Sequence[str],
+    global_params: Mapping[str, str],
+    options: MassMessageOptions,
+    *,
+    placement: Placement,
+    max_query_length: int,
+    max_size: int = MAX_RECIPIENTS_PER_REQUEST,
+    canary_size: int = 0,
+    progress: PlanProgress | None = None,
+) -> tuple[list[PlannedBatch], int]:
+    """Every batch of a job, planned from recipients held by column; returns the batches and
+    how many of them are the canary's (its first ``canary_size`` recipients, packed apart).
+
+    The same batches as :func:`plan_batches` over :func:`sender_item` of each recipient,
+    without a Python object per recipient: items are built a batch at a time and each batch
+    is compressed as soon as it is whole."""
+    total = len(store)
+    canary_size = max(0, min(canary_size, total))
+
+    def items(start: int, stop: int) -> Iterator[str]:
+        for low in range(start, stop, _CHUNK):
+            high = min(low + _CHUNK, stop)
+            yield from sender_items_of(store, names, global_params, low, high)
+            if progress is not None:
+                progress(high, total)
+
+    def plan(start: int, stop: int) -> list[PlannedBatch]:
+        if placement is Placement.QUERY:
+            budget = query_budget(options, max_query_length)
+            return list(pack_batches(items(start, stop), max_size=max_size, max_encoded=budget))
+        if not 1 <= max_size <= MAX_RECIPIENTS_PER_REQUEST:
+            raise ValueError(f"a batch holds 1 to {MAX_RECIPIENTS_PER_REQUEST:,} recipients; got {max_size}")
+        # The body holds any batch: each is max_size recipients, in order. zlib lets go of
+        # the GIL while it compresses, so one batch is compressed while the next is built.
+        out: list[PlannedBatch] = []
+        pending: collections.deque[tuple[int, Future[bytes]]] = collections.deque()
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="compress") as pool:
+            for low in range(start, stop, max_size):
+                high = min(low + max_size, stop)
+                batch = sender_items_of(store, names, global_params, low, high)
+                data = ("[" + ",".join(batch) + "]").encode()
+                pending.append((len(batch), pool.submit(zlib.compress, data, COMPRESS_LEVEL)))
+                while len(pending) > _COMPRESSING_AHEAD or (pending and pending[0][1].done()):
+                    size, future = pending.popleft()
+                    out.append(PlannedBatch(size, future.result()))
+                if progress is not None:
+                    progress(high, total)
+            out.extend(PlannedBatch(size, future.result()) for size, future in pending)
+        return out
+
+    head = plan(0, canary_size) if canary_size else []
+    return head + plan(canary_size, total), len(head)
 
 
 def query_budget(options: MassMessageOptions, max_query_length: int) -> int:

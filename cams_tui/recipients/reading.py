@@ -260,13 +260,14 @@ def _rows_of(reader: Any, layout: Layout) -> Iterator[Record | None]:
             continue
         start, previous_end = previous_end + 1, reader.line_num
         width = len(row)
-        if not "".join(row).strip():
+        cell = row[phone] if phone < width else ""
+        # A row with a number in it is not blank: only the others need joining to know.
+        if not cell.strip() and not "".join(row).strip():
             yield None
             continue
         if skip_header:
             skip_header = False
             continue
-        cell = row[phone] if phone < width else ""
         if not indexes:
             yield start, cell, None, None
             continue

@@ -18,6 +18,7 @@ Nothing here imports Textual: a Textual thread worker calls :meth:`EngineRun.run
 from __future__ import annotations
 
 import asyncio
+import sys
 import threading
 import time
 from collections import Counter, deque
@@ -88,6 +89,12 @@ class BatchTally:
     counts: dict[str, int]
 
 
+SEND_SWITCH_INTERVAL_S = 0.001
+"""The interpreter's thread switch interval while a run sends (see :meth:`EngineRun.run`)."""
+_SWITCH_LOCK = threading.Lock()
+_RUNS_SENDING = 0
+_SWITCH_BEFORE = 0.005
+
 Stamped = tuple[float, "Event | BatchTally"]
 """An event with the wall-clock time it was received."""
 
@@ -124,7 +131,24 @@ class EngineRun:
 
     def run(self) -> DoneEvent:
         """Send the job; blocks until the run ends and returns its :class:`DoneEvent`."""
-        return asyncio.run(self._main())
+        # The UI's thread renders while the engine sends, and each of the engine's wake-ups
+        # (a permit's time, an answer) waits for the GIL until the interpreter switches
+        # threads: 5 ms by default. That jitter reads as late departures and slow answers,
+        # which the limiter answers by starting later. A 1 ms switch keeps it under the
+        # limiter's notice for the whole run (restored after; the last run out restores it).
+        with _SWITCH_LOCK:
+            global _RUNS_SENDING, _SWITCH_BEFORE
+            if _RUNS_SENDING == 0:
+                _SWITCH_BEFORE = sys.getswitchinterval()
+                sys.setswitchinterval(min(_SWITCH_BEFORE, SEND_SWITCH_INTERVAL_S))
+            _RUNS_SENDING += 1
+        try:
+            return asyncio.run(self._main())
+        finally:
+            with _SWITCH_LOCK:
+                _RUNS_SENDING -= 1
+                if _RUNS_SENDING == 0:
+                    sys.setswitchinterval(_SWITCH_BEFORE)
 
     def drain(self) -> list[Stamped]:
         """Take every buffered event, oldest first."""

@@ -10,11 +10,9 @@ happens on the send monitor.
 from __future__ import annotations
 
 import asyncio
-import csv
-import json
-import os
 import time
 from pathlib import Path
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -26,6 +24,7 @@ from textual.widgets import DataTable, Header, TabbedContent, TabPane
 
 from cams_tui.untrusted import escape_controls
 from cams_tui.compose import counted
+from cams_tui.errors import UserError
 from cams_tui.job_status import JobStatus, job_status, read_statuses
 from cams_tui.ui.engine_run import SendTarget
 from cams_tui.ui.widgets.footer import Footer
@@ -126,26 +125,14 @@ def resolution_text(data_dir: Path, job_id: str) -> str:
     return text + (f", {resent:,} since resent" if resent else "")
 
 
-def export_job(data_dir: Path, job_id: str, fmt: str, path: Path) -> int:
-    """Write a job's per-recipient results (CSV or JSON Lines) to ``path``, mode 0600;
-    returns the number of rows. Blocking: use a thread."""
-    from cams_tui.engine.journal import Journal
-    from cams_tui.headless import EXPORT_FIELDS, export_rows
+def export_job(
+    data_dir: Path, job_id: str, fmt: str, path: Path, progress: Callable[[int, int], None] | None = None
+) -> int:
+    """Write a job's per-recipient results (CSV or JSON Lines) to ``path``, whole or not at
+    all, mode 0600; returns the number of rows. Blocking: use a thread."""
+    from cams_tui.export import export_to_file
 
-    count = 0
-    with Journal(data_dir) as journal:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=EXPORT_FIELDS, lineterminator="\n") if fmt == "csv" else None
-            if writer is not None:
-                writer.writeheader()
-            for row in export_rows(journal, job_id):
-                if writer is not None:
-                    writer.writerow(row)
-                else:
-                    handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-                count += 1
-    return count
+    return export_to_file(data_dir, job_id, fmt, path, progress)
 
 
 def _when(stamp: float) -> str:
@@ -398,11 +385,23 @@ class JobActions(Screen[None]):
         if choice is None:
             return
         fmt, path = choice
+        shown = [0.0]
+        before = self.sub_title
+
+        def progress(done: int, total: int) -> None:  # in the export's thread
+            now = time.monotonic()
+            if now - shown[0] >= 0.2:
+                shown[0] = now
+                self.app.call_from_thread(setattr, self, "sub_title", f"exporting {done:,} of {total:,} rows…")
+
+        self.sub_title = f"exporting job {job_id}…"
         try:
-            count = await asyncio.to_thread(export_job, self.data_dir, job_id, fmt, path)
-        except OSError as exc:
-            self.notify(f"Cannot write {path}: {exc.strerror or exc}", severity="error")
+            count = await asyncio.to_thread(export_job, self.data_dir, job_id, fmt, path, progress)
+        except (OSError, UserError) as exc:
+            self.notify(f"Cannot write {path}: {getattr(exc, 'strerror', None) or exc}", severity="error")
             return
+        finally:
+            self.sub_title = before
         self.notify(f"Exported {count:,} rows of job {job_id} to {path}.")
 
 
