@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -182,3 +183,16 @@ def test_parameter_values_longer_than_a_viber_message_are_refused(tmp_path: Path
     assert len(report.recipients.numbers) == 1
     (rejected,) = report.rejected
     assert rejected.line == 3 and "column 'name' holds 1,001 characters" in rejected.reason
+
+
+def test_a_sparse_or_binary_recipients_file_is_refused_at_once(tmp_path: Path) -> None:
+    from cams_tui.recipients import IntakeOptions, read_recipients
+
+    sparse = tmp_path / "sparse.csv"
+    with sparse.open("wb") as handle:
+        handle.truncate(512 * 1024 * 1024)  # 512 MiB of holes: nothing on disk, NULs when read
+    started = time.monotonic()
+    with pytest.raises(OSError, match="NUL bytes") as caught:
+        read_recipients(sparse, IntakeOptions(default_region="PH"))
+    assert time.monotonic() - started < 5  # refused from its first bytes, not read whole
+    assert "numbers" in str(caught.value)

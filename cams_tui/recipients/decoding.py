@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from cams_tui.input_files import RECIPIENTS_MAX_BYTES, Snapshot, check_unchanged, open_input
+from cams_tui.input_files import RECIPIENTS_MAX_BYTES, InputFileError, Snapshot, check_unchanged, open_input
 
 Source = str | os.PathLike[str] | bytes | bytearray | memoryview | BinaryIO
 
@@ -141,6 +141,15 @@ def open_source(source: Source, what: str = "the file") -> TextSource:
         total = _remaining_size(stream)
     head = stream.read(_HEAD_SIZE) or b""
     codec, shown = detect_encoding(head)
+    if not codec.startswith("utf-16") and b"\x00" in head:
+        # No list of numbers holds NUL bytes; a binary or sparse file would otherwise be read
+        # whole as one enormous line (a 1 GB sparse file took minutes and gigabytes).
+        if owned is not None:
+            owned.close()
+        raise InputFileError(
+            f"{what} holds NUL bytes: it is not a text list of numbers (a binary or sparse file?); "
+            "give a .txt, .csv or .tsv file of numbers"
+        )
     reader = _CountingReader(head, stream)
     errors = "replace" if codec.startswith("utf-16") else _FALLBACK_ERRORS
     text = io.TextIOWrapper(
