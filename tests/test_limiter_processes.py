@@ -211,7 +211,7 @@ def test_jobs_shows_how_many_senders_share_the_account_of_the_jobs_being_sent(
     finally:
         runs = [finish(process) for process in processes]
     assert [run.code for run in runs] == [0, 0]
-    assert len(rows) == 2 and {row["state"] for row in rows} == {"running"}
+    assert len(rows) == 2 and {row["state"] for row in rows} == {"sending"}
     assert [row["senders"] for row in rows] == [2, 2]
     assert "SENDERS" in table.splitlines()[0]
     # Once they are done, nothing is being sent: no senders shown.
