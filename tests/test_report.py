@@ -137,7 +137,10 @@ def test_report_of_a_20000_recipient_job_with_moving_statuses_and_a_retarget_lis
     )
     code = main(["send", str(followup), "--recipients", str(retarget), "--dry-run", "--json", "--endpoint", url])
     assert code == 0
-    (plan,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    # The dry run also says that these numbers got this template in the last day (a repeat).
+    assert [e["event"] for e in events] == ["repeat", "plan"]
+    plan = events[-1]
     assert plan["recipients"] == len(expected) and plan["rejected"] == 0 and plan["duplicates"] == 0
 
 

@@ -141,11 +141,10 @@ def open_source(source: Source, what: str = "the file") -> TextSource:
         total = _remaining_size(stream)
     head = stream.read(_HEAD_SIZE) or b""
     codec, shown = detect_encoding(head)
-    if not codec.startswith("utf-16") and b"\x00" in head:
+    if owned is not None and not codec.startswith("utf-16") and b"\x00" in head:
         # No list of numbers holds NUL bytes; a binary or sparse file would otherwise be read
         # whole as one enormous line (a 1 GB sparse file took minutes and gigabytes).
-        if owned is not None:
-            owned.close()
+        owned.close()
         raise InputFileError(
             f"{what} holds NUL bytes: it is not a text list of numbers (a binary or sparse file?); "
             "give a .txt, .csv or .tsv file of numbers"
