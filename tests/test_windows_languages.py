@@ -349,3 +349,76 @@ def test_languages_and_windows_split_together_and_the_canary_comes_first() -> No
     # The canary: the first four read (two en, two ru), in their own batches, first.
     assert plan.canary_batches == 2 and [b.size for b in plan.batches[:2]] == [2, 2]
     assert plan.recipients == 14
+
+
+# ------------------------------------------------------------------ the command line
+
+from tests.test_headless import CAMPAIGN, env, sim  # noqa: E402,F401 - fixtures
+
+
+def _headless_campaign(folder: Path, extra: str = "") -> Path:
+    (folder / "campaign.toml").write_text(CAMPAIGN.replace("{sender}", "2000001") + extra, encoding="utf-8")
+    lines = ["phone,language,order_id"]
+    lines += [f"+{n},en,E{i}" for i, n in enumerate(MANILA[:12])]
+    lines += [f"+{n},ru,R{i}" for i, n in enumerate(MOSCOW[:7])]
+    lines += [f"+{MANILA[20]},de,X1"]
+    (folder / "numbers.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return folder / "campaign.toml"
+
+
+def test_send_plans_per_language_and_each_request_carries_its_own(
+    env: Path, sim: tuple[Simulator, str], capsys: pytest.CaptureFixture[str]  # noqa: F811
+) -> None:
+    import json
+
+    from cams_tui.cli import main
+
+    simulator, url = sim
+    campaign = _headless_campaign(env)
+    assert main(["send", str(campaign), "--dry-run", "--endpoint", url, "--batch-size", "5"]) == 0
+    err = capsys.readouterr().err
+    assert "en · 12 recipients" in err and "ru · 7 recipients" in err
+    assert "+639171200020 rejected: the template has no language 'de' (it has: en, ru)" in err
+    assert "19 recipients in 5 requests; left out: 1 rejected" in err
+    assert not simulator.accepted
+    assert main(["send", str(campaign), "--yes", "--json", "--endpoint", url, "--batch-size", "5"]) == 0
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.strip()]
+    groups = next(e for e in events if e["event"] == "groups")
+    assert [(g["language"], g["recipients"]) for g in groups["groups"]] == [("en", 12), ("ru", 7)]
+    assert events[-1]["event"] == "done" and events[-1]["ok"] == 19
+    carried = {number: request.language for request in simulator.accepted_requests for number in request.numbers}
+    assert carried == {**{n: "en" for n in MANILA[:12]}, **{n: "ru" for n in MOSCOW[:7]}}
+    # With language_fallback the German line goes in the campaign's language.
+    campaign = _headless_campaign(env, "")
+    text = campaign.read_text(encoding="utf-8").replace('cust_space_id', 'language_fallback = true\ncust_space_id')
+    campaign.write_text(text, encoding="utf-8")
+    assert main(["send", str(campaign), "--dry-run", "--endpoint", url, "--batch-size", "5"]) == 0
+    assert "en · 13 recipients" in capsys.readouterr().err
+
+
+def test_dry_run_says_how_many_go_now_and_when_the_rest_will(
+    env: Path, sim: tuple[Simulator, str], capsys: pytest.CaptureFixture[str]  # noqa: F811
+) -> None:
+    import json
+    import time
+
+    from cams_tui.cli import main
+
+    simulator, url = sim
+    campaign = _headless_campaign(env, '\n[schedule]\nwindow = "09:00-20:00"\n')
+    assert main(["send", str(campaign), "--dry-run", "--json", "--endpoint", url]) == 0
+    now = time.time()
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.strip()]
+    groups = next(e for e in events if e["event"] == "groups")
+    expected_now = sum(
+        g["recipients"] for g in groups["groups"] if WINDOW.is_open(tuple(g["zones"]), now)
+    )
+    assert groups["sendable_now"] == expected_now
+    for group in groups["groups"]:
+        zones = tuple(group["zones"])
+        assert group["opens_at"] == pytest.approx(WINDOW.next_open(zones, now), abs=120)
+    assert {tuple(g["zones"]) for g in groups["groups"]} == {("Asia/Manila",), ("Europe/Moscow",)}
+    assert main(["send", str(campaign), "--dry-run", "--endpoint", url]) == 0
+    err = capsys.readouterr().err
+    assert "delivery window 09:00-20:00 in each recipient's local time" in err
+    assert ("go now" in err) and ("Asia/Manila" in err) and ("Europe/Moscow" in err)

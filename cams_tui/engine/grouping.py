@@ -225,3 +225,61 @@ def template_languages(templates: Sequence[Any], template_code: str) -> frozense
     """The languages a template has, from ListChatappTemplate's rows (one per template and
     language)."""
     return frozenset(t.language for t in templates if t.template_code == template_code and t.language)
+
+
+def describe_group(group: GroupSummary, now: float) -> str:
+    """One group as the plan and Review list it: ``ru · Europe/Moscow · 20 recipients from
+    Tue 01 Dec 09:00 local (2026-12-01 14:00 +08:00 here)``."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from cams_tui.compose import counted
+
+    parts = []
+    if group.language is not None:
+        parts.append(group.language)
+    if group.zones is not None:
+        shown = ", ".join(group.zones[:3]) + (f" +{len(group.zones) - 3} zones" if len(group.zones) > 3 else "")
+        parts.append(shown)
+    what = counted(group.recipients, "recipient")
+    if group.opens_at is None or group.opens_at <= now or group.zones is None:
+        what += " now" if group.zones is not None else ""
+    else:
+        local = datetime.fromtimestamp(group.opens_at, ZoneInfo(group.zones[0]))
+        here = datetime.fromtimestamp(group.opens_at).astimezone()
+        what += (
+            f" from {local:%a %d %b %H:%M} local ({here:%Y-%m-%d %H:%M} {here.strftime('%z')[:3]}:"
+            f"{here.strftime('%z')[3:]} here)"
+        )
+    return " · ".join([*parts, what])
+
+
+def window_summary(groups: Sequence[GroupSummary], now: float) -> str | None:
+    """``30 recipients go now, 45 wait for their delivery window (the next opens in 3h 00m 00s)``;
+    ``None`` when the job has no window."""
+    from cams_tui.compose import counted
+    from cams_tui.schedule import countdown
+
+    windowed = [g for g in groups if g.zones is not None]
+    if not windowed:
+        return None
+    waiting = [g for g in windowed if g.opens_at is not None and g.opens_at > now]
+    going = sum(g.recipients for g in groups) - sum(g.recipients for g in waiting)
+    if not waiting:
+        return f"{counted(going, 'recipient')} go now: every window is open"
+    soonest = min(g.opens_at for g in waiting if g.opens_at is not None)
+    last = max(g.opens_at for g in waiting if g.opens_at is not None)
+    return (
+        f"{going:,} of {counted(going + sum(g.recipients for g in waiting), 'recipient')} go now, "
+        f"{sum(g.recipients for g in waiting):,} wait for their delivery window (the next opens in "
+        f"{countdown(soonest - now)}, the last in {countdown(last - now)})"
+    )
+
+
+def language_counts(groups: Sequence[GroupSummary]) -> dict[str, int]:
+    """Recipients per template language, in the order the plan sends them."""
+    counts: dict[str, int] = {}
+    for group in groups:
+        if group.language is not None:
+            counts[group.language] = counts.get(group.language, 0) + group.recipients
+    return counts
