@@ -422,3 +422,47 @@ def test_dry_run_says_how_many_go_now_and_when_the_rest_will(
     err = capsys.readouterr().err
     assert "delivery window 09:00-20:00 in each recipient's local time" in err
     assert ("go now" in err) and ("Asia/Manila" in err) and ("Europe/Moscow" in err)
+
+
+# ------------------------------------------------------------------ the TUI's composition
+
+
+def test_the_tuis_send_takes_the_window_fields_and_the_list_languages(tmp_path: Path) -> None:
+    from cams_tui.api.models import TemplateDetail, TemplateSummary
+    from cams_tui.compose import ComposeState, OptionsForm, create_job
+    from cams_tui.simulator.demo_data import DEMO_SERVICE_ID, ORDER_SHIPPED, TEMPLATES, find_template
+
+    template = find_template(ORDER_SHIPPED, "en")
+    assert template is not None
+    text = "phone,language,order_id\n" + "\n".join(
+        [f"+{n},en,E{i}" for i, n in enumerate(MANILA[:6])] + [f"+{n},ru,R{i}" for i, n in enumerate(MOSCOW[:4])]
+    )
+    state = ComposeState(
+        templates=[TemplateSummary.model_validate(t.summary()) for t in TEMPLATES],
+        template=TemplateSummary.model_validate(template.summary()),
+        detail=TemplateDetail.model_validate(template.detail()),
+        sender=DEMO_SERVICE_ID,
+        params={"name": "Ann"},
+        report=read_recipients_text(text),
+        options=OptionsForm(send_window="09:00-20:00", send_days="mon,tue,wed,thu,fri,sat,sun"),
+    )
+    assert state.blocking_problems() == []
+    campaign = state.campaign()
+    assert campaign.schedule is not None and campaign.schedule.window == "09:00-20:00"
+    assert OptionsForm(send_window="20-9").errors() == {"send_window": "window '20-9' ends before it starts; "
+                                                        "write the hours within one day, e.g. 09:00-20:00"}
+    assert "send_days" in OptionsForm(send_window="09:00-20:00", send_days="mon,funday").errors()
+    groups, rejected = state.plan_groups()
+    assert [(g.language, g.zones, g.recipients) for g in groups] in (
+        [("en", ("Asia/Manila",), 6), ("ru", ("Europe/Moscow",), 4)],
+        [("ru", ("Europe/Moscow",), 4), ("en", ("Asia/Manila",), 6)],
+    ) and rejected == 0
+    job_id = create_job(state, data_dir=tmp_path, endpoint="http://127.0.0.1:9", placement=Placement.BODY,
+                        max_query_length=60_000)
+    with Journal(tmp_path) as journal:
+        job = journal.job(job_id)
+        batches = journal.batches(job_id)
+    assert job.schedule == {"window": {"start": 540, "end": 1200, "days": [0, 1, 2, 3, 4, 5, 6]}}
+    assert sorted((b.language, b.zones, b.size) for b in batches) == [
+        ("en", ("Asia/Manila",), 6), ("ru", ("Europe/Moscow",), 4)
+    ]
