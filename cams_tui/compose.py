@@ -371,6 +371,8 @@ class ComposeState:
     """A campaign's ``language_fallback``."""
     zones: dict[str, str] = field(default_factory=dict)
     """A campaign's ``[schedule.zones]``: one time zone per country of several."""
+    language_details: dict[str, TemplateDetail] = field(default_factory=dict, repr=False)
+    """The chosen template's detail in the list's other languages (for their previews)."""
     _groups_key: tuple[object, ...] | None = field(default=None, repr=False)
     _groups: tuple[list[GroupSummary], int] = field(default_factory=lambda: ([], 0), repr=False)
     _counts_key: tuple[int, tuple[str, ...]] | None = field(default=None, repr=False)
@@ -411,6 +413,29 @@ class ComposeState:
         if row is not None:
             values.update({k: v for k, v in row.params.items() if is_set(v)})
         return values
+
+    def language_for(self, row: RecipientRow | None) -> str | None:
+        """The template language one recipient is sent in (its ``language`` cell, its
+        country's default, the campaign's), or ``None`` when the template lacks it and
+        there is no fallback (the recipient will be rejected)."""
+        targeting = self.targeting()
+        default = self.template.language if self.template is not None else None
+        if targeting.languages is None or row is None:
+            return default
+        region = None
+        if targeting.languages.by_region:
+            from cams_tui.recipients.zones import ZoneFinder
+
+            region = ZoneFinder().region(int(row.to))
+        language, _reason = targeting.languages.choose(row.params.get("language", ""), region)
+        return language
+
+    def detail_for(self, language: str | None) -> TemplateDetail | None:
+        """The template's detail in ``language`` (the chosen one's, or one loaded for the
+        preview of a recipient in another language), or ``None`` when not loaded."""
+        if self.template is not None and language == self.template.language:
+            return self.detail
+        return self.language_details.get(language or "")
 
     def missing_for(self, row: RecipientRow | None) -> list[str]:
         """The template variables one recipient (or, with ``None``, a recipient without

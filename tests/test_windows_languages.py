@@ -466,3 +466,34 @@ def test_the_tuis_send_takes_the_window_fields_and_the_list_languages(tmp_path: 
     assert sorted((b.language, b.zones, b.size) for b in batches) == [
         ("en", ("Asia/Manila",), 6), ("ru", ("Europe/Moscow",), 4)
     ]
+
+
+async def test_the_tuis_preview_and_review_speak_each_language(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cams_tui.ui.widgets.template_preview import TemplatePreview
+    from tests.test_ui_flow import demo_app, paste, settle
+
+    app = demo_app(tmp_path, monkeypatch)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        state = app.state
+        await pilot.press("down", "enter")  # order_shipped (en)
+        await settle(pilot)
+        await pilot.press("ctrl+n")
+        rows = ["phone,language,name,order_id"] + [
+            f"+{MANILA[0]},en,Ana,A1", f"+{MOSCOW[0]},ru,Иван,A2", f"+{MANILA[1]},en,Bob,A3"
+        ]
+        await paste(pilot, "\n".join(rows))
+        assert state.recipient_count == 3
+        await pilot.press("ctrl+n")  # params: the first recipient's preview, in English
+        await settle(pilot)
+        preview = app.compose_screen.query_one("#params-preview", TemplatePreview)
+        assert "(en, 1/3)" in str(preview.border_title)
+        await pilot.press("]")  # the second recipient: in Russian, loaded from CAMS
+        await settle(pilot)
+        assert "(ru, 2/3)" in str(preview.border_title)
+        assert "ru" in state.language_details
+        assert "Ваш заказ A2" in str(preview.render())
+        await pilot.press("ctrl+n", "ctrl+n")  # options, review
+        await settle(pilot)
+        summary = str(app.compose_screen.query_one("#review-summary").render())
+        assert "Languages" in summary and "en 2 · ru 1" in summary
