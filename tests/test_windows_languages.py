@@ -497,3 +497,49 @@ async def test_the_tuis_preview_and_review_speak_each_language(tmp_path: Path, m
         await settle(pilot)
         summary = str(app.compose_screen.query_one("#review-summary").render())
         assert "Languages" in summary and "en 2 · ru 1" in summary
+
+
+def test_a_version_5_journal_gains_batch_languages_and_windows_and_keeps_its_batches(tmp_path: Path) -> None:
+    import sqlite3
+    import zlib
+
+    from cams_tui.engine import journal as module
+
+    db = sqlite3.connect(tmp_path / "journal.sqlite3")
+    for number in range(5):  # a journal as version 5 wrote it, with one job of one batch
+        for statement in module._split_sql(module._MIGRATIONS[number]):
+            db.execute(statement)
+    db.execute(
+        "INSERT INTO jobs (id, created_at, updated_at, state, endpoint, options_json, params_json, recipients, "
+        "rejected, duplicates, suppressed, batches) VALUES ('old', 1, 1, 'planned', 'http://127.0.0.1:9', ?, '{}', "
+        "1, 0, 0, 0, 1)",
+        (OPTIONS.model_dump_json(by_alias=True, exclude_none=True),),
+    )
+    db.execute(
+        "INSERT INTO batches (job_id, idx, size, state, sender_list, updated_at) VALUES ('old', 0, 1, 'planned', ?, 1)",
+        (zlib.compress(b'[{"To":"639171200000"}]'),),
+    )
+    db.execute("PRAGMA user_version=5")
+    db.commit()
+    db.close()
+    with Journal(tmp_path) as journal:
+        (batch,) = journal.batches("old")
+        assert (batch.language, batch.zones, batch.not_before) == (None, None, None)
+        assert journal.sender_list("old", 0) == '[{"To":"639171200000"}]'
+        assert journal._db.execute("PRAGMA user_version").fetchone()[0] == 6
+
+
+def test_a_split_batch_keeps_its_language_and_window(tmp_path: Path) -> None:
+    from cams_tui.engine.journal import PlannedBatch
+    from cams_tui.engine.planning import split_in_halves
+
+    items = ",".join(f'{{"To":"{n}"}}' for n in MOSCOW[:4])
+    batch = PlannedBatch.of(4, f"[{items}]", language="ru", zones=("Europe/Moscow",), not_before=MOSCOW_OPENS)
+    with Journal(tmp_path) as journal:
+        job_id = journal.create_job(options=OPTIONS, params={}, batches=[batch], endpoint="http://127.0.0.1:9")
+        created = journal.split_batch(job_id, 0, split_in_halves(journal.sender_list(job_id, 0)))
+        pieces = journal.batches(job_id)
+    assert [b.index for b in pieces] == created
+    assert {(b.language, b.zones, b.not_before, b.size) for b in pieces} == {
+        ("ru", ("Europe/Moscow",), MOSCOW_OPENS, 2)
+    }
