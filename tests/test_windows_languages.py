@@ -543,3 +543,14 @@ def test_a_split_batch_keeps_its_language_and_window(tmp_path: Path) -> None:
     assert {(b.language, b.zones, b.not_before, b.size) for b in pieces} == {
         ("ru", ("Europe/Moscow",), MOSCOW_OPENS, 2)
     }
+
+
+def test_the_send_monitor_says_what_a_window_wait_is_for() -> None:
+    from cams_tui.ui.send_state import SendState
+
+    state = SendState("job")
+    state.apply([(0.0, ScheduleEvent("job", "waiting", MOSCOW_OPENS, "2026-12-01 06:00 +00:00", 3600.0, "window", 45))])
+    assert state.phase == "scheduled"
+    assert state.scheduled == "45 wait for their delivery window: next at 2026-12-01 06:00 +00:00, in 1h 00m 00s"
+    state.apply([(1.0, ScheduleEvent("job", "waiting", MOSCOW_OPENS, "2026-12-01 06:00 +00:00", 3600.0))])
+    assert state.scheduled.startswith("starts 2026-12-01 06:00 +00:00")
