@@ -554,3 +554,23 @@ def test_the_send_monitor_says_what_a_window_wait_is_for() -> None:
     assert state.scheduled == "45 wait for their delivery window: next at 2026-12-01 06:00 +00:00, in 1h 00m 00s"
     state.apply([(1.0, ScheduleEvent("job", "waiting", MOSCOW_OPENS, "2026-12-01 06:00 +00:00", 3600.0))])
     assert state.scheduled.startswith("starts 2026-12-01 06:00 +00:00")
+
+
+def test_a_campaign_with_windows_and_languages_round_trips_through_toml() -> None:
+    import tomllib
+
+    from cams_tui.campaign import campaign_to_toml
+
+    campaign = parse_campaign({
+        "template_code": "T", "language": "en", "from": "2000001", "language_fallback": True,
+        "languages": {"ru": "ru", "PH": "tl"},
+        "schedule": {"window": "09:00-20:00", "days": ["mon", "tue"], "zones": {"us": "America/New_York"}},
+    })
+    assert campaign.languages == {"RU": "ru", "PH": "tl"}
+    assert campaign.schedule is not None and campaign.schedule.zones == {"US": "America/New_York"}
+    again = parse_campaign(tomllib.loads(campaign_to_toml(campaign)))
+    assert again == campaign
+    plain = parse_campaign({"template_code": "T", "language": "en", "from": "2000001"})
+    assert "language_fallback" not in campaign_to_toml(plain) and "languages" not in campaign_to_toml(plain)
+    with pytest.raises(CampaignError, match=r"languages: .*'Philippines' is not a two-letter region code"):
+        parse_campaign({"template_code": "T", "language": "en", "from": "1", "languages": {"Philippines": "tl"}})
