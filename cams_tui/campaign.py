@@ -23,8 +23,17 @@ code = "SPRING24"
 file = "numbers.csv"        # relative to this file
 default_region = "PH"       # for national numbers
 
-[schedule]                  # send later (cams_tui.schedule)
+[schedule]                  # send later, and within hours (cams_tui.schedule)
 at = "2026-12-24T09:00+08:00"
+window = "09:00-20:00"      # each recipient's local time
+days = ["mon", "tue", "wed", "thu", "fri"]
+
+[schedule.zones]            # one zone for a country of several
+US = "America/New_York"
+
+language_fallback = false   # a recipient's language the template lacks: rejected
+[languages]                 # per-country defaults; a "language" column overrides them
+RU = "ru"
 ```
 """
 
@@ -173,6 +182,26 @@ class Campaign(BaseModel):
     recipients: RecipientsSource = Field(default_factory=RecipientsSource)
     canary: CanaryOptions | None = Field(None, description="Send a canary slice first (off when absent).")
     schedule: ScheduleOptions | None = Field(None, description="Send at a later time (now when absent).")
+    languages: dict[str, str] = Field(
+        default_factory=dict,
+        description="A template language per country (PH = \"tl\"); a recipient's language column overrides it.",
+    )
+    language_fallback: bool = Field(
+        False, description="Send in `language` to a recipient whose language the template lacks (else rejected)."
+    )
+
+    @field_validator("languages")
+    @classmethod
+    def _languages(cls, value: dict[str, str]) -> dict[str, str]:
+        checked = {}
+        for region, language in value.items():
+            code = region.strip().upper()
+            if len(code) != 2 or not code.isalpha():
+                raise ValueError(f"languages: {region!r} is not a two-letter region code such as PH")
+            if not str(language).strip():
+                raise ValueError(f"languages.{code} is empty: give a template language such as en")
+            checked[code] = str(language).strip()
+        return checked
 
     _blank = field_validator("label", "tag", "task_id", "cust_space_id", mode="before")(_blank_to_none)
 
@@ -280,7 +309,11 @@ def load_campaign(path: Path) -> Campaign:
 def campaign_to_toml(campaign: Campaign) -> str:
     """The campaign as TOML text, empty tables left out."""
     data = campaign.model_dump(mode="json", by_alias=True, exclude_none=True)
-    for table in ("fallback", "params", "recipients", "schedule"):
+    if not data.get("language_fallback"):
+        data.pop("language_fallback", None)
+    if isinstance(data.get("schedule"), dict) and not data["schedule"].get("zones"):
+        data["schedule"].pop("zones", None)
+    for table in ("fallback", "params", "recipients", "schedule", "languages"):
         if not data.get(table):
             data.pop(table, None)
     return tomli_w.dumps(data)

@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from cams_tui.api.client import Placement
     from cams_tui.api.models import TemplateDetail, TemplateSummary, ViberService
     from cams_tui.campaign import Campaign
+    from cams_tui.engine.grouping import GroupSummary, Targeting
+    from cams_tui.schedule import DeliveryWindow, ScheduleOptions
 
 FALLBACK_RULES: dict[str, str] = {
     "undelivered": "SMS when Viber does not deliver within the fallback duration",
@@ -165,6 +167,10 @@ class OptionsForm:
     cust_space_id: str = ""
     send_at: str = ""
     """When the send starts (ISO 8601 with its UTC offset); empty: at once."""
+    send_window: str = ""
+    """Delivery hours in each recipient's local time (``09:00-20:00``); empty: any time."""
+    send_days: str = ""
+    """The window's weekdays, comma-separated (``mon,tue``); empty: every day."""
 
     def errors(self) -> dict[str, str]:
         """Field name → what is wrong with it, in words, with the allowed range."""
@@ -196,7 +202,27 @@ class OptionsForm:
                 parse_send_time(self.send_at, what="send at")
             except ScheduleError as exc:
                 problems["send_at"] = str(exc).removeprefix("send at: ")
+        if self.send_window.strip() or self.send_days.strip():
+            try:
+                self.delivery_window()
+            except ValueError as exc:
+                problems["send_days" if str(exc).startswith("days") else "send_window"] = str(exc)
         return problems
+
+    def day_list(self) -> list[str] | None:
+        """The window's weekdays as typed, or ``None`` (every day)."""
+        days = [part.strip() for part in self.send_days.replace(" ", ",").split(",") if part.strip()]
+        return days or None
+
+    def delivery_window(self) -> DeliveryWindow | None:
+        """The window asked for, or ``None``; :class:`ValueError` naming what is wrong."""
+        from cams_tui.schedule import DeliveryWindow, parse_days, parse_hours
+
+        if not self.send_window.strip() and not self.send_days.strip():
+            return None
+        start, end = parse_hours(self.send_window.strip() or "00:00-24:00")
+        days = self.day_list()
+        return DeliveryWindow(start, end, parse_days(days) if days is not None else frozenset(range(7)))
 
     def send_time(self) -> datetime | None:
         """The start as an aware datetime, or ``None`` (at once, or not a valid time)."""
@@ -238,6 +264,8 @@ class OptionsForm:
                 if campaign.schedule is not None and campaign.schedule.at is not None
                 else ""
             ),
+            send_window=(campaign.schedule.window or "") if campaign.schedule is not None else "",
+            send_days=",".join(campaign.schedule.days or []) if campaign.schedule is not None else "",
         )
 
 
@@ -337,6 +365,16 @@ class ComposeState:
     """The canary slice: empty for none, else a number of recipients (100) or a share (1%)."""
     sent: SentJob | None = None
     """The job last sent from this composition (``None``: nothing sent yet)."""
+    languages: dict[str, str] = field(default_factory=dict)
+    """A campaign's ``[languages]``: a template language per country."""
+    language_fallback: bool = False
+    """A campaign's ``language_fallback``."""
+    zones: dict[str, str] = field(default_factory=dict)
+    """A campaign's ``[schedule.zones]``: one time zone per country of several."""
+    language_details: dict[str, TemplateDetail] = field(default_factory=dict, repr=False)
+    """The chosen template's detail in the list's other languages (for their previews)."""
+    _groups_key: tuple[object, ...] | None = field(default=None, repr=False)
+    _groups: tuple[list[GroupSummary], int] = field(default_factory=lambda: ([], 0), repr=False)
     _counts_key: tuple[int, tuple[str, ...]] | None = field(default=None, repr=False)
     _counts: dict[str, int] = field(default_factory=dict, repr=False)
 
@@ -375,6 +413,29 @@ class ComposeState:
         if row is not None:
             values.update({k: v for k, v in row.params.items() if is_set(v)})
         return values
+
+    def language_for(self, row: RecipientRow | None) -> str | None:
+        """The template language one recipient is sent in (its ``language`` cell, its
+        country's default, the campaign's), or ``None`` when the template lacks it and
+        there is no fallback (the recipient will be rejected)."""
+        targeting = self.targeting()
+        default = self.template.language if self.template is not None else None
+        if targeting.languages is None or row is None:
+            return default
+        region = None
+        if targeting.languages.by_region:
+            from cams_tui.recipients.zones import ZoneFinder
+
+            region = ZoneFinder().region(int(row.to))
+        language, _reason = targeting.languages.choose(row.params.get("language", ""), region)
+        return language
+
+    def detail_for(self, language: str | None) -> TemplateDetail | None:
+        """The template's detail in ``language`` (the chosen one's, or one loaded for the
+        preview of a recipient in another language), or ``None`` when not loaded."""
+        if self.template is not None and language == self.template.language:
+            return self.detail
+        return self.language_details.get(language or "")
 
     def missing_for(self, row: RecipientRow | None) -> list[str]:
         """The template variables one recipient (or, with ``None``, a recipient without
@@ -540,7 +601,6 @@ class ComposeState:
             raise ValueError(self.template_problem() or "choose a template and a sender")
         options = self.options
         from cams_tui.campaign import Campaign, CanaryOptions, Fallback, RecipientsSource
-        from cams_tui.schedule import ScheduleOptions
 
         send_time = options.send_time()
 
@@ -564,8 +624,68 @@ class ComposeState:
                 file=self.recipients_file or None, default_region=self.default_region or None
             ),
             canary=CanaryOptions(size=self.canary) if self.canary else None,
-            schedule=ScheduleOptions(at=send_time) if send_time is not None else None,
+            schedule=self._schedule_options(send_time),
+            languages=dict(self.languages),
+            language_fallback=self.language_fallback,
         )
+
+    def _schedule_options(self, send_time: datetime | None) -> ScheduleOptions | None:
+        from cams_tui.schedule import ScheduleOptions
+
+        options = self.options
+        window = options.send_window.strip() or None
+        days = options.day_list()
+        if send_time is None and window is None and days is None:
+            return None
+        try:
+            return ScheduleOptions(at=send_time, window=window, days=days, zones=dict(self.zones))
+        except ValueError:
+            return ScheduleOptions(at=send_time, zones=dict(self.zones))  # errors() says what is wrong
+
+    def targeting(self, now: float | None = None) -> Targeting:
+        """How the send splits its recipients: per language (a ``language`` column or a
+        campaign's ``[languages]``), per delivery window; ``now``: the send's start."""
+        import time
+
+        from cams_tui.engine.grouping import LANGUAGE_COLUMN, targeting_for, template_languages
+
+        send_time = self.options.send_time()
+        start = send_time.timestamp() if send_time is not None else (time.time() if now is None else now)
+        code = self.template.template_code if self.template is not None else ""
+        language = self.template.language if self.template is not None else ""
+        available = template_languages(self.templates, code) if self.templates else None
+        columns = self.report.recipients.columns if self.report is not None else {}
+        return targeting_for(
+            language=language,
+            languages=self.languages,
+            language_fallback=self.language_fallback,
+            has_language_column=LANGUAGE_COLUMN in columns,
+            available=available or None,
+            schedule=self._schedule_options(send_time),
+            now=start,
+        )
+
+    def plan_groups(self) -> tuple[list[GroupSummary], int]:
+        """The recipients per language and delivery window (and how many the split
+        rejects), as Review shows them; ``([], 0)`` when the send is one group. Computed
+        once per composition."""
+        from cams_tui.engine.grouping import GroupSummary, group_recipients
+
+        if self.report is None:
+            return [], 0
+        targeting = self.targeting()
+        if not targeting.active:
+            return [], 0
+        key = (self.fingerprint(), tuple(sorted(self.languages.items())), self.language_fallback,
+               tuple(sorted(self.zones.items())), int(targeting.now) // 60)
+        if self._groups_key != key:
+            groups, rejects = group_recipients(self.report.recipients, targeting)  # type: ignore[arg-type]
+            self._groups = (
+                [GroupSummary(g.language, g.zones, g.opens_at, g.recipients, 0) for g in groups],
+                len(rejects),
+            )
+            self._groups_key = key
+        return self._groups
 
     def apply_campaign(self, campaign: Campaign) -> None:
         """Take a campaign's choices (the template itself is matched by the caller)."""
@@ -575,6 +695,9 @@ class ComposeState:
         self.recipients_file = campaign.recipients.file or ""
         self.canary = campaign.canary.size if campaign.canary is not None else ""
         self.default_region = campaign.recipients.default_region or self.default_region
+        self.languages = dict(campaign.languages)
+        self.language_fallback = campaign.language_fallback
+        self.zones = dict(campaign.schedule.zones) if campaign.schedule is not None else {}
         self.test_send = None
         self.job_id = None
 
@@ -611,6 +734,7 @@ def create_job(
     Blocking (planning and one SQLite transaction): call it from a thread.
     """
     from cams_tui.engine.journal import Journal
+    from cams_tui.engine.grouping import schedule_json
     from cams_tui.engine.new_job import plan_job, write_job
     from cams_tui.schedule import JobSchedule
 
@@ -630,6 +754,8 @@ def create_job(
     # from the recipient's own cell when it has one.
     params = {k: v.strip() for k, v in state.params.items() if is_set(v)}
     names = list(dict.fromkeys([*state.variables, *params]))
+    targeting = state.targeting()
+    window = targeting.window
     plan = plan_job(
         report,  # type: ignore[arg-type]
         names=names,
@@ -639,7 +765,11 @@ def create_job(
         max_query_length=max_query_length,
         canary=canary,
         progress=progress,
+        targeting=targeting,
     )
+    if not plan.recipients:
+        reason = plan.rejects[0].reason if plan.rejects else "no recipients"
+        raise ValueError(f"no recipient left to send to: {reason}")
     with Journal(data_dir) as journal:
         return write_job(
             journal,
@@ -649,7 +779,7 @@ def create_job(
             params=params,
             endpoint=endpoint,
             placement=placement,
-            schedule=None if send_time is None else JobSchedule.of(send_time).to_json(),
+            schedule=schedule_json(None if send_time is None else JobSchedule.of(send_time), window),
             campaign=campaign,
             profile=profile,
             canary=canary,

@@ -75,7 +75,15 @@ from cams_tui.engine.events import (
 from cams_tui.engine.journal import BatchState, JobRecord, JobState, Journal
 from cams_tui.engine.limiters.base import Limiter, LimiterNotice
 from cams_tui.engine.limiters.factory import LIST_MESSAGES, MASS_SEND, account_key, limiter_factory
-from cams_tui.engine.new_job import plan_job, write_job
+from cams_tui.engine.grouping import (
+    LANGUAGE_COLUMN,
+    describe_group,
+    schedule_json,
+    targeting_for,
+    template_languages,
+    window_summary,
+)
+from cams_tui.engine.new_job import JobPlan, plan_job, write_job
 from cams_tui.engine.reconcile import ReconcileReport, ReconcileSettings, Reconciler
 from cams_tui.engine.repeats import RepeatReport, find_repeats
 from cams_tui.engine.run import JobRunner, RunHooks, RunOptions, RunResult, placement_for_run
@@ -83,7 +91,7 @@ from cams_tui.engine.sender import default_in_flight, freeze_startup_objects
 from cams_tui.errors import CannotProceed, UserError
 from cams_tui.export import EXPORT_FIELDS, export_rows, write_export  # noqa: F401 - names kept for importers
 from cams_tui.recipients import IntakeOptions, IntakeReport, check_params, load_suppression, read_recipients
-from cams_tui.schedule import JobSchedule, check_send_time, countdown, parse_send_time
+from cams_tui.schedule import DeliveryWindow, JobSchedule, check_send_time, countdown, parse_send_time
 from cams_tui.templates import template_variables
 
 _PROGRESS_EVERY_S = 0.25
@@ -209,8 +217,27 @@ def _send(args: argparse.Namespace) -> int:
         if not params_report.ok:
             raise UserError("\n".join(params_report.problems()))
     checked = variables
-    # Unchecked: send every column and every global value under its own name.
+    targeting = targeting_for(
+        language=campaign.language,
+        languages=campaign.languages,
+        language_fallback=campaign.language_fallback,
+        has_language_column=LANGUAGE_COLUMN in report.recipients.columns,
+        available=None,
+        schedule=campaign.schedule,
+        now=schedule.at if schedule is not None else time.time(),
+    )
+    if targeting.languages is not None and context.credentials is not None:
+        available = asyncio.run(_fetch_languages(context, campaign))
+        targeting = dataclasses.replace(
+            targeting, languages=dataclasses.replace(targeting.languages, available=available)
+        )
+    elif targeting.languages is not None:
+        out.note("no credentials: the template's languages were not checked")
+    # Unchecked: send every column and every global value under its own name (but the
+    # column that picks the language).
     names = variables if variables is not None else list(dict.fromkeys([*report.param_columns, *campaign.params]))
+    if targeting.languages is not None and variables is None:
+        names = [name for name in names if name != LANGUAGE_COLUMN]
     canary = _canary_settings(args, campaign, context, len(report.recipients))
     # The canary slice is planned as batches of its own, sent and judged first.
     job_plan = plan_job(
@@ -222,8 +249,14 @@ def _send(args: argparse.Namespace) -> int:
         max_query_length=max_query_length(context.endpoint),
         max_size=args.batch_size or MAX_RECIPIENTS_PER_REQUEST,
         canary=canary,
+        targeting=targeting,
     )
     total = job_plan.recipients
+    if not total:
+        raise UserError(
+            f"{path}: no number left to send to: the plan rejected {len(job_plan.rejects):,} "
+            f"({job_plan.rejects[0].reason if job_plan.rejects else 'no reason'})"
+        )
     # Numbers as stored (digits, no "+"): the journal's numbers are the same digits.
     repeats = find_repeats(
         context.data_dir, campaign.template_code, campaign.language, (str(n) for n in report.recipients.numbers),
@@ -232,7 +265,7 @@ def _send(args: argparse.Namespace) -> int:
     plan = PlanEvent(
         job_id=None,
         recipients=total,
-        rejected=counts["rejected"],
+        rejected=counts["rejected"] + len(job_plan.rejects),
         duplicates=counts["duplicates"],
         suppressed=counts["suppressed"],
         batches=len(job_plan.batches),
@@ -242,6 +275,7 @@ def _send(args: argparse.Namespace) -> int:
     )
     if repeats.repeats:
         out.repeats(repeats)
+    out.groups(job_plan, targeting.now, targeting.window)
     if args.dry_run:
         out.plan(plan, dry_run=True, schedule=schedule)
         return EXIT_OK
@@ -263,7 +297,7 @@ def _send(args: argparse.Namespace) -> int:
             params=campaign.params,
             endpoint=context.endpoint,
             placement=context.profile.placement,
-            schedule=None if schedule is None else schedule.to_json(),
+            schedule=schedule_json(schedule, targeting.window),
             variables=checked,
             campaign=str(campaign_path.resolve()),
             profile=context.profile_name,
@@ -319,6 +353,22 @@ def _canary_settings(
         )
     except CanaryError as exc:
         raise UserError(str(exc)) from None
+
+
+async def _fetch_languages(context: RunContext, campaign: Campaign) -> frozenset[str]:
+    """The languages the campaign's template has (ListChatappTemplate: a row per language)."""
+    credentials = _require_credentials(context)
+    async with CamsClient(credentials, context.endpoint, placement=context.profile.placement) as client:
+        try:
+            templates = await client.list_all_templates(
+                cust_space_id=campaign.cust_space_id or context.profile.cust_space_id
+            )
+        except CamsError as exc:
+            raise CannotProceed(
+                f"cannot list the languages of template {campaign.template_code}: {exc}. Check the endpoint "
+                "and the network, then run again; nothing was sent"
+            ) from None
+    return template_languages(templates, campaign.template_code)
 
 
 async def _fetch_variables(context: RunContext, campaign: Campaign) -> list[str]:
@@ -850,6 +900,7 @@ class _Output:
         self._last_progress = 0.0
         self._progress_shown = False
         self._schedule_shown = False
+        self._window_at: float | None = None
         self.plan_shown = False
         """Whether the plan was printed (by the confirmation): the run's own is then not."""
 
@@ -877,9 +928,32 @@ class _Output:
         when = f"; scheduled for {schedule.describe()}" if schedule is not None else ""
         print(f"{prefix}{_plan_text(plan)}{when}", file=sys.stderr)
 
+    def groups(self, plan: JobPlan, now: float, window: DeliveryWindow | None) -> None:
+        """The plan's groups (per language, per delivery window), when it has several."""
+        if not plan.groups:
+            return
+        if self.as_json:
+            self._json({"event": "groups", "groups": [g.to_json() for g in plan.groups],
+                        "sendable_now": plan.sendable_now(now), "plan_rejected": len(plan.rejects)})
+            return
+        lines = [describe_group(group, now) for group in plan.groups]
+        summary = window_summary(plan.groups, now)
+        if window is not None:
+            lines.insert(0, f"delivery window {window.describe()} in each recipient's local time")
+        if summary:
+            lines.append(summary)
+        if plan.rejects:
+            lines.append(f"{plan.rejects[0].input} and {len(plan.rejects) - 1:,} more rejected: {plan.rejects[0].reason}"
+                         if len(plan.rejects) > 1 else f"{plan.rejects[0].input} rejected: {plan.rejects[0].reason}")
+        for line in lines:
+            self.note(line)
+
     def scheduled(self, event: ScheduleEvent) -> None:
         """A scheduled job's wait: one line when it begins, then the time left on the
         progress line (a terminal) or about once a minute (a log)."""
+        if event.waiting_for == "window" and not self.as_json:
+            self._window_wait(event)
+            return
         if self.as_json:
             now = time.monotonic()
             if event.stage == "waiting" and self._schedule_shown and now - self._last_progress < 60:
@@ -909,6 +983,37 @@ class _Output:
             return
         self._last_progress = now
         line = f"scheduled for {event.at_text}: starts in {countdown(event.remaining_s)}"
+        if self._tty:
+            sys.stderr.write("\r\x1b[2K" + line)
+            self._progress_shown = True
+        else:
+            sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+
+    def _window_wait(self, event: ScheduleEvent) -> None:
+        """A job waiting for its delivery window: a line when each wait begins, then the
+        time left like a scheduled start's."""
+        if event.stage == "starting":
+            self.note(f"job {event.job_id}: a delivery window opened ({event.at_text}): sending")
+            self._window_at = None
+            return
+        if event.stage == "cancelled":
+            self.note(f"job {event.job_id} stopped while waiting for a delivery window: the rest stays planned")
+            return
+        if self._window_at != event.at:
+            self._window_at = event.at
+            self.note(
+                f"job {event.job_id}: {event.recipients:,} recipients wait for their delivery window, the next "
+                f"opening at {event.at_text} (in {countdown(event.remaining_s)}; Ctrl-C stops, "
+                f"`cams-tui resume {event.job_id}` waits again)"
+            )
+            self._last_progress = time.monotonic()
+            return
+        now = time.monotonic()
+        if now - self._last_progress < (_PROGRESS_EVERY_S if self._tty else 60.0):
+            return
+        self._last_progress = now
+        line = f"next delivery window at {event.at_text}: in {countdown(event.remaining_s)}"
         if self._tty:
             sys.stderr.write("\r\x1b[2K" + line)
             self._progress_shown = True

@@ -6,9 +6,20 @@
 at = "2026-12-24T09:00+08:00"   # an ISO 8601 time with its UTC offset (or Z)
 ```
 
-The table is where delivery windows in each recipient's local time will go (``window``,
-``days``); they are read and refused for now, with a message saying so, rather than
-silently ignored: a campaign written for them must not send at the wrong hour.
+A delivery window sends each recipient only within hours of its own local time:
+
+```toml
+[schedule]
+window = "09:00-20:00"          # local time of each recipient
+days = ["mon", "tue", "wed", "thu", "fri"]   # optional: every day when absent
+[schedule.zones]                # optional: one zone for a country of several
+US = "America/New_York"
+```
+
+A recipient's zones come from its number (:mod:`cams_tui.recipients.zones`); where a number
+maps to several zones, the window must hold in all of them at once. Batches are planned
+per group of zones (:mod:`cams_tui.engine.grouping`), and the job runner sends a batch only
+while its window is open, waiting for the next opening otherwise (:class:`DeliveryWindow`).
 
 A time without a zone is refused (09:00 where? the operator's laptop, the server and the
 recipients may all differ), and so is one already past: a typo in the date must not turn
@@ -20,14 +31,22 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, tzinfo
+from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from cams_tui.errors import UserError
 
-NOT_SUPPORTED_YET = "delivery windows are not supported yet: remove `{name}` (only `at` is read)"
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_FULL_DAYS = {
+    full: short
+    for full, short in zip(("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"), WEEKDAYS)
+}
+# How far ahead an opening is looked for: a week holds every weekday once, and one more day
+# covers a window that opened yesterday in a zone west of the others.
+_LOOKAHEAD_DAYS = 8
 
 
 class ScheduleError(UserError):
@@ -74,8 +93,11 @@ class ScheduleOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", defer_build=True)
 
     at: datetime | None = Field(None, description="Start the send at this time (ISO 8601 with its UTC offset).")
-    window: Any = Field(None, description="Not supported yet: delivery hours in the recipient's local time.")
-    days: Any = Field(None, description="Not supported yet: the weekdays of the delivery window.")
+    window: str | None = Field(None, description="Delivery hours in each recipient's local time: 09:00-20:00.")
+    days: list[str] | None = Field(None, description="The weekdays of the window: mon … sun (all when absent).")
+    zones: dict[str, str] = Field(
+        default_factory=dict, description="One time zone per country of several: US = \"America/New_York\"."
+    )
 
     @field_validator("at", mode="before")
     @classmethod
@@ -94,12 +116,186 @@ class ScheduleOptions(BaseModel):
             )
         return value
 
-    @field_validator("window", "days")
+    @field_validator("window")
     @classmethod
-    def _not_yet(cls, value: Any, info: Any) -> Any:
-        if value is not None:
-            raise ValueError(NOT_SUPPORTED_YET.format(name=info.field_name))
-        return value
+    def _window(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parse_hours(value)  # raises ValueError with the reason
+        return value.strip()
+
+    @field_validator("days")
+    @classmethod
+    def _days(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        return [WEEKDAYS[day] for day in sorted(parse_days(value))]
+
+    @field_validator("zones")
+    @classmethod
+    def _zones(cls, value: dict[str, str]) -> dict[str, str]:
+        from cams_tui.recipients.zones import known_zone
+
+        checked = {}
+        for region, zone in value.items():
+            code = region.strip().upper()
+            if len(code) != 2 or not code.isalpha():
+                raise ValueError(f"zones: {region!r} is not a two-letter region code such as US")
+            if not known_zone(zone.strip()):
+                raise ValueError(
+                    f"zones.{code}: {zone!r} is not a time zone name; write one such as America/New_York"
+                )
+            checked[code] = zone.strip()
+        return checked
+
+    def delivery_window(self) -> DeliveryWindow | None:
+        """The window asked for, or ``None``; ``days`` without ``window`` is every hour of
+        those days."""
+        if self.window is None and self.days is None:
+            return None
+        start, end = parse_hours(self.window or "00:00-24:00")
+        days = parse_days(self.days) if self.days is not None else frozenset(range(7))
+        return DeliveryWindow(start, end, days)
+
+
+def parse_hours(text: str) -> tuple[int, int]:
+    """``"09:00-20:00"`` as minutes after midnight (540, 1200); :class:`ValueError` naming
+    what is wrong otherwise. The end may be ``24:00``; it must come after the start (a
+    window across midnight is two campaigns' worth of surprises: write the day's part)."""
+    first, sep, second = text.strip().partition("-")
+    if not sep:
+        raise ValueError(f"window {text!r} is not a range of hours; write it as 09:00-20:00")
+    start, end = _minutes(first, text), _minutes(second, text)
+    if end <= start:
+        raise ValueError(
+            f"window {text!r} ends before it starts; write the hours within one day, e.g. 09:00-20:00"
+        )
+    return start, end
+
+
+def _minutes(part: str, text: str) -> int:
+    hours, sep, minutes = part.strip().partition(":")
+    if not (hours.isdigit() and (not sep or minutes.isdigit())):
+        raise ValueError(f"window {text!r}: {part.strip()!r} is not a time of day such as 09:00")
+    value = int(hours) * 60 + int(minutes or 0)
+    if int(minutes or 0) >= 60 or value > 24 * 60:
+        raise ValueError(f"window {text!r}: {part.strip()!r} is not a time of day between 00:00 and 24:00")
+    return value
+
+
+def parse_days(days: Any) -> frozenset[int]:
+    """Weekday names (``mon`` … ``sun``, or whole names) as numbers, Monday 0."""
+    if isinstance(days, str) or not isinstance(days, list | tuple):
+        raise ValueError('days must be a list such as ["mon", "tue"]')
+    found = set()
+    for day in days:
+        key = str(day).strip().lower()
+        key = _FULL_DAYS.get(key, key)
+        if key not in WEEKDAYS:
+            raise ValueError(f"days: {day!r} is not a weekday; write mon, tue, wed, thu, fri, sat or sun")
+        found.add(WEEKDAYS.index(key))
+    if not found:
+        raise ValueError("days is empty: list at least one weekday, or leave it out for every day")
+    return frozenset(found)
+
+
+@dataclass(frozen=True)
+class DeliveryWindow:
+    """Hours of the day (and weekdays) in which a recipient may be sent to, in its own
+    local time. Times are Unix times; zones are IANA names read with :mod:`zoneinfo`."""
+
+    start: int
+    """Minutes after local midnight the window opens."""
+    end: int
+    """Minutes after local midnight it closes (1440: at midnight)."""
+    days: frozenset[int] = frozenset(range(7))
+    """Weekdays it is open on (Monday 0)."""
+
+    def describe(self) -> str:
+        """``09:00-20:00`` or ``09:00-20:00 mon-fri``-like text for the operator."""
+        hours = f"{self.start // 60:02d}:{self.start % 60:02d}-{self.end // 60:02d}:{self.end % 60:02d}"
+        if self.days == frozenset(range(7)):
+            return hours
+        return hours + " " + ",".join(WEEKDAYS[day] for day in sorted(self.days))
+
+    def to_json(self) -> dict[str, Any]:
+        """What the journal stores with the job's schedule."""
+        return {"start": self.start, "end": self.end, "days": sorted(self.days)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> DeliveryWindow:
+        """A window read back from the journal."""
+        return cls(int(data["start"]), int(data["end"]), frozenset(int(d) for d in data.get("days", range(7))))
+
+    def _open_in(self, zone: str, at: float) -> bool:
+        local = datetime.fromtimestamp(at, _zone(zone))
+        minute = local.hour * 60 + local.minute
+        return local.weekday() in self.days and self.start <= minute < self.end
+
+    def is_open(self, zones: tuple[str, ...], at: float) -> bool:
+        """Whether the window holds at ``at`` in every one of ``zones``."""
+        return all(self._open_in(zone, at) for zone in zones)
+
+    def next_open(self, zones: tuple[str, ...], at: float) -> float | None:
+        """The first moment from ``at`` on when the window holds in all ``zones`` (``at``
+        itself when it does now); ``None`` when it never does (zones too far apart)."""
+        if self.is_open(zones, at):
+            return at
+        # An opening of the intersection is an opening of one of its zones.
+        candidates = sorted(
+            moment for zone in zones for moment in self._openings(zone, at) if moment > at
+        )
+        for moment in candidates:
+            if self.is_open(zones, moment):
+                return moment
+        return None
+
+    def closes_at(self, zones: tuple[str, ...], at: float) -> float:
+        """When a window open at ``at`` in all ``zones`` next closes in one of them."""
+        ends = []
+        for zone in zones:
+            local = datetime.fromtimestamp(at, _zone(zone))
+            midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+            ends.append(_local_moment(midnight, self.end))
+        return min(ends) if ends else at
+
+    def _openings(self, zone: str, at: float) -> list[float]:
+        local = datetime.fromtimestamp(at, _zone(zone)).replace(hour=0, minute=0, second=0, microsecond=0)
+        out = []
+        for offset in range(-1, _LOOKAHEAD_DAYS):
+            day = (local + timedelta(days=offset)).replace(tzinfo=_zone(zone))
+            if day.weekday() in self.days:
+                out.append(_local_moment(day, self.start))
+        return out
+
+
+def _local_moment(midnight: datetime, minutes: int) -> float:
+    """The Unix time ``minutes`` after local ``midnight`` by the wall clock (09:00 stays
+    09:00 across a change to daylight saving time)."""
+    day = midnight + timedelta(days=minutes // 1440)
+    wall = day.replace(hour=(minutes % 1440) // 60, minute=minutes % 60)
+    return wall.timestamp()
+
+
+@lru_cache(maxsize=None)
+def _zone(name: str) -> tzinfo:
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(name)
+
+
+def window_of(schedule: dict[str, Any] | None) -> DeliveryWindow | None:
+    """The delivery window stored with a job's schedule, or ``None``."""
+    if not schedule or not schedule.get("window"):
+        return None
+    return DeliveryWindow.from_json(schedule["window"])
+
+
+def start_of(schedule: dict[str, Any] | None) -> JobSchedule | None:
+    """The start time stored with a job's schedule, or ``None`` (at once)."""
+    if not schedule or schedule.get("at") is None:
+        return None
+    return JobSchedule.from_json(schedule)
 
 
 @dataclass(frozen=True)

@@ -182,6 +182,11 @@ class ScheduleEvent:
     at: float
     at_text: str
     remaining_s: float
+    waiting_for: str = "start"
+    """``start``: the job's start time; ``window``: the next opening of the delivery window
+    of the batches still planned (the others were sent)."""
+    recipients: int = 0
+    """With ``window``: how many recipients wait for it."""
     name: str = field(default="schedule", init=False)
 
 

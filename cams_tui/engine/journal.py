@@ -48,7 +48,7 @@ from cams_tui.api.endpoints import Placement
 from cams_tui.api.models import MassMessageOptions
 
 JOURNAL_NAME = "journal.sqlite3"
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 # Test hook for crash tests: "after:N" or "before:N" makes the process SIGKILL itself right
 # after (or right before) its Nth commit. Never set in normal use.
 ENV_KILL_AT_COMMIT = "CAMS_TUI_TEST_KILL_AT_COMMIT"
@@ -178,6 +178,14 @@ _MIGRATIONS: list[str] = [
         PRIMARY KEY (job_id, number)
     ) WITHOUT ROWID;
     """,
+    # version 6: each batch's own template language (a list of several languages is sent
+    # one language per request), and the time zones its delivery window is kept in with the
+    # earliest start its plan found (NULL: any time, and the job's language)
+    """
+    ALTER TABLE batches ADD COLUMN language TEXT;
+    ALTER TABLE batches ADD COLUMN zones TEXT;
+    ALTER TABLE batches ADD COLUMN not_before REAL;
+    """,
 ]
 
 
@@ -220,11 +228,29 @@ class PlannedBatch:
 
     size: int
     blob: bytes
+    language: str | None = None
+    """The template language of this batch's request (``None``: the job's)."""
+    zones: tuple[str, ...] | None = None
+    """The time zones the job's delivery window must hold in to send it (``None``: any time)."""
+    not_before: float | None = None
+    """The earliest start the plan found for it (Unix time), as shown to the operator."""
 
     @classmethod
-    def of(cls, size: int, sender_list: str) -> PlannedBatch:
+    def of(
+        cls,
+        size: int,
+        sender_list: str,
+        *,
+        language: str | None = None,
+        zones: tuple[str, ...] | None = None,
+        not_before: float | None = None,
+    ) -> PlannedBatch:
         """A batch of ``size`` recipients with this SenderList JSON."""
-        return cls(size, zlib.compress(sender_list.encode(), COMPRESS_LEVEL))
+        return cls(size, zlib.compress(sender_list.encode(), COMPRESS_LEVEL), language, zones, not_before)
+
+    def row_extras(self) -> tuple[str | None, str | None, float | None]:
+        """The language, zones and earliest start as the journal's columns hold them."""
+        return self.language, _zones_text(self.zones), self.not_before
 
     @property
     def sender_list(self) -> str:
@@ -324,12 +350,29 @@ class BatchRecord:
     evidence: dict[str, Any] | None = None
     """What the resolution rests on (MessageIds found, numbers looked up, the window)."""
     reconciled_at: float | None = None
+    language: str | None = None
+    """The batch's own template language (``None``: the job's)."""
+    zones: tuple[str, ...] | None = None
+    """The time zones its delivery window must hold in (``None``: it may go at any time)."""
+    not_before: float | None = None
+    """The earliest start its plan found."""
 
     @classmethod
     def from_row(cls, row: tuple[Any, ...]) -> BatchRecord:
         """A record from the columns of ``_BATCH_COLUMNS``."""
-        *head, evidence, reconciled_at = row
-        return cls(*head, None if evidence is None else json.loads(evidence), reconciled_at)
+        *head, evidence, reconciled_at, language, zones, not_before = row
+        return cls(
+            *head,
+            None if evidence is None else json.loads(evidence),
+            reconciled_at,
+            language,
+            None if zones is None else tuple(zones.split(",")),
+            not_before,
+        )
+
+
+def _zones_text(zones: tuple[str, ...] | None) -> str | None:
+    return None if zones is None else ",".join(zones)
 
 
 # The columns _job_record reads, in its order.
@@ -340,7 +383,8 @@ _JOB_COLUMNS = (
 )
 _BATCH_COLUMNS = (
     "idx, size, state, attempts, http_status, code, message, request_id, group_message_id, "
-    "latency_ms, first_sent_at, last_sent_at, answered_at, reconciled_by, evidence_json, reconciled_at"
+    "latency_ms, first_sent_at, last_sent_at, answered_at, reconciled_by, evidence_json, reconciled_at, "
+    "language, zones, not_before"
 )
 
 
@@ -610,7 +654,7 @@ class Journal:
         job_id = _new_job_id()
         now = time.time()
         batch_rows = [
-            (job_id, index, batch.size, BatchState.PLANNED.value, batch.blob, now)
+            (job_id, index, batch.size, BatchState.PLANNED.value, batch.blob, now, *batch.row_extras())
             for index, batch in enumerate(batches)
         ]
         reject_rows = [(job_id, r.line, r.input, r.reason) for r in rejects]
@@ -643,7 +687,8 @@ class Journal:
                     ),
                 ),
                 (
-                    "INSERT INTO batches (job_id, idx, size, state, sender_list, updated_at) VALUES (?,?,?,?,?,?)",
+                    "INSERT INTO batches (job_id, idx, size, state, sender_list, updated_at, language, zones, "
+                    "not_before) VALUES (?,?,?,?,?,?,?,?,?)",
                     batch_rows,
                 ),
                 ("INSERT INTO rejects (job_id, line, input, reason) VALUES (?,?,?,?)", reject_rows),
@@ -989,11 +1034,13 @@ class Journal:
             created: dict[int, list[int]] = {}
             for index, pieces in splits.items():
                 row = self._db.execute(
-                    "SELECT size, state FROM batches WHERE job_id=? AND idx=?", (job_id, index)
+                    "SELECT size, state, language, zones, not_before FROM batches WHERE job_id=? AND idx=?",
+                    (job_id, index),
                 ).fetchone()
                 if row is None:
                     raise JournalError(f"job {job_id!r} has no batch {index}")
-                size, state = row
+                # The pieces keep the batch's language and window: they are its recipients.
+                size, state, *extras = row
                 if state not in {s.value for s in allowed}:
                     raise JournalError(f"batch {index} of job {job_id!r} is {state}: only an unsent batch is split")
                 if len(pieces) < 2 or sum(p.size for p in pieces) != size:
@@ -1001,9 +1048,10 @@ class Journal:
                 self._db.execute("DELETE FROM batches WHERE job_id=? AND idx=?", (job_id, index))
                 created[index] = list(range(next_index, next_index + len(pieces)))
                 self._db.executemany(
-                    "INSERT INTO batches (job_id, idx, size, state, sender_list, updated_at) VALUES (?,?,?,?,?,?)",
+                    "INSERT INTO batches (job_id, idx, size, state, sender_list, updated_at, language, zones, "
+                    "not_before) VALUES (?,?,?,?,?,?,?,?,?)",
                     [
-                        (job_id, new, piece.size, BatchState.PLANNED.value, piece.blob, now)
+                        (job_id, new, piece.size, BatchState.PLANNED.value, piece.blob, now, *extras)
                         for new, piece in zip(created[index], pieces)
                     ],
                 )

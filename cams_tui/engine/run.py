@@ -31,6 +31,7 @@ import dataclasses
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from cams_tui.api.endpoints import Placement
@@ -58,7 +59,7 @@ from cams_tui.engine.ratelimit import RateChange, RateLimiter
 from cams_tui.engine.reconcile import Reconciler, ReconcileReport, ReconcileSettings
 from cams_tui.engine.sender import Sender, default_in_flight
 from cams_tui.listing import DEFAULT_LOOKUP_RATE, LIST_MESSAGES
-from cams_tui.schedule import JobSchedule
+from cams_tui.schedule import DeliveryWindow, JobSchedule, start_of, window_of
 
 if TYPE_CHECKING:
     from cams_tui.api.client import CamsClient
@@ -71,6 +72,29 @@ machine that slept through the start time sends when it wakes)."""
 DEFAULT_MAX_ROUNDS = 5
 """Lookup-then-resend rounds at the end of a run: each round resends only what a lookup
 verified as never accepted, so a second or third is needed only on a very lossy network."""
+
+
+class WindowGate:
+    """Which of a job's batches its delivery window lets go at the clock's time: the
+    Sender's ``eligible`` filter, and when the next of those waiting opens."""
+
+    def __init__(self, window: DeliveryWindow, clock: Callable[[], float]) -> None:
+        self.window = window
+        self._clock = clock
+
+    def __call__(self, zones: tuple[str, ...] | None) -> bool:
+        """Whether a batch kept in ``zones`` (``None``: any time) may be sent now."""
+        return zones is None or self.window.is_open(zones, self._clock())
+
+    def next_opening(self, waiting: list[tuple[str, ...] | None]) -> float | None:
+        """The soonest opening among batches in these zones; ``None``: never."""
+        now = self._clock()
+        openings = [
+            moment
+            for zones in dict.fromkeys(waiting)
+            if (moment := now if zones is None else self.window.next_open(zones, now)) is not None
+        ]
+        return min(openings, default=None)
 
 
 def placement_for_run(journal: Journal, job_id: str, profile: Placement, max_query_length: int) -> Placement:
@@ -458,10 +482,9 @@ class JobRunner:
         was cancelled first (nothing was sent)."""
         if self._cancelled:
             return not self._has_future_start()
-        stored = self.journal.job(self.job_id).schedule
-        if stored is None:
+        schedule = start_of(self.journal.job(self.job_id).schedule)
+        if schedule is None:
             return True
-        schedule = JobSchedule.from_json(stored)
         if schedule.at <= self._clock():
             return True
         self._cancel_requested = asyncio.Event()
@@ -474,10 +497,13 @@ class JobRunner:
         finally:
             self._cancel_requested = None
 
-    async def _count_down(self, schedule: JobSchedule, cancel: asyncio.Event) -> bool:
+    async def _count_down(
+        self, schedule: JobSchedule, cancel: asyncio.Event, waiting_for: str = "start", recipients: int = 0
+    ) -> bool:
         """Sleep until the start, telling the time left about every second."""
+        extra = {"waiting_for": waiting_for, "recipients": recipients}
         while (left := schedule.at - self._clock()) > 0:
-            self.hooks.event(ScheduleEvent(self.job_id, "waiting", schedule.at, schedule.describe(), left))
+            self.hooks.event(ScheduleEvent(self.job_id, "waiting", schedule.at, schedule.describe(), left, **extra))
             nap = asyncio.ensure_future(self._sleep(min(left, SCHEDULE_TICK_S)))
             stop = asyncio.ensure_future(cancel.wait())
             try:
@@ -487,18 +513,80 @@ class JobRunner:
                 stop.cancel()
             if self._cancelled:
                 self.hooks.event(
-                    ScheduleEvent(self.job_id, "cancelled", schedule.at, schedule.describe(), max(left, 0.0))
+                    ScheduleEvent(self.job_id, "cancelled", schedule.at, schedule.describe(), max(left, 0.0), **extra)
                 )
                 return False
-        self.hooks.event(ScheduleEvent(self.job_id, "starting", schedule.at, schedule.describe(), 0.0))
+        self.hooks.event(ScheduleEvent(self.job_id, "starting", schedule.at, schedule.describe(), 0.0, **extra))
         return True
 
     def _has_future_start(self) -> bool:
-        stored = self.journal.job(self.job_id).schedule
-        return stored is not None and JobSchedule.from_json(stored).at > self._clock()
+        schedule = start_of(self.journal.job(self.job_id).schedule)
+        return schedule is not None and schedule.at > self._clock()
 
     async def _send(self, *, until_batch: int | None, retry_unknown: bool, resend_verified: bool) -> DoneEvent:
-        """One sender over the job's planned batches (up to ``until_batch``)."""
+        """The job's planned batches (up to ``until_batch``); with a delivery window, those
+        its window lets go now, then, after waiting for each next opening, the others: the
+        job carries on across days in one run (and a resume waits the same way, the zones
+        being the batches' own in the journal)."""
+        window = window_of(self.journal.job(self.job_id).schedule)
+        if window is None:
+            return await self._send_once(
+                until_batch=until_batch, retry_unknown=retry_unknown, resend_verified=resend_verified
+            )
+        gate = WindowGate(window, self._clock)
+        while True:
+            done = await self._send_once(
+                until_batch=until_batch, retry_unknown=retry_unknown, resend_verified=resend_verified, eligible=gate
+            )
+            # What was asked about unknown and verified batches was done by the first pass.
+            retry_unknown = resend_verified = False
+            if done.state == JobState.STOPPED.value or self._cancelled:
+                return done
+            waiting = [
+                batch
+                for batch in self.journal.batches(self.job_id, [BatchState.PLANNED])
+                if until_batch is None or batch.index < until_batch
+            ]
+            if not waiting:
+                return done
+            zones = [batch.zones for batch in waiting]
+            if any(gate(z) for z in zones):
+                if done.calls == 0:
+                    return done  # sendable yet not sent: leave it to a resume, never spin
+                continue
+            opening = gate.next_opening(zones)
+            if opening is None:
+                return done
+            recipients = sum(batch.size for batch in waiting)
+            if not await self._wait_for_window(opening, recipients):
+                return self._job_done()
+
+    async def _wait_for_window(self, opening: float, recipients: int) -> bool:
+        """Wait for the next opening of the delivery window; ``False``: cancelled first."""
+        moment = datetime.fromtimestamp(opening, timezone.utc).astimezone()
+        schedule = JobSchedule.of(moment)
+        self._cancel_requested = asyncio.Event()
+        try:
+            # Held like a scheduled start's wait: a second `resume` is refused at once.
+            with self.journal.lock_job(self.job_id):
+                self.journal.set_job_state(self.job_id, JobState.RUNNING)
+                waited = await self._count_down(schedule, self._cancel_requested, "window", recipients)
+        finally:
+            self._cancel_requested = None
+        if not waited:
+            self.journal.set_job_state(self.job_id, JobState.INTERRUPTED)
+        return waited
+
+    async def _send_once(
+        self,
+        *,
+        until_batch: int | None,
+        retry_unknown: bool,
+        resend_verified: bool,
+        eligible: Callable[[tuple[str, ...] | None], bool] | None = None,
+    ) -> DoneEvent:
+        """One sender over the job's planned batches (up to ``until_batch``, those
+        ``eligible`` lets go)."""
         limiter = PausableLimiter(self._limiter_factory(self.options.rate))
         if self._local_senders is not None:
             limiter.use_local(self._local_senders)
@@ -511,6 +599,7 @@ class JobRunner:
             retry_unknown=retry_unknown,
             resend_verified=resend_verified,
             until_batch=until_batch,
+            eligible=eligible,
         )
         sender.subscribe(self._forward)
         self._sender, self._limiter = sender, limiter

@@ -122,8 +122,17 @@ class Sender:
         not_sent_backoff_s: tuple[float, ...] = NOT_SENT_BACKOFF_S,
         unreachable_after_s: float = UNREACHABLE_AFTER_S,
         throttle_ceiling_s: float = THROTTLE_CEILING_S,
+        eligible: Callable[[tuple[str, ...] | None], bool] | None = None,
     ) -> None:
+        """``eligible``, given a batch's zones (``None``: no window), says whether it may be
+        sent now: a batch that may not is left ``planned``, for a later run (the job's
+        delivery window, :class:`cams_tui.engine.run.WindowGate`); it is asked again just
+        before each batch leaves, so a window closing mid-run holds back the rest."""
         self._client = client
+        self._eligible = eligible
+        self._zones: dict[int, tuple[str, ...] | None] = {}
+        self._languages: dict[int, str | None] = {}
+        self._language_options: dict[str, MassMessageOptions] = {}
         self._journal = journal
         self.job_id = job_id
         self.limiter: Limiter = limiter or RateLimiter()
@@ -297,8 +306,12 @@ class Sender:
         for batch in journal.batches(self.job_id, [BatchState.PLANNED]):
             if self._until_batch is not None and batch.index >= self._until_batch:
                 continue  # beyond the slice asked for (a canary): left planned
+            if self._eligible is not None and not self._eligible(batch.zones):
+                continue  # outside its delivery window: left planned for the next opening
             self._queue.append(batch.index)
             self._sizes[batch.index] = batch.size
+            self._zones[batch.index] = batch.zones
+            self._languages[batch.index] = batch.language
         self._total = job.recipients
         for state in ("ok", "failed", "unknown"):
             self._counts[state] = job.counts.get(state, 0)
@@ -415,6 +428,8 @@ class Sender:
             if self._stopping or not self._queue:
                 return
             index = self._queue.popleft()
+            if self._eligible is not None and not self._eligible(self._zones.get(index)):
+                continue  # its window closed while it waited: left planned
             try:
                 started = await self._start(index)
             except asyncio.CancelledError:
@@ -459,10 +474,21 @@ class Sender:
             permit.started()
             return attempt, request, permit
 
-    def _prepare(self, index: int) -> SendMassMessageRequest | ValueError:
+    def _options_for(self, index: int) -> MassMessageOptions:
+        """The request fields of one batch: the job's, in the batch's own language."""
         assert self._options is not None
+        language = self._languages.get(index)
+        if language is None or language == self._options.language:
+            return self._options
+        if language not in self._language_options:
+            self._language_options[language] = self._options.model_copy(update={"language": language})
+        return self._language_options[language]
+
+    def _prepare(self, index: int) -> SendMassMessageRequest | ValueError:
         try:
-            return self._options.with_recipients(json.loads(self._journal.sender_list(self.job_id, index)))
+            return self._options_for(index).with_recipients(
+                json.loads(self._journal.sender_list(self.job_id, index))
+            )
         except ValueError as exc:
             return exc
 
@@ -621,6 +647,8 @@ class Sender:
         created = self._journal.split_batch(self.job_id, index, pieces, attempt=attempt, answer=answer)
         for new_index, piece in zip(created, pieces):
             self._sizes[new_index] = piece.size
+            self._zones[new_index] = self._zones.get(index)
+            self._languages[new_index] = self._languages.get(index)
         self._sizes.pop(index, None)
         self._queue.extendleft(reversed(created))
         self._emit_batch(index, size, attempt, answer)

@@ -15,7 +15,7 @@ Usage::
     with sim.run_in_thread(port=0) as url:      # for synchronous code, in a daemon thread
         sim.faults = Faults.parse("throttle=0.1,drop=0.05")   # replaceable at any time
     sim.accepted             # Counter: number -> times accepted by SendChatappMassMessage
-    sim.accepted_requests    # AcceptedRequest(group_message_id, template_code, recipients, time)
+    sim.accepted_requests    # AcceptedRequest(group_message_id, template_code, recipients, time, language, numbers)
     sim.stats                # {"SendChatappMassMessage": {"OK": 12, "System.LimitControl": 3}}
 
 From a shell: ``cams-tui simulator [--port 8080] [--rate 10] [--latency-ms 50] [--faults SPEC]``.

@@ -51,6 +51,10 @@ class AcceptedRequest:
     recipients: int
     time: float
     """UNIX time of acceptance, in seconds."""
+    language: str = ""
+    """The request's ``Language``."""
+    numbers: tuple[str, ...] = ()
+    """The numbers it carried, in order."""
 
 
 @dataclass(frozen=True)
@@ -132,7 +136,9 @@ class CamsService:
         )
         self.accepted.update(numbers)
         self.accepted_requests.append(
-            AcceptedRequest(group.group_message_id, template.code, len(numbers), call.now_ms / 1000)
+            AcceptedRequest(
+                group.group_message_id, template.code, len(numbers), call.now_ms / 1000, language, tuple(numbers)
+            )
         )
         return success_body(call.request_id, GroupMessageId=group.group_message_id)
 

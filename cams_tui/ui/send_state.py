@@ -160,11 +160,22 @@ class SendState:
     def _schedule(self, event: ScheduleEvent) -> None:
         from cams_tui.schedule import countdown
 
+        window = event.waiting_for == "window"
         if event.stage == "waiting":
             self.phase = "scheduled"
-            self.scheduled = f"starts {event.at_text}, in {countdown(event.remaining_s)}"
+            if window:
+                self.scheduled = (
+                    f"{event.recipients:,} wait for their delivery window: next at {event.at_text}, "
+                    f"in {countdown(event.remaining_s)}"
+                )
+            else:
+                self.scheduled = f"starts {event.at_text}, in {countdown(event.remaining_s)}"
         elif event.stage == "cancelled":
-            self.scheduled = f"cancelled before {event.at_text}: nothing sent"
+            self.scheduled = (
+                f"stopped while waiting for a delivery window ({event.at_text}): the rest stays planned"
+                if window
+                else f"cancelled before {event.at_text}: nothing sent"
+            )
         else:
             self.phase = "starting"
             self.scheduled = ""

@@ -33,6 +33,8 @@ FIELDS: dict[str, tuple[str, str, str]] = {
     "task_id": ("Task ID", "optional", "your task ID, echoed in reports"),
     "cust_space_id": ("Space ID", "CustSpaceId", "the CAMS space (ISV sub-account)"),
     "send_at": ("Send at", "now", "later: 2026-12-24T09:00+08:00"),
+    "send_window": ("Window", "any time", "each recipient's local hours: 09:00-20:00"),
+    "send_days": ("Days", "every day", "the window's weekdays: mon,tue,wed,thu,fri"),
 }
 GROUPS = {"fallback_rule": "Fallback (SMS)", "ttl": "Delivery", "cust_space_id": "Account", "send_at": "Schedule"}
 
@@ -49,6 +51,9 @@ keeps trying (30 seconds to 14 days). A field out of range says so beside it and
 the send until fixed. **Send at** schedules the send: the job is written to the journal
 when you confirm and waits for its time (a countdown in the monitor; `c` cancels it with
 nothing sent). Give the time with its UTC offset, e.g. `2026-12-24T09:00+08:00`.
+**Window** sends each recipient only within hours of its own local time (its zone comes
+from its number), **Days** only on those weekdays; batches outside their window wait for
+it to open, and Review says how many go now and when the rest will.
 """
 
     def compose(self) -> ComposeResult:

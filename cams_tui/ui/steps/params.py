@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -13,7 +13,7 @@ from textual.content import Content
 from textual.widgets import DataTable, Input
 
 from cams_tui.compose import ParamSource, Step
-from cams_tui.ui.steps.base import StepPane
+from cams_tui.ui.steps.base import StepPane, explain
 from cams_tui.ui.widgets.template_preview import TemplatePreview
 from cams_tui.ui.widgets.text import Static
 
@@ -119,13 +119,44 @@ show the preview for the previous or next recipient.
         preview = self.query_one("#params-preview", TemplatePreview)
         recipients = self.state.report.recipients if self.state.report is not None else []
         row = None
+        detail = self.state.detail
+        missing = "Choose a template first (step 1)."
         if recipients:
             self._recipient %= len(recipients)
             row = recipients[self._recipient]
-            preview.border_title = f"Preview for +{row.to} ({self._recipient + 1}/{len(recipients):,})"
+            # A list of several languages: each recipient's preview is in its own.
+            language = self.state.language_for(row)
+            shown = f"{language}, " if language and self.state.targeting().languages is not None else ""
+            preview.border_title = f"Preview for +{row.to} ({shown}{self._recipient + 1}/{len(recipients):,})"
+            if self.state.detail is not None:
+                detail = self.state.detail_for(language)
+                if language is None:
+                    missing = "The template has no language for this recipient: it will be rejected."
+                elif detail is None:
+                    missing = f"Loading the template in {language}…"
+                    self._load_language(language)
         else:
             preview.border_title = "Preview"
-        preview.show(self.state.detail, self.state.values_for(row), "Choose a template first (step 1).")
+        preview.show(detail, self.state.values_for(row), missing)
+
+    @work(group="params-language", exit_on_error=False)
+    async def _load_language(self, language: str) -> None:
+        """Fetch the template's detail in another language of the list, then show it."""
+        template = self.state.template
+        if template is None or language in self.state.language_details:
+            return
+        client = await self.cams.connection.client()
+        try:
+            detail = await client.template_detail(
+                template.template_code, language, cust_space_id=self.state.options.cust_space_id or None
+            )
+        except Exception as exc:  # noqa: BLE001 - shown in the preview
+            self.query_one("#params-preview", TemplatePreview).show(
+                None, {}, f"Could not load the template in {language}: {explain(exc)}"
+            )
+            return
+        self.state.language_details[language] = detail
+        self._show_preview()
 
     # ------------------------------------------------------------------ editing
 

@@ -115,6 +115,7 @@ nothing blocks the send.
         rows.append(("Delivery", " · ".join(extras)))
         if state.canary:
             rows.append(("Canary", f"first {state.canary} recipients alone; the rest only if few of them fail"))
+        rows += self._group_rows()
         repeats = self._repeats if self._repeats_for == state.fingerprint() else None
         parts: list[tuple[str, str] | str] = []
         for label, value in rows:
@@ -151,6 +152,33 @@ nothing blocks the send.
             result.update(Content.styled(("✓ " if trial.ok else "✗ ") + trial.text, "$success" if trial.ok else "$error"))
         self.query_one("#review-confirm-label", Label).update(f"Type {estimate.recipients} to send")
         self._update_send_button()
+
+    def _group_rows(self) -> list[tuple[str, str]]:
+        """Review's lines for a send split per language or per delivery window."""
+        import time as clock
+
+        from cams_tui.engine.grouping import describe_group, language_counts, window_summary
+
+        try:
+            groups, rejected = self.state.plan_groups()
+        except ValueError:
+            return []  # an invalid window: the options step says so
+        if not groups:
+            return []
+        rows: list[tuple[str, str]] = []
+        now = self.state.targeting().now if self.state.options.send_time() is not None else clock.time()
+        languages = language_counts(groups)
+        if languages:
+            rows.append(("Languages", " · ".join(f"{language} {count:,}" for language, count in languages.items())))
+        summary = window_summary(groups, now)
+        if summary:
+            rows.append(("Window", summary))
+            rows += [("", describe_group(group, now)) for group in groups[:6]]
+            if len(groups) > 6:
+                rows.append(("", f"… and {len(groups) - 6} more groups"))
+        if rejected:
+            rows.append(("Rejected", f"{rejected:,} more by language or window (their reasons are in the export)"))
+        return rows
 
     def _update_send_button(self) -> None:
         typed = self.query_one("#review-confirm", Input).value.replace(",", "").strip()
