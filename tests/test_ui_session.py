@@ -128,6 +128,37 @@ async def test_new_campaign_starts_over(tmp_path: Path, monkeypatch) -> None:
         assert "No recipients yet" in text_of(app, "#recipients-counts")
 
 
+async def test_ctrl_n_on_the_first_step_offers_a_new_campaign_once_something_is_composed(
+    tmp_path: Path, monkeypatch
+) -> None:
+    from cams_tui.ui.screens.send_dialogs import ConfirmDialog
+
+    app = demo_app(tmp_path, monkeypatch)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        await choose_order_shipped(pilot)
+        await pilot.press("ctrl+n")  # a template alone: nothing to start over, next step
+        await settle(pilot)
+        assert app.compose_screen.current.value == 2 and not isinstance(app.screen, ConfirmDialog)
+        await paste(pilot, numbers(5))
+        await pilot.press("ctrl+b")
+        await settle(pilot)
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmDialog), "a composition exists: ctrl+n asks"
+        await pilot.press("escape")  # keep it: the next step, the list untouched
+        await settle(pilot)
+        assert app.compose_screen.current.value == 2 and app.state.recipient_count == 5
+        await pilot.press("ctrl+b")
+        await settle(pilot)
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        await pilot.press("y")
+        await settle(pilot)
+        assert app.compose_screen.current.value == 1
+        assert app.state.template is None and app.state.recipient_count == 0 and app.state.pasted == ""
+
+
 async def test_review_shows_what_recipients_get_and_blank_values_are_not_set(tmp_path: Path, monkeypatch) -> None:
     app = demo_app(tmp_path, monkeypatch)
     async with app.run_test(size=(120, 36)) as pilot:
