@@ -43,7 +43,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cams_tui.api.client import CamsClient, max_query_length, normalize_endpoint
 from cams_tui.api.credentials import ENV_ACCESS_KEY_ID, ENV_ACCESS_KEY_SECRET, Credentials
@@ -52,13 +52,6 @@ from cams_tui.api.models import MAX_RECIPIENTS_PER_REQUEST
 from cams_tui.campaign import Campaign, load_campaign
 from cams_tui.cli import EXIT_FAILED, EXIT_FATAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_UNKNOWN
 from cams_tui.config import ENV_ENDPOINT, RunContext, resolve_context
-from cams_tui.engine.canary import (
-    FAILURE_SPIKE,
-    CanaryError,
-    CanarySettings,
-    CanaryVerdict,
-    canary_size,
-)
 from cams_tui.engine.events import (
     BatchEvent,
     CanaryEvent,
@@ -73,8 +66,6 @@ from cams_tui.engine.events import (
     event_to_json,
 )
 from cams_tui.engine.journal import BatchState, JobRecord, JobState, Journal
-from cams_tui.engine.limiters.base import Limiter, LimiterNotice
-from cams_tui.engine.limiters.factory import LIST_MESSAGES, MASS_SEND, account_key, limiter_factory
 from cams_tui.engine.grouping import (
     LANGUAGE_COLUMN,
     describe_group,
@@ -84,15 +75,20 @@ from cams_tui.engine.grouping import (
     window_summary,
 )
 from cams_tui.engine.new_job import JobPlan, plan_job, write_job
-from cams_tui.engine.reconcile import ReconcileReport, ReconcileSettings, Reconciler
 from cams_tui.engine.repeats import RepeatReport, find_repeats
-from cams_tui.engine.run import JobRunner, RunHooks, RunOptions, RunResult, placement_for_run
-from cams_tui.engine.sender import default_in_flight, freeze_startup_objects
 from cams_tui.errors import CannotProceed, UserError
 from cams_tui.export import EXPORT_FIELDS, export_rows, write_export  # noqa: F401 - names kept for importers
 from cams_tui.recipients import IntakeOptions, IntakeReport, check_params, load_suppression, read_recipients
 from cams_tui.schedule import DeliveryWindow, JobSchedule, check_send_time, countdown, parse_send_time
 from cams_tui.templates import template_variables
+
+if TYPE_CHECKING:
+    # The send's machinery is imported where a send starts: a dry run, ``jobs`` and
+    # ``export`` never load it.
+    from cams_tui.engine.canary import CanarySettings, CanaryVerdict
+    from cams_tui.engine.limiters.base import Limiter, LimiterNotice
+    from cams_tui.engine.reconcile import ReconcileReport, ReconcileSettings
+    from cams_tui.engine.run import JobRunner, RunResult
 
 _PROGRESS_EVERY_S = 0.25
 _PROGRESS_EVERY_S_NO_TTY = 5.0
@@ -338,6 +334,8 @@ def _canary_settings(
     spec = args.canary or (campaign.canary.size if campaign.canary is not None else None)
     if spec is None:
         return None
+    from cams_tui.engine.canary import CanaryError, CanarySettings, canary_size
+
     threshold = args.canary_threshold
     if threshold is None:
         threshold = campaign.canary.threshold if campaign.canary is not None else None
@@ -450,6 +448,11 @@ async def _run_job(
     local_when_unavailable: int | None = None,
 ) -> int:
     credentials = _require_credentials(context)
+    from cams_tui.engine.canary import FAILURE_SPIKE
+    from cams_tui.engine.limiters.factory import LIST_MESSAGES
+    from cams_tui.engine.run import JobRunner, RunHooks, RunOptions, placement_for_run
+    from cams_tui.engine.sender import default_in_flight, freeze_startup_objects
+
     freeze_startup_objects()
     in_flight = default_in_flight(rate)
     placement = placement_for_run(journal, job_id, context.profile.placement, max_query_length(endpoint))
@@ -509,11 +512,15 @@ async def _run_job(
     return EXIT_OK
 
 
-def _limiter_factory(context: RunContext, operation: str = MASS_SEND) -> Callable[[float], Limiter]:
+def _limiter_factory(context: RunContext, operation: str | None = None) -> Callable[[float], Limiter]:
     """The profile's account limiter (``limiter``: process, host or Redis) for
     ``operation``, for each stage of a run."""
+    from cams_tui.engine.limiters.factory import MASS_SEND, account_key, limiter_factory
+
     account = account_key(context.profile.account, _require_credentials(context).access_key_id).key
-    return limiter_factory(context.profile.limiter, account=account, data_dir=context.data_dir, operation=operation)
+    return limiter_factory(
+        context.profile.limiter, account=account, data_dir=context.data_dir, operation=operation or MASS_SEND
+    )
 
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -660,6 +667,8 @@ def _resume(args: argparse.Namespace) -> int:
 
 
 def _reconcile_settings(args: argparse.Namespace, context: RunContext, *, wait: bool) -> ReconcileSettings:
+    from cams_tui.engine.reconcile import ReconcileSettings
+
     grace = args.grace if args.grace is not None else context.profile.reconcile_grace_s
     return ReconcileSettings(
         grace_s=grace,
@@ -677,6 +686,9 @@ async def _lookup(
     out: _Output,
     local_when_unavailable: int | None = None,
 ) -> ReconcileReport:
+    from cams_tui.engine.limiters.factory import LIST_MESSAGES
+    from cams_tui.engine.reconcile import Reconciler
+
     credentials = _require_credentials(context)
     # The account's lookup budget, shared with every other sender's lookups.
     limiter = _limiter_factory(context, LIST_MESSAGES)(settings.lookup_rate)

@@ -128,6 +128,37 @@ async def test_new_campaign_starts_over(tmp_path: Path, monkeypatch) -> None:
         assert "No recipients yet" in text_of(app, "#recipients-counts")
 
 
+async def test_ctrl_n_on_the_first_step_offers_a_new_campaign_once_something_is_composed(
+    tmp_path: Path, monkeypatch
+) -> None:
+    from cams_tui.ui.screens.send_dialogs import ConfirmDialog
+
+    app = demo_app(tmp_path, monkeypatch)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        await choose_order_shipped(pilot)
+        await pilot.press("ctrl+n")  # a template alone: nothing to start over, next step
+        await settle(pilot)
+        assert app.compose_screen.current.value == 2 and not isinstance(app.screen, ConfirmDialog)
+        await paste(pilot, numbers(5))
+        await pilot.press("ctrl+b")
+        await settle(pilot)
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmDialog), "a composition exists: ctrl+n asks"
+        await pilot.press("escape")  # keep it: the next step, the list untouched
+        await settle(pilot)
+        assert app.compose_screen.current.value == 2 and app.state.recipient_count == 5
+        await pilot.press("ctrl+b")
+        await settle(pilot)
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        await pilot.press("y")
+        await settle(pilot)
+        assert app.compose_screen.current.value == 1
+        assert app.state.template is None and app.state.recipient_count == 0 and app.state.pasted == ""
+
+
 async def test_review_shows_what_recipients_get_and_blank_values_are_not_set(tmp_path: Path, monkeypatch) -> None:
     app = demo_app(tmp_path, monkeypatch)
     async with app.run_test(size=(120, 36)) as pilot:
@@ -466,3 +497,38 @@ async def test_the_demo_keeps_its_theme_without_writing_the_config(tmp_path: Pat
     async with again.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         assert again.theme == "cams-viber"
+
+
+async def test_a_lookup_after_the_demo_restarts_finds_what_it_accepted_before(tmp_path: Path, monkeypatch) -> None:
+    from cams_tui.engine.journal import BatchState, Journal
+    from cams_tui.ui.screens.jobs import JobsScreen
+
+    app = demo_app(tmp_path, monkeypatch)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        await choose_order_shipped(pilot)
+        app.state.params.update(name="Ana", order_id="A-1")
+        await pilot.press("ctrl+n")
+        await paste(pilot, numbers(5))
+        job_id = await send_from_review(pilot, app, 5)
+        await wait_until(pilot, lambda: getattr(app.screen, "state", None) is not None and app.screen.state.done is not None)
+    demo_journal = tmp_path / "data" / "demo"
+    # As after a crash between the request and its answer: the batch accepted, its answer lost.
+    with Journal(demo_journal) as journal:
+        assert journal.job(job_id).counts == {"ok": 5}
+        journal._db.execute("UPDATE batches SET state='sending' WHERE job_id=?", (job_id,))
+        journal._db.execute("UPDATE jobs SET state='interrupted' WHERE id=?", (job_id,))
+        journal._db.commit()
+
+    # The demo again: a new simulator, with the records the first one kept.
+    again = demo_app(tmp_path, monkeypatch)
+    async with again.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        await pilot.press("f2")
+        await wait_until(pilot, lambda: isinstance(again.screen, JobsScreen) and again.screen.chosen_job() is not None)
+        assert again.screen.chosen_job().id == job_id
+        await pilot.press("L")
+        await settle(pilot)
+        with Journal(demo_journal) as journal:
+            await wait_until(pilot, lambda: journal.job(job_id).counts == {"ok": 5})
+            assert not journal.batches(job_id, [BatchState.NOT_SENT_VERIFIED]), "an accepted batch is never 'verified not sent'"

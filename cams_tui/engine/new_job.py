@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from cams_tui.api.endpoints import Placement
 from cams_tui.api.models import MAX_RECIPIENTS_PER_REQUEST, MassMessageOptions
-from cams_tui.engine.canary import CanarySettings
 from cams_tui.engine.grouping import GroupSummary, SubsetStore, Targeting, group_recipients, stamp
 from cams_tui.engine.journal import Journal, PlannedBatch, Reject
 from cams_tui.engine.planning import ColumnStore, PlanProgress, plan_recipients
+
+if TYPE_CHECKING:  # the canary's module (and the client it needs) is not needed to plan
+    from cams_tui.engine.canary import CanarySettings
 
 
 class Intake(Protocol):

@@ -124,6 +124,10 @@ class CamsApp(App[int]):
 
             offer_first_run(self)
         self._tell_unfinished()
+        from cams_tui.ui.collector import freeze_startup
+
+        # After the first frame: the collection costs tens of milliseconds, once.
+        self.call_after_refresh(freeze_startup)
 
     @work(thread=True, group="unfinished", exit_on_error=False)
     def _tell_unfinished(self) -> None:

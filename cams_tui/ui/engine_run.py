@@ -143,6 +143,11 @@ class EngineRun:
                 sys.setswitchinterval(min(_SWITCH_BEFORE, SEND_SWITCH_INTERVAL_S))
             _RUNS_SENDING += 1
         try:
+            from cams_tui.engine.sender import freeze_startup_objects
+
+            # As headless does before sending: no full collection walks the UI's objects
+            # (a hundred thousand of them) while the engine waits for the GIL.
+            freeze_startup_objects()
             return asyncio.run(self._main())
         finally:
             with _SWITCH_LOCK:

@@ -118,9 +118,42 @@ class ComposeScreen(Screen[None]):
         await self.go_to(message.step)
 
     async def action_next_step(self) -> None:
-        """Show the next step."""
+        """Show the next step; on the first step with a composition to start over from
+        (a list, an opened campaign or a send), ask first whether to start a
+        new campaign instead."""
+        if self.current is Step.TEMPLATE and self.has_composition():
+            from cams_tui.ui.screens.send_dialogs import ConfirmDialog
+
+            sent = self.app.state.sent  # type: ignore[attr-defined]
+            what = "This campaign was sent; its job stays in Jobs (F2)." if sent is not None else (
+                "The list and values chosen so far are dropped (a saved campaign file is kept)."
+            )
+
+            async def answered(new: bool | None) -> None:
+                if new:
+                    await self.app.action_new_campaign()  # type: ignore[attr-defined]
+                else:
+                    await self.go_to(Step.RECIPIENTS)
+
+            self.app.push_screen(
+                ConfirmDialog("Start a new campaign?", what, yes="New campaign", no="Keep it: next step"),
+                answered,
+            )
+            return
         if self.current.value < len(Step):
             await self.go_to(Step(self.current.value + 1))
+
+    def has_composition(self) -> bool:
+        """Whether there is more than a template choice (and its values) to start over
+        from: a list, an opened campaign or a send."""
+        state = self.app.state  # type: ignore[attr-defined]
+        return bool(
+            state.recipients_file
+            or state.pasted.strip()
+            or state.report is not None
+            or state.sent is not None
+            or getattr(self.app, "campaign_path", None) is not None
+        )
 
     async def action_previous_step(self) -> None:
         """Show the previous step."""

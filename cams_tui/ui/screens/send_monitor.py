@@ -13,6 +13,7 @@ and ``r`` resumes the job here.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 from collections.abc import Iterable
 from pathlib import Path
@@ -26,7 +27,8 @@ from textual.widgets import Header
 from textual.worker import Worker, WorkerState
 
 from cams_tui.compose import counted
-from cams_tui.ui.engine_run import EngineRun, SendTarget, Stamped
+from cams_tui.engine.events import BatchEvent, ProgressEvent, RateEvent
+from cams_tui.ui.engine_run import BatchTally, EngineRun, SendTarget, Stamped
 from cams_tui.ui.send_state import SendState
 from cams_tui.ui.widgets.counters import SendCounters
 from cams_tui.ui.widgets.footer import Footer
@@ -39,6 +41,13 @@ if TYPE_CHECKING:
 
 FLUSH_S = 0.1
 """How often buffered engine events reach the widgets."""
+_ROUTINE = (BatchEvent, BatchTally, ProgressEvent, RateEvent)
+"""Events that can wait for the next redraw while sending (the others, a pause, a stop,
+the end, a canary's verdict, are shown at the next tick)."""
+SENDING_FLUSH_S = 0.5
+"""… while a run sends: each redraw holds the GIL for tens of milliseconds, time the
+engine's thread waits for at each of its wake-ups (a permit, an answer); two a second keep
+the counters live and cost the send next to nothing."""
 _PHASE_TEXT = {
     "starting": "starting",
     "scheduled": "scheduled",
@@ -134,6 +143,7 @@ class SendMonitorScreen(Screen[None]):
         self._autostart = autostart
         self._show_clock = show_clock
         self._fed: deque[Stamped] = deque()
+        self._flushed_at = 0.0
         self._quit_after_run = False
         self._quit_return_code = 0
         self._fatal_shown: object = None
@@ -209,7 +219,7 @@ class SendMonitorScreen(Screen[None]):
             WorkerState.CANCELLED,
         ):
             return
-        self.flush_events()
+        self.flush_events(now=True)
         self.run = None
         if event.state is WorkerState.ERROR and self.state.running:
             self._failed_to_start(event.worker.error)
@@ -230,8 +240,14 @@ class SendMonitorScreen(Screen[None]):
         """Show events that did not come from this screen's own run (a replay)."""
         self._fed.extend(stamped)
 
-    def flush_events(self) -> None:
-        """Move buffered events to the widgets: one log append and one redraw for all."""
+    def flush_events(self, *, now: bool = False) -> None:
+        """Move buffered events to the widgets: one log append and one redraw for all
+        (while a run sends, at most every ``SENDING_FLUSH_S`` unless ``now``)."""
+        run = self.run
+        if run is not None and not now and time.monotonic() - self._flushed_at < SENDING_FLUSH_S:
+            if not self._fed and all(isinstance(item[1], _ROUTINE) for item in list(run.events)):
+                return
+        self._flushed_at = time.monotonic()
         drained: list[Stamped] = list(self._fed)
         self._fed.clear()
         if self.run is not None:

@@ -20,6 +20,7 @@ from textual.worker import get_current_worker
 
 from cams_tui.untrusted import escape_controls
 from cams_tui.compose import Step, counted
+from cams_tui.ui.collector import LARGE_REPORT, freeze_survivors
 from cams_tui.ui.steps.base import StepPane, explain
 from cams_tui.ui.widgets.paste_area import PasteArea, is_large, summary_of
 from cams_tui.ui.widgets.path_input import PathInput
@@ -286,8 +287,12 @@ opted-out numbers are dropped.
         finally:
             if file or len(pasted) > IN_PROCESS_PASTE_CHARS:
                 prestart()  # the next read's process
-        if not worker.is_cancelled:
-            self.app.call_from_thread(self._show, report, bool(file) or bool(pasted.strip()))
+        if worker.is_cancelled:
+            return
+        if len(report.recipients) >= LARGE_REPORT:
+            # Its columns would otherwise be walked by every full collection, on the UI thread.
+            freeze_survivors()
+        self.app.call_from_thread(self._show, report, bool(file) or bool(pasted.strip()))
 
     def _show_reading(self, reading: bool, text: str = "") -> None:
         """Show or hide the reading's label and bar (and the timer that updates them)."""
