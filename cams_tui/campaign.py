@@ -37,9 +37,9 @@ from typing import TYPE_CHECKING, Any, Literal
 import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from cams_tui.input_files import CAMPAIGN_MAX_BYTES, PARAM_VALUE_MAX_CHARS, InputFileError, read_input_text
 from cams_tui.api.limits import FALLBACK_DURATION_RANGE, TTL_RANGE
 from cams_tui.errors import UserError
+from cams_tui.input_files import CAMPAIGN_MAX_BYTES, PARAM_VALUE_MAX_CHARS, InputFileError, read_input_text
 from cams_tui.schedule import ScheduleOptions
 
 if TYPE_CHECKING:

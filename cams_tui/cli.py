@@ -363,7 +363,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"cams-tui: {_shown(_machine_failure(exc))}", file=sys.stderr)
         return EXIT_CANNOT_PROCEED
-    except Exception as exc:  # noqa: BLE001 - the last resort: one line, never a traceback
+    except Exception as exc:
         if os.environ.get(ENV_DEBUG):
             raise
         import sqlite3

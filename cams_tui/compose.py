@@ -128,7 +128,7 @@ def counted(count: int, noun: str, plural: str | None = None) -> str:
 
 def format_duration(seconds: float) -> str:
     """A duration in the largest units that fit, e.g. ``1d 12h``, ``15m``, ``45s``."""
-    whole = int(round(seconds))
+    whole = round(seconds)
     if whole <= 0:
         return "0s"
     parts = []

@@ -20,11 +20,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
-from cams_tui.input_files import CONFIG_MAX_BYTES, read_input_text
 from cams_tui import paths
-from cams_tui.errors import UserError
-from cams_tui.api.endpoints import DEFAULT_REGION, EndpointError, Placement, endpoint_for_region, normalize_endpoint
 from cams_tui.api.credentials import Credentials
+from cams_tui.api.endpoints import DEFAULT_REGION, EndpointError, Placement, endpoint_for_region, normalize_endpoint
+from cams_tui.errors import UserError
+from cams_tui.input_files import CONFIG_MAX_BYTES, read_input_text
 from cams_tui.tables import CheckedTable, Field, TableError, number, one_of, optional, text
 
 ENV_ENDPOINT = "CAMS_TUI_ENDPOINT"

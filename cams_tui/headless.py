@@ -76,7 +76,7 @@ from cams_tui.engine.journal import BatchState, JobRecord, JobState, Journal
 from cams_tui.engine.limiters.base import Limiter, LimiterNotice
 from cams_tui.engine.limiters.factory import LIST_MESSAGES, MASS_SEND, account_key, limiter_factory
 from cams_tui.engine.new_job import plan_job, write_job
-from cams_tui.engine.reconcile import ReconcileReport, ReconcileSettings, Reconciler
+from cams_tui.engine.reconcile import Reconciler, ReconcileReport, ReconcileSettings
 from cams_tui.engine.repeats import RepeatReport, find_repeats
 from cams_tui.engine.run import JobRunner, RunHooks, RunOptions, RunResult, placement_for_run
 from cams_tui.engine.sender import default_in_flight, freeze_startup_objects
@@ -446,7 +446,8 @@ async def _run_job(
         out.note(f"{done.message}; nothing more was sent. To send the rest anyway: {_cli(f'resume {job_id}', context)}")
         return EXIT_FATAL
     if result.spike is not None:
-        out.note(f"job {job_id} stopped by a failure spike ({result.spike}); resume with: {_cli(f'resume {job_id}', context)}")
+        resume = _cli(f"resume {job_id}", context)
+        out.note(f"job {job_id} stopped by a failure spike ({result.spike}); resume with: {resume}")
         return EXIT_FATAL
     if done.state == JobState.STOPPED.value:
         return EXIT_FATAL
@@ -722,7 +723,10 @@ def _jobs(args: argparse.Namespace) -> int:
         print(f"no jobs yet{hint}")
         return EXIT_OK
     columns = [key for key in rows[0] if key not in ("campaign", "next")]
-    widths = {key: max(len(key), *(len(f"{r[key]:,}" if isinstance(r[key], int) else r[key]) for r in rows)) for key in columns}
+    widths = {
+        key: max(len(key), *(len(f"{r[key]:,}" if isinstance(r[key], int) else r[key]) for r in rows))
+        for key in columns
+    }
     print("  ".join(key.upper().ljust(widths[key]) for key in columns))
     for row in rows:
         cells = [
@@ -745,7 +749,10 @@ def _senders_of_jobs_being_sent(context: RunContext, jobs: list[JobRecord]) -> d
     if not (context.profile.account or access_key_id):
         return {}
     return senders_of_jobs_being_sent(
-        context.data_dir, jobs, limiter=context.profile.limiter, account=context.profile.account,
+        context.data_dir,
+        jobs,
+        limiter=context.profile.limiter,
+        account=context.profile.account,
         access_key_id=access_key_id,
     )
 
@@ -804,7 +811,7 @@ def _export_progress() -> Callable[[int, int], None] | None:
 def _duration(seconds: float) -> str:
     if seconds < 1:
         return "under 1s"
-    seconds = int(round(seconds))
+    seconds = round(seconds)
     if seconds < 60:
         return f"{seconds}s"
     minutes, secs = divmod(seconds, 60)
@@ -824,8 +831,10 @@ def _plan_text(plan: PlanEvent) -> str:
     from cams_tui.compose import counted
 
     if plan.pending_recipients != plan.recipients:
-        what = (f"{plan.pending_recipients:,} of {counted(plan.recipients, 'recipient')} left to send in "
-                f"{counted(plan.pending_batches, 'request')}")
+        what = (
+            f"{plan.pending_recipients:,} of {counted(plan.recipients, 'recipient')} left to send in "
+            f"{counted(plan.pending_batches, 'request')}"
+        )
     else:
         what = f"{counted(plan.recipients, 'recipient')} in {counted(plan.batches, 'request')}"
     return (
@@ -945,10 +954,13 @@ class _Output:
             self.scheduled(event)
         elif isinstance(event, DoneEvent):
             self.finish(event)
-        elif isinstance(event, (CanaryEvent, LookupEvent)) and not self.as_json:
+        elif (
+            isinstance(event, (CanaryEvent, LookupEvent))
+            and not self.as_json
             # The verdict and the lookup's totals have their own lines (canary, reconciled).
-            if event.stage not in ("healthy", "failed", "done"):
-                self.note(event.text)
+            and event.stage not in ("healthy", "failed", "done")
+        ):
+            self.note(event.text)
 
     def _progress(self, event: ProgressEvent) -> None:
         now = time.monotonic()
@@ -958,7 +970,8 @@ class _Output:
         eta = _duration(event.eta_s) if event.eta_s is not None else "–"
         line = (
             f"{event.settled:,}/{event.total:,} recipients · {event.calls_per_s:.1f} calls/s "
-            f"(limit {event.rate:g}{_shared_by(event.senders)}) · ok {event.ok:,} failed {event.failed:,} unknown {event.unknown:,} · ETA {eta}"
+            f"(limit {event.rate:g}{_shared_by(event.senders)}) · ok {event.ok:,} failed {event.failed:,} "
+            f"unknown {event.unknown:,} · ETA {eta}"
         )
         if self._tty:
             sys.stderr.write("\r\x1b[2K" + line)
@@ -977,13 +990,27 @@ class _Output:
         if self.as_json:
             for r in report.resolutions:
                 self._json(
-                    {"event": "resolution", "index": r.index, "size": r.size, "state": r.state,
-                     "reason": r.reason, "lookups": r.lookups, "evidence": r.evidence}
+                    {
+                        "event": "resolution",
+                        "index": r.index,
+                        "size": r.size,
+                        "state": r.state,
+                        "reason": r.reason,
+                        "lookups": r.lookups,
+                        "evidence": r.evidence,
+                    }
                 )
             self._json(
-                {"event": "reconciled", "job_id": report.job_id, "batches": len(report.resolutions),
-                 "ok": report.count("ok"), "not_sent_verified": report.count("not_sent_verified"),
-                 "unknown": report.count("unknown"), "lookups": report.lookups, "elapsed_s": report.elapsed_s}
+                {
+                    "event": "reconciled",
+                    "job_id": report.job_id,
+                    "batches": len(report.resolutions),
+                    "ok": report.count("ok"),
+                    "not_sent_verified": report.count("not_sent_verified"),
+                    "unknown": report.count("unknown"),
+                    "lookups": report.lookups,
+                    "elapsed_s": report.elapsed_s,
+                }
             )
             return
         if report.resolutions:
@@ -997,9 +1024,14 @@ class _Output:
         """Earlier jobs that sent this template to some of the same numbers recently."""
         if self.as_json:
             self._json(
-                {"event": "repeat", "numbers": report.numbers, "window_h": report.window_h,
-                 "jobs": [{"job_id": r.job_id, "created_at": r.created_at, "numbers": r.numbers}
-                          for r in report.repeats]}
+                {
+                    "event": "repeat",
+                    "numbers": report.numbers,
+                    "window_h": report.window_h,
+                    "jobs": [
+                        {"job_id": r.job_id, "created_at": r.created_at, "numbers": r.numbers} for r in report.repeats
+                    ],
+                }
             )
             return
         self.note(report.describe())
@@ -1028,7 +1060,8 @@ class _Output:
         self._clear_progress()
         print(
             f"job {done.job_id} {done.state}: {done.ok:,} ok, {done.failed:,} failed, {done.unknown:,} unknown, "
-            f"{done.pending:,} pending of {done.total:,} ({counted(done.calls, 'request')}, {done.throttled:,} throttled, "
+            f"{done.pending:,} pending of {done.total:,} ({counted(done.calls, 'request')}, "
+            f"{done.throttled:,} throttled, "
             f"{_duration(done.elapsed_s)})",
             file=sys.stderr,
         )

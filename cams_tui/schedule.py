@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -60,7 +60,7 @@ def check_send_time(moment: datetime, *, now: float | None = None, what: str = "
         )
     current = time.time() if now is None else now
     if moment.timestamp() <= current:
-        shown = datetime.fromtimestamp(current, timezone.utc).astimezone(moment.tzinfo)
+        shown = datetime.fromtimestamp(current, UTC).astimezone(moment.tzinfo)
         raise ScheduleError(
             f"{what}: {moment.isoformat(timespec='minutes')} is in the past (it is now "
             f"{shown.isoformat(timespec='minutes')}); give a later time, or leave it out to send now"

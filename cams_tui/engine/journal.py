@@ -39,13 +39,14 @@ import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from time import monotonic as _monotonic, sleep as _sleep
+from time import monotonic as _monotonic
+from time import sleep as _sleep
 from typing import Any
 
 from cams_tui import paths
-from cams_tui.errors import CannotProceed, UserError, journal_failure
 from cams_tui.api.endpoints import Placement
 from cams_tui.api.models import MassMessageOptions
+from cams_tui.errors import CannotProceed, UserError, journal_failure
 
 JOURNAL_NAME = "journal.sqlite3"
 SCHEMA_VERSION = 5
@@ -602,8 +603,8 @@ class Journal:
 
         ``placement`` is how the batches were sized to travel (``body`` or ``query``), so that
         a resume sends them the same way; ``schedule`` is when it may start (in the same
-        transaction: a job must never exist without the wait it was given); ``variables`` are the template's variables as
-        checked (``None``: not checked);
+        transaction: a job must never exist without the wait it was given); ``variables`` are the
+        template's variables as checked (``None``: not checked);
         ``rejects`` lists rejected input lines (exported with their reason); ``rejected`` is
         their count when the list was cut short; ``canary`` is the job's canary as
         :meth:`set_canary` records it, written with the job."""
@@ -620,7 +621,8 @@ class Journal:
                 (
                     "INSERT INTO jobs (id, created_at, updated_at, state, campaign, endpoint, profile, "
                     "options_json, params_json, recipients, rejected, duplicates, suppressed, batches, "
-                    "variables_json, placement, schedule_json, canary_json) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    "variables_json, placement, schedule_json, canary_json) "
+                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (
                         job_id,
                         now,
@@ -771,8 +773,7 @@ class Journal:
         Call this before the request leaves."""
         now = time.time()
         attempt = (
-            self._db.execute("SELECT attempts FROM batches WHERE job_id=? AND idx=?", (job_id, index)).fetchone()[0]
-            + 1
+            self._db.execute("SELECT attempts FROM batches WHERE job_id=? AND idx=?", (job_id, index)).fetchone()[0] + 1
         )
         self._transaction(
             [
@@ -851,10 +852,7 @@ class Journal:
     def report_fetched(self, job_id: str, run: int) -> set[int]:
         """The batches whose statuses report run ``run`` has already fetched."""
         return {
-            idx
-            for (idx,) in self._db.execute(
-                "SELECT idx FROM report_batches WHERE job_id=? AND run=?", (job_id, run)
-            )
+            idx for (idx,) in self._db.execute("SELECT idx FROM report_batches WHERE job_id=? AND run=?", (job_id, run))
         }
 
     def record_report_batch(
@@ -870,8 +868,17 @@ class Journal:
                     "INSERT OR REPLACE INTO report_statuses (job_id, number, idx, status, fail_reason, fallback, "
                     "message_id, send_time, fetched_at) VALUES (?,?,?,?,?,?,?,?,?)",
                     [
-                        (job_id, st.number, index, st.status, st.fail_reason, st.fallback, st.message_id,
-                         st.send_time, now)
+                        (
+                            job_id,
+                            st.number,
+                            index,
+                            st.status,
+                            st.fail_reason,
+                            st.fallback,
+                            st.message_id,
+                            st.send_time,
+                            now,
+                        )
                         for st in statuses
                     ],
                 ),
@@ -981,11 +988,16 @@ class Journal:
         try:
             # New indices follow every index the job ever used, its attempts' included: an
             # old index's attempts must never be taken for a new batch's.
-            next_index = 1 + self._db.execute(
-                "SELECT MAX(m) FROM (SELECT MAX(idx) AS m FROM batches WHERE job_id=? "
-                "UNION ALL SELECT MAX(idx) FROM attempts WHERE job_id=?)",
-                (job_id, job_id),
-            ).fetchone()[0] if splits else 0
+            next_index = (
+                1
+                + self._db.execute(
+                    "SELECT MAX(m) FROM (SELECT MAX(idx) AS m FROM batches WHERE job_id=? "
+                    "UNION ALL SELECT MAX(idx) FROM attempts WHERE job_id=?)",
+                    (job_id, job_id),
+                ).fetchone()[0]
+                if splits
+                else 0
+            )
             created: dict[int, list[int]] = {}
             for index, pieces in splits.items():
                 row = self._db.execute(
@@ -1004,7 +1016,7 @@ class Journal:
                     "INSERT INTO batches (job_id, idx, size, state, sender_list, updated_at) VALUES (?,?,?,?,?,?)",
                     [
                         (job_id, new, piece.size, BatchState.PLANNED.value, piece.blob, now)
-                        for new, piece in zip(created[index], pieces)
+                        for new, piece in zip(created[index], pieces, strict=True)
                     ],
                 )
                 next_index += len(pieces)
@@ -1065,9 +1077,7 @@ class Journal:
 
     def jobs(self) -> list[JobRecord]:
         """Every job, newest first."""
-        rows = self._db.execute(
-            f"SELECT {_JOB_COLUMNS} FROM jobs ORDER BY created_at DESC"
-        ).fetchall()
+        rows = self._db.execute(f"SELECT {_JOB_COLUMNS} FROM jobs ORDER BY created_at DESC").fetchall()
         return [self._job_record(row) for row in rows]
 
     def batches(self, job_id: str, states: Iterable[BatchState] | None = None) -> list[BatchRecord]:
@@ -1118,7 +1128,7 @@ class Journal:
             (job_id, index),
         )
         names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row)) for row in cursor]
+        return [dict(zip(names, row, strict=True)) for row in cursor]
 
 
 def _unusable(path: Path, exc: BaseException) -> JournalUnusable:

@@ -99,9 +99,9 @@ def sender_items_of(
         return [head + to for to in tos]
     columns = [[part] * len(tos) if isinstance(part, str) else part for part in fragments]
     if not gaps:
-        return ['{"TemplateParams":{' + ",".join(row) + "}," + to for *row, to in zip(*columns, tos)]
+        return ['{"TemplateParams":{' + ",".join(row) + "}," + to for *row, to in zip(*columns, tos, strict=True)]
     items = []
-    for *row, to in zip(*columns, tos):
+    for *row, to in zip(*columns, tos, strict=True):
         params = ",".join(filter(None, row))
         items.append('{"TemplateParams":{' + params + "}," + to if params else "{" + to)
     return items

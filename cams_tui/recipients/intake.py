@@ -323,12 +323,12 @@ def _intake(source: TextSource, options: IntakeOptions, progress: Progress | Non
         numbers.append(number)
         line_numbers.append(line)
         if values is not None:
-            for column, value in zip(columns, values):
+            for column, value in zip(columns, values, strict=True):
                 column.append(value)
         per_country[region] = per_country.get(region, 0) + 1
 
     if first_seen_needed:
-        for number, line in zip(numbers, line_numbers):
+        for number, line in zip(numbers, line_numbers, strict=True):
             if number in first_seen_needed and not first_seen_needed[number]:
                 first_seen_needed[number] = line
         duplicates.extend(
@@ -354,7 +354,7 @@ def _intake(source: TextSource, options: IntakeOptions, progress: Progress | Non
 
 def _control_character(values: tuple[str, ...], names: list[str]) -> str:
     """The reason for an entry with a control character in one of its parameters."""
-    for value, name in zip(values, names):
+    for value, name in zip(values, names, strict=True):
         found = _CONTROL.search(value)
         if found is not None:
             return (

@@ -42,8 +42,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
-from cams_tui.errors import UserError
-
 import phonenumbers
 from phonenumbers import (
     COUNTRY_CODE_TO_REGION_CODE,
@@ -53,6 +51,8 @@ from phonenumbers import (
     PhoneNumberType,
     ValidationResult,
 )
+
+from cams_tui.errors import UserError
 
 # (e164 as an int, region code, phonenumbers.PhoneNumberType): a number that will be sent.
 # A plain tuple because a million of them are made on a big import.
@@ -270,7 +270,7 @@ def _admits(desc: object, length: int) -> bool:
 class _Typer:
     """``_number_type_helper`` for one metadata, as one pattern per number length."""
 
-    __slots__ = ("_md", "_by_length", "_same", "_mobile")
+    __slots__ = ("_by_length", "_md", "_mobile", "_same")
 
     def __init__(self, md: PhoneMetadata) -> None:
         self._md = md
@@ -356,7 +356,7 @@ class _Calling:
             region, typer, _ = self.regions[0]
             kind = typer.type_of(nsn) if typer is not None else PhoneNumberType.UNKNOWN
         else:
-            for region, typer, lead in self.regions:
+            for region, typer, lead in self.regions:  # noqa: B007 - the region found is returned below
                 if typer is None:
                     continue
                 if lead is not None:
@@ -399,7 +399,7 @@ def _strip(nsn: str, md: PhoneMetadata, npp: re.Pattern[str] | None) -> str:
 class _Home:
     """The default region: what parse() uses when a number has no ``+``."""
 
-    __slots__ = ("region", "md", "cc", "cc_str", "idd", "npp", "general", "calling")
+    __slots__ = ("calling", "cc", "cc_str", "general", "idd", "md", "npp", "region")
 
     def __init__(self, region: str) -> None:
         md = PhoneMetadata.metadata_for_region(region)

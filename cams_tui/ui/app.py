@@ -431,13 +431,16 @@ class CamsApp(App[int]):
                     f"Show the {step.title.lower()} step",
                     lambda number=step.value: self.call_later(self.action_go_step, number),
                 )
-            yield SystemCommand("Next step", "Show the next step (ctrl+n)", lambda: self.call_later(screen.action_next_step))
+            yield SystemCommand(
+                "Next step", "Show the next step (ctrl+n)", lambda: self.call_later(screen.action_next_step)
+            )
             yield SystemCommand(
                 "Previous step", "Show the previous step (ctrl+b)", lambda: self.call_later(screen.action_previous_step)
             )
             yield from screen.pane(screen.current).commands()
             yield SystemCommand(
-                "New campaign", "Start over with an empty campaign (sent jobs stay in Jobs)",
+                "New campaign",
+                "Start over with an empty campaign (sent jobs stay in Jobs)",
                 lambda: self.call_later(self.action_new_campaign),
             )
             yield SystemCommand("Save campaign", "Save the campaign as TOML (ctrl+s)", self.action_save_campaign)

@@ -114,7 +114,7 @@ def select_theme_before_start(app: App[object], name: str) -> None:
         update=False,
     )
     app.stylesheet.set_variables(app.get_css_variables())
-    app._refresh_truecolor_filter(app.ansi_theme)  # noqa: SLF001 - what App.theme's watcher does
+    app._refresh_truecolor_filter(app.ansi_theme)
 
 
 DEMO_THEME_FILE = "theme.txt"

@@ -31,7 +31,7 @@ def check_limiter_spec(value: str) -> str:
 
         parts = urlsplit(spec)
         try:
-            parts.port
+            _ = parts.port  # reading it validates it
         except ValueError:
             raise ValueError("the Redis URL has a port that is not a number, e.g. redis://host:6379/0") from None
         path = parts.path.strip("/")
@@ -112,7 +112,9 @@ def build_limiter(
     return SharedLimiter(store, rate, account=account, operation=operation)
 
 
-def limiter_factory(spec: str, *, account: str, data_dir: Path, operation: str = MASS_SEND) -> Callable[[float], Limiter]:
+def limiter_factory(
+    spec: str, *, account: str, data_dir: Path, operation: str = MASS_SEND
+) -> Callable[[float], Limiter]:
     """Builds the limiter ``spec`` names for ``operation`` of ``account`` at a given rate:
     what :class:`~cams_tui.engine.run.JobRunner` calls for each stage of a run (the sends)
     and once per run (its lookups, ``operation=LIST_MESSAGES``)."""
@@ -145,7 +147,9 @@ async def account_usage(
     spec = check_limiter_spec(spec)
     shown = describe_limiter(spec)
     if spec == "process":
-        return AccountUsage(key.key, key.source, shown, None, "the process limiter shares nothing: senders are not counted")
+        return AccountUsage(
+            key.key, key.source, shown, None, "the process limiter shares nothing: senders are not counted"
+        )
     from cams_tui.engine.limiters.shared import LimiterUnavailable, Store
 
     store: Store

@@ -156,7 +156,8 @@ class RedisStore:
         except (errors.ConnectionError, errors.TimeoutError, errors.BusyLoadingError, OSError) as exc:
             raise LimiterUnavailable(f"Redis at {self.description} cannot be reached ({_reason(exc)})") from None
         except errors.ResponseError as exc:
-            raise LimiterUnavailable(f"Redis at {self.description} refused the limiter's step ({_reason(exc)})") from None
+            reason = _reason(exc)
+            raise LimiterUnavailable(f"Redis at {self.description} refused the limiter's step ({reason})") from None
 
     async def reserve(self, sender: str, pacing: Pacing) -> Reservation:
         """Reserve the next start."""

@@ -27,7 +27,7 @@ def help_groups(screen: Screen, focused: Widget | None) -> list[tuple[str, list[
     everywhere: list[tuple[str, str]] = []
     field: list[tuple[str, str]] = []
     seen: set[str] = set()
-    for key, active in screen.active_bindings.items():
+    for active in screen.active_bindings.values():
         binding = active.binding
         if not active.enabled or binding.system or not binding.description:
             continue

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -22,7 +22,6 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Header, TabbedContent, TabPane
 
-from cams_tui.untrusted import escape_controls
 from cams_tui.compose import counted
 from cams_tui.errors import UserError
 from cams_tui.job_status import JobStatus, job_status, read_statuses
@@ -31,6 +30,7 @@ from cams_tui.ui.widgets.footer import Footer
 from cams_tui.ui.widgets.results_table import ResultsTable
 from cams_tui.ui.widgets.send_log import LogEntry, SendLog
 from cams_tui.ui.widgets.text import Static
+from cams_tui.untrusted import escape_controls
 
 if TYPE_CHECKING:
     from cams_tui.engine.journal import JobRecord
@@ -78,10 +78,9 @@ def requeue(data_dir: Path, job_id: str, *, verified_not_sent: bool = False) -> 
     from cams_tui.engine.journal import BatchState, Journal
 
     state = BatchState.NOT_SENT_VERIFIED if verified_not_sent else BatchState.FAILED
-    with Journal(data_dir) as journal:
-        with journal.lock_job(job_id):
-            recipients = sum(batch.size for batch in journal.batches(job_id, [state]))
-            journal.recover(job_id, retry_failed=not verified_not_sent, resend_verified=verified_not_sent)
+    with Journal(data_dir) as journal, journal.lock_job(job_id):
+        recipients = sum(batch.size for batch in journal.batches(job_id, [state]))
+        journal.recover(job_id, retry_failed=not verified_not_sent, resend_verified=verified_not_sent)
     return recipients
 
 
@@ -500,7 +499,11 @@ class JobsScreen(JobActions):
             table.move_cursor(row=min(row, len(jobs) - 1))
         chosen = self.chosen_status()
         hint = f" · {chosen.next_step()}" if chosen is not None and chosen.next_step() else ""
-        title = f"{counted(len(jobs), 'job')} · enter opens one{hint}" if jobs else "No jobs yet: they appear here once sent"
+        title = (
+            f"{counted(len(jobs), 'job')} · enter opens one{hint}"
+            if jobs
+            else "No jobs yet: they appear here once sent"
+        )
         self.query_one("#jobs-title", Static).update(title)
         sharing = await self._sharing_text(self.jobs)
         if sharing:
@@ -516,7 +519,11 @@ class JobsScreen(JobActions):
         limiter, name, access_key_id = account
         try:
             senders = await asyncio.to_thread(
-                senders_of_jobs_being_sent, self.data_dir, jobs, limiter=limiter, account=name,
+                senders_of_jobs_being_sent,
+                self.data_dir,
+                jobs,
+                limiter=limiter,
+                account=name,
                 access_key_id=access_key_id,
             )
         except Exception:  # noqa: BLE001 - the list of jobs is worth showing without it
@@ -588,7 +595,10 @@ class JobDetailScreen(JobActions):
             "L", "reconcile", "Look up", id="job-reconcile", tooltip="Resolve unknown batches with ListChatappMessage"
         ),
         Binding(
-            "S", "send_verified", "Send not sent", id="job-send-verified",
+            "S",
+            "send_verified",
+            "Send not sent",
+            id="job-send-verified",
             tooltip="Send the recipients a lookup verified not sent (asks their count)",
         ),
         Binding("e", "export", "Export", id="job-export", tooltip="CSV or JSON Lines, one row per recipient"),
@@ -637,7 +647,9 @@ class JobDetailScreen(JobActions):
             _, status = await asyncio.to_thread(load_status, self.data_dir, self.job_id)
             resolved = await asyncio.to_thread(resolution_text, self.data_dir, self.job_id)
         except Exception as exc:  # noqa: BLE001 - shown to the operator
-            self.query_one("#job-summary", Static).update(Text(escape_controls(f"Job {self.job_id} cannot be read: {exc}")))
+            self.query_one("#job-summary", Static).update(
+                Text(escape_controls(f"Job {self.job_id} cannot be read: {exc}"))
+            )
             return
         self.job = job
         self._live = status.live

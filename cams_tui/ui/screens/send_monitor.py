@@ -314,7 +314,7 @@ class SendMonitorScreen(Screen[None]):
             return True if running else None
         if action == "resume_job":
             done = self.state.done
-            return self.run is None and done is not None and done.pending > 0 or None
+            return (self.run is None and done is not None and done.pending > 0) or None
         if action == "go_local":
             # Only while the shared limiter is unavailable, and once per run.
             return bool(running and self.state.limiter_unavailable and self.state.local_senders is None)

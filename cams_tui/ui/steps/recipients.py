@@ -18,12 +18,12 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Input, ProgressBar, TextArea
 from textual.worker import get_current_worker
 
-from cams_tui.untrusted import escape_controls
 from cams_tui.compose import Step, counted
 from cams_tui.ui.steps.base import StepPane, explain
 from cams_tui.ui.widgets.paste_area import PasteArea, is_large, summary_of
 from cams_tui.ui.widgets.path_input import PathInput
 from cams_tui.ui.widgets.text import Label, Static
+from cams_tui.untrusted import escape_controls
 
 # Rejected lines shown in the table: a DataTable of every line of a huge file would block the UI.
 MAX_REJECTED_ROWS = 500
@@ -128,8 +128,12 @@ opted-out numbers are dropped.
     def commands(self) -> Iterable[SystemCommand]:
         yield SystemCommand("Browse for a recipients file", "Pick a file to import (F3)", self.action_browse)
         yield SystemCommand("Paste numbers", "Focus the paste area", self.query_one("#recipients-paste").focus)
-        yield SystemCommand("Default region", "Set the region of national numbers", self.query_one("#recipients-region").focus)
-        yield SystemCommand("Clear the recipients", "Clear the file and the pasted numbers (F5)", self.action_clear_source)
+        yield SystemCommand(
+            "Default region", "Set the region of national numbers", self.query_one("#recipients-region").focus
+        )
+        yield SystemCommand(
+            "Clear the recipients", "Clear the file and the pasted numbers (F5)", self.action_clear_source
+        )
 
     def on_step_shown(self) -> None:
         self._show_paste()
@@ -364,14 +368,19 @@ opted-out numbers are dropped.
                 " recipient   " if len(report.recipients) == 1 else " recipients   ",
                 (f"{report.rejected_count:,}", "bold $error" if report.rejected_count else "bold"),
                 f" rejected\n{counted(report.duplicate_count, 'duplicate')}   {report.suppressed_count:,} suppressed\n",
-                (" · ".join(f"{country} {count:,}" for country, count in countries[:6]) or "no countries", "$text-muted"),
+                (
+                    " · ".join(f"{country} {count:,}" for country, count in countries[:6]) or "no countries",
+                    "$text-muted",
+                ),
             )
         )
         for reject in report.rejected[:MAX_REJECTED_ROWS]:
             # The line as pasted, not markup, with its control characters shown, not obeyed.
             table.add_row(str(reject.line), Text(escape_controls(reject.reason)), Text(escape_controls(reject.text)))
         more = report.rejected_count - min(len(report.rejected), MAX_REJECTED_ROWS)
-        source = f"file {escape_controls(self.state.recipients_file)}" if self.state.recipients_file else "pasted numbers"
+        source = (
+            f"file {escape_controls(self.state.recipients_file)}" if self.state.recipients_file else "pasted numbers"
+        )
         shown = min(len(report.rejected), MAX_REJECTED_ROWS)
         note = f" · first {shown:,} of {report.rejected_count:,} rejects shown" if more > 0 else ""
         status.update(f"From {source}{note}")

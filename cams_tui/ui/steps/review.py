@@ -87,16 +87,32 @@ nothing blocks the send.
         estimate = state.estimate()
         rows: list[tuple[str, str]] = []
         template = state.template
-        rows.append(("Template", f"{template.template_name} ({template.language})  {template.template_code}" if template else "—"))
+        rows.append(
+            (
+                "Template",
+                f"{template.template_name} ({template.language})  {template.template_code}" if template else "—",
+            )
+        )
         rows.append(("Sender", state.sender or "—"))
         report = state.report
         counts = f"{estimate.recipients:,}"
         if report is not None:
-            counts += f"  ({report.rejected_count:,} rejected, {counted(report.duplicate_count, 'duplicate')}, {report.suppressed_count:,} suppressed)"
+            duplicates = counted(report.duplicate_count, "duplicate")
+            counts += (
+                f"  ({report.rejected_count:,} rejected, {duplicates}, {report.suppressed_count:,} suppressed)"
+            )
         rows.append(("Recipients", counts))
-        rows.append(("Batches", f"{estimate.batches:,} · ~{format_duration(math.ceil(estimate.seconds))} at {state.rate:g} calls/s"))
         rows.append(
-            ("Params", ", ".join(f"{row.name}={_shown(row, state.recipient_count)}" for row in state.param_rows()) or "none")
+            (
+                "Batches",
+                f"{estimate.batches:,} · ~{format_duration(math.ceil(estimate.seconds))} at {state.rate:g} calls/s",
+            )
+        )
+        rows.append(
+            (
+                "Params",
+                ", ".join(f"{row.name}={_shown(row, state.recipient_count)}" for row in state.param_rows()) or "none",
+            )
         )
         options = state.options
         fallback = "none"
@@ -109,7 +125,12 @@ nothing blocks the send.
         extras = [f"TTL {format_duration(ttl)}" if ttl else "TTL default"]
         extras += [
             f"{name} {value}"
-            for name, value in (("label", options.label), ("tag", options.tag), ("task", options.task_id), ("space", options.cust_space_id))
+            for name, value in (
+                ("label", options.label),
+                ("tag", options.tag),
+                ("task", options.task_id),
+                ("space", options.cust_space_id),
+            )
             if value
         ]
         rows.append(("Delivery", " · ".join(extras)))
@@ -127,9 +148,13 @@ nothing blocks the send.
         sent = state.sent
         if sent is not None and state.sent_current:
             when = time.strftime("%H:%M", time.localtime(sent.at))
-            parts.append((f"✓ Sent at {when} as job {sent.job_id} ({counted(sent.recipients, 'recipient')}).\n", "$success"))
-            parts.append("To send again, change the list, the template or a value, or start over with "
-                         "New campaign (ctrl+p). The job's progress is in Jobs (F2).")
+            parts.append(
+                (f"✓ Sent at {when} as job {sent.job_id} ({counted(sent.recipients, 'recipient')}).\n", "$success")
+            )
+            parts.append(
+                "To send again, change the list, the template or a value, or start over with "
+                "New campaign (ctrl+p). The job's progress is in Jobs (F2)."
+            )
         else:
             if repeats is not None and repeats.repeats:
                 parts.append((f"! {repeats.describe()}.\n", "$warning"))
@@ -148,7 +173,9 @@ nothing blocks the send.
         if trial is None:
             result.update("No test send yet (ctrl+t).")
         else:
-            result.update(Content.styled(("✓ " if trial.ok else "✗ ") + trial.text, "$success" if trial.ok else "$error"))
+            result.update(
+                Content.styled(("✓ " if trial.ok else "✗ ") + trial.text, "$success" if trial.ok else "$error")
+            )
         self.query_one("#review-confirm-label", Label).update(f"Type {estimate.recipients} to send")
         self._update_send_button()
 
@@ -176,8 +203,10 @@ nothing blocks the send.
         except CanaryError as exc:
             return f"canary: {exc}"
         if size >= count:
-            return (f"canary: {size:,} is the whole list of {count:,}: give fewer (e.g. 1%), "
-                    "or clear the field to send without one")
+            return (
+                f"canary: {size:,} is the whole list of {count:,}: give fewer (e.g. 1%), "
+                "or clear the field to send without one"
+            )
         return ""
 
     @work(exclusive=True, group="repeats", exit_on_error=False)
@@ -191,7 +220,11 @@ nothing blocks the send.
 
         numbers = [row.to for row in state.report.recipients]
         report = await asyncio.to_thread(
-            find_repeats, self.cams.data_dir, state.template.template_code, state.template.language, numbers,
+            find_repeats,
+            self.cams.data_dir,
+            state.template.template_code,
+            state.template.language,
+            numbers,
             window_h=self.cams.connection.context.profile.repeat_window_h,
         )
         self._repeats, self._repeats_for = report, fingerprint
@@ -245,7 +278,9 @@ nothing blocks the send.
             return
         from cams_tui.recipients import IntakeOptions, read_recipients_text
 
-        report = await asyncio.to_thread(read_recipients_text, number, IntakeOptions(default_region=state.default_region or None, max_listed=1))
+        report = await asyncio.to_thread(
+            read_recipients_text, number, IntakeOptions(default_region=state.default_region or None, max_listed=1)
+        )
         if not report.recipients:
             reason = report.rejected[0].reason if report.rejected else "no number typed"
             state.test_send = TrialSend(number, False, f"{number.strip() or 'the number'}: {reason}")
@@ -271,12 +306,14 @@ nothing blocks the send.
             state.test_send = TrialSend(to, False, f"test to +{to} failed: {explain(exc)}")
         else:
             state.test_send = TrialSend(
-                to, True, f"test to +{to} accepted: MessageId {answer.message_id or '—'} (RequestId {answer.request_id})"
+                to,
+                True,
+                f"test to +{to} accepted: MessageId {answer.message_id or '—'} (RequestId {answer.request_id})",
             )
         self.show()
         self.changed()
 
-    def _test_request(self, to: str, params: dict[str, str] | None):  # noqa: ANN202
+    def _test_request(self, to: str, params: dict[str, str] | None):
         from cams_tui.api.models import SendMessageRequest
 
         options = self.state.campaign().message_options()

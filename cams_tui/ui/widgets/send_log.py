@@ -20,8 +20,8 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from cams_tui.untrusted import escape_controls
 from cams_tui.engine.events import BatchEvent
+from cams_tui.untrusted import escape_controls
 
 LogFilter = Literal["all", "problems", "unknown"]
 FILTERS: tuple[LogFilter, ...] = ("all", "problems", "unknown")
