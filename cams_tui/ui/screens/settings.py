@@ -477,9 +477,10 @@ class SettingsScreen(Screen[None]):
         self._show_source(str(event.value))
 
     @on(Button.Pressed, "#form-buttons Button")
-    def _button(self, event: Button.Pressed) -> None:
+    async def _button(self, event: Button.Pressed) -> None:
         action = {"save": "save_profile", "use": "use_profile", "check": "check_connection", "new": "new_profile"}
-        self.run_action(action[event.button.id or "save"])
+        # run_action is a coroutine: not awaited, the button would do nothing.
+        await self.run_action(action[event.button.id or "save"])
 
     # ------------------------------------------------------------------ actions
 
