@@ -211,7 +211,7 @@ class Campaign(BaseModel):
         return MassMessageOptions(
             template_code=self.template_code,
             language=self.language,
-            From=self.from_,
+            from_=self.from_,
             task_id=self.task_id,
             cust_space_id=self.cust_space_id,
             ttl=self.ttl,

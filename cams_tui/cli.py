@@ -290,8 +290,8 @@ def _escaped_output(args: argparse.Namespace) -> Iterator[None]:
 
     json_out = bool(getattr(args, "json", False)) or getattr(args, "format", None) == "jsonl"
     saved = sys.stdout, sys.stderr
-    sys.stdout = EscapingStream(saved[0], json_style=json_out)  # type: ignore[assignment]
-    sys.stderr = EscapingStream(saved[1])  # type: ignore[assignment]
+    sys.stdout = EscapingStream(saved[0], json_style=json_out)
+    sys.stderr = EscapingStream(saved[1])
     try:
         yield
     finally:

@@ -724,7 +724,7 @@ def _jobs(args: argparse.Namespace) -> int:
         return EXIT_OK
     columns = [key for key in rows[0] if key not in ("campaign", "next")]
     widths = {
-        key: max(len(key), *(len(f"{r[key]:,}" if isinstance(r[key], int) else r[key]) for r in rows))
+        key: max(len(key), *(len(f"{r[key]:,}" if isinstance(r[key], int) else str(r[key])) for r in rows))
         for key in columns
     }
     print("  ".join(key.upper().ljust(widths[key]) for key in columns))

@@ -176,7 +176,7 @@ async def _by_group(
 ) -> list[MessageRecord]:
     found: list[MessageRecord] = []
     pages = fetch_records(
-        client,  # type: ignore[arg-type] - fetch_records needs only list_messages
+        client,  # type: ignore[arg-type]  # fetch_records needs only list_messages
         business_number=business_number,
         group_message_ids=[batch.group_message_id or ""],
         cust_space_id=cust_space_id,

@@ -47,8 +47,11 @@ def sender_item(to: str, params: Mapping[str, str] | None) -> str:
 class ColumnStore(Protocol):
     """Recipients held by column (:class:`cams_tui.recipients.intake.RecipientStore`)."""
 
-    numbers: Sequence[int]
-    columns: Mapping[str, Sequence[str]]
+    # Read-only (properties): a protocol's plain attributes would have to match invariantly.
+    @property
+    def numbers(self) -> Sequence[int]: ...
+    @property
+    def columns(self) -> Mapping[str, Sequence[str]]: ...
 
     def __len__(self) -> int: ...
 

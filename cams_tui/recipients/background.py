@@ -194,7 +194,7 @@ def _receive(conn: Connection, small: dict[str, Any], names: tuple[str, ...], co
     for name in names:
         data = conn.recv_bytes().decode("utf-8", "surrogatepass")
         store.columns[name] = data.split(_SEPARATOR) if count else []
-    lists: dict[str, list[Any]] = {}
+    lists: dict[str, Any] = {}  # Any: unpacked into IntakeReport's keyword fields
     for name, kind in _LISTS.items():
         rows = pickle.loads(conn.recv_bytes())
         items: list[Any] = []

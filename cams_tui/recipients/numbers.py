@@ -185,6 +185,7 @@ def _why_invalid(reading: Reading) -> str:
     number = reading.number
     assert number is not None
     cc = number.country_code
+    assert cc is not None  # a parsed number always has one
     return _length_words(
         phonenumbers.is_possible_number_with_reason(number),
         _where(cc, phonenumbers.region_code_for_country_code(cc)),
@@ -289,7 +290,8 @@ class _Typer:
         general = _desc_pattern(md.general_desc)
         table = None
         if general is not None and _admits(md.general_desc, length):
-            parts, names = [], {}
+            parts: list[str] = []
+            names: dict[str, int] = {}
             for attr, kind in _TYPE_ORDER:
                 if kind == PhoneNumberType.MOBILE and self._same:
                     continue
@@ -347,6 +349,8 @@ class _Calling:
 
     def why(self, nsn: str) -> str:
         """_why_invalid for a number of this calling code that classify() refused."""
+        # Only asked of a calling code with metadata (see _fast_international, _fast_national).
+        assert self.main_md is not None
         possible = _test_number_length(nsn, self.main_md)
         return _length_words(possible, self.where, len(nsn))
 
@@ -403,7 +407,7 @@ class _Home:
 
     def __init__(self, region: str) -> None:
         md = PhoneMetadata.metadata_for_region(region)
-        assert md is not None
+        assert md is not None and md.country_code is not None
         self.region = region
         self.md = md
         self.cc = md.country_code
@@ -494,8 +498,8 @@ class Normalizer:
     def normalize(self, text: str) -> Accepted | str:
         """The number in ``text`` per the module's rule, or why it cannot be sent."""
         cleaned = clean(text)
-        if cleaned.__class__ is str:
-            return cleaned  # type: ignore[return-value]
+        if isinstance(cleaned, str):
+            return cleaned
         prefix, digits = cleaned
         as_intl = self._intl(digits)
         if as_intl is None:
@@ -587,6 +591,7 @@ class Normalizer:
                 nsn = rest
                 calling = home.calling
                 if calling.regions[0][0] != home.region:
+                    assert calling.main_md is not None  # a region's own calling code has metadata
                     md, npp = calling.main_md, calling.npp
         if len(nsn) < 2:
             return _TOO_SHORT

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual import events, on, work
 from textual.app import App, SystemCommand
@@ -72,7 +72,8 @@ class CamsApp(App[int]):
         remembered = demo_theme(connection.data_dir) if connection.demo else connection.context.profile.theme
         self.theme_warnings = install_themes(self, theme, remembered)
         """Skipped theme files, or a theme asked for that does not exist: shown once mounted."""
-        self._caught_signals: list[tuple[int, object]] = []
+        # (signal, the handler it had before): Any as signal.getsignal's type is private to typeshed.
+        self._caught_signals: list[tuple[int, Any]] = []
         self.offer_first_run = False
         """Whether to offer "try the demo" or "set up an account" on start (no AccessKey found)."""
 

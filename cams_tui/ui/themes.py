@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from textual.app import App
 from textual.color import ColorParseError
@@ -75,7 +76,7 @@ def pick_theme(app: App[object], *wanted: str | None) -> str:
 
 
 
-def install_themes(app: App[object], requested: str | None, remembered: str | None) -> list[str]:
+def install_themes(app: App[Any], requested: str | None, remembered: str | None) -> list[str]:
     """Register every theme on ``app`` and select ``requested``, else ``remembered``, else the default.
 
     Returns the warnings to show once the app runs: skipped theme files, or a requested
@@ -129,7 +130,7 @@ def demo_theme(demo_dir: Path) -> str | None:
         return None
 
 
-def remember_theme(app: App[object], profile_name: str, theme: str, *, demo_dir: Path | None = None) -> None:
+def remember_theme(app: App[Any], profile_name: str, theme: str, *, demo_dir: Path | None = None) -> None:
     """Store ``theme`` in the profile (or, in the demo, beside the demo's journal); a file that
     cannot be written is reported, not raised."""
     from cams_tui.config import remember_theme as store

@@ -148,6 +148,7 @@ class RedisStore:
     async def _run(self, op: str, *args: object) -> Any:
         import redis.exceptions as errors
 
+        argv: list[str | int | float]
         argv = [op, KEY_TTL_S, repr(FRESH_HOLD_S), repr(KEEP_STARTS_S), repr(SENDER_TTL_S), *map(_arg, args)]
         try:
             return await self._script(keys=self._keys, args=argv)

@@ -369,7 +369,10 @@ class JobActions(Screen[None]):
         job = self.chosen_job()
         if job is None:
             return
-        self.app.push_screen(ExportDialog(job.id, Path.cwd()), lambda choice: self._export(job.id, choice))
+        def chosen(choice: tuple[str, Path] | None) -> None:
+            self._export(job.id, choice)
+
+        self.app.push_screen(ExportDialog(job.id, Path.cwd()), chosen)
 
     def action_report(self) -> None:
         """Each recipient's delivery status from CAMS, the totals, and retarget lists."""

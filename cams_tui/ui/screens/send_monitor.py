@@ -173,12 +173,13 @@ class SendMonitorScreen(Screen[None]):
         try:
             if self.target is None:
                 self.target = await resolve_target(self.app)
-            self.job, _ = await asyncio.to_thread(_read_job, self.target.data_dir, self.job_id)
+            job, _ = await asyncio.to_thread(_read_job, self.target.data_dir, self.job_id)
+            self.job = job
         except Exception as exc:  # noqa: BLE001 - shown to the operator
             self._failed_to_start(exc)
             return
         self._show_title()
-        placement = self.job.sent_placement(self.target.placement)
+        placement = job.sent_placement(self.target.placement)
         if placement is not self.target.placement:
             self.notify(
                 f"Job {self.job_id} was planned for {placement.value} placement: sent that way "

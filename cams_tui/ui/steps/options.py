@@ -109,10 +109,8 @@ nothing sent). Give the time with its UTC offset, e.g. `2026-12-24T09:00+08:00`.
                 note.update(FALLBACK_RULES[form.fallback_rule])
             elif name == "label" and form.label:
                 note.update(LABELS[form.label])
-            elif name == "send_at" and form.send_time() is not None:
-                note.update(
-                    f"starts {form.send_time():%Y-%m-%d %H:%M %z} (local: {form.send_time().astimezone():%H:%M})"
-                )
+            elif name == "send_at" and (start := form.send_time()) is not None:
+                note.update(f"starts {start:%Y-%m-%d %H:%M %z} (local: {start.astimezone():%H:%M})")
             elif name in ("ttl", "fallback_duration") and form.seconds(name) is not None:
                 note.update(f"= {format_duration(form.seconds(name) or 0)} ({form.seconds(name):,} s)")
             else:

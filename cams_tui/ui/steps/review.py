@@ -318,7 +318,7 @@ nothing blocks the send.
 
         options = self.state.campaign().message_options()
         return SendMessageRequest(
-            From=options.from_,
+            from_=options.from_,
             to=to,
             template_code=options.template_code,
             language=options.language,

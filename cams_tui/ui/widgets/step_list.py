@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from textual import events
 from textual.binding import Binding
 from textual.content import Content
 from textual.reactive import reactive
@@ -89,10 +90,10 @@ Press **1**–**5**, or move with **up**/**down** and **enter**, to open a step.
         """Open step ``number``."""
         self.post_message(GoToStep(Step(number)))
 
-    def _on_focus(self) -> None:
+    def _on_focus(self, event: events.Focus) -> None:
         self.refresh()
 
-    def _on_blur(self) -> None:
+    def _on_blur(self, event: events.Blur) -> None:
         self.refresh()
 
 
