@@ -11,8 +11,7 @@ from cams_tui.api.client import CamsClient
 from cams_tui.api.errors import CamsError
 from cams_tui.config import RunContext, resolve_context
 from cams_tui.errors import UserError
-
-EXIT_OK, EXIT_FAILED = 0, 1
+from cams_tui.exit_codes import EXIT_FAILED, EXIT_OK
 
 
 def _context(args: argparse.Namespace) -> RunContext:

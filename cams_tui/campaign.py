@@ -50,7 +50,7 @@ def _seconds(value: Any) -> Any:
     """A duration as the TUI teaches it (``"1d"``, ``"15m"``, ``"1d 12h"``) in seconds;
     a number is seconds already."""
     if isinstance(value, str):
-        from cams_tui.compose import parse_duration
+        from cams_tui.durations import parse_duration
 
         try:
             return parse_duration(value)

@@ -14,14 +14,29 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
-EXIT_UNKNOWN = 3
-EXIT_FATAL = 4
-EXIT_CANNOT_PROCEED = EXIT_FATAL
-EXIT_INTERNAL = 70  # sysexits' EX_SOFTWARE: a bug, never an answer or an input
-EXIT_INTERRUPTED = 130
+from cams_tui.exit_codes import (
+    EXIT_CANNOT_PROCEED,
+    EXIT_FAILED,
+    EXIT_FATAL,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_UNKNOWN,
+    EXIT_USAGE,
+)
+
+__all__ = [
+    "EXIT_CANNOT_PROCEED",
+    "EXIT_FAILED",
+    "EXIT_FATAL",
+    "EXIT_INTERNAL",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_UNKNOWN",
+    "EXIT_USAGE",
+    "main",
+]
+
 ENV_DEBUG = "CAMS_TUI_DEBUG"
 # Commands that may stop part-way through a job when their output goes away.
 _SENDING_COMMANDS = frozenset({"send", "resume", "reconcile"})

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import enum
 import math
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +22,7 @@ from cams_tui.api.limits import (
     MAX_RECIPIENTS_PER_REQUEST,
     TTL_RANGE,
 )
+from cams_tui.durations import format_duration, parse_duration
 from cams_tui.templates import APPROVED_STATUSES, template_variables
 
 # The models and the campaign (pydantic) are imported where used, so the TUI's first frame
@@ -95,48 +95,9 @@ class RecipientsReport(Protocol):
     per_country: Mapping[str, int]
 
 
-# ------------------------------------------------------------------------ durations
-
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_DURATION_PART = re.compile(r"(\d+)\s*([smhdw]?)", re.IGNORECASE)
-
-
-def parse_duration(text: str) -> int:
-    """Seconds from ``"90"``, ``"90s"``, ``"15m"``, ``"12h"``, ``"1d 12h"`` or ``"2w"``.
-
-    A bare number is seconds. Raises :class:`ValueError` with a plain message otherwise.
-    """
-    compact = text.strip().lower().replace(",", "")
-    if not compact:
-        raise ValueError("empty")
-    total = 0
-    position = 0
-    for match in _DURATION_PART.finditer(compact):
-        if compact[position : match.start()].strip():
-            break
-        total += int(match.group(1)) * _UNIT_SECONDS[match.group(2) or "s"]
-        position = match.end()
-    if position == 0 or compact[position:].strip():
-        raise ValueError(f"{text.strip()!r} is not a duration: write e.g. 90s, 15m, 12h or 1d 12h")
-    return total
-
-
 def counted(count: int, noun: str, plural: str | None = None) -> str:
     """``1 batch``, ``2 batches``, ``1,000 recipients``: a count and its noun, agreeing."""
     return f"{count:,} {noun if count == 1 else plural or noun + 's'}"
-
-
-def format_duration(seconds: float) -> str:
-    """A duration in the largest units that fit, e.g. ``1d 12h``, ``15m``, ``45s``."""
-    whole = round(seconds)
-    if whole <= 0:
-        return "0s"
-    parts = []
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
-        amount, whole = divmod(whole, size)
-        if amount:
-            parts.append(f"{amount}{unit}")
-    return " ".join(parts[:2])
 
 
 def _range_text(bounds: tuple[int, int]) -> str:

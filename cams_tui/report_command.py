@@ -24,6 +24,7 @@ from cams_tui.api.errors import CamsError
 from cams_tui.config import ENV_ENDPOINT, RunContext, resolve_context
 from cams_tui.engine.journal import Journal
 from cams_tui.errors import UserError
+from cams_tui.exit_codes import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
 from cams_tui.report import (
     FetchSummary,
     ReportProgress,
@@ -35,8 +36,6 @@ from cams_tui.report import (
     write_report,
     write_retarget,
 )
-
-EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
 
 
 def run_report(args: argparse.Namespace) -> int:

@@ -6,12 +6,12 @@ lazily, when first shown, to keep the first frame fast.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textual import events, on, work
-from textual.app import App, SystemCommand
+from textual.app import SystemCommand
 from textual.binding import Binding
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
@@ -19,13 +19,14 @@ from textual.screen import Screen
 from cams_tui.compose import ComposeState, Step, counted
 from cams_tui.errors import UserError
 from cams_tui.ui.connection import Connection
+from cams_tui.ui.screen_routes import ScreenRoutes
 from cams_tui.ui.themes import demo_theme, install_themes, remember_theme
 
 if TYPE_CHECKING:
     from cams_tui.ui.screens.compose import ComposeScreen
 
 
-class CamsApp(App[int]):
+class CamsApp(ScreenRoutes[int]):
     """Compose a Viber mass send, test it, and hand it to the engine."""
 
     TITLE = "cams-tui"
@@ -254,9 +255,7 @@ class CamsApp(App[int]):
 
     async def action_show_jobs(self) -> None:
         """Show the journal's jobs (back to them when they are already open underneath)."""
-        from cams_tui.ui.screens.jobs import JobsScreen
-
-        await self.show_once(JobsScreen, JobsScreen)
+        await self.open_jobs()
 
     async def action_settings(self) -> None:
         """Show the settings (theme, profiles), once."""
@@ -264,29 +263,11 @@ class CamsApp(App[int]):
 
         await self.show_once(SettingsScreen, SettingsScreen)
 
-    async def show_once(self, kind: type[Screen], make: Callable[[], Screen]) -> None:
-        """Show the screen of ``kind``: back to it when it is already in the stack (the
-        screens above it close), else a new one from ``make``. Screens never pile up, so
-        one esc per screen leads back to compose."""
-        if isinstance(self.screen, kind):
-            return
-        stack = self.screen_stack
-        found = next((screen for screen in stack if isinstance(screen, kind)), None)
-        above = stack[stack.index(found) + 1 :] if found is not None else []
-        # A send on a screen above must not be closed for it (leaving the monitor stops it).
-        if found is None or any(getattr(screen, "sending", False) for screen in above):
-            self.push_screen(make())
-            return
-        while self.screen is not found:
-            await self.pop_screen()
-
     def start_job(self, job_id: str) -> None:
         """Hand a job, already in the journal, to the send monitor, which sends it."""
-        from cams_tui.ui.screens.send_monitor import SendMonitorScreen
-
         self.state.job_id = job_id
         self.compose_screen.refresh_state()
-        self.push_screen(SendMonitorScreen(job_id))
+        self.open_send_monitor(job_id)
 
     def _catch_stop_signals(self) -> None:
         """SIGTERM and SIGHUP (``kill``, a closed terminal or tmux session) stop a send
@@ -321,7 +302,7 @@ class CamsApp(App[int]):
     def stop_for_signal(self) -> None:
         """A stop signal: sending screens stop gracefully, then the app quits with 130; a
         second signal while stopping gives up on requests in flight (they become unknown)."""
-        from cams_tui.cli import EXIT_INTERRUPTED
+        from cams_tui.exit_codes import EXIT_INTERRUPTED
 
         for screen in reversed(self.screen_stack):
             stop_and_quit = getattr(screen, "stop_and_quit", None)

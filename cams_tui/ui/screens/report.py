@@ -131,7 +131,7 @@ class ReportScreen(Screen[None]):
     @work(group="report-fetch", exclusive=True, exit_on_error=False)
     async def action_fetch(self) -> None:
         """Fetch the statuses (going on after an interrupted fetch), then show the totals."""
-        from cams_tui.ui.screens.send_monitor import resolve_target
+        from cams_tui.ui.job_services import resolve_target
 
         connection = getattr(self.app, "connection", None)
         rate = connection.context.profile.lookup_rate if connection is not None else 5.0

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Iterable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textual import work
@@ -27,6 +26,8 @@ from textual.worker import Worker, WorkerState
 
 from cams_tui.compose import counted
 from cams_tui.ui.engine_run import EngineRun, SendTarget, Stamped
+from cams_tui.ui.job_services import load_job_log, read_attempts, read_job, resolve_target, template_name
+from cams_tui.ui.navigation import navigator
 from cams_tui.ui.send_state import SendState
 from cams_tui.ui.widgets.counters import SendCounters
 from cams_tui.ui.widgets.footer import Footer
@@ -51,44 +52,6 @@ _PHASE_TEXT = {
     "interrupted": "cancelled (resumable)",
     "failed-to-start": "could not start",
 }
-
-
-async def resolve_target(app: Any) -> SendTarget:
-    """The target of the running cams-tui app: its connection's account, rate and journal."""
-    from cams_tui.engine.reconcile import ReconcileSettings
-
-    connection = app.connection
-    endpoint, credentials = await connection.target()
-    profile = connection.context.profile
-    return SendTarget(
-        endpoint=endpoint,
-        credentials=credentials,
-        placement=profile.placement,
-        rate=connection.rate,
-        data_dir=Path(app.data_dir),
-        # The run looks its own unknowns up in the background, waiting out the grace period.
-        lookup=ReconcileSettings(grace_s=profile.reconcile_grace_s, lookup_rate=profile.lookup_rate),
-        limiter="process" if connection.demo else profile.limiter,
-        account=profile.account,
-    )
-
-
-def _read_job(data_dir: Path, job_id: str) -> tuple[JobRecord, list[str]]:
-    """The job and the GroupMessageIds of its accepted batches (blocking: use a thread)."""
-    from cams_tui.engine.journal import BatchState, Journal
-
-    with Journal(data_dir) as journal:
-        job = journal.job(job_id)
-        groups = [b.group_message_id for b in journal.batches(job_id, [BatchState.OK]) if b.group_message_id]
-    return job, groups
-
-
-def read_attempts(data_dir: Path, job_id: str, index: int) -> list[dict[str, Any]]:
-    """Every journaled attempt of one batch (blocking: use a thread)."""
-    from cams_tui.engine.journal import Journal
-
-    with Journal(data_dir) as journal:
-        return journal.attempts(job_id, index)
 
 
 class SendMonitorScreen(Screen[None]):
@@ -173,7 +136,7 @@ class SendMonitorScreen(Screen[None]):
         try:
             if self.target is None:
                 self.target = await resolve_target(self.app)
-            job, _ = await asyncio.to_thread(_read_job, self.target.data_dir, self.job_id)
+            job, _ = await asyncio.to_thread(read_job, self.target.data_dir, self.job_id)
             self.job = job
         except Exception as exc:  # noqa: BLE001 - shown to the operator
             self._failed_to_start(exc)
@@ -189,8 +152,6 @@ class SendMonitorScreen(Screen[None]):
         log = self.query_one(SendLog)
         if not log.entries:
             # A resumed job keeps its history: the earlier runs' lines come first.
-            from cams_tui.ui.screens.jobs import load_job_log
-
             try:
                 _, earlier = await asyncio.to_thread(load_job_log, self.target.data_dir, self.job_id)
             except Exception:  # noqa: BLE001 - the history is a nicety; the send goes on
@@ -284,8 +245,6 @@ class SendMonitorScreen(Screen[None]):
         job = self.job
         what = f"Job {self.job_id}"
         if job is not None:
-            from cams_tui.ui.screens.jobs import template_name
-
             name = template_name(self.app, job.options.template_code, job.options.language)
             what += f" · {name} {job.options.language} · {counted(job.recipients, 'recipient')}"
         phase = _PHASE_TEXT.get(self.state.phase, self.state.phase)
@@ -436,13 +395,7 @@ class SendMonitorScreen(Screen[None]):
 
     async def action_show_jobs(self) -> None:
         """Show the journal's jobs (back to them when the send was opened from there)."""
-        from cams_tui.ui.screens.jobs import JobsScreen
-
-        show_once = getattr(self.app, "show_once", None)
-        if show_once is not None:
-            await show_once(JobsScreen, lambda: JobsScreen(target=self.target))
-        else:
-            self.app.push_screen(JobsScreen(target=self.target))
+        await navigator(self.app).open_jobs(target=self.target)
 
     def action_close(self) -> None:
         """Leave, once the send has ended."""
@@ -530,7 +483,7 @@ class SendMonitorScreen(Screen[None]):
         if target is None:
             return
         widget.note = "Fetching delivery status from ListChatappMessage…"
-        job, groups = await asyncio.to_thread(_read_job, target.data_dir, self.job_id)
+        job, groups = await asyncio.to_thread(read_job, target.data_dir, self.job_id)
         accepted = job.counts.get("ok", 0)
         records = []
         # Built in a thread: creating the HTTP client loads the CA bundle, ~100 ms of CPU

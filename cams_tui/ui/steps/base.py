@@ -23,10 +23,8 @@ class StepPane(Vertical):
 
     @property
     def cams(self) -> CamsApp:
-        """The app, typed."""
-        from cams_tui.ui.app import CamsApp
-
-        return cast(CamsApp, self.app)
+        """The app, typed (a cast only: importing CamsApp here would close an import cycle)."""
+        return cast("CamsApp", self.app)
 
     @property
     def state(self) -> ComposeState:

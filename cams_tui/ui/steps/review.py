@@ -15,7 +15,8 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
 from textual.widgets import Button, Input
 
-from cams_tui.compose import ParamRow, Step, TrialSend, counted, format_duration
+from cams_tui.compose import ParamRow, Step, TrialSend, counted
+from cams_tui.durations import format_duration
 from cams_tui.ui.steps.base import StepPane, explain
 from cams_tui.ui.widgets.text import Label, Static
 

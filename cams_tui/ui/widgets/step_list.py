@@ -10,7 +10,8 @@ from textual.content import Content
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from cams_tui.compose import Estimate, Step, StepState, StepStatus, counted, format_duration
+from cams_tui.compose import Estimate, Step, StepState, StepStatus, counted
+from cams_tui.durations import format_duration
 from cams_tui.ui.messages import GoToStep
 
 MARKS = {StepState.DONE: "✓", StepState.ATTENTION: "!", StepState.TODO: "·"}
