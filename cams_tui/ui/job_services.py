@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from cams_tui.job_status import JobStatus, job_status, read_statuses
 from cams_tui.ui.engine_run import SendTarget
-from cams_tui.ui.widgets.send_log import LogEntry
+from cams_tui.ui.log_entries import LogEntry
 
 if TYPE_CHECKING:
     from cams_tui.engine.journal import JobRecord

@@ -24,7 +24,7 @@ from cams_tui.engine.events import (
     StateEvent,
 )
 from cams_tui.ui.engine_run import BatchTally, Stamped
-from cams_tui.ui.widgets.send_log import LogEntry
+from cams_tui.ui.log_entries import LogEntry
 
 SETTLED = ("ok", "failed", "unknown")
 SPARK_SAMPLES = 60

@@ -104,9 +104,10 @@ class ResultsTable(DataTable[str]):
         self.recipient_total = total
         self.page_start = offset
         self.clear()
+        # Text, not str: a DataTable reads a str as markup, and codes and ids come from CAMS.
+        # (The table is typed DataTable[str] but holds Text too, hence the ignore.)
         self.add_rows(
-            # Text, not str: a DataTable reads a str as markup, and codes and ids come from CAMS.
-            (f"{r.number:,}",  # type: ignore[misc]  # the table is DataTable[str] but holds Text too Text(_shown(r.to)), Text(_shown(r.status)), Text(_shown(r.code)), str(r.batch),
+            (f"{r.number:,}", Text(_shown(r.to)), Text(_shown(r.status)), Text(_shown(r.code)), str(r.batch),  # type: ignore[misc]
              Text(_shown(r.request_id)), Text(_shown(r.group_message_id)))
             for r in rows
         )
