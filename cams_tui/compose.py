@@ -151,6 +151,7 @@ class OptionsForm:
         if self.fallback_content.strip() and not self.fallback_id.strip():
             problems["fallback_id"] = "a fallback SMS needs its policy ID (FallBackId)"
         if self.send_at.strip():
+            # For start-up time: pydantic loads after the first frame.
             from cams_tui.schedule import ScheduleError, parse_send_time
 
             try:
@@ -161,6 +162,7 @@ class OptionsForm:
 
     def send_time(self) -> datetime | None:
         """The start as an aware datetime, or ``None`` (at once, or not a valid time)."""
+        # For start-up time: pydantic loads after the first frame.
         from cams_tui.schedule import ScheduleError, parse_send_time
 
         if not self.send_at.strip():
@@ -500,6 +502,7 @@ class ComposeState:
         if self.template is None or not self.sender:
             raise ValueError(self.template_problem() or "choose a template and a sender")
         options = self.options
+        # For start-up time: pydantic loads after the first frame.
         from cams_tui.campaign import Campaign, CanaryOptions, Fallback, RecipientsSource
         from cams_tui.schedule import ScheduleOptions
 
@@ -571,8 +574,11 @@ def create_job(
     ``progress`` is called with (recipients planned, recipients in all) as planning goes.
     Blocking (planning and one SQLite transaction): call it from a thread.
     """
+    # For start-up time: the engine loads after the first frame.
     from cams_tui.engine.journal import Journal
     from cams_tui.engine.new_job import plan_job, write_job
+
+    # For start-up time: pydantic loads after the first frame.
     from cams_tui.schedule import JobSchedule
 
     problems = state.blocking_problems()
@@ -583,6 +589,7 @@ def create_job(
     options = state.campaign().message_options()
     canary = None
     if state.canary:
+        # For start-up time: the engine loads after the first frame.
         from cams_tui.engine.canary import DEFAULT_THRESHOLD, CanarySettings, canary_size
 
         threshold = DEFAULT_THRESHOLD if canary_threshold is None else canary_threshold

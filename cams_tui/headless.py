@@ -45,12 +45,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from cams_tui.account_sharing import senders_of_jobs_being_sent
 from cams_tui.api.client import CamsClient, max_query_length, normalize_endpoint
 from cams_tui.api.credentials import ENV_ACCESS_KEY_ID, ENV_ACCESS_KEY_SECRET, Credentials
 from cams_tui.api.errors import CamsError, Outcome
 from cams_tui.api.models import MAX_RECIPIENTS_PER_REQUEST
 from cams_tui.campaign import Campaign, load_campaign
+from cams_tui.compose import counted
 from cams_tui.config import ENV_ENDPOINT, RunContext, resolve_context
+from cams_tui.demo import command, demo_dir, headless_demo_context
 from cams_tui.engine.canary import (
     FAILURE_SPIKE,
     CanaryError,
@@ -82,6 +85,8 @@ from cams_tui.engine.sender import default_in_flight, freeze_startup_objects
 from cams_tui.errors import CannotProceed, UserError
 from cams_tui.exit_codes import EXIT_FAILED, EXIT_FATAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_UNKNOWN
 from cams_tui.export import EXPORT_FIELDS, export_rows, write_export  # noqa: F401 - names kept for importers
+from cams_tui.job_status import read_statuses
+from cams_tui.output_files import atomic_text_file
 from cams_tui.recipients import IntakeOptions, IntakeReport, check_params, load_suppression, read_recipients
 from cams_tui.schedule import JobSchedule, check_send_time, countdown, parse_send_time
 from cams_tui.templates import template_variables
@@ -114,7 +119,6 @@ def _context(args: argparse.Namespace, *, reaches_cams: bool = True) -> RunConte
     context = resolve_context(profile_name=args.profile, endpoint=args.endpoint, data_dir=args.data_dir)
     if not getattr(args, "demo", False):
         return context
-    from cams_tui.demo import demo_dir, headless_demo_context
 
     if reaches_cams:
         return headless_demo_context(context)
@@ -132,7 +136,6 @@ def _job_endpoint(args: argparse.Namespace, context: RunContext, job: JobRecord)
 
 def _cli(text: str, context: RunContext) -> str:
     """A command line to suggest (``cams-tui --demo …`` for a demo job)."""
-    from cams_tui.demo import command
 
     return command(text, demo=context.demo)
 
@@ -358,7 +361,6 @@ class _Fatal(Exception):
 def _confirm(plan: PlanEvent, what: str, out: _Output | None = None) -> None:
     if not sys.stdin.isatty():
         raise UserError("no terminal to confirm on: pass --yes to send without asking")
-    from cams_tui.compose import counted
 
     print(
         f"{what} {counted(plan.pending_recipients, 'recipient')} in {counted(plan.pending_batches, 'request')} "
@@ -684,8 +686,6 @@ def _counts_text(job: JobRecord) -> str:
 
 
 def _jobs(args: argparse.Namespace) -> int:
-    from cams_tui.job_status import read_statuses
-
     context = _context(args, reaches_cams=False)
     with Journal(context.data_dir) as journal:
         jobs = read_statuses(journal)
@@ -716,8 +716,6 @@ def _jobs(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
         return EXIT_OK
     if not rows:
-        from cams_tui.demo import demo_dir
-
         demo_journal = demo_dir(context.data_dir) / "journal.sqlite3"
         hint = " (the demo's jobs: cams-tui --demo jobs)" if not context.demo and demo_journal.exists() else ""
         print(f"no jobs yet{hint}")
@@ -743,7 +741,6 @@ def _jobs(args: argparse.Namespace) -> int:
 def _senders_of_jobs_being_sent(context: RunContext, jobs: list[JobRecord]) -> dict[str, int | None]:
     """How many senders share the account of each job being sent now (see
     :mod:`cams_tui.account_sharing`); nothing when the account cannot be named."""
-    from cams_tui.account_sharing import senders_of_jobs_being_sent
 
     access_key_id = context.credentials.access_key_id if context.credentials is not None else None
     if not (context.profile.account or access_key_id):
@@ -770,8 +767,6 @@ def _export(args: argparse.Namespace) -> int:
     with Journal(context.data_dir) as journal:
         journal.job(args.job_id)
         if args.output:
-            from cams_tui.output_files import atomic_text_file
-
             # Whole or not at all, 0600, never through a symbolic link.
             with atomic_text_file(Path(args.output).expanduser()) as handle:
                 write_export(journal, args.job_id, args.format, handle, progress)
@@ -828,7 +823,6 @@ def _about(seconds: float) -> str:
 
 def _plan_text(plan: PlanEvent) -> str:
     """What a plan sends, and what it leaves out; a resumed job's plan speaks of what is left."""
-    from cams_tui.compose import counted
 
     if plan.pending_recipients != plan.recipients:
         what = (
@@ -1050,8 +1044,6 @@ class _Output:
 
     def finish(self, done: DoneEvent) -> None:
         """The final totals (and, after a fatal error, what to do about it)."""
-        from cams_tui.compose import counted
-        from cams_tui.demo import command
 
         if self.as_json:
             data = event_to_json(done)

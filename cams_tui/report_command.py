@@ -25,6 +25,7 @@ from cams_tui.config import ENV_ENDPOINT, RunContext, resolve_context
 from cams_tui.engine.journal import Journal
 from cams_tui.errors import UserError
 from cams_tui.exit_codes import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
+from cams_tui.output_files import atomic_text_file
 from cams_tui.report import (
     FetchSummary,
     ReportProgress,
@@ -99,8 +100,6 @@ def _write(journal: Journal, job_id: str, args: argparse.Namespace, rules: list[
         return totals.recipients
 
     if args.output:
-        from cams_tui.output_files import atomic_text_file
-
         with atomic_text_file(Path(args.output).expanduser()) as handle:
             return write(handle)
     count = write(sys.stdout)

@@ -125,3 +125,22 @@ def test_no_import_cycle_in_the_package() -> None:
     assert "cams_tui.engine.journal" in graph["cams_tui.engine.run"]  # the reader reads
     found = cycles(graph)
     assert not found, "import cycles:\n" + "\n".join(" ↔ ".join(c) for c in found)
+
+
+def test_every_function_local_import_says_why() -> None:
+    """An import inside a function is there for start-up time (and says so) or it moves to
+    the top of its module: it must never be what keeps a cycle hidden."""
+    unexplained = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        lines = path.read_text(encoding="utf-8").splitlines()
+        tree = ast.parse("\n".join(lines))
+        for function in ast.walk(tree):
+            if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            for node in ast.walk(function):
+                if isinstance(node, (ast.Import, ast.ImportFrom)):
+                    # The comment is on the import's line or on the lines just above it (a group).
+                    context = " ".join(lines[max(0, node.lineno - 4) : node.end_lineno])
+                    if "start-up time" not in context:
+                        unexplained.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno}")
+    assert not unexplained, "function-local imports without a start-up reason:\n" + "\n".join(sorted(set(unexplained)))

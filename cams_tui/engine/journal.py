@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import fcntl
 import json
 import os
 import secrets
@@ -408,7 +409,6 @@ class Journal:
         """Serialise opens of this journal between processes, so that two of them converting
         an old WAL journal at once do not keep each other from it (each one's connection
         would hold the WAL open)."""
-        import fcntl
 
         fd = os.open(self.data_dir / f"{JOURNAL_NAME}.open-lock", os.O_RDWR | os.O_CREAT, 0o600)
         try:
@@ -528,7 +528,6 @@ class Journal:
         """Hold the job's lock while sending it, so two processes never send one job.
 
         An OS file lock: it is released when the process ends, even by ``kill -9``."""
-        import fcntl
 
         folder = paths.ensure_private_dir(self.data_dir / "locks")
         fd = os.open(folder / f"{job_id}.lock", os.O_RDWR | os.O_CREAT, 0o600)
@@ -553,7 +552,6 @@ class Journal:
 
         Probed by taking the lock and letting go at once (an OS lock cannot be tested
         otherwise); a run starting in that instant waits the probe out (see :meth:`lock_job`)."""
-        import fcntl
 
         path = self.data_dir / "locks" / f"{job_id}.lock"
         try:

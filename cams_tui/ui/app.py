@@ -6,6 +6,9 @@ lazily, when first shown, to keep the first frame fast.
 
 from __future__ import annotations
 
+import asyncio
+import signal
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,8 +21,13 @@ from textual.screen import Screen
 
 from cams_tui.compose import ComposeState, Step, counted
 from cams_tui.errors import UserError
+from cams_tui.exit_codes import EXIT_INTERRUPTED
+from cams_tui.output_files import atomic_text_file
 from cams_tui.ui.connection import Connection
 from cams_tui.ui.screen_routes import ScreenRoutes
+from cams_tui.ui.screens.compose import ComposeScreen
+from cams_tui.ui.screens.settings import SettingsScreen, offer_first_run
+from cams_tui.ui.steps.template import TemplateStep
 from cams_tui.ui.themes import demo_theme, install_themes, remember_theme
 
 if TYPE_CHECKING:
@@ -113,8 +121,6 @@ class CamsApp(ScreenRoutes[int]):
         return self.connection.data_dir
 
     def get_default_screen(self) -> Screen:
-        from cams_tui.ui.screens.compose import ComposeScreen
-
         return ComposeScreen(show_clock=self._show_clock)
 
     def on_mount(self) -> None:
@@ -122,14 +128,13 @@ class CamsApp(ScreenRoutes[int]):
         for warning in self.theme_warnings:
             self.notify(warning, title="Themes", severity="warning", timeout=10)
         if self.offer_first_run:
-            from cams_tui.ui.screens.settings import offer_first_run
-
             offer_first_run(self)
         self._tell_unfinished()
 
     @work(thread=True, group="unfinished", exit_on_error=False)
     def _tell_unfinished(self) -> None:
         """After a crash or a dropped session, say at start which jobs are unfinished."""
+        # For start-up time: the engine loads after the first frame.
         from cams_tui.engine.journal import JOURNAL_NAME, Journal
         from cams_tui.job_status import read_statuses, unfinished
 
@@ -160,8 +165,6 @@ class CamsApp(ScreenRoutes[int]):
         """Save and open act on the campaign being composed: their keys are shown, and work,
         on the compose screen only (elsewhere the footer needs the room)."""
         if action in {"save_campaign", "open_campaign"}:
-            from cams_tui.ui.screens.compose import ComposeScreen
-
             return isinstance(self.screen, ComposeScreen)
         return True
 
@@ -173,6 +176,7 @@ class CamsApp(ScreenRoutes[int]):
 
     def suppression(self, default_region: str | None) -> frozenset[str]:
         """The opt-out list (``suppression.txt`` in the data dir), normalized; empty when absent."""
+        # For start-up time: the recipient reader loads when a list is first read.
         from cams_tui.recipients import SUPPRESSION_FILE, load_suppression
 
         return load_suppression(
@@ -188,7 +192,6 @@ class CamsApp(ScreenRoutes[int]):
     @property
     def compose_screen(self) -> ComposeScreen:
         """The compose screen (the app's default screen: always the lowest of the stack)."""
-        from cams_tui.ui.screens.compose import ComposeScreen
 
         return next(screen for screen in self.screen_stack if isinstance(screen, ComposeScreen))
 
@@ -201,6 +204,7 @@ class CamsApp(ScreenRoutes[int]):
     def action_toggle_help(self) -> None:
         """Show or hide the keys that work here: this screen's first, grouped, then the
         focused field's, then the step's help."""
+        # For start-up time: a screen loads when first shown.
         from cams_tui.ui.screens.help import HelpScreen
 
         if isinstance(self.screen, HelpScreen):
@@ -218,7 +222,6 @@ class CamsApp(ScreenRoutes[int]):
     async def action_new_campaign(self) -> None:
         """Start over: an empty composition on step 1 (the account's templates and senders,
         the profile's defaults kept). Sent jobs stay in the journal (F2)."""
-        from cams_tui.ui.steps.template import TemplateStep
 
         compose = self.compose_screen
         while self.screen is not compose:
@@ -243,12 +246,14 @@ class CamsApp(ScreenRoutes[int]):
 
     def action_save_campaign(self) -> None:
         """Ask where, then save the campaign as TOML."""
+        # For start-up time: a screen loads when first shown.
         from cams_tui.ui.screens.campaign_files import SaveCampaignDialog
 
         self.push_screen(SaveCampaignDialog(self.campaign_path))
 
     def action_open_campaign(self) -> None:
         """Ask which campaign TOML to open."""
+        # For start-up time: a screen loads when first shown.
         from cams_tui.ui.screens.campaign_files import OpenCampaignDialog
 
         self.push_screen(OpenCampaignDialog(self.campaign_path))
@@ -259,7 +264,6 @@ class CamsApp(ScreenRoutes[int]):
 
     async def action_settings(self) -> None:
         """Show the settings (theme, profiles), once."""
-        from cams_tui.ui.screens.settings import SettingsScreen
 
         await self.show_once(SettingsScreen, SettingsScreen)
 
@@ -273,9 +277,6 @@ class CamsApp(ScreenRoutes[int]):
         """SIGTERM and SIGHUP (``kill``, a closed terminal or tmux session) stop a send
         gracefully and quit with exit code 130, as the headless commands do, instead of
         killing the process with the terminal left in the app's mode."""
-        import asyncio
-        import signal
-        import threading
 
         if threading.current_thread() is not threading.main_thread():
             return
@@ -289,9 +290,6 @@ class CamsApp(ScreenRoutes[int]):
             self._caught_signals.append((signum, previous))
 
     def _release_stop_signals(self) -> None:
-        import asyncio
-        import signal
-
         loop = asyncio.get_running_loop()
         while self._caught_signals:
             signum, previous = self._caught_signals.pop()
@@ -302,7 +300,6 @@ class CamsApp(ScreenRoutes[int]):
     def stop_for_signal(self) -> None:
         """A stop signal: sending screens stop gracefully, then the app quits with 130; a
         second signal while stopping gives up on requests in flight (they become unknown)."""
-        from cams_tui.exit_codes import EXIT_INTERRUPTED
 
         for screen in reversed(self.screen_stack):
             stop_and_quit = getattr(screen, "stop_and_quit", None)
@@ -327,6 +324,7 @@ class CamsApp(ScreenRoutes[int]):
         Pasted numbers are written to ``<name>.numbers.txt`` beside it, so that
         ``cams-tui send`` runs the same send.
         """
+        # For start-up time: pydantic loads after the first frame.
         from cams_tui.campaign import save_campaign
 
         state = self.state
@@ -334,7 +332,6 @@ class CamsApp(ScreenRoutes[int]):
             if state.pasted.strip() and not state.recipients_file:
                 numbers = path.with_name(path.stem + ".numbers.txt")
                 numbers.parent.mkdir(parents=True, exist_ok=True)
-                from cams_tui.output_files import atomic_text_file
 
                 # Phone numbers: private (0600), as exports and the journal are.
                 with atomic_text_file(numbers) as handle:
@@ -350,6 +347,7 @@ class CamsApp(ScreenRoutes[int]):
 
     def open_campaign(self, path: Path) -> str:
         """Open a campaign file into the compose state; return a problem, or ``""``."""
+        # For start-up time: pydantic loads after the first frame.
         from cams_tui.campaign import CampaignError, load_campaign
 
         try:
@@ -370,6 +368,7 @@ class CamsApp(ScreenRoutes[int]):
         return ""
 
     async def _show_opened(self, recipients: str | None) -> None:
+        # For start-up time: a step loads when first shown.
         from cams_tui.ui.steps.recipients import RecipientsStep
 
         screen = self.compose_screen
@@ -386,7 +385,6 @@ class CamsApp(ScreenRoutes[int]):
             return
         code, language = self._pending_template
         summary = self.state.find_template(code, language)
-        from cams_tui.ui.steps.template import TemplateStep
 
         step = self.compose_screen.query_one(TemplateStep)
         if summary is None:
@@ -404,8 +402,6 @@ class CamsApp(ScreenRoutes[int]):
     # ----------------------------------------------------------- command palette
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        from cams_tui.ui.screens.compose import ComposeScreen
-
         if isinstance(screen, ComposeScreen):
             for step in Step:
                 yield SystemCommand(

@@ -63,6 +63,7 @@ class Connection:
         async with self._lock:
             if self._client is None:
                 endpoint, credentials = await self.target()
+                # For start-up time: the client and its models (httpx, pydantic) load on first use.
                 from cams_tui.api.client import CamsClient
 
                 self._client = CamsClient(credentials, endpoint, placement=self.context.profile.placement)

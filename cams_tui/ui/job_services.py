@@ -13,6 +13,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cams_tui.api.client import CamsClient
+from cams_tui.engine.journal import BatchState, Journal
+from cams_tui.engine.reconcile import Reconciler, ReconcileSettings
+from cams_tui.export import export_to_file
 from cams_tui.job_status import JobStatus, job_status, read_statuses
 from cams_tui.ui.engine_run import SendTarget
 from cams_tui.ui.log_entries import LogEntry
@@ -24,7 +28,6 @@ if TYPE_CHECKING:
 
 async def resolve_target(app: Any) -> SendTarget:
     """The target of the running cams-tui app: its connection's account, rate and journal."""
-    from cams_tui.engine.reconcile import ReconcileSettings
 
     connection = app.connection
     endpoint, credentials = await connection.target()
@@ -44,7 +47,6 @@ async def resolve_target(app: Any) -> SendTarget:
 
 def read_job(data_dir: Path, job_id: str) -> tuple[JobRecord, list[str]]:
     """The job and the GroupMessageIds of its accepted batches (blocking: use a thread)."""
-    from cams_tui.engine.journal import BatchState, Journal
 
     with Journal(data_dir) as journal:
         job = journal.job(job_id)
@@ -54,7 +56,6 @@ def read_job(data_dir: Path, job_id: str) -> tuple[JobRecord, list[str]]:
 
 def read_attempts(data_dir: Path, job_id: str, index: int) -> list[dict[str, Any]]:
     """Every journaled attempt of one batch (blocking: use a thread)."""
-    from cams_tui.engine.journal import Journal
 
     with Journal(data_dir) as journal:
         return journal.attempts(job_id, index)
@@ -62,7 +63,6 @@ def read_attempts(data_dir: Path, job_id: str, index: int) -> list[dict[str, Any
 
 def load_jobs(data_dir: Path) -> list[tuple[JobRecord, JobStatus]]:
     """Every job of the journal with its status, newest first (blocking: use a thread)."""
-    from cams_tui.engine.journal import Journal
 
     with Journal(data_dir) as journal:
         return read_statuses(journal)
@@ -70,7 +70,6 @@ def load_jobs(data_dir: Path) -> list[tuple[JobRecord, JobStatus]]:
 
 def load_status(data_dir: Path, job_id: str) -> tuple[JobRecord, JobStatus]:
     """One job and its status (blocking: use a thread)."""
-    from cams_tui.engine.journal import Journal
 
     with Journal(data_dir) as journal:
         job = journal.job(job_id)
@@ -79,7 +78,6 @@ def load_status(data_dir: Path, job_id: str) -> tuple[JobRecord, JobStatus]:
 
 def load_job_log(data_dir: Path, job_id: str) -> tuple[JobRecord, list[LogEntry]]:
     """A job and one log line per journaled attempt, in time order (blocking)."""
-    from cams_tui.engine.journal import Journal
 
     with Journal(data_dir) as journal:
         job = journal.job(job_id)
@@ -95,7 +93,6 @@ def load_job_log(data_dir: Path, job_id: str) -> tuple[JobRecord, list[LogEntry]
 def requeue(data_dir: Path, job_id: str, *, verified_not_sent: bool = False) -> int:
     """Put a job's failed batches (or, with ``verified_not_sent``, those verified not sent)
     back to ``planned``; returns how many recipients. Blocking: use a thread."""
-    from cams_tui.engine.journal import BatchState, Journal
 
     state = BatchState.NOT_SENT_VERIFIED if verified_not_sent else BatchState.FAILED
     with Journal(data_dir) as journal, journal.lock_job(job_id):
@@ -114,9 +111,6 @@ def template_name(app: object, code: str, language: str) -> str:
 def reconcile_job(target: SendTarget, job_id: str, settings: ReconcileSettings) -> ReconcileReport:
     """Look a job's unknown batches up with ListChatappMessage and record what is found.
     Blocking (an event loop of its own, and it may wait for the grace period): use a thread."""
-    from cams_tui.api.client import CamsClient
-    from cams_tui.engine.journal import Journal
-    from cams_tui.engine.reconcile import Reconciler
 
     async def look_up() -> ReconcileReport:
         # The account's lookup budget, shared with every other sender's lookups.
@@ -134,7 +128,6 @@ def reconcile_job(target: SendTarget, job_id: str, settings: ReconcileSettings) 
 def resolution_text(data_dir: Path, job_id: str) -> str:
     """How the job's unknown batches were resolved by lookup, in a line (empty: none were).
     Blocking: use a thread."""
-    from cams_tui.engine.journal import Journal
 
     with Journal(data_dir) as journal:
         resolved = [b for b in journal.batches(job_id) if b.reconciled_by]
@@ -156,6 +149,5 @@ def export_job(
 ) -> int:
     """Write a job's per-recipient results (CSV or JSON Lines) to ``path``, whole or not at
     all, mode 0600; returns the number of rows. Blocking: use a thread."""
-    from cams_tui.export import export_to_file
 
     return export_to_file(data_dir, job_id, fmt, path, progress)

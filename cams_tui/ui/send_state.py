@@ -23,6 +23,7 @@ from cams_tui.engine.events import (
     ScheduleEvent,
     StateEvent,
 )
+from cams_tui.schedule import countdown
 from cams_tui.ui.engine_run import BatchTally, Stamped
 from cams_tui.ui.log_entries import LogEntry
 
@@ -158,8 +159,6 @@ class SendState:
         return lines
 
     def _schedule(self, event: ScheduleEvent) -> None:
-        from cams_tui.schedule import countdown
-
         if event.stage == "waiting":
             self.phase = "scheduled"
             self.scheduled = f"starts {event.at_text}, in {countdown(event.remaining_s)}"

@@ -13,6 +13,10 @@ from textual.css.tokenizer import TokenError
 from textual.theme import Theme
 
 from cams_tui import theming
+from cams_tui.config import remember_theme as store
+from cams_tui.errors import UserError
+from cams_tui.output_files import atomic_text_file
+from cams_tui.paths import ensure_private_dir
 from cams_tui.theming import ThemeCatalog, ThemeProblem, ThemeSpec
 
 
@@ -133,14 +137,9 @@ def demo_theme(demo_dir: Path) -> str | None:
 def remember_theme(app: App[Any], profile_name: str, theme: str, *, demo_dir: Path | None = None) -> None:
     """Store ``theme`` in the profile (or, in the demo, beside the demo's journal); a file that
     cannot be written is reported, not raised."""
-    from cams_tui.config import remember_theme as store
-    from cams_tui.errors import UserError
 
     try:
         if demo_dir is not None:
-            from cams_tui.output_files import atomic_text_file
-            from cams_tui.paths import ensure_private_dir
-
             ensure_private_dir(demo_dir)
             with atomic_text_file(demo_dir / DEMO_THEME_FILE) as handle:
                 handle.write(theme + "\n")

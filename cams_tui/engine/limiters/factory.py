@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from cams_tui.engine.limiters.base import Limiter
 from cams_tui.engine.ratelimit import RateLimiter
@@ -27,8 +28,6 @@ def check_limiter_spec(value: str) -> str:
     if spec in LIMITER_KINDS:
         return spec
     if spec.startswith(REDIS_SCHEMES):
-        from urllib.parse import urlsplit
-
         parts = urlsplit(spec)
         try:
             _ = parts.port  # reading it validates it
@@ -61,6 +60,7 @@ def check_local_senders(text: str) -> int:
 def describe_limiter(spec: str) -> str:
     """The limiter setting as it may be shown: a Redis URL loses its password."""
     if spec.startswith(REDIS_SCHEMES):
+        # For start-up time: only the chosen limiter's backend loads.
         from cams_tui.engine.limiters.redis import describe_url
 
         return describe_url(spec)
@@ -98,14 +98,17 @@ def build_limiter(
     spec = check_limiter_spec(spec)
     if spec == "process":
         return RateLimiter(rate, account=account, operation=operation)
+    # For start-up time: only the chosen limiter's backend loads.
     from cams_tui.engine.limiters.shared import SharedLimiter, Store
 
     store: Store
     if spec == "host":
+        # For start-up time: only the chosen limiter's backend loads.
         from cams_tui.engine.limiters.host import HostStore
 
         store = HostStore(data_dir, account, operation)
     else:
+        # For start-up time: only the chosen limiter's backend loads.
         from cams_tui.engine.limiters.redis import RedisStore
 
         store = RedisStore(spec, account, operation)
@@ -150,14 +153,17 @@ async def account_usage(
         return AccountUsage(
             key.key, key.source, shown, None, "the process limiter shares nothing: senders are not counted"
         )
+    # For start-up time: only the chosen limiter's backend loads.
     from cams_tui.engine.limiters.shared import LimiterUnavailable, Store
 
     store: Store
     if spec == "host":
+        # For start-up time: only the chosen limiter's backend loads.
         from cams_tui.engine.limiters.host import HostStore
 
         store = HostStore(data_dir, key.key, operation)
     else:
+        # For start-up time: only the chosen limiter's backend loads.
         from cams_tui.engine.limiters.redis import RedisStore
 
         store = RedisStore(spec, key.key, operation)

@@ -128,6 +128,7 @@ class RedisStore:
     """The budget of one (account, operation) in the Redis at ``url``."""
 
     def __init__(self, url: str, account: str, operation: str, *, environ: dict[str, str] | None = None) -> None:
+        # For start-up time: redis loads only for a Redis limiter.
         import redis.asyncio as aioredis  # only needed for this limiter
 
         env = os.environ if environ is None else environ
@@ -146,6 +147,7 @@ class RedisStore:
         self._script = self._client.register_script(SCRIPT)
 
     async def _run(self, op: str, *args: object) -> Any:
+        # For start-up time: redis loads only for a Redis limiter.
         import redis.exceptions as errors
 
         argv: list[str | int | float]

@@ -21,7 +21,10 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Header, TabbedContent, TabPane
 
+from cams_tui.account_sharing import senders_of_jobs_being_sent, sharing_line
 from cams_tui.compose import counted
+from cams_tui.engine.journal import BatchState, Journal
+from cams_tui.engine.reconcile import ReconcileSettings
 from cams_tui.errors import UserError
 from cams_tui.job_status import JobStatus, job_status
 from cams_tui.ui.engine_run import SendTarget
@@ -38,6 +41,7 @@ from cams_tui.ui.job_services import (
     template_name,
 )
 from cams_tui.ui.navigation import navigator
+from cams_tui.ui.screens.send_dialogs import ConfirmDialog, EntryDialog, ExportDialog, TypedCountDialog
 from cams_tui.ui.widgets.footer import Footer
 from cams_tui.ui.widgets.results_table import ResultsTable
 from cams_tui.ui.widgets.send_log import SendLog
@@ -89,7 +93,6 @@ class JobActions(Screen[None]):
     @work(group="job-action", exclusive=True, exit_on_error=False)
     async def action_resume(self) -> None:
         """Send what is left of the job, once its count is typed (as a headless resume asks)."""
-        from cams_tui.ui.screens.send_dialogs import TypedCountDialog
 
         chosen = self.chosen_job()
         if chosen is None:
@@ -120,7 +123,6 @@ class JobActions(Screen[None]):
     @work(group="job-action", exclusive=True, exit_on_error=False)
     async def action_send_verified(self) -> None:
         """Send the job's recipients verified not sent, once their count is typed."""
-        from cams_tui.engine.journal import BatchState, Journal
 
         chosen = self.chosen_job()
         if chosen is None:
@@ -160,7 +162,6 @@ class JobActions(Screen[None]):
 
     def action_retry_unknown(self) -> None:
         """Warn, then send the job's unknown batches again."""
-        from cams_tui.ui.screens.send_dialogs import ConfirmDialog
 
         job = self.chosen_job()
         if job is None:
@@ -191,7 +192,6 @@ class JobActions(Screen[None]):
     async def action_reconcile(self) -> None:
         """Look the job's unknown batches up with ListChatappMessage; offer to resend the
         ones verified not sent, with the evidence."""
-        from cams_tui.engine.reconcile import ReconcileSettings
 
         job = self.chosen_job()
         if job is None:
@@ -220,7 +220,6 @@ class JobActions(Screen[None]):
         )
         self.reloaded()
         # Every batch verified not sent, by this lookup or an earlier one.
-        from cams_tui.engine.journal import BatchState, Journal
 
         def verified_batches() -> list[Any]:
             with Journal(self.data_dir) as journal:
@@ -233,7 +232,6 @@ class JobActions(Screen[None]):
     def _offer_resend(self, job_id: str, verified: list[Any]) -> None:
         """Show the evidence of the batches verified not sent; resend them once their count
         is typed. "Not now" leaves them: S (or L) offers them again at any later time."""
-        from cams_tui.ui.screens.send_dialogs import TypedCountDialog
 
         total = sum(r.size for r in verified)
         evidence = "\n".join(
@@ -272,7 +270,6 @@ class JobActions(Screen[None]):
 
     def action_export(self) -> None:
         """Ask where, then export the job's per-recipient results."""
-        from cams_tui.ui.screens.send_dialogs import ExportDialog
 
         job = self.chosen_job()
         if job is None:
@@ -420,7 +417,6 @@ class JobsScreen(JobActions):
 
     async def _sharing_text(self, jobs: list[JobRecord]) -> str:
         """Who shares the account of the jobs being sent now (empty: none is, or unknown)."""
-        from cams_tui.account_sharing import senders_of_jobs_being_sent, sharing_line
 
         account = self._limiter_account()
         if account is None:
@@ -592,7 +588,6 @@ class JobDetailScreen(JobActions):
 
     async def on_send_log_selected(self, event: SendLog.Selected) -> None:
         """Show one attempt's full answer, with its batch's other attempts."""
-        from cams_tui.ui.screens.send_dialogs import EntryDialog
 
         attempts: list[dict[str, Any]] = await asyncio.to_thread(
             read_attempts, self.data_dir, self.job_id, event.entry.index

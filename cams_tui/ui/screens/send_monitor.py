@@ -24,10 +24,22 @@ from textual.screen import Screen
 from textual.widgets import Header
 from textual.worker import Worker, WorkerState
 
+from cams_tui.api.client import CamsClient
+from cams_tui.api.errors import CamsError
 from cams_tui.compose import counted
+from cams_tui.delivery import Funnel, fetch_records, tally
+from cams_tui.demo import command
+from cams_tui.errors import UserError
 from cams_tui.ui.engine_run import EngineRun, SendTarget, Stamped
 from cams_tui.ui.job_services import load_job_log, read_attempts, read_job, resolve_target, template_name
 from cams_tui.ui.navigation import navigator
+from cams_tui.ui.screens.send_dialogs import (
+    ConfirmDialog,
+    EntryDialog,
+    FatalDialog,
+    LocalLimiterDialog,
+    TypedCountDialog,
+)
 from cams_tui.ui.send_state import SendState
 from cams_tui.ui.widgets.counters import SendCounters
 from cams_tui.ui.widgets.footer import Footer
@@ -180,8 +192,6 @@ class SendMonitorScreen(Screen[None]):
             self.app.exit(return_code=self._quit_return_code)
 
     def _failed_to_start(self, error: BaseException | None) -> None:
-        from cams_tui.errors import UserError
-
         self.state.phase = "failed-to-start"
         reason = str(error) if isinstance(error, UserError) else f"{type(error).__name__}: {error}"
         self._show_title()
@@ -218,7 +228,6 @@ class SendMonitorScreen(Screen[None]):
             return
         if done.state == "stopped" and self._fatal_shown is not done:
             self._fatal_shown = done
-            from cams_tui.ui.screens.send_dialogs import FatalDialog
 
             demo = bool(getattr(getattr(self.app, "connection", None), "demo", False))
             self.app.push_screen(FatalDialog(done, demo=demo), self._after_fatal)
@@ -301,7 +310,6 @@ class SendMonitorScreen(Screen[None]):
             run.cancel()
             self.notify("Stopping now: requests still in flight are marked unknown.", severity="warning")
             return
-        from cams_tui.ui.screens.send_dialogs import ConfirmDialog
 
         # Whoever reaches for cancel has seen something wrong: nothing new starts while they read.
         was_paused = self._hold()
@@ -337,7 +345,6 @@ class SendMonitorScreen(Screen[None]):
         run = self.run
         if run is None or not self.state.limiter_unavailable:
             return
-        from cams_tui.ui.screens.send_dialogs import LocalLimiterDialog
 
         def answered(senders: int | None) -> None:
             if senders is not None and self.run is run:
@@ -355,7 +362,6 @@ class SendMonitorScreen(Screen[None]):
 
     def _command(self, verb: str) -> str:
         """``cams-tui VERB JOB_ID`` as the operator types it (``--demo`` for a demo job)."""
-        from cams_tui.demo import command
 
         connection = getattr(self.app, "connection", None)
         return command(f"{verb} {self.job_id}", demo=bool(getattr(connection, "demo", False)))
@@ -365,7 +371,6 @@ class SendMonitorScreen(Screen[None]):
         is typed, as a headless resume asks."""
         if self.run is not None:
             return
-        from cams_tui.ui.screens.send_dialogs import TypedCountDialog
 
         done = self.state.done
         pending = done.pending if done is not None else self.state.pending
@@ -406,7 +411,6 @@ class SendMonitorScreen(Screen[None]):
 
     async def on_send_log_selected(self, event: SendLog.Selected) -> None:
         """Show the full answer of the chosen line, with its batch's attempts."""
-        from cams_tui.ui.screens.send_dialogs import EntryDialog
 
         attempts: list[dict[str, Any]] = []
         if self.target is not None:
@@ -426,7 +430,6 @@ class SendMonitorScreen(Screen[None]):
         if self._quit_after_run:
             run.cancel()  # asked twice: stop at once, in-flight requests become unknown
             return True
-        from cams_tui.ui.screens.send_dialogs import ConfirmDialog
 
         was_paused = self._hold()
 
@@ -474,9 +477,6 @@ class SendMonitorScreen(Screen[None]):
     @work(group="funnel", exclusive=True, exit_on_error=False)
     async def action_refresh_funnel(self) -> None:
         """Fetch the delivery funnel of the job's accepted batches from ListChatappMessage."""
-        from cams_tui.api.client import CamsClient
-        from cams_tui.api.errors import CamsError
-        from cams_tui.delivery import Funnel, fetch_records, tally
 
         widget = self.query_one(DeliveryFunnel)
         target = self.target

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import on, work
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -35,6 +35,7 @@ from cams_tui.config import (
 )
 from cams_tui.engine.limiters.factory import describe_limiter
 from cams_tui.tables import TableError
+from cams_tui.ui.connection import Connection
 from cams_tui.ui.widgets.footer import Footer
 from cams_tui.ui.widgets.text import Label, Static
 
@@ -158,7 +159,6 @@ class FirstRunDialog(ModalScreen[str]):
 
 def offer_first_run(app: object) -> None:
     """Push :class:`FirstRunDialog` on ``app``; "set up an account" opens settings on a new profile."""
-    from textual.app import App
 
     assert isinstance(app, App)
 
@@ -553,8 +553,6 @@ class SettingsScreen(Screen[None]):
             return
         connection = getattr(self.app, "connection", None)
         if connection is not None:
-            from cams_tui.ui.connection import Connection
-
             old = connection
             self.app.connection = Connection(context, demo=False)  # type: ignore[attr-defined]
             state = getattr(self.app, "state", None)
@@ -588,6 +586,7 @@ class SettingsScreen(Screen[None]):
     @work(exclusive=True, group="check-connection", exit_on_error=False)
     async def _run_checks(self, name: str, profile: Profile) -> None:
         # The doctor brings the client (httpx, the models): imported when a check is asked for.
+        # For start-up time: the client and its models (httpx, pydantic) load on first use.
         from cams_tui.doctor import Check, run_checks
 
         checks = self.query_one("#checks", VerticalScroll)

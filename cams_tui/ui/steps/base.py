@@ -52,6 +52,7 @@ class StepPane(Vertical):
 
 def explain(error: BaseException) -> str:
     """An error in plain words for the screen: a CAMS error with its advice, else its message."""
+    # For start-up time: the client and its models (httpx, pydantic) load on first use.
     from cams_tui.api.errors import CamsError
 
     if isinstance(error, CamsError):

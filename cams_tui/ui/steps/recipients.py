@@ -19,6 +19,10 @@ from textual.widgets import DataTable, Input, ProgressBar, TextArea
 from textual.worker import get_current_worker
 
 from cams_tui.compose import Step, counted
+from cams_tui.recipients import IntakeOptions, read_recipients_text
+from cams_tui.recipients.background import IntakeCancelled, prestart, read_in_process
+from cams_tui.ui.screens.file_picker import FilePickerDialog
+from cams_tui.ui.screens.send_dialogs import InfoDialog
 from cams_tui.ui.steps.base import StepPane, explain
 from cams_tui.ui.widgets.paste_area import PasteArea, is_large, summary_of
 from cams_tui.ui.widgets.path_input import PathInput
@@ -118,7 +122,6 @@ opted-out numbers are dropped.
     @work(thread=True, group="intake-prestart", exit_on_error=False)
     def _prestart(self) -> None:
         """Have an intake process ready before a file is chosen."""
-        from cams_tui.recipients.background import prestart
 
         prestart()
 
@@ -224,7 +227,6 @@ opted-out numbers are dropped.
 
     def action_browse(self) -> None:
         """Pick a file in a dialog, then import it."""
-        from cams_tui.ui.screens.file_picker import FilePickerDialog
 
         start = self.state.recipients_file or str(Path.cwd())
         self.app.push_screen(FilePickerDialog(start), self._picked)
@@ -257,9 +259,6 @@ opted-out numbers are dropped.
 
     @work(thread=True, exclusive=True, group="intake", exit_on_error=False)
     def _read(self, file: str, pasted: str, region: str) -> None:
-        from cams_tui.recipients import IntakeOptions, read_recipients_text
-        from cams_tui.recipients.background import IntakeCancelled, prestart, read_in_process
-
         worker = get_current_worker()
         what = f"file {file}" if file else "the pasted numbers"
 
@@ -342,7 +341,6 @@ opted-out numbers are dropped.
         report = self.state.report
         if report is None or not 0 <= event.cursor_row < len(report.rejected):
             return
-        from cams_tui.ui.screens.send_dialogs import InfoDialog
 
         reject = list(report.rejected)[event.cursor_row]
         self.app.push_screen(

@@ -15,8 +15,12 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
 from textual.widgets import Button, Input
 
-from cams_tui.compose import ParamRow, Step, TrialSend, counted
+from cams_tui.api.models import SendMessageRequest
+from cams_tui.compose import ParamRow, Step, TrialSend, counted, create_job
 from cams_tui.durations import format_duration
+from cams_tui.engine.canary import CanaryError, canary_size
+from cams_tui.engine.repeats import find_repeats
+from cams_tui.recipients import IntakeOptions, read_recipients_text
 from cams_tui.ui.steps.base import StepPane, explain
 from cams_tui.ui.widgets.text import Label, Static
 
@@ -197,7 +201,6 @@ nothing blocks the send.
         count = self.state.recipient_count
         if not text or not count:
             return ""
-        from cams_tui.engine.canary import CanaryError, canary_size
 
         try:
             size = canary_size(text, count)
@@ -217,7 +220,6 @@ nothing blocks the send.
         if state.template is None or state.report is None or not state.recipient_count:
             return
         fingerprint = state.fingerprint()
-        from cams_tui.engine.repeats import find_repeats
 
         numbers = [row.to for row in state.report.recipients]
         report = await asyncio.to_thread(
@@ -277,7 +279,6 @@ nothing blocks the send.
             state.test_send = TrialSend(number, False, f"cannot test: {problem}")
             self.show()
             return
-        from cams_tui.recipients import IntakeOptions, read_recipients_text
 
         report = await asyncio.to_thread(
             read_recipients_text, number, IntakeOptions(default_region=state.default_region or None, max_listed=1)
@@ -315,8 +316,6 @@ nothing blocks the send.
         self.changed()
 
     def _test_request(self, to: str, params: dict[str, str] | None):
-        from cams_tui.api.models import SendMessageRequest
-
         options = self.state.campaign().message_options()
         return SendMessageRequest(
             from_=options.from_,
@@ -350,8 +349,6 @@ nothing blocks the send.
         self.query_one("#review-send", Button).disabled = True
         outcome.update("Writing the job to the journal…")
         try:
-            from cams_tui.compose import create_job
-
             client = await self.cams.connection.client()
             job_id = await asyncio.to_thread(
                 create_job,
