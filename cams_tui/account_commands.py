@@ -10,16 +10,15 @@ import sys
 from cams_tui.api.client import CamsClient
 from cams_tui.api.errors import CamsError
 from cams_tui.config import RunContext, resolve_context
+from cams_tui.demo import headless_demo_context
+from cams_tui.doctor import run_checks
 from cams_tui.errors import UserError
-
-EXIT_OK, EXIT_FAILED = 0, 1
+from cams_tui.exit_codes import EXIT_FAILED, EXIT_OK
 
 
 def _context(args: argparse.Namespace) -> RunContext:
     context = resolve_context(profile_name=args.profile, endpoint=args.endpoint, data_dir=args.data_dir)
     if getattr(args, "demo", False):
-        from cams_tui.demo import headless_demo_context
-
         return headless_demo_context(context)
     return context
 
@@ -70,8 +69,6 @@ async def _templates(context: RunContext, *, as_json: bool) -> int:
 
 
 async def _doctor(context: RunContext) -> int:
-    from cams_tui.doctor import run_checks
-
     failures = 0
     print(f"profile {context.profile_name} · endpoint {context.endpoint}")
     async for check in run_checks(context):

@@ -46,9 +46,12 @@ from typing import TYPE_CHECKING, Any, Literal
 import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from cams_tui.input_files import CAMPAIGN_MAX_BYTES, PARAM_VALUE_MAX_CHARS, InputFileError, read_input_text
 from cams_tui.api.limits import FALLBACK_DURATION_RANGE, TTL_RANGE
+from cams_tui.api.models import MassMessageOptions
+from cams_tui.durations import parse_duration
 from cams_tui.errors import UserError
+from cams_tui.input_files import CAMPAIGN_MAX_BYTES, PARAM_VALUE_MAX_CHARS, InputFileError, read_input_text
+from cams_tui.output_files import atomic_text_file
 from cams_tui.schedule import ScheduleOptions
 
 if TYPE_CHECKING:
@@ -59,8 +62,6 @@ def _seconds(value: Any) -> Any:
     """A duration as the TUI teaches it (``"1d"``, ``"15m"``, ``"1d 12h"``) in seconds;
     a number is seconds already."""
     if isinstance(value, str):
-        from cams_tui.compose import parse_duration
-
         try:
             return parse_duration(value)
         except ValueError:
@@ -235,12 +236,11 @@ class Campaign(BaseModel):
 
     def message_options(self) -> MassMessageOptions:
         """The request fields this campaign sends with every batch."""
-        from cams_tui.api.models import MassMessageOptions
 
         return MassMessageOptions(
             template_code=self.template_code,
             language=self.language,
-            From=self.from_,
+            from_=self.from_,
             task_id=self.task_id,
             cust_space_id=self.cust_space_id,
             ttl=self.ttl,
@@ -322,7 +322,6 @@ def campaign_to_toml(campaign: Campaign) -> str:
 def save_campaign(campaign: Campaign, path: Path) -> Path:
     """Write the campaign atomically with mode 0600, as exports and the journal are (a
     campaign names the recipients' file and may hold personal parameters)."""
-    from cams_tui.output_files import atomic_text_file
 
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_text_file(path) as handle:

@@ -11,17 +11,39 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import signal
+import sqlite3
 import sys
+import threading
 from collections.abc import Callable, Iterator, Sequence
 
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
-EXIT_UNKNOWN = 3
-EXIT_FATAL = 4
-EXIT_CANNOT_PROCEED = EXIT_FATAL
-EXIT_INTERNAL = 70  # sysexits' EX_SOFTWARE: a bug, never an answer or an input
-EXIT_INTERRUPTED = 130
+from cams_tui.api.endpoints import EndpointError
+from cams_tui.engine.limiters.factory import check_local_senders
+from cams_tui.errors import UserError, os_error_reason, sqlite_error_reason
+from cams_tui.exit_codes import (
+    EXIT_CANNOT_PROCEED,
+    EXIT_FAILED,
+    EXIT_FATAL,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_UNKNOWN,
+    EXIT_USAGE,
+)
+from cams_tui.untrusted import EscapingStream, escape_controls
+
+__all__ = [
+    "EXIT_CANNOT_PROCEED",
+    "EXIT_FAILED",
+    "EXIT_FATAL",
+    "EXIT_INTERNAL",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_UNKNOWN",
+    "EXIT_USAGE",
+    "main",
+]
+
 ENV_DEBUG = "CAMS_TUI_DEBUG"
 # Commands that may stop part-way through a job when their output goes away.
 _SENDING_COMMANDS = frozenset({"send", "resume", "reconcile"})
@@ -54,6 +76,7 @@ def _number(what: str, unit: str, low: float, high: float, *, above_low: bool = 
 def _region(text: str) -> str:
     """An argparse type for ``--default-region``: a region code libphonenumber knows (PH, any
     case), so that a typo is a usage error rather than a failure deep in the number reader."""
+    # For start-up time: phonenumbers' metadata loads when a number is first read.
     from cams_tui.recipients.numbers import UnknownRegion, known_region
 
     try:
@@ -68,8 +91,6 @@ _seconds = _number("a duration", "seconds", 0, 86_400)
 
 
 def _senders(text: str) -> int:
-    from cams_tui.engine.limiters.factory import check_local_senders
-
     try:
         return check_local_senders(text)
     except ValueError as exc:
@@ -259,23 +280,25 @@ def parse_command_line(argv: Sequence[str]) -> argparse.Namespace:
 def _dispatch(args: argparse.Namespace) -> int:
     command = args.command
     if command is None:
-        from cams_tui.ui.launch import run_tui
+        from cams_tui.ui.launch import run_tui  # for start-up time: a headless command never loads the TUI
 
         return run_tui(args)
     if command == "simulator":
+        # For start-up time: the simulator loads only for the demo.
         from cams_tui.simulator.cli import run_simulator_cli
 
         return run_simulator_cli(args.simulator_args)
     with _escaped_output(args), _stop_signals_interrupt():
         if command == "report":
+            # For start-up time: the client and its models (httpx, pydantic) load on first use.
             from cams_tui.report_command import run_report
 
             return run_report(args)
         if command in {"templates", "doctor"}:
-            from cams_tui import account_commands
+            from cams_tui import account_commands  # for start-up time: the client and its models
 
             return account_commands.run(command, args)
-        from cams_tui import headless
+        from cams_tui import headless  # for start-up time: the engine, the client and its models
 
         return headless.run(command, args)
 
@@ -286,12 +309,11 @@ def _escaped_output(args: argparse.Namespace) -> Iterator[None]:
     template name, an input line, an error message from CAMS may hold ``ESC ] 0 ; … BEL`` or
     ``ESC [ 2 J``, which a terminal would obey. JSON output gets ``\u001b``-style escapes,
     so it stays JSON that reads back the same."""
-    from cams_tui.untrusted import EscapingStream
 
     json_out = bool(getattr(args, "json", False)) or getattr(args, "format", None) == "jsonl"
     saved = sys.stdout, sys.stderr
-    sys.stdout = EscapingStream(saved[0], json_style=json_out)  # type: ignore[assignment]
-    sys.stderr = EscapingStream(saved[1])  # type: ignore[assignment]
+    sys.stdout = EscapingStream(saved[0], json_style=json_out)
+    sys.stderr = EscapingStream(saved[1])
     try:
         yield
     finally:
@@ -303,8 +325,6 @@ def _stop_signals_interrupt() -> Iterator[None]:
     """While a headless command runs, SIGTERM and SIGHUP stop it as Ctrl-C does (exit 130,
     "interrupted") instead of killing it mid-write: a send installs its own graceful
     handlers on top (requests in flight answered or unknown)."""
-    import signal
-    import threading
 
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -326,16 +346,12 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def _shown(text: str) -> str:
-    from cams_tui.untrusted import escape_controls
-
     return escape_controls(text)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``cams-tui`` and return its exit code."""
     args = parse_command_line(sys.argv[1:] if argv is None else argv)
-    from cams_tui.api.endpoints import EndpointError
-    from cams_tui.errors import UserError
 
     try:
         return _dispatch(args)
@@ -363,14 +379,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"cams-tui: {_shown(_machine_failure(exc))}", file=sys.stderr)
         return EXIT_CANNOT_PROCEED
-    except Exception as exc:  # noqa: BLE001 - the last resort: one line, never a traceback
+    except Exception as exc:
         if os.environ.get(ENV_DEBUG):
             raise
-        import sqlite3
 
         if isinstance(exc, sqlite3.Error):
-            from cams_tui.errors import sqlite_error_reason
-
             print(
                 f"cams-tui: the journal cannot be used: {_shown(sqlite_error_reason(exc))}. Nothing is sent "
                 "without being journaled; a job stays resumable once this is fixed",
@@ -389,7 +402,6 @@ def _machine_failure(exc: OSError | MemoryError) -> str:
     """An error of the machine (disk, permission, device, memory) in plain words."""
     if isinstance(exc, MemoryError):
         return "out of memory: close other programs, or split the input into smaller files"
-    from cams_tui.errors import os_error_reason
 
     where = f" ({exc.filename})" if exc.filename else ""
     return (

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import enum
 import math
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +22,9 @@ from cams_tui.api.limits import (
     MAX_RECIPIENTS_PER_REQUEST,
     TTL_RANGE,
 )
+from cams_tui.durations import format_duration, parse_duration
 from cams_tui.templates import APPROVED_STATUSES, template_variables
+from cams_tui.wording import counted
 
 # The models and the campaign (pydantic) are imported where used, so the TUI's first frame
 # does not wait for them.
@@ -97,50 +98,6 @@ class RecipientsReport(Protocol):
     per_country: Mapping[str, int]
 
 
-# ------------------------------------------------------------------------ durations
-
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_DURATION_PART = re.compile(r"(\d+)\s*([smhdw]?)", re.IGNORECASE)
-
-
-def parse_duration(text: str) -> int:
-    """Seconds from ``"90"``, ``"90s"``, ``"15m"``, ``"12h"``, ``"1d 12h"`` or ``"2w"``.
-
-    A bare number is seconds. Raises :class:`ValueError` with a plain message otherwise.
-    """
-    compact = text.strip().lower().replace(",", "")
-    if not compact:
-        raise ValueError("empty")
-    total = 0
-    position = 0
-    for match in _DURATION_PART.finditer(compact):
-        if compact[position : match.start()].strip():
-            break
-        total += int(match.group(1)) * _UNIT_SECONDS[match.group(2) or "s"]
-        position = match.end()
-    if position == 0 or compact[position:].strip():
-        raise ValueError(f"{text.strip()!r} is not a duration: write e.g. 90s, 15m, 12h or 1d 12h")
-    return total
-
-
-def counted(count: int, noun: str, plural: str | None = None) -> str:
-    """``1 batch``, ``2 batches``, ``1,000 recipients``: a count and its noun, agreeing."""
-    return f"{count:,} {noun if count == 1 else plural or noun + 's'}"
-
-
-def format_duration(seconds: float) -> str:
-    """A duration in the largest units that fit, e.g. ``1d 12h``, ``15m``, ``45s``."""
-    whole = int(round(seconds))
-    if whole <= 0:
-        return "0s"
-    parts = []
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
-        amount, whole = divmod(whole, size)
-        if amount:
-            parts.append(f"{amount}{unit}")
-    return " ".join(parts[:2])
-
-
 def _range_text(bounds: tuple[int, int]) -> str:
     return f"{format_duration(bounds[0])} to {format_duration(bounds[1])}"
 
@@ -196,6 +153,7 @@ class OptionsForm:
         if self.fallback_content.strip() and not self.fallback_id.strip():
             problems["fallback_id"] = "a fallback SMS needs its policy ID (FallBackId)"
         if self.send_at.strip():
+            # For start-up time: pydantic loads after the first frame.
             from cams_tui.schedule import ScheduleError, parse_send_time
 
             try:
@@ -216,6 +174,7 @@ class OptionsForm:
 
     def delivery_window(self) -> DeliveryWindow | None:
         """The window asked for, or ``None``; :class:`ValueError` naming what is wrong."""
+        # For start-up time: the TUI's first frame loads no schedule, grouping or zone data.
         from cams_tui.schedule import DeliveryWindow, parse_days, parse_hours
 
         if not self.send_window.strip() and not self.send_days.strip():
@@ -226,6 +185,7 @@ class OptionsForm:
 
     def send_time(self) -> datetime | None:
         """The start as an aware datetime, or ``None`` (at once, or not a valid time)."""
+        # For start-up time: pydantic loads after the first frame.
         from cams_tui.schedule import ScheduleError, parse_send_time
 
         if not self.send_at.strip():
@@ -424,6 +384,7 @@ class ComposeState:
             return default
         region = None
         if targeting.languages.by_region:
+            # For start-up time: the TUI's first frame loads no schedule, grouping or zone data.
             from cams_tui.recipients.zones import ZoneFinder
 
             region = ZoneFinder().region(int(row.to))
@@ -600,6 +561,7 @@ class ComposeState:
         if self.template is None or not self.sender:
             raise ValueError(self.template_problem() or "choose a template and a sender")
         options = self.options
+        # For start-up time: pydantic loads after the first frame.
         from cams_tui.campaign import Campaign, CanaryOptions, Fallback, RecipientsSource
 
         send_time = options.send_time()
@@ -630,6 +592,7 @@ class ComposeState:
         )
 
     def _schedule_options(self, send_time: datetime | None) -> ScheduleOptions | None:
+        # For start-up time: the TUI's first frame loads no schedule, grouping or zone data.
         from cams_tui.schedule import ScheduleOptions
 
         options = self.options
@@ -645,8 +608,10 @@ class ComposeState:
     def targeting(self, now: float | None = None) -> Targeting:
         """How the send splits its recipients: per language (a ``language`` column or a
         campaign's ``[languages]``), per delivery window; ``now``: the send's start."""
+        # For start-up time: the TUI's first frame loads no schedule, grouping or zone data.
         import time
 
+        # For start-up time: the TUI's first frame loads no schedule, grouping or zone data.
         from cams_tui.engine.grouping import LANGUAGE_COLUMN, targeting_for, template_languages
 
         send_time = self.options.send_time()
@@ -654,7 +619,8 @@ class ComposeState:
         code = self.template.template_code if self.template is not None else ""
         language = self.template.language if self.template is not None else ""
         available = template_languages(self.templates, code) if self.templates else None
-        columns = self.report.recipients.columns if self.report is not None else {}
+        # The intake's store is held by column (RecipientStore); the declared type is its row view.
+        columns = self.report.recipients.columns if self.report is not None else {}  # type: ignore[attr-defined]
         return targeting_for(
             language=language,
             languages=self.languages,
@@ -669,6 +635,7 @@ class ComposeState:
         """The recipients per language and delivery window (and how many the split
         rejects), as Review shows them; ``([], 0)`` when the send is one group. Computed
         once per composition."""
+        # For start-up time: the TUI's first frame loads no schedule, grouping or zone data.
         from cams_tui.engine.grouping import GroupSummary, group_recipients
 
         if self.report is None:
@@ -733,9 +700,12 @@ def create_job(
     ``progress`` is called with (recipients planned, recipients in all) as planning goes.
     Blocking (planning and one SQLite transaction): call it from a thread.
     """
-    from cams_tui.engine.journal import Journal
+    # For start-up time: the engine loads after the first frame.
     from cams_tui.engine.grouping import schedule_json
+    from cams_tui.engine.journal import Journal
     from cams_tui.engine.new_job import plan_job, write_job
+
+    # For start-up time: pydantic loads after the first frame.
     from cams_tui.schedule import JobSchedule
 
     problems = state.blocking_problems()
@@ -746,6 +716,7 @@ def create_job(
     options = state.campaign().message_options()
     canary = None
     if state.canary:
+        # For start-up time: the engine loads after the first frame.
         from cams_tui.engine.canary import DEFAULT_THRESHOLD, CanarySettings, canary_size
 
         threshold = DEFAULT_THRESHOLD if canary_threshold is None else canary_threshold

@@ -20,11 +20,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
-from cams_tui.input_files import CONFIG_MAX_BYTES, read_input_text
 from cams_tui import paths
-from cams_tui.errors import UserError
-from cams_tui.api.endpoints import DEFAULT_REGION, EndpointError, Placement, endpoint_for_region, normalize_endpoint
 from cams_tui.api.credentials import Credentials
+from cams_tui.api.endpoints import DEFAULT_REGION, EndpointError, Placement, endpoint_for_region, normalize_endpoint
+from cams_tui.engine.limiters.factory import check_limiter_spec
+from cams_tui.errors import UserError
+from cams_tui.input_files import CONFIG_MAX_BYTES, read_input_text
 from cams_tui.tables import CheckedTable, Field, TableError, number, one_of, optional, text
 
 ENV_ENDPOINT = "CAMS_TUI_ENDPOINT"
@@ -95,8 +96,6 @@ def _two_letter_region(value: object) -> str:
 
 
 def _limiter(value: object) -> str:
-    from cams_tui.engine.limiters.factory import check_limiter_spec
-
     return check_limiter_spec(text(value))
 
 
@@ -253,6 +252,7 @@ def save_settings(settings: Settings, path: Path | None = None) -> Path:
     0600 (it may hold a stored secret) in one atomic rename.
     """
     path = path or paths.config_path()
+    # For start-up time: tomlkit loads only to write the config.
     import tomlkit  # only needed to write, which a start never does
 
     try:
@@ -272,6 +272,7 @@ def _merge_table(
 ) -> None:
     """Change ``target`` (a tomlkit table) from ``before`` to ``after``, key by key
     (``profiles``: ``target`` is the table of profiles, whose new entries are kept even empty)."""
+    # For start-up time: tomlkit loads only to write the config.
     import tomlkit
 
     for key in [k for k in before if k not in after]:

@@ -16,7 +16,7 @@ without a CustSpaceId cannot be listed: :func:`fetch_records` then raises
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncGenerator, Iterable
 from dataclasses import dataclass, field
 
 from cams_tui.api.client import CamsClient
@@ -106,7 +106,7 @@ async def fetch_records(
     cust_space_id: str | None = None,
     page_size: int = PAGE_SIZE,
     limiter: Limiter | None = None,
-) -> AsyncIterator[list[MessageRecord]]:
+) -> AsyncGenerator[list[MessageRecord], None]:
     """Every outbound record of each GroupMessageId, one page at a time.
 
     Each page's start is paced by ``limiter``, the account's ListChatappMessage budget

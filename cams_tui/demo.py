@@ -14,7 +14,9 @@ import contextlib
 import dataclasses
 from pathlib import Path
 
+from cams_tui.api.credentials import Credentials
 from cams_tui.config import DEMO_PROFILE, RunContext
+from cams_tui.paths import ensure_private_dir
 
 DEMO_DIR = "demo"
 """The demo's folder inside the data dir: its journal, its simulator records, its theme."""
@@ -40,8 +42,7 @@ def start_demo_simulator(
 ) -> tuple[str, object]:
     """Start the demo simulator (its records in ``folder``) in a thread; return its URL and
     the credentials it accepts. It stops when ``stack`` closes (default: when the process exits)."""
-    from cams_tui.api.credentials import Credentials
-    from cams_tui.paths import ensure_private_dir
+    # For start-up time: the simulator loads only for the demo.
     from cams_tui.simulator import DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET, Simulator, SimulatorConfig
 
     ensure_private_dir(folder)

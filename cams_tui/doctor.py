@@ -211,16 +211,31 @@ async def _limiter_check(context: RunContext) -> Check:
     if usage.source == "profile":
         key = f"account {usage.account!r} (the profile's account)"
     else:
-        key = f"the AccessKey ID {context.credentials.masked_id} (set account in the profile to share one budget across AccessKeys)"
+        key = (
+            f"the AccessKey ID {context.credentials.masked_id}"
+            " (set account in the profile to share one budget across AccessKeys)"
+        )
     if usage.limiter == "process":
-        return Check("account limit", True, f"{key}; limiter process: this process alone, the budget is not "
-                     'shared with other senders (limiter = "host" or a Redis URL shares it)')
+        return Check(
+            "account limit",
+            True,
+            f"{key}; limiter process: this process alone, the budget is not "
+            'shared with other senders (limiter = "host" or a Redis URL shares it)',
+        )
     where = f"a file in {context.data_dir}" if usage.limiter == "host" else usage.limiter
     if usage.senders is None:
-        return Check("account limit", False, f"{key}; kept in {where}, which cannot be used: {usage.error}. "
-                     "Sends pause until it can (or go on alone with --local-limiter N)")
-    return Check("account limit", True, f"{key}; kept in {where}; sending on it now: "
-                 f"{usage.senders} sender(s) of SendChatappMassMessage, {lookups.senders or 0} of ListChatappMessage")
+        return Check(
+            "account limit",
+            False,
+            f"{key}; kept in {where}, which cannot be used: {usage.error}. "
+            "Sends pause until it can (or go on alone with --local-limiter N)",
+        )
+    return Check(
+        "account limit",
+        True,
+        f"{key}; kept in {where}; sending on it now: "
+        f"{usage.senders} sender(s) of SendChatappMassMessage, {lookups.senders or 0} of ListChatappMessage",
+    )
 
 
 def _failed_call(name: str, error: CamsError) -> Check:
@@ -237,7 +252,11 @@ def _clock_check(date_header: str | None) -> Check:
         return Check("clock", True, f"unreadable server Date {date_header!r}; skew not measured")
     skew = time.time() - server
     if abs(skew) > MAX_CLOCK_SKEW_S:
-        return Check("clock", False, f"this machine's clock is {skew:+.0f} s off CAMS: requests will be refused; fix the time (NTP)")
+        return Check(
+            "clock",
+            False,
+            f"this machine's clock is {skew:+.0f} s off CAMS: requests will be refused; fix the time (NTP)",
+        )
     if abs(skew) > WARN_CLOCK_SKEW_S:
         return Check("clock", True, f"{skew:+.0f} s off CAMS (allowed: ±{MAX_CLOCK_SKEW_S} s); consider NTP")
     return Check("clock", True, f"{skew:+.1f} s off CAMS")

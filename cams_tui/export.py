@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from cams_tui.engine.journal import BatchRecord, BatchState, Journal
+from cams_tui.output_files import atomic_text_file
 from cams_tui.untrusted import write_csv
 
 EXPORT_FIELDS = ("to", "status", "code", "message", "batch", "request_id", "group_message_id")
@@ -152,7 +153,6 @@ def export_to_file(
 ) -> int:
     """Export a job to ``path`` (whole or not at all, 0600); return the number of rows.
     Blocking: the TUI calls it from a thread."""
-    from cams_tui.output_files import atomic_text_file
 
     with Journal(data_dir) as journal:
         journal.job(job_id)

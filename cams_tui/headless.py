@@ -45,13 +45,22 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cams_tui.account_sharing import senders_of_jobs_being_sent
 from cams_tui.api.client import CamsClient, max_query_length, normalize_endpoint
 from cams_tui.api.credentials import ENV_ACCESS_KEY_ID, ENV_ACCESS_KEY_SECRET, Credentials
 from cams_tui.api.errors import CamsError, Outcome
 from cams_tui.api.models import MAX_RECIPIENTS_PER_REQUEST
 from cams_tui.campaign import Campaign, load_campaign
-from cams_tui.cli import EXIT_FAILED, EXIT_FATAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_UNKNOWN
+from cams_tui.compose import counted
 from cams_tui.config import ENV_ENDPOINT, RunContext, resolve_context
+from cams_tui.demo import command, demo_dir, headless_demo_context
+from cams_tui.engine.canary import (
+    FAILURE_SPIKE,
+    CanaryError,
+    CanarySettings,
+    CanaryVerdict,
+    canary_size,
+)
 from cams_tui.engine.events import (
     BatchEvent,
     CanaryEvent,
@@ -65,7 +74,6 @@ from cams_tui.engine.events import (
     ScheduleEvent,
     event_to_json,
 )
-from cams_tui.engine.journal import BatchState, JobRecord, JobState, Journal
 from cams_tui.engine.grouping import (
     LANGUAGE_COLUMN,
     describe_group,
@@ -74,10 +82,17 @@ from cams_tui.engine.grouping import (
     template_languages,
     window_summary,
 )
+from cams_tui.engine.journal import BatchState, JobRecord, JobState, Journal
+from cams_tui.engine.limiters.base import Limiter, LimiterNotice
+from cams_tui.engine.limiters.factory import LIST_MESSAGES, MASS_SEND, account_key, limiter_factory
 from cams_tui.engine.new_job import JobPlan, plan_job, write_job
+from cams_tui.engine.reconcile import Reconciler, ReconcileReport, ReconcileSettings
 from cams_tui.engine.repeats import RepeatReport, find_repeats
 from cams_tui.errors import CannotProceed, UserError
+from cams_tui.exit_codes import EXIT_FAILED, EXIT_FATAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_UNKNOWN
 from cams_tui.export import EXPORT_FIELDS, export_rows, write_export  # noqa: F401 - names kept for importers
+from cams_tui.job_status import read_statuses
+from cams_tui.output_files import atomic_text_file
 from cams_tui.recipients import IntakeOptions, IntakeReport, check_params, load_suppression, read_recipients
 from cams_tui.schedule import DeliveryWindow, JobSchedule, check_send_time, countdown, parse_send_time
 from cams_tui.templates import template_variables
@@ -118,7 +133,6 @@ def _context(args: argparse.Namespace, *, reaches_cams: bool = True) -> RunConte
     context = resolve_context(profile_name=args.profile, endpoint=args.endpoint, data_dir=args.data_dir)
     if not getattr(args, "demo", False):
         return context
-    from cams_tui.demo import demo_dir, headless_demo_context
 
     if reaches_cams:
         return headless_demo_context(context)
@@ -136,7 +150,6 @@ def _job_endpoint(args: argparse.Namespace, context: RunContext, job: JobRecord)
 
 def _cli(text: str, context: RunContext) -> str:
     """A command line to suggest (``cams-tui --demo …`` for a demo job)."""
-    from cams_tui.demo import command
 
     return command(text, demo=context.demo)
 
@@ -334,7 +347,8 @@ def _canary_settings(
     spec = args.canary or (campaign.canary.size if campaign.canary is not None else None)
     if spec is None:
         return None
-    from cams_tui.engine.canary import CanaryError, CanarySettings, canary_size
+    # For start-up time: a dry run, jobs and export never load the send path.
+    from cams_tui.engine.canary import CanarySettings
 
     threshold = args.canary_threshold
     if threshold is None:
@@ -406,7 +420,6 @@ class _Fatal(Exception):
 def _confirm(plan: PlanEvent, what: str, out: _Output | None = None) -> None:
     if not sys.stdin.isatty():
         raise UserError("no terminal to confirm on: pass --yes to send without asking")
-    from cams_tui.compose import counted
 
     print(
         f"{what} {counted(plan.pending_recipients, 'recipient')} in {counted(plan.pending_batches, 'request')} "
@@ -448,7 +461,7 @@ async def _run_job(
     local_when_unavailable: int | None = None,
 ) -> int:
     credentials = _require_credentials(context)
-    from cams_tui.engine.canary import FAILURE_SPIKE
+    # For start-up time: a dry run, jobs and export never load the send path.
     from cams_tui.engine.limiters.factory import LIST_MESSAGES
     from cams_tui.engine.run import JobRunner, RunHooks, RunOptions, placement_for_run
     from cams_tui.engine.sender import default_in_flight, freeze_startup_objects
@@ -499,7 +512,8 @@ async def _run_job(
         out.note(f"{done.message}; nothing more was sent. To send the rest anyway: {_cli(f'resume {job_id}', context)}")
         return EXIT_FATAL
     if result.spike is not None:
-        out.note(f"job {job_id} stopped by a failure spike ({result.spike}); resume with: {_cli(f'resume {job_id}', context)}")
+        resume = _cli(f"resume {job_id}", context)
+        out.note(f"job {job_id} stopped by a failure spike ({result.spike}); resume with: {resume}")
         return EXIT_FATAL
     if done.state == JobState.STOPPED.value:
         return EXIT_FATAL
@@ -515,7 +529,6 @@ async def _run_job(
 def _limiter_factory(context: RunContext, operation: str | None = None) -> Callable[[float], Limiter]:
     """The profile's account limiter (``limiter``: process, host or Redis) for
     ``operation``, for each stage of a run."""
-    from cams_tui.engine.limiters.factory import MASS_SEND, account_key, limiter_factory
 
     account = account_key(context.profile.account, _require_credentials(context).access_key_id).key
     return limiter_factory(
@@ -667,6 +680,7 @@ def _resume(args: argparse.Namespace) -> int:
 
 
 def _reconcile_settings(args: argparse.Namespace, context: RunContext, *, wait: bool) -> ReconcileSettings:
+    # For start-up time: a dry run, jobs and export never load the send path.
     from cams_tui.engine.reconcile import ReconcileSettings
 
     grace = args.grace if args.grace is not None else context.profile.reconcile_grace_s
@@ -686,8 +700,6 @@ async def _lookup(
     out: _Output,
     local_when_unavailable: int | None = None,
 ) -> ReconcileReport:
-    from cams_tui.engine.limiters.factory import LIST_MESSAGES
-    from cams_tui.engine.reconcile import Reconciler
 
     credentials = _require_credentials(context)
     # The account's lookup budget, shared with every other sender's lookups.
@@ -745,8 +757,6 @@ def _counts_text(job: JobRecord) -> str:
 
 
 def _jobs(args: argparse.Namespace) -> int:
-    from cams_tui.job_status import read_statuses
-
     context = _context(args, reaches_cams=False)
     with Journal(context.data_dir) as journal:
         jobs = read_statuses(journal)
@@ -777,14 +787,15 @@ def _jobs(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
         return EXIT_OK
     if not rows:
-        from cams_tui.demo import demo_dir
-
         demo_journal = demo_dir(context.data_dir) / "journal.sqlite3"
         hint = " (the demo's jobs: cams-tui --demo jobs)" if not context.demo and demo_journal.exists() else ""
         print(f"no jobs yet{hint}")
         return EXIT_OK
     columns = [key for key in rows[0] if key not in ("campaign", "next")]
-    widths = {key: max(len(key), *(len(f"{r[key]:,}" if isinstance(r[key], int) else r[key]) for r in rows)) for key in columns}
+    widths = {
+        key: max(len(key), *(len(f"{r[key]:,}" if isinstance(r[key], int) else str(r[key])) for r in rows))
+        for key in columns
+    }
     print("  ".join(key.upper().ljust(widths[key]) for key in columns))
     for row in rows:
         cells = [
@@ -801,13 +812,15 @@ def _jobs(args: argparse.Namespace) -> int:
 def _senders_of_jobs_being_sent(context: RunContext, jobs: list[JobRecord]) -> dict[str, int | None]:
     """How many senders share the account of each job being sent now (see
     :mod:`cams_tui.account_sharing`); nothing when the account cannot be named."""
-    from cams_tui.account_sharing import senders_of_jobs_being_sent
 
     access_key_id = context.credentials.access_key_id if context.credentials is not None else None
     if not (context.profile.account or access_key_id):
         return {}
     return senders_of_jobs_being_sent(
-        context.data_dir, jobs, limiter=context.profile.limiter, account=context.profile.account,
+        context.data_dir,
+        jobs,
+        limiter=context.profile.limiter,
+        account=context.profile.account,
         access_key_id=access_key_id,
     )
 
@@ -825,8 +838,6 @@ def _export(args: argparse.Namespace) -> int:
     with Journal(context.data_dir) as journal:
         journal.job(args.job_id)
         if args.output:
-            from cams_tui.output_files import atomic_text_file
-
             # Whole or not at all, 0600, never through a symbolic link.
             with atomic_text_file(Path(args.output).expanduser()) as handle:
                 write_export(journal, args.job_id, args.format, handle, progress)
@@ -866,7 +877,7 @@ def _export_progress() -> Callable[[int, int], None] | None:
 def _duration(seconds: float) -> str:
     if seconds < 1:
         return "under 1s"
-    seconds = int(round(seconds))
+    seconds = round(seconds)
     if seconds < 60:
         return f"{seconds}s"
     minutes, secs = divmod(seconds, 60)
@@ -883,11 +894,12 @@ def _about(seconds: float) -> str:
 
 def _plan_text(plan: PlanEvent) -> str:
     """What a plan sends, and what it leaves out; a resumed job's plan speaks of what is left."""
-    from cams_tui.compose import counted
 
     if plan.pending_recipients != plan.recipients:
-        what = (f"{plan.pending_recipients:,} of {counted(plan.recipients, 'recipient')} left to send in "
-                f"{counted(plan.pending_batches, 'request')}")
+        what = (
+            f"{plan.pending_recipients:,} of {counted(plan.recipients, 'recipient')} left to send in "
+            f"{counted(plan.pending_batches, 'request')}"
+        )
     else:
         what = f"{counted(plan.recipients, 'recipient')} in {counted(plan.batches, 'request')}"
     return (
@@ -955,8 +967,9 @@ class _Output:
         if summary:
             lines.append(summary)
         if plan.rejects:
-            lines.append(f"{plan.rejects[0].input} and {len(plan.rejects) - 1:,} more rejected: {plan.rejects[0].reason}"
-                         if len(plan.rejects) > 1 else f"{plan.rejects[0].input} rejected: {plan.rejects[0].reason}")
+            first = plan.rejects[0]
+            more = f" and {len(plan.rejects) - 1:,} more" if len(plan.rejects) > 1 else ""
+            lines.append(f"{first.input}{more} rejected: {first.reason}")
         for line in lines:
             self.note(line)
 
@@ -1062,10 +1075,13 @@ class _Output:
             self.scheduled(event)
         elif isinstance(event, DoneEvent):
             self.finish(event)
-        elif isinstance(event, (CanaryEvent, LookupEvent)) and not self.as_json:
+        elif (
+            isinstance(event, (CanaryEvent, LookupEvent))
+            and not self.as_json
             # The verdict and the lookup's totals have their own lines (canary, reconciled).
-            if event.stage not in ("healthy", "failed", "done"):
-                self.note(event.text)
+            and event.stage not in ("healthy", "failed", "done")
+        ):
+            self.note(event.text)
 
     def _progress(self, event: ProgressEvent) -> None:
         now = time.monotonic()
@@ -1075,7 +1091,8 @@ class _Output:
         eta = _duration(event.eta_s) if event.eta_s is not None else "–"
         line = (
             f"{event.settled:,}/{event.total:,} recipients · {event.calls_per_s:.1f} calls/s "
-            f"(limit {event.rate:g}{_shared_by(event.senders)}) · ok {event.ok:,} failed {event.failed:,} unknown {event.unknown:,} · ETA {eta}"
+            f"(limit {event.rate:g}{_shared_by(event.senders)}) · ok {event.ok:,} failed {event.failed:,} "
+            f"unknown {event.unknown:,} · ETA {eta}"
         )
         if self._tty:
             sys.stderr.write("\r\x1b[2K" + line)
@@ -1094,13 +1111,27 @@ class _Output:
         if self.as_json:
             for r in report.resolutions:
                 self._json(
-                    {"event": "resolution", "index": r.index, "size": r.size, "state": r.state,
-                     "reason": r.reason, "lookups": r.lookups, "evidence": r.evidence}
+                    {
+                        "event": "resolution",
+                        "index": r.index,
+                        "size": r.size,
+                        "state": r.state,
+                        "reason": r.reason,
+                        "lookups": r.lookups,
+                        "evidence": r.evidence,
+                    }
                 )
             self._json(
-                {"event": "reconciled", "job_id": report.job_id, "batches": len(report.resolutions),
-                 "ok": report.count("ok"), "not_sent_verified": report.count("not_sent_verified"),
-                 "unknown": report.count("unknown"), "lookups": report.lookups, "elapsed_s": report.elapsed_s}
+                {
+                    "event": "reconciled",
+                    "job_id": report.job_id,
+                    "batches": len(report.resolutions),
+                    "ok": report.count("ok"),
+                    "not_sent_verified": report.count("not_sent_verified"),
+                    "unknown": report.count("unknown"),
+                    "lookups": report.lookups,
+                    "elapsed_s": report.elapsed_s,
+                }
             )
             return
         if report.resolutions:
@@ -1114,9 +1145,14 @@ class _Output:
         """Earlier jobs that sent this template to some of the same numbers recently."""
         if self.as_json:
             self._json(
-                {"event": "repeat", "numbers": report.numbers, "window_h": report.window_h,
-                 "jobs": [{"job_id": r.job_id, "created_at": r.created_at, "numbers": r.numbers}
-                          for r in report.repeats]}
+                {
+                    "event": "repeat",
+                    "numbers": report.numbers,
+                    "window_h": report.window_h,
+                    "jobs": [
+                        {"job_id": r.job_id, "created_at": r.created_at, "numbers": r.numbers} for r in report.repeats
+                    ],
+                }
             )
             return
         self.note(report.describe())
@@ -1135,8 +1171,6 @@ class _Output:
 
     def finish(self, done: DoneEvent) -> None:
         """The final totals (and, after a fatal error, what to do about it)."""
-        from cams_tui.compose import counted
-        from cams_tui.demo import command
 
         if self.as_json:
             data = event_to_json(done)
@@ -1145,7 +1179,8 @@ class _Output:
         self._clear_progress()
         print(
             f"job {done.job_id} {done.state}: {done.ok:,} ok, {done.failed:,} failed, {done.unknown:,} unknown, "
-            f"{done.pending:,} pending of {done.total:,} ({counted(done.calls, 'request')}, {done.throttled:,} throttled, "
+            f"{done.pending:,} pending of {done.total:,} ({counted(done.calls, 'request')}, "
+            f"{done.throttled:,} throttled, "
             f"{_duration(done.elapsed_s)})",
             file=sys.stderr,
         )

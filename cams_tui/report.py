@@ -36,6 +36,9 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TextIO
 
+import phonenumbers
+from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE
+
 from cams_tui.api.errors import CamsError, Outcome
 from cams_tui.api.models import MessageRecord, Page
 from cams_tui.delivery import PAGE_SIZE, fetch_records, latest
@@ -43,6 +46,7 @@ from cams_tui.engine.journal import BatchRecord, BatchState, Journal, ReportStat
 from cams_tui.engine.ratelimit import RateLimiter
 from cams_tui.errors import UserError
 from cams_tui.listing import MissingCustSpaceId, digits, is_evidence, outbound_request
+from cams_tui.untrusted import write_csv
 
 if TYPE_CHECKING:
     from cams_tui.api.client import CamsClient
@@ -275,8 +279,6 @@ def country_of(number: str) -> str:
     """The region of a number's country calling code (``PH``; ``001`` for non-geographic
     codes, ``ZZ`` when unknown), from libphonenumber's own table. Calling codes are
     prefix-free, so the first prefix the table knows is the code."""
-    import phonenumbers
-    from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE
 
     text = digits(number)
     for length in (1, 2, 3):
@@ -407,7 +409,6 @@ class Totals:
 def write_report(rows: Iterable[ReportRow], handle: TextIO, fmt: str, totals: Totals) -> None:
     """The rows as CSV (through :func:`cams_tui.untrusted.write_csv`) or JSON Lines,
     counted into ``totals`` as they are written."""
-    from cams_tui.untrusted import write_csv
 
     def counted() -> Iterator[dict[str, Any]]:
         for row in rows:

@@ -24,6 +24,8 @@ from cams_tui.api.errors import CamsError
 from cams_tui.config import ENV_ENDPOINT, RunContext, resolve_context
 from cams_tui.engine.journal import Journal
 from cams_tui.errors import UserError
+from cams_tui.exit_codes import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
+from cams_tui.output_files import atomic_text_file
 from cams_tui.report import (
     FetchSummary,
     ReportProgress,
@@ -35,8 +37,6 @@ from cams_tui.report import (
     write_report,
     write_retarget,
 )
-
-EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
 
 
 def run_report(args: argparse.Namespace) -> int:
@@ -100,8 +100,6 @@ def _write(journal: Journal, job_id: str, args: argparse.Namespace, rules: list[
         return totals.recipients
 
     if args.output:
-        from cams_tui.output_files import atomic_text_file
-
         with atomic_text_file(Path(args.output).expanduser()) as handle:
             return write(handle)
     count = write(sys.stdout)

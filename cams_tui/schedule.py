@@ -31,8 +31,8 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone, tzinfo
-from functools import lru_cache
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from functools import cache
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -42,7 +42,9 @@ from cams_tui.errors import UserError
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _FULL_DAYS = {
     full: short
-    for full, short in zip(("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"), WEEKDAYS)
+    for full, short in zip(
+        ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"), WEEKDAYS, strict=True
+    )
 }
 # How far ahead an opening is looked for: a week holds every weekday once, and one more day
 # covers a window that opened yesterday in a zone west of the others.
@@ -79,7 +81,7 @@ def check_send_time(moment: datetime, *, now: float | None = None, what: str = "
         )
     current = time.time() if now is None else now
     if moment.timestamp() <= current:
-        shown = datetime.fromtimestamp(current, timezone.utc).astimezone(moment.tzinfo)
+        shown = datetime.fromtimestamp(current, UTC).astimezone(moment.tzinfo)
         raise ScheduleError(
             f"{what}: {moment.isoformat(timespec='minutes')} is in the past (it is now "
             f"{shown.isoformat(timespec='minutes')}); give a later time, or leave it out to send now"
@@ -134,6 +136,7 @@ class ScheduleOptions(BaseModel):
     @field_validator("zones")
     @classmethod
     def _zones(cls, value: dict[str, str]) -> dict[str, str]:
+        # For start-up time: zone data loads only when a window or a zone is read.
         from cams_tui.recipients.zones import known_zone
 
         checked = {}
@@ -277,8 +280,9 @@ def _local_moment(midnight: datetime, minutes: int) -> float:
     return wall.timestamp()
 
 
-@lru_cache(maxsize=None)
+@cache
 def _zone(name: str) -> tzinfo:
+    # For start-up time: zone data loads only when a window or a zone is read.
     from zoneinfo import ZoneInfo
 
     return ZoneInfo(name)

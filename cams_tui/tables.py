@@ -159,7 +159,9 @@ def boolean(value: object) -> bool:
     return value
 
 
-def number(*, gt: float | None = None, ge: float | None = None, lt: float | None = None, le: float | None = None) -> Check:
+def number(
+    *, gt: float | None = None, ge: float | None = None, lt: float | None = None, le: float | None = None
+) -> Check:
     """A number (text holding one is accepted, as typed in a form) within the given bounds."""
     bounds = [
         (gt, lambda v: v > gt, f"greater than {gt:g}" if gt is not None else ""),

@@ -214,7 +214,8 @@ def add_themes_from(catalog: ThemeCatalog, folder: Traversable | None, *, label:
             catalog.problems.append(ThemeProblem(source, str(exc)))
             continue
         if spec.name in claimed:
-            catalog.problems.append(ThemeProblem(source, f"the name {spec.name!r} is already used by {claimed[spec.name]}"))
+            taken = f"the name {spec.name!r} is already used by {claimed[spec.name]}"
+            catalog.problems.append(ThemeProblem(source, taken))
             continue
         claimed[spec.name] = source
         catalog.themes[spec.name] = spec

@@ -274,3 +274,26 @@ async def test_limiter_and_account_are_edited_checked_and_a_redis_password_is_ne
     changed = load_settings(config).profiles["default"]
     assert (changed.limiter, changed.account) == ("redis://cache2:6379/0", None)
 
+
+
+async def test_each_form_button_does_its_action_when_clicked(config: Path) -> None:
+    """Save, Use, Check and New work by mouse as their keys do."""
+    save_settings(Settings(default_profile="a", profiles={"a": Profile()}), config)
+    app = Host(config)
+    async with app.run_test(size=(120, 60)) as pilot:  # tall enough for the buttons under the form
+        await pilot.pause()
+        await pilot.click("#new")
+        await pilot.pause()
+        assert app.screen.query_one("#name", Input).value == ""
+        app.screen.query_one("#name", Input).value = "clicked"
+        await pilot.click("#save")
+        await pilot.pause()
+        assert "clicked" in load_settings(config).profiles
+        await pilot.click("#use")
+        await pilot.pause()
+        assert load_settings(config).default_profile == "clicked"
+        await pilot.click("#check")
+        await app.screen.workers.wait_for_complete()
+        await pilot.pause()
+        lines = [str(s.render()) for s in app.screen.query("#checks .check")]
+    assert len(lines) == 1 and lines[0].startswith("✗ credentials")

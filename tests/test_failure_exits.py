@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from cams_tui.cli import EXIT_CANNOT_PROCEED, EXIT_USAGE, main
+from cams_tui.cli import main
+from cams_tui.exit_codes import EXIT_CANNOT_PROCEED, EXIT_USAGE
 from cams_tui.engine.journal import Answer, BatchState, Journal, JournalUnusable
 from cams_tui.simulator import Simulator
 from cams_tui.simulator.cli import run_simulator_cli

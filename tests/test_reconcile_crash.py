@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
 
-from cams_tui.cli import EXIT_UNKNOWN
+from cams_tui.exit_codes import EXIT_UNKNOWN
 from cams_tui.engine.journal import BatchState, Journal
 from cams_tui.simulator import Faults, Simulator, SimulatorConfig
 from tests.test_crash import RECIPIENTS, TRIALS, _send_and_kill, env  # noqa: F401  (fixture)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import subprocess
 import sys
@@ -32,3 +33,22 @@ def test_a_start_imports_neither_pydantic_nor_httpx(tmp_path: Path) -> None:
         [sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, env=env, check=True
     )
     assert result.stdout.strip() == "[]", result.stdout + result.stderr
+
+
+def _loaded_after(code: str) -> list[str]:
+    watched = ("textual", "cams_tui.ui", "phonenumbers", "cams_tui.engine.journal", "httpx", "pydantic", "tomlkit", "redis")
+    probe = code + f"\nimport sys\nprint(sorted(m for m in {watched!r} if m in sys.modules))\n"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    return ast.literal_eval(result.stdout)  # the list the probe printed
+
+
+def test_the_command_line_module_loads_no_front_end_and_no_engine() -> None:
+    """``cams-tui send`` never pays for the TUI, and ``--help`` pays for neither: the command
+    modules (and the TUI) are imported by the dispatcher only for the command that runs."""
+    assert _loaded_after("import cams_tui.cli") == []
+
+
+def test_the_tui_defers_the_journal_the_number_reader_and_the_config_writer() -> None:
+    """The deferred imports of the TUI's start (each says so where it is) do defer."""
+    loaded = _loaded_after("import cams_tui.ui.launch, cams_tui.ui.app")
+    assert loaded == ["cams_tui.ui", "textual"]

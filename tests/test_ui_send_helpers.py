@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from textual.app import App
 from textual.screen import Screen
 
 from cams_tui.api.client import Placement
@@ -16,6 +15,7 @@ from cams_tui.engine.planning import pack_batches, sender_item
 from cams_tui.simulator import DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET
 from cams_tui.simulator.demo_data import DEMO_SERVICE_ID, ORDER_SHIPPED
 from cams_tui.ui.engine_run import SendTarget
+from cams_tui.ui.screen_routes import ScreenRoutes
 
 
 def numbers(count: int, start: int = 0) -> list[str]:
@@ -70,8 +70,9 @@ def journal_counts(data_dir: Path, job_id: str) -> tuple[dict[str, int], dict[st
     return recipients, per_state
 
 
-class HostApp(App[None]):
-    """An app that shows one screen, quitting through its ``confirm_quit`` as cams-tui does."""
+class HostApp(ScreenRoutes[None]):
+    """An app that shows one screen, quitting through its ``confirm_quit`` as cams-tui does,
+    and opens the job screens as cams-tui does (the screens ask the app, never each other)."""
 
     TITLE = "cams-tui"
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from cams_tui.compose import ComposeState, OptionsForm, Step, StepState, parse_duration
+from cams_tui.compose import ComposeState, OptionsForm, Step, StepState
+from cams_tui.durations import parse_duration
 from tests.test_ui_flow import demo_app, paste, settle
 
 

@@ -24,7 +24,7 @@ class Credentials:
     a request is signed.
     """
 
-    __slots__ = ("access_key_id", "_secret", "_token")
+    __slots__ = ("_secret", "_token", "access_key_id")
 
     def __init__(self, access_key_id: str, access_key_secret: str, security_token: str | None = None):
         if not access_key_id or not access_key_secret:

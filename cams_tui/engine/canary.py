@@ -137,7 +137,7 @@ def canary_size(spec: str | int, recipients: int) -> int:
 def split_canary(items: Iterable[T], size: int) -> tuple[list[T], Iterable[T]]:
     """The first ``size`` items as a list, and an iterator over the rest (not consumed)."""
     iterator = iter(items)
-    head = [item for _, item in zip(range(size), iterator)]
+    head = [item for _, item in zip(range(size), iterator, strict=False)]
     return head, iterator
 
 

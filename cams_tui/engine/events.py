@@ -175,7 +175,8 @@ class LookupEvent:
 class ScheduleEvent:
     """A scheduled job waits for its start (:mod:`cams_tui.schedule`): ``waiting`` when the
     wait begins and then about every second with the time left, ``starting`` when the time
-    has come, ``cancelled`` when the run was cancelled first (nothing was sent). ``at`` is the start as a Unix time, ``at_text`` as the operator gave it."""
+    has come, ``cancelled`` when the run was cancelled first (nothing was sent). ``at`` is the start as a Unix time,
+    ``at_text`` as the operator gave it."""
 
     job_id: str
     stage: str

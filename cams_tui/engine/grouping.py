@@ -26,6 +26,7 @@ from cams_tui.engine.journal import PlannedBatch, Reject
 from cams_tui.engine.planning import ColumnStore
 from cams_tui.recipients.zones import ZoneFinder
 from cams_tui.schedule import DeliveryWindow, JobSchedule, ScheduleOptions
+from cams_tui.wording import counted
 
 LANGUAGE_COLUMN = "language"
 """The recipients file's column that picks a recipient's template language."""
@@ -230,10 +231,9 @@ def template_languages(templates: Sequence[Any], template_code: str) -> frozense
 def describe_group(group: GroupSummary, now: float) -> str:
     """One group as the plan and Review list it: ``ru · Europe/Moscow · 20 recipients from
     Tue 01 Dec 09:00 local (2026-12-01 14:00 +08:00 here)``."""
+    # For start-up time: zone data and the schedule's helpers load only when a window is shown.
     from datetime import datetime
     from zoneinfo import ZoneInfo
-
-    from cams_tui.compose import counted
 
     parts = []
     if group.language is not None:
@@ -257,7 +257,7 @@ def describe_group(group: GroupSummary, now: float) -> str:
 def window_summary(groups: Sequence[GroupSummary], now: float) -> str | None:
     """``30 recipients go now, 45 wait for their delivery window (the next opens in 3h 00m 00s)``;
     ``None`` when the job has no window."""
-    from cams_tui.compose import counted
+    # For start-up time: zone data and the schedule's helpers load only when a window is shown.
     from cams_tui.schedule import countdown
 
     windowed = [g for g in groups if g.zones is not None]

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import fcntl
 import json
 import os
 import secrets
@@ -39,13 +40,14 @@ import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from time import monotonic as _monotonic, sleep as _sleep
+from time import monotonic as _monotonic
+from time import sleep as _sleep
 from typing import Any
 
 from cams_tui import paths
-from cams_tui.errors import CannotProceed, UserError, journal_failure
 from cams_tui.api.endpoints import Placement
 from cams_tui.api.models import MassMessageOptions
+from cams_tui.errors import CannotProceed, UserError, journal_failure
 
 JOURNAL_NAME = "journal.sqlite3"
 SCHEMA_VERSION = 6
@@ -361,7 +363,8 @@ class BatchRecord:
     def from_row(cls, row: tuple[Any, ...]) -> BatchRecord:
         """A record from the columns of ``_BATCH_COLUMNS``."""
         *head, evidence, reconciled_at, language, zones, not_before = row
-        return cls(
+        # mypy cannot count the starred head of a row; the columns match the fields by construction.
+        return cls(  # type: ignore[call-arg]
             *head,
             None if evidence is None else json.loads(evidence),
             reconciled_at,
@@ -450,7 +453,6 @@ class Journal:
         """Serialise opens of this journal between processes, so that two of them converting
         an old WAL journal at once do not keep each other from it (each one's connection
         would hold the WAL open)."""
-        import fcntl
 
         fd = os.open(self.data_dir / f"{JOURNAL_NAME}.open-lock", os.O_RDWR | os.O_CREAT, 0o600)
         try:
@@ -570,7 +572,6 @@ class Journal:
         """Hold the job's lock while sending it, so two processes never send one job.
 
         An OS file lock: it is released when the process ends, even by ``kill -9``."""
-        import fcntl
 
         folder = paths.ensure_private_dir(self.data_dir / "locks")
         fd = os.open(folder / f"{job_id}.lock", os.O_RDWR | os.O_CREAT, 0o600)
@@ -595,7 +596,6 @@ class Journal:
 
         Probed by taking the lock and letting go at once (an OS lock cannot be tested
         otherwise); a run starting in that instant waits the probe out (see :meth:`lock_job`)."""
-        import fcntl
 
         path = self.data_dir / "locks" / f"{job_id}.lock"
         try:
@@ -646,8 +646,8 @@ class Journal:
 
         ``placement`` is how the batches were sized to travel (``body`` or ``query``), so that
         a resume sends them the same way; ``schedule`` is when it may start (in the same
-        transaction: a job must never exist without the wait it was given); ``variables`` are the template's variables as
-        checked (``None``: not checked);
+        transaction: a job must never exist without the wait it was given); ``variables`` are the
+        template's variables as checked (``None``: not checked);
         ``rejects`` lists rejected input lines (exported with their reason); ``rejected`` is
         their count when the list was cut short; ``canary`` is the job's canary as
         :meth:`set_canary` records it, written with the job."""
@@ -664,7 +664,8 @@ class Journal:
                 (
                     "INSERT INTO jobs (id, created_at, updated_at, state, campaign, endpoint, profile, "
                     "options_json, params_json, recipients, rejected, duplicates, suppressed, batches, "
-                    "variables_json, placement, schedule_json, canary_json) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    "variables_json, placement, schedule_json, canary_json) "
+                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (
                         job_id,
                         now,
@@ -816,8 +817,7 @@ class Journal:
         Call this before the request leaves."""
         now = time.time()
         attempt = (
-            self._db.execute("SELECT attempts FROM batches WHERE job_id=? AND idx=?", (job_id, index)).fetchone()[0]
-            + 1
+            self._db.execute("SELECT attempts FROM batches WHERE job_id=? AND idx=?", (job_id, index)).fetchone()[0] + 1
         )
         self._transaction(
             [
@@ -896,10 +896,7 @@ class Journal:
     def report_fetched(self, job_id: str, run: int) -> set[int]:
         """The batches whose statuses report run ``run`` has already fetched."""
         return {
-            idx
-            for (idx,) in self._db.execute(
-                "SELECT idx FROM report_batches WHERE job_id=? AND run=?", (job_id, run)
-            )
+            idx for (idx,) in self._db.execute("SELECT idx FROM report_batches WHERE job_id=? AND run=?", (job_id, run))
         }
 
     def record_report_batch(
@@ -915,8 +912,17 @@ class Journal:
                     "INSERT OR REPLACE INTO report_statuses (job_id, number, idx, status, fail_reason, fallback, "
                     "message_id, send_time, fetched_at) VALUES (?,?,?,?,?,?,?,?,?)",
                     [
-                        (job_id, st.number, index, st.status, st.fail_reason, st.fallback, st.message_id,
-                         st.send_time, now)
+                        (
+                            job_id,
+                            st.number,
+                            index,
+                            st.status,
+                            st.fail_reason,
+                            st.fallback,
+                            st.message_id,
+                            st.send_time,
+                            now,
+                        )
                         for st in statuses
                     ],
                 ),
@@ -1026,11 +1032,16 @@ class Journal:
         try:
             # New indices follow every index the job ever used, its attempts' included: an
             # old index's attempts must never be taken for a new batch's.
-            next_index = 1 + self._db.execute(
-                "SELECT MAX(m) FROM (SELECT MAX(idx) AS m FROM batches WHERE job_id=? "
-                "UNION ALL SELECT MAX(idx) FROM attempts WHERE job_id=?)",
-                (job_id, job_id),
-            ).fetchone()[0] if splits else 0
+            next_index = (
+                1
+                + self._db.execute(
+                    "SELECT MAX(m) FROM (SELECT MAX(idx) AS m FROM batches WHERE job_id=? "
+                    "UNION ALL SELECT MAX(idx) FROM attempts WHERE job_id=?)",
+                    (job_id, job_id),
+                ).fetchone()[0]
+                if splits
+                else 0
+            )
             created: dict[int, list[int]] = {}
             for index, pieces in splits.items():
                 row = self._db.execute(
@@ -1052,7 +1063,7 @@ class Journal:
                     "not_before) VALUES (?,?,?,?,?,?,?,?,?)",
                     [
                         (job_id, new, piece.size, BatchState.PLANNED.value, piece.blob, now, *extras)
-                        for new, piece in zip(created[index], pieces)
+                        for new, piece in zip(created[index], pieces, strict=True)
                     ],
                 )
                 next_index += len(pieces)
@@ -1113,9 +1124,7 @@ class Journal:
 
     def jobs(self) -> list[JobRecord]:
         """Every job, newest first."""
-        rows = self._db.execute(
-            f"SELECT {_JOB_COLUMNS} FROM jobs ORDER BY created_at DESC"
-        ).fetchall()
+        rows = self._db.execute(f"SELECT {_JOB_COLUMNS} FROM jobs ORDER BY created_at DESC").fetchall()
         return [self._job_record(row) for row in rows]
 
     def batches(self, job_id: str, states: Iterable[BatchState] | None = None) -> list[BatchRecord]:
@@ -1166,7 +1175,7 @@ class Journal:
             (job_id, index),
         )
         names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row)) for row in cursor]
+        return [dict(zip(names, row, strict=True)) for row in cursor]
 
 
 def _unusable(path: Path, exc: BaseException) -> JournalUnusable:

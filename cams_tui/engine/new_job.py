@@ -24,11 +24,17 @@ if TYPE_CHECKING:  # the canary's module (and the client it needs) is not needed
 class Intake(Protocol):
     """What a job needs of an intake (:class:`cams_tui.recipients.IntakeReport`)."""
 
-    recipients: ColumnStore
-    rejected: Sequence[Any]
-    rejected_count: int
-    duplicate_count: int
-    suppressed_count: int
+    # Read-only (properties): a protocol's plain attributes would have to match invariantly.
+    @property
+    def recipients(self) -> ColumnStore: ...
+    @property
+    def rejected(self) -> Sequence[Any]: ...
+    @property
+    def rejected_count(self) -> int: ...
+    @property
+    def duplicate_count(self) -> int: ...
+    @property
+    def suppressed_count(self) -> int: ...
 
 
 @dataclass(frozen=True)

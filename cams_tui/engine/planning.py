@@ -47,8 +47,11 @@ def sender_item(to: str, params: Mapping[str, str] | None) -> str:
 class ColumnStore(Protocol):
     """Recipients held by column (:class:`cams_tui.recipients.intake.RecipientStore`)."""
 
-    numbers: Sequence[int]
-    columns: Mapping[str, Sequence[str]]
+    # Read-only (properties): a protocol's plain attributes would have to match invariantly.
+    @property
+    def numbers(self) -> Sequence[int]: ...
+    @property
+    def columns(self) -> Mapping[str, Sequence[str]]: ...
 
     def __len__(self) -> int: ...
 
@@ -99,9 +102,9 @@ def sender_items_of(
         return [head + to for to in tos]
     columns = [[part] * len(tos) if isinstance(part, str) else part for part in fragments]
     if not gaps:
-        return ['{"TemplateParams":{' + ",".join(row) + "}," + to for *row, to in zip(*columns, tos)]
+        return ['{"TemplateParams":{' + ",".join(row) + "}," + to for *row, to in zip(*columns, tos, strict=True)]
     items = []
-    for *row, to in zip(*columns, tos):
+    for *row, to in zip(*columns, tos, strict=True):
         params = ",".join(filter(None, row))
         items.append('{"TemplateParams":{' + params + "}," + to if params else "{" + to)
     return items

@@ -70,7 +70,7 @@ class Permit:
     start keeps its distance from the real departure.
     """
 
-    __slots__ = ("_stamp", "_limiter")
+    __slots__ = ("_limiter", "_stamp")
 
     def __init__(self, stamp: list[float], limiter: RateLimiter) -> None:
         self._stamp = stamp

@@ -180,7 +180,8 @@ class _Control:
         """``batch 3, sent 40 s ago after this batch's last activity, is listed``."""
         name = f"batch {self.index}" if self.own else f"batch {self.index} of job {self.job_id}"
         state = "listed" if self.listed else "NOT listed"
-        return f"{name}, sent {max(0.0, now - self.accepted_after):.0f} s ago after this batch's last activity, is {state}"
+        ago = max(0.0, now - self.accepted_after)
+        return f"{name}, sent {ago:.0f} s ago after this batch's last activity, is {state}"
 
 
 class Reconciler:
@@ -575,4 +576,6 @@ def _found_evidence(found: list[MessageRecord]) -> dict[str, Any]:
 
 def _found_reason(found: list[MessageRecord]) -> str:
     record = found[0]
-    return f"accepted: CAMS lists message {record.message_id} of template {record.template_code} to {record.user_number}"
+    return (
+        f"accepted: CAMS lists message {record.message_id} of template {record.template_code} to {record.user_number}"
+    )

@@ -31,7 +31,7 @@ import dataclasses
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from cams_tui.api.endpoints import Placement
@@ -501,9 +501,15 @@ class JobRunner:
         self, schedule: JobSchedule, cancel: asyncio.Event, waiting_for: str = "start", recipients: int = 0
     ) -> bool:
         """Sleep until the start, telling the time left about every second."""
-        extra = {"waiting_for": waiting_for, "recipients": recipients}
+
+        def event(stage: str, left: float) -> ScheduleEvent:
+            return ScheduleEvent(
+                self.job_id, stage, schedule.at, schedule.describe(), left,
+                waiting_for=waiting_for, recipients=recipients,
+            )
+
         while (left := schedule.at - self._clock()) > 0:
-            self.hooks.event(ScheduleEvent(self.job_id, "waiting", schedule.at, schedule.describe(), left, **extra))
+            self.hooks.event(event("waiting", left))
             nap = asyncio.ensure_future(self._sleep(min(left, SCHEDULE_TICK_S)))
             stop = asyncio.ensure_future(cancel.wait())
             try:
@@ -512,11 +518,9 @@ class JobRunner:
                 nap.cancel()
                 stop.cancel()
             if self._cancelled:
-                self.hooks.event(
-                    ScheduleEvent(self.job_id, "cancelled", schedule.at, schedule.describe(), max(left, 0.0), **extra)
-                )
+                self.hooks.event(event("cancelled", max(left, 0.0)))
                 return False
-        self.hooks.event(ScheduleEvent(self.job_id, "starting", schedule.at, schedule.describe(), 0.0, **extra))
+        self.hooks.event(event("starting", 0.0))
         return True
 
     def _has_future_start(self) -> bool:
@@ -563,7 +567,7 @@ class JobRunner:
 
     async def _wait_for_window(self, opening: float, recipients: int) -> bool:
         """Wait for the next opening of the delivery window; ``False``: cancelled first."""
-        moment = datetime.fromtimestamp(opening, timezone.utc).astimezone()
+        moment = datetime.fromtimestamp(opening, UTC).astimezone()
         schedule = JobSchedule.of(moment)
         self._cancel_requested = asyncio.Event()
         try:

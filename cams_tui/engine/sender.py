@@ -58,7 +58,7 @@ from cams_tui.engine.events import (
     RateEvent,
     StateEvent,
 )
-from cams_tui.engine.journal import Answer, BatchState, Journal, JobState
+from cams_tui.engine.journal import Answer, BatchState, JobState, Journal
 from cams_tui.engine.limiters.base import Grant, Limiter, LimiterNotice
 from cams_tui.engine.planning import split_in_halves
 from cams_tui.engine.ratelimit import RateChange, RateLimiter
@@ -227,7 +227,9 @@ class Sender:
             callback(event)
 
     def _rate_changed(self, change: RateChange) -> None:
-        self._emit(RateEvent(self.job_id, round(change.rate, 2), round(change.previous, 2), change.reason, change.pause_s))
+        self._emit(
+            RateEvent(self.job_id, round(change.rate, 2), round(change.previous, 2), change.reason, change.pause_s)
+        )
 
     def _limiter_notice(self, notice: LimiterNotice) -> None:
         sharing = notice.sharing
@@ -544,9 +546,7 @@ class Sender:
         self._settle(index, size, attempt, BatchState.OK, answer)
         return None
 
-    def _handle_error(
-        self, index: int, size: int, attempt: int, started_at: float, exc: CamsError
-    ) -> float | None:
+    def _handle_error(self, index: int, size: int, attempt: int, started_at: float, exc: CamsError) -> float | None:
         answer = Answer(
             exc.outcome.value,
             http_status=exc.http_status,
@@ -582,10 +582,7 @@ class Sender:
                 self._not_sent_since = now
             self._journal.record_answer(self.job_id, index, attempt, BatchState.PLANNED, answer)
             self._emit_batch(index, size, attempt, answer)
-            if (
-                self._not_sent_in_a_row >= NOT_SENT_LIMIT
-                and now - self._not_sent_since >= self._unreachable_after_s
-            ):
+            if self._not_sent_in_a_row >= NOT_SENT_LIMIT and now - self._not_sent_since >= self._unreachable_after_s:
                 self._fatal = CamsError(
                     Outcome.FATAL,
                     f"{exc.message} ({self._not_sent_in_a_row} tries in a row)",
@@ -645,7 +642,7 @@ class Sender:
             self._settle(index, size, attempt, BatchState.FAILED, failed)
             return
         created = self._journal.split_batch(self.job_id, index, pieces, attempt=attempt, answer=answer)
-        for new_index, piece in zip(created, pieces):
+        for new_index, piece in zip(created, pieces, strict=True):
             self._sizes[new_index] = piece.size
             self._zones[new_index] = self._zones.get(index)
             self._languages[new_index] = self._languages.get(index)

@@ -15,6 +15,7 @@ import pickle
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -32,6 +33,7 @@ from cams_tui.recipients.intake import (
     read_recipients,
     read_recipients_text,
 )
+from cams_tui.recipients.numbers import Normalizer
 
 # Cells never hold a NUL: the intake rejects parameters with control characters.
 _SEPARATOR = "\x00"
@@ -50,7 +52,6 @@ def child_main() -> None:
     out_fd = os.dup(1)
     os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # a stray print cannot break the frames
     # Started ahead of need (see prestart): load what every read needs while nobody waits.
-    from cams_tui.recipients.numbers import Normalizer
 
     Normalizer("PH").normalize("+639171234567")
     requests = Connection(0, writable=False)
@@ -63,7 +64,6 @@ def child_main() -> None:
 
 def _child(conn: Connection, file: str | None, text: str | None, options: IntakeOptions) -> None:
     """The child's work: read, then send the report in parts."""
-    import time
 
     last = [0.0]
 
@@ -194,7 +194,7 @@ def _receive(conn: Connection, small: dict[str, Any], names: tuple[str, ...], co
     for name in names:
         data = conn.recv_bytes().decode("utf-8", "surrogatepass")
         store.columns[name] = data.split(_SEPARATOR) if count else []
-    lists: dict[str, list[Any]] = {}
+    lists: dict[str, Any] = {}  # Any: unpacked into IntakeReport's keyword fields
     for name, kind in _LISTS.items():
         rows = pickle.loads(conn.recv_bytes())
         items: list[Any] = []

@@ -13,6 +13,7 @@ one list per parameter column) so a million of them fit in well under 300 MB.
 from __future__ import annotations
 
 import itertools
+import os
 import re
 from array import array
 from collections.abc import Callable, Iterator, Sequence
@@ -214,7 +215,7 @@ class IntakeReport:
 
 def _as_dict(item: Rejected | Duplicate | Suppressed | NonMobile) -> dict[str, Any]:
     """A listed entry as a dict (slots dataclasses have no ``__dict__``)."""
-    return {name: getattr(item, name) for name in item.__slots__}  # type: ignore[attr-defined]
+    return {name: getattr(item, name) for name in item.__slots__}
 
 
 def read_recipients(
@@ -228,7 +229,9 @@ def read_recipients(
     try:
         opened = open_source(source)
     except OSError as exc:
-        raise OSError(f"cannot read the recipient list {source}: {exc.strerror or exc}") from exc
+        # Only a path fails to open; bytes or a file object would print their content here.
+        named = os.fspath(source) if isinstance(source, (str, os.PathLike)) else "given"
+        raise OSError(f"cannot read the recipient list {named}: {exc.strerror or exc}") from exc
     return _intake(opened, options or IntakeOptions(), progress)
 
 
@@ -294,10 +297,10 @@ def _intake(source: TextSource, options: IntakeOptions, progress: Progress | Non
             reject(line, cell, error)
             continue
         result = normalize(cell)
-        if result.__class__ is str:
-            reject(line, cell, f"no number in {column_label}" if result == "empty" else result)  # type: ignore[arg-type]
+        if isinstance(result, str):
+            reject(line, cell, f"no number in {column_label}" if result == "empty" else result)
             continue
-        number, region, kind = result  # type: ignore[misc]
+        number, region, kind = result
         if values is not None and _CONTROL.search("".join(values)) is not None:
             reject(line, cell, _control_character(values, names))
             continue
@@ -323,12 +326,12 @@ def _intake(source: TextSource, options: IntakeOptions, progress: Progress | Non
         numbers.append(number)
         line_numbers.append(line)
         if values is not None:
-            for column, value in zip(columns, values):
+            for column, value in zip(columns, values, strict=True):
                 column.append(value)
         per_country[region] = per_country.get(region, 0) + 1
 
     if first_seen_needed:
-        for number, line in zip(numbers, line_numbers):
+        for number, line in zip(numbers, line_numbers, strict=True):
             if number in first_seen_needed and not first_seen_needed[number]:
                 first_seen_needed[number] = line
         duplicates.extend(
@@ -354,7 +357,7 @@ def _intake(source: TextSource, options: IntakeOptions, progress: Progress | Non
 
 def _control_character(values: tuple[str, ...], names: list[str]) -> str:
     """The reason for an entry with a control character in one of its parameters."""
-    for value, name in zip(values, names):
+    for value, name in zip(values, names, strict=True):
         found = _CONTROL.search(value)
         if found is not None:
             return (

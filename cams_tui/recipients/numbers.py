@@ -42,8 +42,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
-from cams_tui.errors import UserError
-
 import phonenumbers
 from phonenumbers import (
     COUNTRY_CODE_TO_REGION_CODE,
@@ -53,6 +51,8 @@ from phonenumbers import (
     PhoneNumberType,
     ValidationResult,
 )
+
+from cams_tui.errors import UserError
 
 # (e164 as an int, region code, phonenumbers.PhoneNumberType): a number that will be sent.
 # A plain tuple because a million of them are made on a big import.
@@ -185,6 +185,7 @@ def _why_invalid(reading: Reading) -> str:
     number = reading.number
     assert number is not None
     cc = number.country_code
+    assert cc is not None  # a parsed number always has one
     return _length_words(
         phonenumbers.is_possible_number_with_reason(number),
         _where(cc, phonenumbers.region_code_for_country_code(cc)),
@@ -270,7 +271,7 @@ def _admits(desc: object, length: int) -> bool:
 class _Typer:
     """``_number_type_helper`` for one metadata, as one pattern per number length."""
 
-    __slots__ = ("_md", "_by_length", "_same", "_mobile")
+    __slots__ = ("_by_length", "_md", "_mobile", "_same")
 
     def __init__(self, md: PhoneMetadata) -> None:
         self._md = md
@@ -289,7 +290,8 @@ class _Typer:
         general = _desc_pattern(md.general_desc)
         table = None
         if general is not None and _admits(md.general_desc, length):
-            parts, names = [], {}
+            parts: list[str] = []
+            names: dict[str, int] = {}
             for attr, kind in _TYPE_ORDER:
                 if kind == PhoneNumberType.MOBILE and self._same:
                     continue
@@ -347,6 +349,8 @@ class _Calling:
 
     def why(self, nsn: str) -> str:
         """_why_invalid for a number of this calling code that classify() refused."""
+        # Only asked of a calling code with metadata (see _fast_international, _fast_national).
+        assert self.main_md is not None
         possible = _test_number_length(nsn, self.main_md)
         return _length_words(possible, self.where, len(nsn))
 
@@ -356,7 +360,7 @@ class _Calling:
             region, typer, _ = self.regions[0]
             kind = typer.type_of(nsn) if typer is not None else PhoneNumberType.UNKNOWN
         else:
-            for region, typer, lead in self.regions:
+            for region, typer, lead in self.regions:  # noqa: B007 - the region found is returned below
                 if typer is None:
                     continue
                 if lead is not None:
@@ -399,11 +403,11 @@ def _strip(nsn: str, md: PhoneMetadata, npp: re.Pattern[str] | None) -> str:
 class _Home:
     """The default region: what parse() uses when a number has no ``+``."""
 
-    __slots__ = ("region", "md", "cc", "cc_str", "idd", "npp", "general", "calling")
+    __slots__ = ("calling", "cc", "cc_str", "general", "idd", "md", "npp", "region")
 
     def __init__(self, region: str) -> None:
         md = PhoneMetadata.metadata_for_region(region)
-        assert md is not None
+        assert md is not None and md.country_code is not None
         self.region = region
         self.md = md
         self.cc = md.country_code
@@ -494,8 +498,8 @@ class Normalizer:
     def normalize(self, text: str) -> Accepted | str:
         """The number in ``text`` per the module's rule, or why it cannot be sent."""
         cleaned = clean(text)
-        if cleaned.__class__ is str:
-            return cleaned  # type: ignore[return-value]
+        if isinstance(cleaned, str):
+            return cleaned
         prefix, digits = cleaned
         as_intl = self._intl(digits)
         if as_intl is None:
@@ -587,6 +591,7 @@ class Normalizer:
                 nsn = rest
                 calling = home.calling
                 if calling.regions[0][0] != home.region:
+                    assert calling.main_md is not None  # a region's own calling code has metadata
                     md, npp = calling.main_md, calling.npp
         if len(nsn) < 2:
             return _TOO_SHORT

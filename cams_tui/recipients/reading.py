@@ -21,8 +21,8 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Iterator
-from typing import Any
 from dataclasses import dataclass, field
+from typing import Any
 
 from cams_tui.input_files import PARAM_VALUE_MAX_CHARS
 
@@ -216,10 +216,9 @@ def _list_records(
     for line in lines:
         number += 1
         counter[0] = number
-        if skip_header:
-            if line.strip():
-                skip_header = False
-                continue
+        if skip_header and line.strip():
+            skip_header = False
+            continue
         found = False
         for token in _LIST_SPLIT.split(line):
             token = token.strip()
@@ -276,7 +275,7 @@ def _rows_of(reader: Any, layout: Layout) -> Iterator[Record | None]:
         else:
             values = tuple([row[i].strip() if i < width else "" for i in indexes])
         if max(map(len, values)) > PARAM_VALUE_MAX_CHARS:
-            name, value = max(zip(names, values), key=lambda item: len(item[1]))
+            name, value = max(zip(names, values, strict=True), key=lambda item: len(item[1]))
             yield start, cell, None, (
                 f"column {name!r} holds {len(value):,} characters; a parameter value takes at most "
                 f"{PARAM_VALUE_MAX_CHARS:,} (a Viber message's longest)"

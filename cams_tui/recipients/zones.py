@@ -23,7 +23,7 @@ than that), so that lists clustered by exchange parse one number of each.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import lru_cache
+from functools import cache
 
 UNKNOWN_ZONE = "Etc/Unknown"
 """What the mapping answers for a number it cannot place."""
@@ -31,6 +31,7 @@ UNKNOWN_ZONE = "Etc/Unknown"
 
 def known_zone(name: str) -> bool:
     """Whether ``name`` is an IANA time zone this machine (or tzdata) knows."""
+    # For start-up time: phonenumbers' zone tables load only when a window needs them.
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
     try:
@@ -40,8 +41,9 @@ def known_zone(name: str) -> bool:
     return True
 
 
-@lru_cache(maxsize=None)
+@cache
 def _country_code(digits_head: str) -> int | None:
+    # For start-up time: phonenumbers' zone tables load only when a window needs them.
     from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE
 
     for length in (1, 2, 3):
@@ -51,18 +53,20 @@ def _country_code(digits_head: str) -> int | None:
     return None
 
 
-@lru_cache(maxsize=None)
+@cache
 def _single_region(code: int) -> str | None:
+    # For start-up time: phonenumbers' zone tables load only when a window needs them.
     from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE
 
     regions = COUNTRY_CODE_TO_REGION_CODE.get(code, ())
     return regions[0] if len(regions) == 1 else None
 
 
-@lru_cache(maxsize=None)
+@cache
 def _single_zone(code: int) -> str | None:
     """The one zone of every number of calling code ``code``, or ``None`` when its numbers
     map to more than one (then each number is looked up)."""
+    # For start-up time: phonenumbers' zone tables load only when a window needs them.
     from phonenumbers.tzdata import TIMEZONE_DATA
 
     prefix = str(code)
@@ -93,6 +97,7 @@ class ZoneFinder:
         single = _single_region(code)
         if single is not None:
             return single
+        # For start-up time: phonenumbers' zone tables load only when a window needs them.
         import phonenumbers
 
         try:
@@ -124,6 +129,7 @@ class ZoneFinder:
         single = _single_zone(code)
         if single is not None:
             return ((), region) if single == UNKNOWN_ZONE else ((single,), region)
+        # For start-up time: phonenumbers' zone tables load only when a window needs them.
         import phonenumbers
         from phonenumbers import timezone
 

@@ -32,8 +32,8 @@ What is faithful
   15 minutes off). With ``SimulatorConfig(security_token=...)`` the key is an STS key and
   ``x-acs-security-token`` must match; otherwise a token is ``InvalidSecurityToken.Malformed``.
 * Flow control: per account and per operation (the documented quota dimension: every
-  AccessKey of the account, ``SimulatorConfig.extra_access_keys`` included, shares it), at most ``rate`` SendChatappMassMessage
-  calls in any sliding 1-second window (250/s for SendChatappMessage, 100/s for the
+  AccessKey of the account, ``SimulatorConfig.extra_access_keys`` included, shares it), at most ``rate``
+  SendChatappMassMessage calls in any sliding 1-second window (250/s for SendChatappMessage, 100/s for the
   listings). Calls the window admits count, whatever their later outcome; refused calls
   do not count. A refusal is ``System.LimitControl``, HTTP 400, with ``x-acs-retry-after``
   (milliseconds until a slot frees), which the SDK turns into its ThrottlingException.

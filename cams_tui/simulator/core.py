@@ -26,7 +26,7 @@ from cams_tui.simulator.responses import (
     error_body,
     throttled,
 )
-from cams_tui.simulator.service import AcceptedRequest, CamsService, Call
+from cams_tui.simulator.service import AcceptedRequest, Call, CamsService
 from cams_tui.simulator.store import MessageStore, Timing
 
 _FORM = "application/x-www-form-urlencoded"
@@ -125,7 +125,7 @@ class Simulator:
                     box["url"] = url
                     ready.set()
                     await stop.wait()
-            except Exception as exc:  # reported to the caller's thread
+            except Exception as exc:  # noqa: BLE001 - reported to the caller's thread
                 box["error"] = exc
                 ready.set()
 
@@ -176,13 +176,15 @@ class Simulator:
             raise ApiError(400, "MissingAction", "The x-acs-action header is required.")
         version = request.header("x-acs-version")
         if version != API_VERSION:
-            raise ApiError(400, "InvalidVersion", f"Specified parameter Version {version!r} is not valid: use {API_VERSION}.")
+            raise ApiError(
+                400, "InvalidVersion", f"Specified parameter Version {version!r} is not valid: use {API_VERSION}."
+            )
         if not self.service.knows(action):
-            raise ApiError(404, "InvalidApi.NotFound", f"Specified api {action} is not found, please check your url and method.")
+            raise ApiError(
+                404, "InvalidApi.NotFound", f"Specified api {action} is not found, please check your url and method."
+            )
         query = dict(parse_qsl(request.query_string, keep_blank_values=True))
-        self._verifier.verify(
-            SignedRequest(request.method, request.path, query, request.headers, request.body)
-        )
+        self._verifier.verify(SignedRequest(request.method, request.path, query, request.headers, request.body))
         faults = self._faults
         params = dict(query)
         content_type = (request.header("content-type") or "").split(";")[0].strip().lower()
@@ -196,7 +198,9 @@ class Simulator:
         if retry_after is not None:
             raise throttled(retry_after)
         if is_mass and self._draw(faults.server_error):
-            raise ApiError(503, "ServiceUnavailable", "The request has failed due to a temporary failure of the server.")
+            raise ApiError(
+                503, "ServiceUnavailable", "The request has failed due to a temporary failure of the server."
+            )
         if is_mass and self._draw(faults.drop_before_accept):
             # The connection goes before the call is handled: nothing is recorded, and the
             # caller, whose request was written, cannot know.

@@ -378,9 +378,12 @@ class MessageStore:
             for group, i in candidates:
                 if not group_ok(group):
                     continue
-                if want_down and in_time(group.accepted_ms):
-                    if message_status is None or self.status(group, i, now_ms)[0] == message_status:
-                        yield self.record(group, i, now_ms)
+                if (
+                    want_down
+                    and in_time(group.accepted_ms)
+                    and (message_status is None or self.status(group, i, now_ms)[0] == message_status)
+                ):
+                    yield self.record(group, i, now_ms)
                 if want_up and message_status in (None, _REPLY_STATUS):
                     reply_ms = self.reply_ms(group, i)
                     if reply_ms is not None and in_time(reply_ms):

@@ -6,26 +6,35 @@ lazily, when first shown, to keep the first frame fast.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import asyncio
+import signal
+import threading
+from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual import events, on, work
-from textual.app import App, SystemCommand
+from textual.app import SystemCommand
 from textual.binding import Binding
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 from cams_tui.compose import ComposeState, Step, counted
 from cams_tui.errors import UserError
+from cams_tui.exit_codes import EXIT_INTERRUPTED
+from cams_tui.output_files import atomic_text_file
 from cams_tui.ui.connection import Connection
+from cams_tui.ui.screen_routes import ScreenRoutes
+from cams_tui.ui.screens.compose import ComposeScreen
+from cams_tui.ui.screens.settings import SettingsScreen, offer_first_run
+from cams_tui.ui.steps.template import TemplateStep
 from cams_tui.ui.themes import demo_theme, install_themes, remember_theme
 
 if TYPE_CHECKING:
     from cams_tui.ui.screens.compose import ComposeScreen
 
 
-class CamsApp(App[int]):
+class CamsApp(ScreenRoutes[int]):
     """Compose a Viber mass send, test it, and hand it to the engine."""
 
     TITLE = "cams-tui"
@@ -72,7 +81,8 @@ class CamsApp(App[int]):
         remembered = demo_theme(connection.data_dir) if connection.demo else connection.context.profile.theme
         self.theme_warnings = install_themes(self, theme, remembered)
         """Skipped theme files, or a theme asked for that does not exist: shown once mounted."""
-        self._caught_signals: list[tuple[int, object]] = []
+        # (signal, the handler it had before): Any as signal.getsignal's type is private to typeshed.
+        self._caught_signals: list[tuple[int, Any]] = []
         self.offer_first_run = False
         """Whether to offer "try the demo" or "set up an account" on start (no AccessKey found)."""
 
@@ -111,8 +121,6 @@ class CamsApp(App[int]):
         return self.connection.data_dir
 
     def get_default_screen(self) -> Screen:
-        from cams_tui.ui.screens.compose import ComposeScreen
-
         return ComposeScreen(show_clock=self._show_clock)
 
     def on_mount(self) -> None:
@@ -120,10 +128,9 @@ class CamsApp(App[int]):
         for warning in self.theme_warnings:
             self.notify(warning, title="Themes", severity="warning", timeout=10)
         if self.offer_first_run:
-            from cams_tui.ui.screens.settings import offer_first_run
-
             offer_first_run(self)
         self._tell_unfinished()
+        # For start-up time: after the first frame.
         from cams_tui.ui.collector import freeze_startup
 
         # After the first frame: the collection costs tens of milliseconds, once.
@@ -132,6 +139,7 @@ class CamsApp(App[int]):
     @work(thread=True, group="unfinished", exit_on_error=False)
     def _tell_unfinished(self) -> None:
         """After a crash or a dropped session, say at start which jobs are unfinished."""
+        # For start-up time: the engine loads after the first frame.
         from cams_tui.engine.journal import JOURNAL_NAME, Journal
         from cams_tui.job_status import read_statuses, unfinished
 
@@ -162,8 +170,6 @@ class CamsApp(App[int]):
         """Save and open act on the campaign being composed: their keys are shown, and work,
         on the compose screen only (elsewhere the footer needs the room)."""
         if action in {"save_campaign", "open_campaign"}:
-            from cams_tui.ui.screens.compose import ComposeScreen
-
             return isinstance(self.screen, ComposeScreen)
         return True
 
@@ -175,6 +181,7 @@ class CamsApp(App[int]):
 
     def suppression(self, default_region: str | None) -> frozenset[str]:
         """The opt-out list (``suppression.txt`` in the data dir), normalized; empty when absent."""
+        # For start-up time: the recipient reader loads when a list is first read.
         from cams_tui.recipients import SUPPRESSION_FILE, load_suppression
 
         return load_suppression(
@@ -190,7 +197,6 @@ class CamsApp(App[int]):
     @property
     def compose_screen(self) -> ComposeScreen:
         """The compose screen (the app's default screen: always the lowest of the stack)."""
-        from cams_tui.ui.screens.compose import ComposeScreen
 
         return next(screen for screen in self.screen_stack if isinstance(screen, ComposeScreen))
 
@@ -203,6 +209,7 @@ class CamsApp(App[int]):
     def action_toggle_help(self) -> None:
         """Show or hide the keys that work here: this screen's first, grouped, then the
         focused field's, then the step's help."""
+        # For start-up time: a screen loads when first shown.
         from cams_tui.ui.screens.help import HelpScreen
 
         if isinstance(self.screen, HelpScreen):
@@ -220,7 +227,6 @@ class CamsApp(App[int]):
     async def action_new_campaign(self) -> None:
         """Start over: an empty composition on step 1 (the account's templates and senders,
         the profile's defaults kept). Sent jobs stay in the journal (F2)."""
-        from cams_tui.ui.steps.template import TemplateStep
 
         compose = self.compose_screen
         while self.screen is not compose:
@@ -245,59 +251,37 @@ class CamsApp(App[int]):
 
     def action_save_campaign(self) -> None:
         """Ask where, then save the campaign as TOML."""
+        # For start-up time: a screen loads when first shown.
         from cams_tui.ui.screens.campaign_files import SaveCampaignDialog
 
         self.push_screen(SaveCampaignDialog(self.campaign_path))
 
     def action_open_campaign(self) -> None:
         """Ask which campaign TOML to open."""
+        # For start-up time: a screen loads when first shown.
         from cams_tui.ui.screens.campaign_files import OpenCampaignDialog
 
         self.push_screen(OpenCampaignDialog(self.campaign_path))
 
     async def action_show_jobs(self) -> None:
         """Show the journal's jobs (back to them when they are already open underneath)."""
-        from cams_tui.ui.screens.jobs import JobsScreen
-
-        await self.show_once(JobsScreen, JobsScreen)
+        await self.open_jobs()
 
     async def action_settings(self) -> None:
         """Show the settings (theme, profiles), once."""
-        from cams_tui.ui.screens.settings import SettingsScreen
 
         await self.show_once(SettingsScreen, SettingsScreen)
 
-    async def show_once(self, kind: type[Screen], make: Callable[[], Screen]) -> None:
-        """Show the screen of ``kind``: back to it when it is already in the stack (the
-        screens above it close), else a new one from ``make``. Screens never pile up, so
-        one esc per screen leads back to compose."""
-        if isinstance(self.screen, kind):
-            return
-        stack = self.screen_stack
-        found = next((screen for screen in stack if isinstance(screen, kind)), None)
-        above = stack[stack.index(found) + 1 :] if found is not None else []
-        # A send on a screen above must not be closed for it (leaving the monitor stops it).
-        if found is None or any(getattr(screen, "sending", False) for screen in above):
-            self.push_screen(make())
-            return
-        while self.screen is not found:
-            await self.pop_screen()
-
     def start_job(self, job_id: str) -> None:
         """Hand a job, already in the journal, to the send monitor, which sends it."""
-        from cams_tui.ui.screens.send_monitor import SendMonitorScreen
-
         self.state.job_id = job_id
         self.compose_screen.refresh_state()
-        self.push_screen(SendMonitorScreen(job_id))
+        self.open_send_monitor(job_id)
 
     def _catch_stop_signals(self) -> None:
         """SIGTERM and SIGHUP (``kill``, a closed terminal or tmux session) stop a send
         gracefully and quit with exit code 130, as the headless commands do, instead of
         killing the process with the terminal left in the app's mode."""
-        import asyncio
-        import signal
-        import threading
 
         if threading.current_thread() is not threading.main_thread():
             return
@@ -311,9 +295,6 @@ class CamsApp(App[int]):
             self._caught_signals.append((signum, previous))
 
     def _release_stop_signals(self) -> None:
-        import asyncio
-        import signal
-
         loop = asyncio.get_running_loop()
         while self._caught_signals:
             signum, previous = self._caught_signals.pop()
@@ -324,7 +305,6 @@ class CamsApp(App[int]):
     def stop_for_signal(self) -> None:
         """A stop signal: sending screens stop gracefully, then the app quits with 130; a
         second signal while stopping gives up on requests in flight (they become unknown)."""
-        from cams_tui.cli import EXIT_INTERRUPTED
 
         for screen in reversed(self.screen_stack):
             stop_and_quit = getattr(screen, "stop_and_quit", None)
@@ -349,6 +329,7 @@ class CamsApp(App[int]):
         Pasted numbers are written to ``<name>.numbers.txt`` beside it, so that
         ``cams-tui send`` runs the same send.
         """
+        # For start-up time: pydantic loads after the first frame.
         from cams_tui.campaign import save_campaign
 
         state = self.state
@@ -356,7 +337,6 @@ class CamsApp(App[int]):
             if state.pasted.strip() and not state.recipients_file:
                 numbers = path.with_name(path.stem + ".numbers.txt")
                 numbers.parent.mkdir(parents=True, exist_ok=True)
-                from cams_tui.output_files import atomic_text_file
 
                 # Phone numbers: private (0600), as exports and the journal are.
                 with atomic_text_file(numbers) as handle:
@@ -372,6 +352,7 @@ class CamsApp(App[int]):
 
     def open_campaign(self, path: Path) -> str:
         """Open a campaign file into the compose state; return a problem, or ``""``."""
+        # For start-up time: pydantic loads after the first frame.
         from cams_tui.campaign import CampaignError, load_campaign
 
         try:
@@ -392,6 +373,7 @@ class CamsApp(App[int]):
         return ""
 
     async def _show_opened(self, recipients: str | None) -> None:
+        # For start-up time: a step loads when first shown.
         from cams_tui.ui.steps.recipients import RecipientsStep
 
         screen = self.compose_screen
@@ -408,7 +390,6 @@ class CamsApp(App[int]):
             return
         code, language = self._pending_template
         summary = self.state.find_template(code, language)
-        from cams_tui.ui.steps.template import TemplateStep
 
         step = self.compose_screen.query_one(TemplateStep)
         if summary is None:
@@ -426,8 +407,6 @@ class CamsApp(App[int]):
     # ----------------------------------------------------------- command palette
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        from cams_tui.ui.screens.compose import ComposeScreen
-
         if isinstance(screen, ComposeScreen):
             for step in Step:
                 yield SystemCommand(
@@ -435,13 +414,16 @@ class CamsApp(App[int]):
                     f"Show the {step.title.lower()} step",
                     lambda number=step.value: self.call_later(self.action_go_step, number),
                 )
-            yield SystemCommand("Next step", "Show the next step (ctrl+n)", lambda: self.call_later(screen.action_next_step))
+            yield SystemCommand(
+                "Next step", "Show the next step (ctrl+n)", lambda: self.call_later(screen.action_next_step)
+            )
             yield SystemCommand(
                 "Previous step", "Show the previous step (ctrl+b)", lambda: self.call_later(screen.action_previous_step)
             )
             yield from screen.pane(screen.current).commands()
             yield SystemCommand(
-                "New campaign", "Start over with an empty campaign (sent jobs stay in Jobs)",
+                "New campaign",
+                "Start over with an empty campaign (sent jobs stay in Jobs)",
                 lambda: self.call_later(self.action_new_campaign),
             )
             yield SystemCommand("Save campaign", "Save the campaign as TOML (ctrl+s)", self.action_save_campaign)

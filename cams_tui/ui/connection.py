@@ -63,6 +63,7 @@ class Connection:
         async with self._lock:
             if self._client is None:
                 endpoint, credentials = await self.target()
+                # For start-up time: the client and its models (httpx, pydantic) load on first use.
                 from cams_tui.api.client import CamsClient
 
                 self._client = CamsClient(credentials, endpoint, placement=self.context.profile.placement)
@@ -70,14 +71,16 @@ class Connection:
 
     async def target(self) -> tuple[str, Credentials]:
         """The endpoint and credentials requests go to (starting the simulator if needed)."""
-        if self._endpoint is None or self._credentials is None:
-            if self.demo:
-                self._endpoint, self._credentials = await asyncio.to_thread(self._start_simulator)
-            else:
-                if self.context.credentials is None:
-                    raise RuntimeError("no credentials: run with --demo, or set ALIBABA_CLOUD_ACCESS_KEY_ID")
-                self._endpoint, self._credentials = self.context.endpoint, self.context.credentials
-        return self._endpoint, self._credentials
+        if self._endpoint is not None and self._credentials is not None:
+            return self._endpoint, self._credentials
+        if self.demo:
+            endpoint, credentials = await asyncio.to_thread(self._start_simulator)
+        else:
+            if self.context.credentials is None:
+                raise RuntimeError("no credentials: run with --demo, or set ALIBABA_CLOUD_ACCESS_KEY_ID")
+            endpoint, credentials = self.context.endpoint, self.context.credentials
+        self._endpoint, self._credentials = endpoint, credentials
+        return endpoint, credentials
 
     def _start_simulator(self) -> tuple[str, Credentials]:
         url, credentials = start_demo_simulator(

@@ -27,7 +27,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cams_tui.api.client import CamsClient, max_query_length
 from cams_tui.engine.events import CanaryEvent, DoneEvent, Event, LookupEvent, PlanEvent
+from cams_tui.engine.journal import Journal
+from cams_tui.engine.limiters.factory import account_key, limiter_factory
+from cams_tui.engine.run import JobRunner, RunHooks, RunOptions, placement_for_run
+from cams_tui.engine.sender import default_in_flight
+from cams_tui.listing import DEFAULT_LOOKUP_RATE
 
 if TYPE_CHECKING:
     from cams_tui.api.client import Placement
@@ -63,7 +69,6 @@ class SendTarget:
     def limiter_factory(self, operation: str = "SendChatappMassMessage") -> Callable[[float], Limiter]:
         """Builds this target's account limiter for ``operation`` at a given rate (the
         sends: for each stage of a run; ``ListChatappMessage``: the lookups)."""
-        from cams_tui.engine.limiters.factory import account_key, limiter_factory
 
         account = account_key(self.account, self.credentials.access_key_id).key
         return limiter_factory(self.limiter, account=account, data_dir=self.data_dir, operation=operation)
@@ -76,7 +81,6 @@ class SendTarget:
     @property
     def lookup_rate(self) -> float:
         """ListChatappMessage calls per second (the profile's ``lookup_rate``)."""
-        from cams_tui.listing import DEFAULT_LOOKUP_RATE
 
         return self.lookup.lookup_rate if self.lookup is not None else DEFAULT_LOOKUP_RATE
 
@@ -143,6 +147,7 @@ class EngineRun:
                 sys.setswitchinterval(min(_SWITCH_BEFORE, SEND_SWITCH_INTERVAL_S))
             _RUNS_SENDING += 1
         try:
+            # For start-up time: the engine loads when a send starts.
             from cams_tui.engine.sender import freeze_startup_objects
 
             # As headless does before sending: no full collection walks the UI's objects
@@ -212,11 +217,6 @@ class EngineRun:
     # ------------------------------------------------------------------ the run
 
     async def _main(self) -> DoneEvent:
-        from cams_tui.api.client import CamsClient, max_query_length
-        from cams_tui.engine.journal import Journal
-        from cams_tui.engine.run import JobRunner, RunHooks, RunOptions, placement_for_run
-        from cams_tui.engine.sender import default_in_flight
-
         target = self.target
         in_flight = default_in_flight(target.rate)
         journal = Journal(target.data_dir)

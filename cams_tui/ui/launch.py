@@ -7,6 +7,8 @@ import dataclasses
 from typing import TYPE_CHECKING
 
 from cams_tui.config import DEMO_PROFILE, resolve_context
+from cams_tui.ui.app import CamsApp
+from cams_tui.ui.connection import DEMO_CUST_SPACE_ID, Connection
 
 if TYPE_CHECKING:
     from cams_tui.ui.app import CamsApp
@@ -24,8 +26,6 @@ def create_app(
     ``--demo`` or when no credentials are configured, else the profile's account."""
     context = resolve_context(profile_name=args.profile, endpoint=args.endpoint, data_dir=args.data_dir)
     demo = bool(args.demo) or context.credentials is None
-    from cams_tui.ui.app import CamsApp
-    from cams_tui.ui.connection import DEMO_CUST_SPACE_ID, Connection
 
     if demo:
         context.demo = True

@@ -23,8 +23,9 @@ from cams_tui.engine.events import (
     ScheduleEvent,
     StateEvent,
 )
+from cams_tui.schedule import countdown
 from cams_tui.ui.engine_run import BatchTally, Stamped
-from cams_tui.ui.widgets.send_log import LogEntry
+from cams_tui.ui.log_entries import LogEntry
 
 SETTLED = ("ok", "failed", "unknown")
 SPARK_SAMPLES = 60
@@ -158,7 +159,6 @@ class SendState:
         return lines
 
     def _schedule(self, event: ScheduleEvent) -> None:
-        from cams_tui.schedule import countdown
 
         window = event.waiting_for == "window"
         if event.stage == "waiting":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from textual.app import App
 from textual.color import ColorParseError
@@ -12,6 +13,10 @@ from textual.css.tokenizer import TokenError
 from textual.theme import Theme
 
 from cams_tui import theming
+from cams_tui.config import remember_theme as store
+from cams_tui.errors import UserError
+from cams_tui.output_files import atomic_text_file
+from cams_tui.paths import ensure_private_dir
 from cams_tui.theming import ThemeCatalog, ThemeProblem, ThemeSpec
 
 
@@ -75,7 +80,7 @@ def pick_theme(app: App[object], *wanted: str | None) -> str:
 
 
 
-def install_themes(app: App[object], requested: str | None, remembered: str | None) -> list[str]:
+def install_themes(app: App[Any], requested: str | None, remembered: str | None) -> list[str]:
     """Register every theme on ``app`` and select ``requested``, else ``remembered``, else the default.
 
     Returns the warnings to show once the app runs: skipped theme files, or a requested
@@ -114,7 +119,7 @@ def select_theme_before_start(app: App[object], name: str) -> None:
         update=False,
     )
     app.stylesheet.set_variables(app.get_css_variables())
-    app._refresh_truecolor_filter(app.ansi_theme)  # noqa: SLF001 - what App.theme's watcher does
+    app._refresh_truecolor_filter(app.ansi_theme)
 
 
 DEMO_THEME_FILE = "theme.txt"
@@ -129,17 +134,12 @@ def demo_theme(demo_dir: Path) -> str | None:
         return None
 
 
-def remember_theme(app: App[object], profile_name: str, theme: str, *, demo_dir: Path | None = None) -> None:
+def remember_theme(app: App[Any], profile_name: str, theme: str, *, demo_dir: Path | None = None) -> None:
     """Store ``theme`` in the profile (or, in the demo, beside the demo's journal); a file that
     cannot be written is reported, not raised."""
-    from cams_tui.config import remember_theme as store
-    from cams_tui.errors import UserError
 
     try:
         if demo_dir is not None:
-            from cams_tui.output_files import atomic_text_file
-            from cams_tui.paths import ensure_private_dir
-
             ensure_private_dir(demo_dir)
             with atomic_text_file(demo_dir / DEMO_THEME_FILE) as handle:
                 handle.write(theme + "\n")

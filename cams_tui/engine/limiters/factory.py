@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from cams_tui.engine.limiters.base import Limiter
 from cams_tui.engine.ratelimit import RateLimiter
@@ -27,11 +28,9 @@ def check_limiter_spec(value: str) -> str:
     if spec in LIMITER_KINDS:
         return spec
     if spec.startswith(REDIS_SCHEMES):
-        from urllib.parse import urlsplit
-
         parts = urlsplit(spec)
         try:
-            parts.port
+            _ = parts.port  # reading it validates it
         except ValueError:
             raise ValueError("the Redis URL has a port that is not a number, e.g. redis://host:6379/0") from None
         path = parts.path.strip("/")
@@ -61,6 +60,7 @@ def check_local_senders(text: str) -> int:
 def describe_limiter(spec: str) -> str:
     """The limiter setting as it may be shown: a Redis URL loses its password."""
     if spec.startswith(REDIS_SCHEMES):
+        # For start-up time: only the chosen limiter's backend loads.
         from cams_tui.engine.limiters.redis import describe_url
 
         return describe_url(spec)
@@ -98,21 +98,26 @@ def build_limiter(
     spec = check_limiter_spec(spec)
     if spec == "process":
         return RateLimiter(rate, account=account, operation=operation)
+    # For start-up time: only the chosen limiter's backend loads.
     from cams_tui.engine.limiters.shared import SharedLimiter, Store
 
     store: Store
     if spec == "host":
+        # For start-up time: only the chosen limiter's backend loads.
         from cams_tui.engine.limiters.host import HostStore
 
         store = HostStore(data_dir, account, operation)
     else:
+        # For start-up time: only the chosen limiter's backend loads.
         from cams_tui.engine.limiters.redis import RedisStore
 
         store = RedisStore(spec, account, operation)
     return SharedLimiter(store, rate, account=account, operation=operation)
 
 
-def limiter_factory(spec: str, *, account: str, data_dir: Path, operation: str = MASS_SEND) -> Callable[[float], Limiter]:
+def limiter_factory(
+    spec: str, *, account: str, data_dir: Path, operation: str = MASS_SEND
+) -> Callable[[float], Limiter]:
     """Builds the limiter ``spec`` names for ``operation`` of ``account`` at a given rate:
     what :class:`~cams_tui.engine.run.JobRunner` calls for each stage of a run (the sends)
     and once per run (its lookups, ``operation=LIST_MESSAGES``)."""
@@ -145,15 +150,20 @@ async def account_usage(
     spec = check_limiter_spec(spec)
     shown = describe_limiter(spec)
     if spec == "process":
-        return AccountUsage(key.key, key.source, shown, None, "the process limiter shares nothing: senders are not counted")
+        return AccountUsage(
+            key.key, key.source, shown, None, "the process limiter shares nothing: senders are not counted"
+        )
+    # For start-up time: only the chosen limiter's backend loads.
     from cams_tui.engine.limiters.shared import LimiterUnavailable, Store
 
     store: Store
     if spec == "host":
+        # For start-up time: only the chosen limiter's backend loads.
         from cams_tui.engine.limiters.host import HostStore
 
         store = HostStore(data_dir, key.key, operation)
     else:
+        # For start-up time: only the chosen limiter's backend loads.
         from cams_tui.engine.limiters.redis import RedisStore
 
         store = RedisStore(spec, key.key, operation)

@@ -32,7 +32,9 @@ class HostStore:
 
     description = "host"
 
-    def __init__(self, data_dir: Path, account: str, operation: str, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, data_dir: Path, account: str, operation: str, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.path = Path(data_dir) / FILE_NAME
         self._key = f"{account}\x1f{operation}"
         self._clock = clock

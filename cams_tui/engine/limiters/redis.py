@@ -128,6 +128,7 @@ class RedisStore:
     """The budget of one (account, operation) in the Redis at ``url``."""
 
     def __init__(self, url: str, account: str, operation: str, *, environ: dict[str, str] | None = None) -> None:
+        # For start-up time: redis loads only for a Redis limiter.
         import redis.asyncio as aioredis  # only needed for this limiter
 
         env = os.environ if environ is None else environ
@@ -146,8 +147,10 @@ class RedisStore:
         self._script = self._client.register_script(SCRIPT)
 
     async def _run(self, op: str, *args: object) -> Any:
+        # For start-up time: redis loads only for a Redis limiter.
         import redis.exceptions as errors
 
+        argv: list[str | int | float]
         argv = [op, KEY_TTL_S, repr(FRESH_HOLD_S), repr(KEEP_STARTS_S), repr(SENDER_TTL_S), *map(_arg, args)]
         try:
             return await self._script(keys=self._keys, args=argv)
@@ -156,7 +159,8 @@ class RedisStore:
         except (errors.ConnectionError, errors.TimeoutError, errors.BusyLoadingError, OSError) as exc:
             raise LimiterUnavailable(f"Redis at {self.description} cannot be reached ({_reason(exc)})") from None
         except errors.ResponseError as exc:
-            raise LimiterUnavailable(f"Redis at {self.description} refused the limiter's step ({_reason(exc)})") from None
+            reason = _reason(exc)
+            raise LimiterUnavailable(f"Redis at {self.description} refused the limiter's step ({reason})") from None
 
     async def reserve(self, sender: str, pacing: Pacing) -> Reservation:
         """Reserve the next start."""

@@ -87,7 +87,7 @@ def new_sender_id() -> str:
 class SharedPermit:
     """One start reserved in the store (see :class:`cams_tui.engine.ratelimit.Permit`)."""
 
-    __slots__ = ("_limiter", "_key", "_target")
+    __slots__ = ("_key", "_limiter", "_target")
 
     def __init__(self, limiter: SharedLimiter, key: str, target: float) -> None:
         self._limiter = limiter

@@ -34,7 +34,9 @@ class _CampaignDialog(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(self.TITLE_TEXT, classes="title")
-            yield PathInput(suffixes=(".toml",), value=str(self._path or ""), placeholder="campaign.toml", id="campaign-path")
+            yield PathInput(
+                suffixes=(".toml",), value=str(self._path or ""), placeholder="campaign.toml", id="campaign-path"
+            )
             yield Static(self.HINT, id="campaign-problem", classes="hint")
 
     @property

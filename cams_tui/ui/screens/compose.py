@@ -122,6 +122,7 @@ class ComposeScreen(Screen[None]):
         (a list, an opened campaign or a send), ask first whether to start a
         new campaign instead."""
         if self.current is Step.TEMPLATE and self.has_composition():
+            # For start-up time: dialogs load when first asked for.
             from cams_tui.ui.screens.send_dialogs import ConfirmDialog
 
             sent = self.app.state.sent  # type: ignore[attr-defined]

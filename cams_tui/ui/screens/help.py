@@ -26,8 +26,8 @@ def help_groups(screen: Screen, focused: Widget | None) -> list[tuple[str, list[
     here: list[tuple[str, str]] = []
     everywhere: list[tuple[str, str]] = []
     field: list[tuple[str, str]] = []
-    seen: set[str] = set()
-    for key, active in screen.active_bindings.items():
+    seen: set[tuple[str, str]] = set()
+    for active in screen.active_bindings.values():
         binding = active.binding
         if not active.enabled or binding.system or not binding.description:
             continue
@@ -36,7 +36,7 @@ def help_groups(screen: Screen, focused: Widget | None) -> list[tuple[str, list[
         entry = (shown, what if what == binding.description else f"{binding.description}: {what}")
         if (shown, binding.description) in seen:
             continue
-        seen.add((shown, binding.description))  # type: ignore[arg-type]
+        seen.add((shown, binding.description))
         node = active.node
         if node is app or binding.action in ("app.focus_next", "app.focus_previous", "focus_next", "focus_previous"):
             everywhere.append(entry)

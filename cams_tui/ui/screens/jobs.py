@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import time
 from pathlib import Path
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -22,128 +21,43 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Header, TabbedContent, TabPane
 
-from cams_tui.untrusted import escape_controls
+from cams_tui.account_sharing import senders_of_jobs_being_sent, sharing_line
 from cams_tui.compose import counted
+from cams_tui.engine.journal import BatchState, Journal
+from cams_tui.engine.reconcile import ReconcileSettings
 from cams_tui.errors import UserError
-from cams_tui.job_status import JobStatus, job_status, read_statuses
+from cams_tui.job_status import JobStatus, job_status
 from cams_tui.ui.engine_run import SendTarget
+from cams_tui.ui.job_services import (
+    export_job,
+    load_job_log,
+    load_jobs,
+    load_status,
+    read_attempts,
+    reconcile_job,
+    requeue,
+    resolution_text,
+    resolve_target,
+    template_name,
+)
+from cams_tui.ui.navigation import navigator
+from cams_tui.ui.screens.send_dialogs import ConfirmDialog, EntryDialog, ExportDialog, TypedCountDialog
 from cams_tui.ui.widgets.footer import Footer
 from cams_tui.ui.widgets.results_table import ResultsTable
-from cams_tui.ui.widgets.send_log import LogEntry, SendLog
+from cams_tui.ui.widgets.send_log import SendLog
 from cams_tui.ui.widgets.text import Static
+from cams_tui.untrusted import escape_controls
 
 if TYPE_CHECKING:
     from cams_tui.engine.journal import JobRecord
-    from cams_tui.engine.reconcile import ReconcileReport, ReconcileSettings
 
 REFRESH_S = 2.0
 """How often the jobs screens read the journal again while on show (a job may be sending)."""
 
 
-def load_jobs(data_dir: Path) -> list[tuple[JobRecord, JobStatus]]:
-    """Every job of the journal with its status, newest first (blocking: use a thread)."""
-    from cams_tui.engine.journal import Journal
-
-    with Journal(data_dir) as journal:
-        return read_statuses(journal)
-
-
-def load_status(data_dir: Path, job_id: str) -> tuple[JobRecord, JobStatus]:
-    """One job and its status (blocking: use a thread)."""
-    from cams_tui.engine.journal import Journal
-
-    with Journal(data_dir) as journal:
-        job = journal.job(job_id)
-        return job, job_status(job, live=journal.job_is_live(job_id))
-
-
-def load_job_log(data_dir: Path, job_id: str) -> tuple[JobRecord, list[LogEntry]]:
-    """A job and one log line per journaled attempt, in time order (blocking)."""
-    from cams_tui.engine.journal import Journal
-
-    with Journal(data_dir) as journal:
-        job = journal.job(job_id)
-        entries = [
-            LogEntry.from_attempt(batch.index, batch.size, attempt)
-            for batch in journal.batches(job_id)
-            for attempt in journal.attempts(job_id, batch.index)
-        ]
-    entries.sort(key=lambda entry: (entry.time, entry.index, entry.attempt))
-    return job, entries
-
-
-def requeue(data_dir: Path, job_id: str, *, verified_not_sent: bool = False) -> int:
-    """Put a job's failed batches (or, with ``verified_not_sent``, those verified not sent)
-    back to ``planned``; returns how many recipients. Blocking: use a thread."""
-    from cams_tui.engine.journal import BatchState, Journal
-
-    state = BatchState.NOT_SENT_VERIFIED if verified_not_sent else BatchState.FAILED
-    with Journal(data_dir) as journal:
-        with journal.lock_job(job_id):
-            recipients = sum(batch.size for batch in journal.batches(job_id, [state]))
-            journal.recover(job_id, retry_failed=not verified_not_sent, resend_verified=verified_not_sent)
-    return recipients
-
-
-def reconcile_job(target: SendTarget, job_id: str, settings: ReconcileSettings) -> ReconcileReport:
-    """Look a job's unknown batches up with ListChatappMessage and record what is found.
-    Blocking (an event loop of its own, and it may wait for the grace period): use a thread."""
-    from cams_tui.api.client import CamsClient
-    from cams_tui.engine.journal import Journal
-    from cams_tui.engine.reconcile import Reconciler
-
-    async def look_up() -> ReconcileReport:
-        # The account's lookup budget, shared with every other sender's lookups.
-        limiter = target.limiter_factory("ListChatappMessage")(settings.lookup_rate)
-        try:
-            with Journal(target.data_dir) as journal:
-                async with CamsClient(target.credentials, target.endpoint, placement=target.placement) as client:
-                    return await Reconciler(client, journal, job_id, settings, limiter=limiter).run()
-        finally:
-            await limiter.aclose()
-
-    return asyncio.run(look_up())
-
-
-def resolution_text(data_dir: Path, job_id: str) -> str:
-    """How the job's unknown batches were resolved by lookup, in a line (empty: none were).
-    Blocking: use a thread."""
-    from cams_tui.engine.journal import Journal
-
-    with Journal(data_dir) as journal:
-        resolved = [b for b in journal.batches(job_id) if b.reconciled_by]
-    if not resolved:
-        return ""
-    accepted = [b for b in resolved if b.state == "ok"]
-    verified = [b for b in resolved if b.state == "not_sent_verified"]
-    resent = len(resolved) - len(accepted) - len(verified)
-    text = (
-        f"Unknowns resolved by ListChatappMessage lookup: {len(accepted):,} batches "
-        f"({sum(b.size for b in accepted):,} recipients) found accepted, {len(verified):,} "
-        f"({sum(b.size for b in verified):,}) verified not sent"
-    )
-    return text + (f", {resent:,} since resent" if resent else "")
-
-
-def export_job(
-    data_dir: Path, job_id: str, fmt: str, path: Path, progress: Callable[[int, int], None] | None = None
-) -> int:
-    """Write a job's per-recipient results (CSV or JSON Lines) to ``path``, whole or not at
-    all, mode 0600; returns the number of rows. Blocking: use a thread."""
-    from cams_tui.export import export_to_file
-
-    return export_to_file(data_dir, job_id, fmt, path, progress)
-
 
 def _when(stamp: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(stamp))
-
-
-def template_name(app: object, code: str, language: str) -> str:
-    """The template's name when the account's templates have been listed, else its code
-    (the journal keeps the code, which is what CAMS needs)."""
-    state = getattr(app, "state", None)  # the compose state of cams-tui's app; absent in a bare host
-    return state.template_name(code, language) if state is not None else code
 
 
 def _template_text(app: object, job: JobRecord) -> str:
@@ -172,16 +86,13 @@ class JobActions(Screen[None]):
         raise NotImplementedError
 
     def _monitor(self, job_id: str, *, retry_unknown: bool = False) -> None:
-        from cams_tui.ui.screens.send_monitor import SendMonitorScreen
-
-        self.app.push_screen(
-            SendMonitorScreen(job_id, target=self.target, retry_unknown=retry_unknown, show_clock=self._show_clock)
+        navigator(self.app).open_send_monitor(
+            job_id, target=self.target, retry_unknown=retry_unknown, show_clock=self._show_clock
         )
 
     @work(group="job-action", exclusive=True, exit_on_error=False)
     async def action_resume(self) -> None:
         """Send what is left of the job, once its count is typed (as a headless resume asks)."""
-        from cams_tui.ui.screens.send_dialogs import TypedCountDialog
 
         chosen = self.chosen_job()
         if chosen is None:
@@ -212,7 +123,6 @@ class JobActions(Screen[None]):
     @work(group="job-action", exclusive=True, exit_on_error=False)
     async def action_send_verified(self) -> None:
         """Send the job's recipients verified not sent, once their count is typed."""
-        from cams_tui.engine.journal import BatchState, Journal
 
         chosen = self.chosen_job()
         if chosen is None:
@@ -252,7 +162,6 @@ class JobActions(Screen[None]):
 
     def action_retry_unknown(self) -> None:
         """Warn, then send the job's unknown batches again."""
-        from cams_tui.ui.screens.send_dialogs import ConfirmDialog
 
         job = self.chosen_job()
         if job is None:
@@ -283,8 +192,6 @@ class JobActions(Screen[None]):
     async def action_reconcile(self) -> None:
         """Look the job's unknown batches up with ListChatappMessage; offer to resend the
         ones verified not sent, with the evidence."""
-        from cams_tui.engine.reconcile import ReconcileSettings
-        from cams_tui.ui.screens.send_monitor import resolve_target
 
         job = self.chosen_job()
         if job is None:
@@ -313,7 +220,6 @@ class JobActions(Screen[None]):
         )
         self.reloaded()
         # Every batch verified not sent, by this lookup or an earlier one.
-        from cams_tui.engine.journal import BatchState, Journal
 
         def verified_batches() -> list[Any]:
             with Journal(self.data_dir) as journal:
@@ -326,7 +232,6 @@ class JobActions(Screen[None]):
     def _offer_resend(self, job_id: str, verified: list[Any]) -> None:
         """Show the evidence of the batches verified not sent; resend them once their count
         is typed. "Not now" leaves them: S (or L) offers them again at any later time."""
-        from cams_tui.ui.screens.send_dialogs import TypedCountDialog
 
         total = sum(r.size for r in verified)
         evidence = "\n".join(
@@ -365,20 +270,20 @@ class JobActions(Screen[None]):
 
     def action_export(self) -> None:
         """Ask where, then export the job's per-recipient results."""
-        from cams_tui.ui.screens.send_dialogs import ExportDialog
 
         job = self.chosen_job()
         if job is None:
             return
-        self.app.push_screen(ExportDialog(job.id, Path.cwd()), lambda choice: self._export(job.id, choice))
+        def chosen(choice: tuple[str, Path] | None) -> None:
+            self._export(job.id, choice)
+
+        self.app.push_screen(ExportDialog(job.id, Path.cwd()), chosen)
 
     def action_report(self) -> None:
         """Each recipient's delivery status from CAMS, the totals, and retarget lists."""
-        from cams_tui.ui.screens.report import ReportScreen
-
         job = self.chosen_job()
         if job is not None:
-            self.app.push_screen(ReportScreen(job.id, target=self.target, show_clock=self._show_clock))
+            navigator(self.app).open_report(job.id, target=self.target, show_clock=self._show_clock)
 
     @work(group="job-export", exclusive=True, exit_on_error=False)
     async def _export(self, job_id: str, choice: tuple[str, Path] | None) -> None:
@@ -500,7 +405,11 @@ class JobsScreen(JobActions):
             table.move_cursor(row=min(row, len(jobs) - 1))
         chosen = self.chosen_status()
         hint = f" · {chosen.next_step()}" if chosen is not None and chosen.next_step() else ""
-        title = f"{counted(len(jobs), 'job')} · enter opens one{hint}" if jobs else "No jobs yet: they appear here once sent"
+        title = (
+            f"{counted(len(jobs), 'job')} · enter opens one{hint}"
+            if jobs
+            else "No jobs yet: they appear here once sent"
+        )
         self.query_one("#jobs-title", Static).update(title)
         sharing = await self._sharing_text(self.jobs)
         if sharing:
@@ -508,7 +417,6 @@ class JobsScreen(JobActions):
 
     async def _sharing_text(self, jobs: list[JobRecord]) -> str:
         """Who shares the account of the jobs being sent now (empty: none is, or unknown)."""
-        from cams_tui.account_sharing import senders_of_jobs_being_sent, sharing_line
 
         account = self._limiter_account()
         if account is None:
@@ -516,7 +424,11 @@ class JobsScreen(JobActions):
         limiter, name, access_key_id = account
         try:
             senders = await asyncio.to_thread(
-                senders_of_jobs_being_sent, self.data_dir, jobs, limiter=limiter, account=name,
+                senders_of_jobs_being_sent,
+                self.data_dir,
+                jobs,
+                limiter=limiter,
+                account=name,
                 access_key_id=access_key_id,
             )
         except Exception:  # noqa: BLE001 - the list of jobs is worth showing without it
@@ -588,7 +500,10 @@ class JobDetailScreen(JobActions):
             "L", "reconcile", "Look up", id="job-reconcile", tooltip="Resolve unknown batches with ListChatappMessage"
         ),
         Binding(
-            "S", "send_verified", "Send not sent", id="job-send-verified",
+            "S",
+            "send_verified",
+            "Send not sent",
+            id="job-send-verified",
             tooltip="Send the recipients a lookup verified not sent (asks their count)",
         ),
         Binding("e", "export", "Export", id="job-export", tooltip="CSV or JSON Lines, one row per recipient"),
@@ -637,7 +552,9 @@ class JobDetailScreen(JobActions):
             _, status = await asyncio.to_thread(load_status, self.data_dir, self.job_id)
             resolved = await asyncio.to_thread(resolution_text, self.data_dir, self.job_id)
         except Exception as exc:  # noqa: BLE001 - shown to the operator
-            self.query_one("#job-summary", Static).update(Text(escape_controls(f"Job {self.job_id} cannot be read: {exc}")))
+            self.query_one("#job-summary", Static).update(
+                Text(escape_controls(f"Job {self.job_id} cannot be read: {exc}"))
+            )
             return
         self.job = job
         self._live = status.live
@@ -671,8 +588,6 @@ class JobDetailScreen(JobActions):
 
     async def on_send_log_selected(self, event: SendLog.Selected) -> None:
         """Show one attempt's full answer, with its batch's other attempts."""
-        from cams_tui.ui.screens.send_dialogs import EntryDialog
-        from cams_tui.ui.screens.send_monitor import read_attempts
 
         attempts: list[dict[str, Any]] = await asyncio.to_thread(
             read_attempts, self.data_dir, self.job_id, event.entry.index

@@ -19,7 +19,21 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Button, DataTable, Header, Input
 
-from cams_tui.report import ALL_STATUSES, ReportProgress, Totals
+from cams_tui.api.client import CamsClient
+from cams_tui.engine.journal import Journal
+from cams_tui.output_files import atomic_text_file
+from cams_tui.report import (
+    ALL_STATUSES,
+    ReportProgress,
+    RetargetRule,
+    Totals,
+    fetch_report,
+    report_rows,
+    retarget_numbers,
+    write_report,
+    write_retarget,
+)
+from cams_tui.ui.job_services import resolve_target
 from cams_tui.ui.widgets.footer import Footer
 from cams_tui.ui.widgets.text import Static
 
@@ -34,9 +48,6 @@ class _Left(Exception):
 
 def fetch_statuses(target: SendTarget, job_id: str, lookup_rate: float, progress: object) -> FetchSummary:
     """Fetch the job's statuses into the journal (blocking: a thread of its own)."""
-    from cams_tui.api.client import CamsClient
-    from cams_tui.engine.journal import Journal
-    from cams_tui.report import fetch_report
 
     async def fetch() -> FetchSummary:
         with Journal(target.data_dir) as journal:
@@ -49,8 +60,6 @@ def fetch_statuses(target: SendTarget, job_id: str, lookup_rate: float, progress
 
 def read_totals(data_dir: Path, job_id: str) -> Totals:
     """The totals of what the journal holds for the job (blocking)."""
-    from cams_tui.engine.journal import Journal
-    from cams_tui.report import report_rows
 
     totals = Totals()
     with Journal(data_dir) as journal:
@@ -62,9 +71,6 @@ def read_totals(data_dir: Path, job_id: str) -> Totals:
 def write_file(data_dir: Path, job_id: str, path: Path, rule: str | None) -> int:
     """Write the report (CSV), or with ``rule`` the retarget list, to ``path``; returns the
     rows or numbers written (blocking). Raises :class:`~cams_tui.errors.UserError`."""
-    from cams_tui.engine.journal import Journal
-    from cams_tui.output_files import atomic_text_file
-    from cams_tui.report import RetargetRule, report_rows, retarget_numbers, write_report, write_retarget
 
     rules = [RetargetRule.parse(rule)] if rule else []
     totals = Totals()
@@ -131,7 +137,6 @@ class ReportScreen(Screen[None]):
     @work(group="report-fetch", exclusive=True, exit_on_error=False)
     async def action_fetch(self) -> None:
         """Fetch the statuses (going on after an interrupted fetch), then show the totals."""
-        from cams_tui.ui.screens.send_monitor import resolve_target
 
         connection = getattr(self.app, "connection", None)
         rate = connection.context.profile.lookup_rate if connection is not None else 5.0

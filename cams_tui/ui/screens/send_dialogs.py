@@ -16,6 +16,7 @@ from textual.widgets import Button, Input
 
 from cams_tui.demo import command
 from cams_tui.engine.events import DoneEvent
+from cams_tui.engine.limiters.factory import check_local_senders
 from cams_tui.ui.widgets.send_log import LogEntry
 from cams_tui.ui.widgets.text import Label, Static
 
@@ -265,8 +266,6 @@ class LocalLimiterDialog(ModalScreen[int | None]):
             self.dismiss(None)
 
     def _go(self) -> None:
-        from cams_tui.engine.limiters.factory import check_local_senders
-
         try:
             senders = check_local_senders(self.query_one("#local-senders", Input).value)
         except ValueError as exc:

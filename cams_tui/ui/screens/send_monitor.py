@@ -16,7 +16,6 @@ import asyncio
 import time
 from collections import deque
 from collections.abc import Iterable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textual import work
@@ -26,9 +25,23 @@ from textual.screen import Screen
 from textual.widgets import Header
 from textual.worker import Worker, WorkerState
 
+from cams_tui.api.client import CamsClient
+from cams_tui.api.errors import CamsError
 from cams_tui.compose import counted
+from cams_tui.delivery import Funnel, fetch_records, tally
+from cams_tui.demo import command
 from cams_tui.engine.events import BatchEvent, ProgressEvent, RateEvent
+from cams_tui.errors import UserError
 from cams_tui.ui.engine_run import BatchTally, EngineRun, SendTarget, Stamped
+from cams_tui.ui.job_services import load_job_log, read_attempts, read_job, resolve_target, template_name
+from cams_tui.ui.navigation import navigator
+from cams_tui.ui.screens.send_dialogs import (
+    ConfirmDialog,
+    EntryDialog,
+    FatalDialog,
+    LocalLimiterDialog,
+    TypedCountDialog,
+)
 from cams_tui.ui.send_state import SendState
 from cams_tui.ui.widgets.counters import SendCounters
 from cams_tui.ui.widgets.footer import Footer
@@ -60,44 +73,6 @@ _PHASE_TEXT = {
     "interrupted": "cancelled (resumable)",
     "failed-to-start": "could not start",
 }
-
-
-async def resolve_target(app: Any) -> SendTarget:
-    """The target of the running cams-tui app: its connection's account, rate and journal."""
-    from cams_tui.engine.reconcile import ReconcileSettings
-
-    connection = app.connection
-    endpoint, credentials = await connection.target()
-    profile = connection.context.profile
-    return SendTarget(
-        endpoint=endpoint,
-        credentials=credentials,
-        placement=profile.placement,
-        rate=connection.rate,
-        data_dir=Path(app.data_dir),
-        # The run looks its own unknowns up in the background, waiting out the grace period.
-        lookup=ReconcileSettings(grace_s=profile.reconcile_grace_s, lookup_rate=profile.lookup_rate),
-        limiter="process" if connection.demo else profile.limiter,
-        account=profile.account,
-    )
-
-
-def _read_job(data_dir: Path, job_id: str) -> tuple[JobRecord, list[str]]:
-    """The job and the GroupMessageIds of its accepted batches (blocking: use a thread)."""
-    from cams_tui.engine.journal import BatchState, Journal
-
-    with Journal(data_dir) as journal:
-        job = journal.job(job_id)
-        groups = [b.group_message_id for b in journal.batches(job_id, [BatchState.OK]) if b.group_message_id]
-    return job, groups
-
-
-def read_attempts(data_dir: Path, job_id: str, index: int) -> list[dict[str, Any]]:
-    """Every journaled attempt of one batch (blocking: use a thread)."""
-    from cams_tui.engine.journal import Journal
-
-    with Journal(data_dir) as journal:
-        return journal.attempts(job_id, index)
 
 
 class SendMonitorScreen(Screen[None]):
@@ -183,12 +158,13 @@ class SendMonitorScreen(Screen[None]):
         try:
             if self.target is None:
                 self.target = await resolve_target(self.app)
-            self.job, _ = await asyncio.to_thread(_read_job, self.target.data_dir, self.job_id)
+            job, _ = await asyncio.to_thread(read_job, self.target.data_dir, self.job_id)
+            self.job = job
         except Exception as exc:  # noqa: BLE001 - shown to the operator
             self._failed_to_start(exc)
             return
         self._show_title()
-        placement = self.job.sent_placement(self.target.placement)
+        placement = job.sent_placement(self.target.placement)
         if placement is not self.target.placement:
             self.notify(
                 f"Job {self.job_id} was planned for {placement.value} placement: sent that way "
@@ -198,8 +174,6 @@ class SendMonitorScreen(Screen[None]):
         log = self.query_one(SendLog)
         if not log.entries:
             # A resumed job keeps its history: the earlier runs' lines come first.
-            from cams_tui.ui.screens.jobs import load_job_log
-
             try:
                 _, earlier = await asyncio.to_thread(load_job_log, self.target.data_dir, self.job_id)
             except Exception:  # noqa: BLE001 - the history is a nicety; the send goes on
@@ -228,8 +202,6 @@ class SendMonitorScreen(Screen[None]):
             self.app.exit(return_code=self._quit_return_code)
 
     def _failed_to_start(self, error: BaseException | None) -> None:
-        from cams_tui.errors import UserError
-
         self.state.phase = "failed-to-start"
         reason = str(error) if isinstance(error, UserError) else f"{type(error).__name__}: {error}"
         self._show_title()
@@ -244,9 +216,9 @@ class SendMonitorScreen(Screen[None]):
         """Move buffered events to the widgets: one log append and one redraw for all
         (while a run sends, at most every ``SENDING_FLUSH_S`` unless ``now``)."""
         run = self.run
-        if run is not None and not now and time.monotonic() - self._flushed_at < SENDING_FLUSH_S:
-            if not self._fed and all(isinstance(item[1], _ROUTINE) for item in list(run.events)):
-                return
+        recent = run is not None and not now and time.monotonic() - self._flushed_at < SENDING_FLUSH_S
+        if recent and not self._fed and all(isinstance(item[1], _ROUTINE) for item in list(run.events)):  # type: ignore[union-attr]
+            return
         self._flushed_at = time.monotonic()
         drained: list[Stamped] = list(self._fed)
         self._fed.clear()
@@ -272,7 +244,6 @@ class SendMonitorScreen(Screen[None]):
             return
         if done.state == "stopped" and self._fatal_shown is not done:
             self._fatal_shown = done
-            from cams_tui.ui.screens.send_dialogs import FatalDialog
 
             demo = bool(getattr(getattr(self.app, "connection", None), "demo", False))
             self.app.push_screen(FatalDialog(done, demo=demo), self._after_fatal)
@@ -299,8 +270,6 @@ class SendMonitorScreen(Screen[None]):
         job = self.job
         what = f"Job {self.job_id}"
         if job is not None:
-            from cams_tui.ui.screens.jobs import template_name
-
             name = template_name(self.app, job.options.template_code, job.options.language)
             what += f" · {name} {job.options.language} · {counted(job.recipients, 'recipient')}"
         phase = _PHASE_TEXT.get(self.state.phase, self.state.phase)
@@ -330,7 +299,7 @@ class SendMonitorScreen(Screen[None]):
             return True if running else None
         if action == "resume_job":
             done = self.state.done
-            return self.run is None and done is not None and done.pending > 0 or None
+            return (self.run is None and done is not None and done.pending > 0) or None
         if action == "go_local":
             # Only while the shared limiter is unavailable, and once per run.
             return bool(running and self.state.limiter_unavailable and self.state.local_senders is None)
@@ -357,7 +326,6 @@ class SendMonitorScreen(Screen[None]):
             run.cancel()
             self.notify("Stopping now: requests still in flight are marked unknown.", severity="warning")
             return
-        from cams_tui.ui.screens.send_dialogs import ConfirmDialog
 
         # Whoever reaches for cancel has seen something wrong: nothing new starts while they read.
         was_paused = self._hold()
@@ -393,7 +361,6 @@ class SendMonitorScreen(Screen[None]):
         run = self.run
         if run is None or not self.state.limiter_unavailable:
             return
-        from cams_tui.ui.screens.send_dialogs import LocalLimiterDialog
 
         def answered(senders: int | None) -> None:
             if senders is not None and self.run is run:
@@ -411,7 +378,6 @@ class SendMonitorScreen(Screen[None]):
 
     def _command(self, verb: str) -> str:
         """``cams-tui VERB JOB_ID`` as the operator types it (``--demo`` for a demo job)."""
-        from cams_tui.demo import command
 
         connection = getattr(self.app, "connection", None)
         return command(f"{verb} {self.job_id}", demo=bool(getattr(connection, "demo", False)))
@@ -421,7 +387,6 @@ class SendMonitorScreen(Screen[None]):
         is typed, as a headless resume asks."""
         if self.run is not None:
             return
-        from cams_tui.ui.screens.send_dialogs import TypedCountDialog
 
         done = self.state.done
         pending = done.pending if done is not None else self.state.pending
@@ -451,13 +416,7 @@ class SendMonitorScreen(Screen[None]):
 
     async def action_show_jobs(self) -> None:
         """Show the journal's jobs (back to them when the send was opened from there)."""
-        from cams_tui.ui.screens.jobs import JobsScreen
-
-        show_once = getattr(self.app, "show_once", None)
-        if show_once is not None:
-            await show_once(JobsScreen, lambda: JobsScreen(target=self.target))
-        else:
-            self.app.push_screen(JobsScreen(target=self.target))
+        await navigator(self.app).open_jobs(target=self.target)
 
     def action_close(self) -> None:
         """Leave, once the send has ended."""
@@ -468,7 +427,6 @@ class SendMonitorScreen(Screen[None]):
 
     async def on_send_log_selected(self, event: SendLog.Selected) -> None:
         """Show the full answer of the chosen line, with its batch's attempts."""
-        from cams_tui.ui.screens.send_dialogs import EntryDialog
 
         attempts: list[dict[str, Any]] = []
         if self.target is not None:
@@ -488,7 +446,6 @@ class SendMonitorScreen(Screen[None]):
         if self._quit_after_run:
             run.cancel()  # asked twice: stop at once, in-flight requests become unknown
             return True
-        from cams_tui.ui.screens.send_dialogs import ConfirmDialog
 
         was_paused = self._hold()
 
@@ -536,16 +493,13 @@ class SendMonitorScreen(Screen[None]):
     @work(group="funnel", exclusive=True, exit_on_error=False)
     async def action_refresh_funnel(self) -> None:
         """Fetch the delivery funnel of the job's accepted batches from ListChatappMessage."""
-        from cams_tui.api.client import CamsClient
-        from cams_tui.api.errors import CamsError
-        from cams_tui.delivery import Funnel, fetch_records, tally
 
         widget = self.query_one(DeliveryFunnel)
         target = self.target
         if target is None:
             return
         widget.note = "Fetching delivery status from ListChatappMessage…"
-        job, groups = await asyncio.to_thread(_read_job, target.data_dir, self.job_id)
+        job, groups = await asyncio.to_thread(read_job, target.data_dir, self.job_id)
         accepted = job.counts.get("ok", 0)
         records = []
         # Built in a thread: creating the HTTP client loads the CA bundle, ~100 ms of CPU

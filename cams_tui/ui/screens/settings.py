@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import on, work
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -35,6 +35,7 @@ from cams_tui.config import (
 )
 from cams_tui.engine.limiters.factory import describe_limiter
 from cams_tui.tables import TableError
+from cams_tui.ui.connection import Connection
 from cams_tui.ui.widgets.footer import Footer
 from cams_tui.ui.widgets.text import Label, Static
 
@@ -158,7 +159,6 @@ class FirstRunDialog(ModalScreen[str]):
 
 def offer_first_run(app: object) -> None:
     """Push :class:`FirstRunDialog` on ``app``; "set up an account" opens settings on a new profile."""
-    from textual.app import App
 
     assert isinstance(app, App)
 
@@ -249,7 +249,8 @@ class SettingsScreen(Screen[None]):
                     ),
                 )
                 yield from self._field("Rate", Input(id="rate", placeholder="10 calls/s", type="number"))
-                yield from self._field("Default region", Input(id="default-region", placeholder="e.g. PH", max_length=2))
+                region = Input(id="default-region", placeholder="e.g. PH", max_length=2)
+                yield from self._field("Default region", region)
                 yield from self._field(
                     "Limiter",
                     Input(
@@ -273,7 +274,8 @@ class SettingsScreen(Screen[None]):
                 yield from self._field("Theme", Select([], id="theme", prompt="the app's default"))
                 yield from self._field("AccessKey from", Select(_SOURCES, id="source", allow_blank=False))
                 yield from self._field(
-                    "aliyun profile", Input(id="aliyun-profile", placeholder="blank: the CLI's current profile"),
+                    "aliyun profile",
+                    Input(id="aliyun-profile", placeholder="blank: the CLI's current profile"),
                     group="aliyun-only",
                 )
                 yield Static(
@@ -293,8 +295,9 @@ class SettingsScreen(Screen[None]):
                     yield Button("Use ^r", id="use", compact=True)
                     yield Button("Check ^t", id="check", compact=True)
                     yield Button("New ^n", id="new", compact=True)
-        yield VerticalScroll(Static("Check connection (ctrl+t) runs the doctor's checks; nothing is sent.", classes="hint"),
-                             id="checks")
+        yield VerticalScroll(
+            Static("Check connection (ctrl+t) runs the doctor's checks; nothing is sent.", classes="hint"), id="checks"
+        )
         yield Footer()
 
     @staticmethod
@@ -331,7 +334,9 @@ class SettingsScreen(Screen[None]):
         in_use = self._profile_in_use()
         options = []
         for name in self.settings.profiles:
-            marks = [m for m, on_ in (("default", name == self.settings.default_profile), ("in use", name == in_use)) if on_]
+            marks = [
+                m for m, on_ in (("default", name == self.settings.default_profile), ("in use", name == in_use)) if on_
+            ]
             label = Text(name)
             if marks:
                 label.append(f" ({', '.join(marks)})", style="italic")
@@ -371,7 +376,9 @@ class SettingsScreen(Screen[None]):
             self.query_one(f"#{field_id}", Input).value = value
         # A stored secret is never put back on screen: blank keeps it, typing replaces it.
         self.query_one("#key-secret", Input).placeholder = "stored: blank keeps it" if creds.access_key_secret else ""
-        self.query_one("#sts-token", Input).placeholder = "stored: blank keeps it" if creds.security_token else "optional"
+        self.query_one("#sts-token", Input).placeholder = (
+            "stored: blank keeps it" if creds.security_token else "optional"
+        )
         self.query_one("#placement", Select).value = profile.placement.value
         self.query_one("#source", Select).value = creds.source
         theme = self.query_one("#theme", Select)
@@ -470,9 +477,10 @@ class SettingsScreen(Screen[None]):
         self._show_source(str(event.value))
 
     @on(Button.Pressed, "#form-buttons Button")
-    def _button(self, event: Button.Pressed) -> None:
+    async def _button(self, event: Button.Pressed) -> None:
         action = {"save": "save_profile", "use": "use_profile", "check": "check_connection", "new": "new_profile"}
-        self.run_action(action[event.button.id or "save"])
+        # run_action is a coroutine: not awaited, the button would do nothing.
+        await self.run_action(action[event.button.id or "save"])
 
     # ------------------------------------------------------------------ actions
 
@@ -504,7 +512,9 @@ class SettingsScreen(Screen[None]):
                     "Environment variables or an aliyun CLI profile keep it out of this file.",
                     "Store it",
                 ),
-                lambda yes: self._commit(name, profile) if yes else self._error("Not saved: the secret was not stored."),
+                lambda yes: (
+                    self._commit(name, profile) if yes else self._error("Not saved: the secret was not stored.")
+                ),
             )
             return
         self._commit(name, profile)
@@ -543,8 +553,6 @@ class SettingsScreen(Screen[None]):
             return
         connection = getattr(self.app, "connection", None)
         if connection is not None:
-            from cams_tui.ui.connection import Connection
-
             old = connection
             self.app.connection = Connection(context, demo=False)  # type: ignore[attr-defined]
             state = getattr(self.app, "state", None)
@@ -560,7 +568,8 @@ class SettingsScreen(Screen[None]):
         self.notify(
             f"Now using profile {name!r}; it is now default_profile in {self.config_path} "
             f"(that one key changed).{note}",
-            title="Settings", severity="information" if not note else "warning",
+            title="Settings",
+            severity="information" if not note else "warning",
         )
 
     def action_check_connection(self) -> None:
@@ -577,6 +586,7 @@ class SettingsScreen(Screen[None]):
     @work(exclusive=True, group="check-connection", exit_on_error=False)
     async def _run_checks(self, name: str, profile: Profile) -> None:
         # The doctor brings the client (httpx, the models): imported when a check is asked for.
+        # For start-up time: the client and its models (httpx, pydantic) load on first use.
         from cams_tui.doctor import Check, run_checks
 
         checks = self.query_one("#checks", VerticalScroll)

@@ -23,10 +23,8 @@ class StepPane(Vertical):
 
     @property
     def cams(self) -> CamsApp:
-        """The app, typed."""
-        from cams_tui.ui.app import CamsApp
-
-        return cast(CamsApp, self.app)
+        """The app, typed (a cast only: importing CamsApp here would close an import cycle)."""
+        return cast("CamsApp", self.app)
 
     @property
     def state(self) -> ComposeState:
@@ -54,6 +52,7 @@ class StepPane(Vertical):
 
 def explain(error: BaseException) -> str:
     """An error in plain words for the screen: a CAMS error with its advice, else its message."""
+    # For start-up time: the client and its models (httpx, pydantic) load on first use.
     from cams_tui.api.errors import CamsError
 
     if isinstance(error, CamsError):

@@ -114,8 +114,8 @@ it to open, and Review says how many go now and when the rest will.
                 note.update(FALLBACK_RULES[form.fallback_rule])
             elif name == "label" and form.label:
                 note.update(LABELS[form.label])
-            elif name == "send_at" and form.send_time() is not None:
-                note.update(f"starts {form.send_time():%Y-%m-%d %H:%M %z} (local: {form.send_time().astimezone():%H:%M})")
+            elif name == "send_at" and (start := form.send_time()) is not None:
+                note.update(f"starts {start:%Y-%m-%d %H:%M %z} (local: {start.astimezone():%H:%M})")
             elif name in ("ttl", "fallback_duration") and form.seconds(name) is not None:
                 note.update(f"= {format_duration(form.seconds(name) or 0)} ({form.seconds(name):,} s)")
             else:

@@ -17,7 +17,6 @@ from cams_tui.ui.steps.base import StepPane, explain
 from cams_tui.ui.widgets.template_preview import TemplatePreview
 from cams_tui.ui.widgets.text import Static
 
-
 # Shown as one footer entry each ("a d add/delete key", "[ ] recipient"): at 80 columns the
 # footer has room for about eight entries.
 _KEYS = Binding.Group("add/delete key")
@@ -51,7 +50,9 @@ show the preview for the previous or next recipient.
         Binding("enter", "edit", "Edit", id="edit-param"),
         Binding("a", "add", "Add key", id="add-param", group=_KEYS),
         Binding("d", "delete", "Delete key", id="delete-param", group=_KEYS),
-        Binding("left_square_bracket", "recipient(-1)", "Previous recipient", id="previous-recipient", group=_RECIPIENT),
+        Binding(
+            "left_square_bracket", "recipient(-1)", "Previous recipient", id="previous-recipient", group=_RECIPIENT
+        ),
         Binding("right_square_bracket", "recipient(1)", "Next recipient", id="next-recipient", group=_RECIPIENT),
     ]
 
@@ -72,7 +73,9 @@ show the preview for the previous or next recipient.
             preview = TemplatePreview(id="params-preview")
             preview.border_title = "Preview"
             yield preview
-        yield Static("enter edit · esc cancel · a add key · d delete · [ ] recipient", id="params-status", classes="hint")
+        yield Static(
+            "enter edit · esc cancel · a add key · d delete · [ ] recipient", id="params-status", classes="hint"
+        )
 
     def on_mount(self) -> None:
         table = self.query_one("#params-table", DataTable)
@@ -87,7 +90,9 @@ show the preview for the previous or next recipient.
         yield SystemCommand("Edit value", "Edit the highlighted variable's value (enter)", self.action_edit)
         yield SystemCommand("Add key", "Add a params key (a)", self.action_add)
         yield SystemCommand("Delete key", "Delete the highlighted key or clear its value (d)", self.action_delete)
-        yield SystemCommand("Preview next recipient", "Render the message for the next recipient (])", lambda: self.action_recipient(1))
+        yield SystemCommand(
+            "Preview next recipient", "Render the message for the next recipient (])", lambda: self.action_recipient(1)
+        )
 
     def on_step_shown(self) -> None:
         self.fill()
@@ -243,6 +248,4 @@ show the preview for the previous or next recipient.
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # While the editor is open, its keys (letters, enter) must reach it.
-        if self._editing is not None and action in {"add", "delete", "edit", "recipient"}:
-            return False
-        return True
+        return not (self._editing is not None and action in {"add", "delete", "edit", "recipient"})

@@ -18,13 +18,17 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Input, ProgressBar, TextArea
 from textual.worker import get_current_worker
 
-from cams_tui.untrusted import escape_controls
 from cams_tui.compose import Step, counted
+from cams_tui.recipients import IntakeOptions, read_recipients_text
+from cams_tui.recipients.background import IntakeCancelled, prestart, read_in_process
 from cams_tui.ui.collector import LARGE_REPORT, freeze_survivors
+from cams_tui.ui.screens.file_picker import FilePickerDialog
+from cams_tui.ui.screens.send_dialogs import InfoDialog
 from cams_tui.ui.steps.base import StepPane, explain
 from cams_tui.ui.widgets.paste_area import PasteArea, is_large, summary_of
 from cams_tui.ui.widgets.path_input import PathInput
 from cams_tui.ui.widgets.text import Label, Static
+from cams_tui.untrusted import escape_controls
 
 # Rejected lines shown in the table: a DataTable of every line of a huge file would block the UI.
 MAX_REJECTED_ROWS = 500
@@ -119,7 +123,6 @@ opted-out numbers are dropped.
     @work(thread=True, group="intake-prestart", exit_on_error=False)
     def _prestart(self) -> None:
         """Have an intake process ready before a file is chosen."""
-        from cams_tui.recipients.background import prestart
 
         prestart()
 
@@ -129,8 +132,12 @@ opted-out numbers are dropped.
     def commands(self) -> Iterable[SystemCommand]:
         yield SystemCommand("Browse for a recipients file", "Pick a file to import (F3)", self.action_browse)
         yield SystemCommand("Paste numbers", "Focus the paste area", self.query_one("#recipients-paste").focus)
-        yield SystemCommand("Default region", "Set the region of national numbers", self.query_one("#recipients-region").focus)
-        yield SystemCommand("Clear the recipients", "Clear the file and the pasted numbers (F5)", self.action_clear_source)
+        yield SystemCommand(
+            "Default region", "Set the region of national numbers", self.query_one("#recipients-region").focus
+        )
+        yield SystemCommand(
+            "Clear the recipients", "Clear the file and the pasted numbers (F5)", self.action_clear_source
+        )
 
     def on_step_shown(self) -> None:
         self._show_paste()
@@ -221,7 +228,6 @@ opted-out numbers are dropped.
 
     def action_browse(self) -> None:
         """Pick a file in a dialog, then import it."""
-        from cams_tui.ui.screens.file_picker import FilePickerDialog
 
         start = self.state.recipients_file or str(Path.cwd())
         self.app.push_screen(FilePickerDialog(start), self._picked)
@@ -254,9 +260,6 @@ opted-out numbers are dropped.
 
     @work(thread=True, exclusive=True, group="intake", exit_on_error=False)
     def _read(self, file: str, pasted: str, region: str) -> None:
-        from cams_tui.recipients import IntakeOptions, read_recipients_text
-        from cams_tui.recipients.background import IntakeCancelled, prestart, read_in_process
-
         worker = get_current_worker()
         what = f"file {file}" if file else "the pasted numbers"
 
@@ -343,7 +346,6 @@ opted-out numbers are dropped.
         report = self.state.report
         if report is None or not 0 <= event.cursor_row < len(report.rejected):
             return
-        from cams_tui.ui.screens.send_dialogs import InfoDialog
 
         reject = list(report.rejected)[event.cursor_row]
         self.app.push_screen(
@@ -369,14 +371,19 @@ opted-out numbers are dropped.
                 " recipient   " if len(report.recipients) == 1 else " recipients   ",
                 (f"{report.rejected_count:,}", "bold $error" if report.rejected_count else "bold"),
                 f" rejected\n{counted(report.duplicate_count, 'duplicate')}   {report.suppressed_count:,} suppressed\n",
-                (" · ".join(f"{country} {count:,}" for country, count in countries[:6]) or "no countries", "$text-muted"),
+                (
+                    " · ".join(f"{country} {count:,}" for country, count in countries[:6]) or "no countries",
+                    "$text-muted",
+                ),
             )
         )
         for reject in report.rejected[:MAX_REJECTED_ROWS]:
             # The line as pasted, not markup, with its control characters shown, not obeyed.
             table.add_row(str(reject.line), Text(escape_controls(reject.reason)), Text(escape_controls(reject.text)))
         more = report.rejected_count - min(len(report.rejected), MAX_REJECTED_ROWS)
-        source = f"file {escape_controls(self.state.recipients_file)}" if self.state.recipients_file else "pasted numbers"
+        source = (
+            f"file {escape_controls(self.state.recipients_file)}" if self.state.recipients_file else "pasted numbers"
+        )
         shown = min(len(report.rejected), MAX_REJECTED_ROWS)
         note = f" · first {shown:,} of {report.rejected_count:,} rejects shown" if more > 0 else ""
         status.update(f"From {source}{note}")

@@ -15,7 +15,12 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
 from textual.widgets import Button, Input
 
-from cams_tui.compose import ParamRow, Step, TrialSend, counted, format_duration
+from cams_tui.api.models import SendMessageRequest
+from cams_tui.compose import ParamRow, Step, TrialSend, counted, create_job
+from cams_tui.durations import format_duration
+from cams_tui.engine.canary import CanaryError, canary_size
+from cams_tui.engine.repeats import find_repeats
+from cams_tui.recipients import IntakeOptions, read_recipients_text
 from cams_tui.ui.steps.base import StepPane, explain
 from cams_tui.ui.widgets.text import Label, Static
 
@@ -87,16 +92,32 @@ nothing blocks the send.
         estimate = state.estimate()
         rows: list[tuple[str, str]] = []
         template = state.template
-        rows.append(("Template", f"{template.template_name} ({template.language})  {template.template_code}" if template else "—"))
+        rows.append(
+            (
+                "Template",
+                f"{template.template_name} ({template.language})  {template.template_code}" if template else "—",
+            )
+        )
         rows.append(("Sender", state.sender or "—"))
         report = state.report
         counts = f"{estimate.recipients:,}"
         if report is not None:
-            counts += f"  ({report.rejected_count:,} rejected, {counted(report.duplicate_count, 'duplicate')}, {report.suppressed_count:,} suppressed)"
+            duplicates = counted(report.duplicate_count, "duplicate")
+            counts += (
+                f"  ({report.rejected_count:,} rejected, {duplicates}, {report.suppressed_count:,} suppressed)"
+            )
         rows.append(("Recipients", counts))
-        rows.append(("Batches", f"{estimate.batches:,} · ~{format_duration(math.ceil(estimate.seconds))} at {state.rate:g} calls/s"))
         rows.append(
-            ("Params", ", ".join(f"{row.name}={_shown(row, state.recipient_count)}" for row in state.param_rows()) or "none")
+            (
+                "Batches",
+                f"{estimate.batches:,} · ~{format_duration(math.ceil(estimate.seconds))} at {state.rate:g} calls/s",
+            )
+        )
+        rows.append(
+            (
+                "Params",
+                ", ".join(f"{row.name}={_shown(row, state.recipient_count)}" for row in state.param_rows()) or "none",
+            )
         )
         options = state.options
         fallback = "none"
@@ -109,7 +130,12 @@ nothing blocks the send.
         extras = [f"TTL {format_duration(ttl)}" if ttl else "TTL default"]
         extras += [
             f"{name} {value}"
-            for name, value in (("label", options.label), ("tag", options.tag), ("task", options.task_id), ("space", options.cust_space_id))
+            for name, value in (
+                ("label", options.label),
+                ("tag", options.tag),
+                ("task", options.task_id),
+                ("space", options.cust_space_id),
+            )
             if value
         ]
         rows.append(("Delivery", " · ".join(extras)))
@@ -128,9 +154,13 @@ nothing blocks the send.
         sent = state.sent
         if sent is not None and state.sent_current:
             when = time.strftime("%H:%M", time.localtime(sent.at))
-            parts.append((f"✓ Sent at {when} as job {sent.job_id} ({counted(sent.recipients, 'recipient')}).\n", "$success"))
-            parts.append("To send again, change the list, the template or a value, or start over with "
-                         "New campaign (ctrl+p). The job's progress is in Jobs (F2).")
+            parts.append(
+                (f"✓ Sent at {when} as job {sent.job_id} ({counted(sent.recipients, 'recipient')}).\n", "$success")
+            )
+            parts.append(
+                "To send again, change the list, the template or a value, or start over with "
+                "New campaign (ctrl+p). The job's progress is in Jobs (F2)."
+            )
         else:
             if repeats is not None and repeats.repeats:
                 parts.append((f"! {repeats.describe()}.\n", "$warning"))
@@ -149,14 +179,18 @@ nothing blocks the send.
         if trial is None:
             result.update("No test send yet (ctrl+t).")
         else:
-            result.update(Content.styled(("✓ " if trial.ok else "✗ ") + trial.text, "$success" if trial.ok else "$error"))
+            result.update(
+                Content.styled(("✓ " if trial.ok else "✗ ") + trial.text, "$success" if trial.ok else "$error")
+            )
         self.query_one("#review-confirm-label", Label).update(f"Type {estimate.recipients} to send")
         self._update_send_button()
 
     def _group_rows(self) -> list[tuple[str, str]]:
         """Review's lines for a send split per language or per delivery window."""
+        # For start-up time: the grouping loads when Review is first shown.
         import time as clock
 
+        # For start-up time: the grouping loads when Review is first shown.
         from cams_tui.engine.grouping import describe_group, language_counts, window_summary
 
         try:
@@ -197,15 +231,16 @@ nothing blocks the send.
         count = self.state.recipient_count
         if not text or not count:
             return ""
-        from cams_tui.engine.canary import CanaryError, canary_size
 
         try:
             size = canary_size(text, count)
         except CanaryError as exc:
             return f"canary: {exc}"
         if size >= count:
-            return (f"canary: {size:,} is the whole list of {count:,}: give fewer (e.g. 1%), "
-                    "or clear the field to send without one")
+            return (
+                f"canary: {size:,} is the whole list of {count:,}: give fewer (e.g. 1%), "
+                "or clear the field to send without one"
+            )
         return ""
 
     @work(exclusive=True, group="repeats", exit_on_error=False)
@@ -215,11 +250,14 @@ nothing blocks the send.
         if state.template is None or state.report is None or not state.recipient_count:
             return
         fingerprint = state.fingerprint()
-        from cams_tui.engine.repeats import find_repeats
 
         numbers = [row.to for row in state.report.recipients]
         report = await asyncio.to_thread(
-            find_repeats, self.cams.data_dir, state.template.template_code, state.template.language, numbers,
+            find_repeats,
+            self.cams.data_dir,
+            state.template.template_code,
+            state.template.language,
+            numbers,
             window_h=self.cams.connection.context.profile.repeat_window_h,
         )
         self._repeats, self._repeats_for = report, fingerprint
@@ -271,9 +309,10 @@ nothing blocks the send.
             state.test_send = TrialSend(number, False, f"cannot test: {problem}")
             self.show()
             return
-        from cams_tui.recipients import IntakeOptions, read_recipients_text
 
-        report = await asyncio.to_thread(read_recipients_text, number, IntakeOptions(default_region=state.default_region or None, max_listed=1))
+        report = await asyncio.to_thread(
+            read_recipients_text, number, IntakeOptions(default_region=state.default_region or None, max_listed=1)
+        )
         if not report.recipients:
             reason = report.rejected[0].reason if report.rejected else "no number typed"
             state.test_send = TrialSend(number, False, f"{number.strip() or 'the number'}: {reason}")
@@ -299,17 +338,17 @@ nothing blocks the send.
             state.test_send = TrialSend(to, False, f"test to +{to} failed: {explain(exc)}")
         else:
             state.test_send = TrialSend(
-                to, True, f"test to +{to} accepted: MessageId {answer.message_id or '—'} (RequestId {answer.request_id})"
+                to,
+                True,
+                f"test to +{to} accepted: MessageId {answer.message_id or '—'} (RequestId {answer.request_id})",
             )
         self.show()
         self.changed()
 
-    def _test_request(self, to: str, params: dict[str, str] | None):  # noqa: ANN202
-        from cams_tui.api.models import SendMessageRequest
-
+    def _test_request(self, to: str, params: dict[str, str] | None):
         options = self.state.campaign().message_options()
         return SendMessageRequest(
-            From=options.from_,
+            from_=options.from_,
             to=to,
             template_code=options.template_code,
             language=options.language,
@@ -340,8 +379,6 @@ nothing blocks the send.
         self.query_one("#review-send", Button).disabled = True
         outcome.update("Writing the job to the journal…")
         try:
-            from cams_tui.compose import create_job
-
             client = await self.cams.connection.client()
             job_id = await asyncio.to_thread(
                 create_job,

@@ -121,7 +121,7 @@ previews a template and **enter** chooses it. Only approved templates can be sen
         status.update(f"{len(templates)} templates, {approved} approved · enter chooses · ctrl+r reloads")
         self.cams.on_templates_loaded()
 
-    async def _list_templates(self, client, cust_space_id: str | None, status: Static) -> list[TemplateSummary]:  # noqa: ANN001
+    async def _list_templates(self, client, cust_space_id: str | None, status: Static) -> list[TemplateSummary]:
         # Every status, not only approved: an operator must see why a template cannot be chosen.
         # The same listing as `cams-tui doctor` and `cams-tui templates`.
         return await client.list_all_templates(

@@ -17,7 +17,7 @@ def duration_text(seconds: float | None) -> str:
     """``h:mm:ss`` or ``m:ss``; ``–`` when unknown."""
     if seconds is None:
         return "–"
-    total = int(round(seconds))
+    total = round(seconds)
     hours, rest = divmod(total, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"

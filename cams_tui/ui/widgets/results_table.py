@@ -7,6 +7,7 @@ decompressing only the batches it covers (batch sizes say where each recipient i
 
 from __future__ import annotations
 
+import asyncio
 import bisect
 import json
 from dataclasses import dataclass
@@ -17,6 +18,9 @@ from typing import ClassVar
 from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
+
+from cams_tui.engine.journal import Journal
+from cams_tui.untrusted import escape_controls
 
 PAGE_SIZE = 100
 """Recipients per page."""
@@ -40,7 +44,6 @@ class ResultRow:
 def read_page(data_dir: Path, job_id: str, offset: int, limit: int = PAGE_SIZE) -> tuple[list[ResultRow], int]:
     """Recipients ``offset`` to ``offset + limit`` of a job, and how many it has in all.
     Blocking: call it from a thread."""
-    from cams_tui.engine.journal import Journal
 
     rows: list[ResultRow] = []
     with Journal(data_dir) as journal:
@@ -98,15 +101,14 @@ class ResultsTable(DataTable[str]):
         self.run_worker(self._load(offset), group="results-page", exclusive=True, exit_on_error=False)
 
     async def _load(self, offset: int) -> None:
-        import asyncio
-
         rows, total = await asyncio.to_thread(read_page, self.data_dir, self.job_id, offset)
         self.recipient_total = total
         self.page_start = offset
         self.clear()
+        # Text, not str: a DataTable reads a str as markup, and codes and ids come from CAMS.
+        # (The table is typed DataTable[str] but holds Text too, hence the ignore.)
         self.add_rows(
-            # Text, not str: a DataTable reads a str as markup, and codes and ids come from CAMS.
-            (f"{r.number:,}", Text(_shown(r.to)), Text(_shown(r.status)), Text(_shown(r.code)), str(r.batch),
+            (f"{r.number:,}", Text(_shown(r.to)), Text(_shown(r.status)), Text(_shown(r.code)), str(r.batch),  # type: ignore[misc]
              Text(_shown(r.request_id)), Text(_shown(r.group_message_id)))
             for r in rows
         )
@@ -122,6 +124,5 @@ class ResultsTable(DataTable[str]):
 
 def _shown(text: str) -> str:
     """Control characters from CAMS (or the input) shown, not obeyed by the terminal."""
-    from cams_tui.untrusted import escape_controls
 
     return escape_controls(text)

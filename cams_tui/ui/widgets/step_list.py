@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import math
 
+from textual import events
 from textual.binding import Binding
 from textual.content import Content
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from cams_tui.compose import Estimate, Step, StepState, StepStatus, counted, format_duration
+from cams_tui.compose import Estimate, Step, StepState, StepStatus, counted
+from cams_tui.durations import format_duration
 from cams_tui.ui.messages import GoToStep
 
 MARKS = {StepState.DONE: "✓", StepState.ATTENTION: "!", StepState.TODO: "·"}
@@ -89,10 +91,10 @@ Press **1**–**5**, or move with **up**/**down** and **enter**, to open a step.
         """Open step ``number``."""
         self.post_message(GoToStep(Step(number)))
 
-    def _on_focus(self) -> None:
+    def _on_focus(self, event: events.Focus) -> None:
         self.refresh()
 
-    def _on_blur(self) -> None:
+    def _on_blur(self, event: events.Blur) -> None:
         self.refresh()
 
 
