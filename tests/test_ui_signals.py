@@ -33,9 +33,10 @@ class SignalledApp(HostApp):
     stop_for_signal = CamsApp.stop_for_signal
 
     def on_mount(self) -> None:
+        # HostApp's own on_mount (which pushes the monitor) runs too: Textual calls the
+        # handler of every class of the app; calling it here as well pushed two monitors.
         self._caught_signals: list[tuple[int, object]] = []
         self._catch_stop_signals()
-        super().on_mount()
 
     def on_unmount(self) -> None:
         self._release_stop_signals()
