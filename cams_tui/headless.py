@@ -1003,17 +1003,7 @@ class _Output:
             )
             self._last_progress = time.monotonic()
             return
-        now = time.monotonic()
-        if now - self._last_progress < (_PROGRESS_EVERY_S if self._tty else 60.0):
-            return
-        self._last_progress = now
-        line = f"scheduled for {event.at_text}: starts in {countdown(event.remaining_s)}"
-        if self._tty:
-            sys.stderr.write("\r\x1b[2K" + line)
-            self._progress_shown = True
-        else:
-            sys.stderr.write(line + "\n")
-        sys.stderr.flush()
+        self._waiting_line(f"scheduled for {event.at_text}: starts in {countdown(event.remaining_s)}")
 
     def _window_wait(self, event: ScheduleEvent) -> None:
         """A job waiting for its delivery window: a line when each wait begins, then the
@@ -1034,11 +1024,14 @@ class _Output:
             )
             self._last_progress = time.monotonic()
             return
+        self._waiting_line(f"next delivery window at {event.at_text}: in {countdown(event.remaining_s)}")
+
+    def _waiting_line(self, line: str) -> None:
+        """The time left of a wait: on a terminal's progress line, in a log about once a minute."""
         now = time.monotonic()
         if now - self._last_progress < (_PROGRESS_EVERY_S if self._tty else 60.0):
             return
         self._last_progress = now
-        line = f"next delivery window at {event.at_text}: in {countdown(event.remaining_s)}"
         if self._tty:
             sys.stderr.write("\r\x1b[2K" + line)
             self._progress_shown = True
