@@ -28,6 +28,10 @@ if TYPE_CHECKING:
     from cams_tui.engine.repeats import RepeatReport
 
 
+PROGRESS_EVERY_S = 0.2
+"""How often the count of planned recipients is shown while a job is written."""
+
+
 class ReviewStep(StepPane):
     """The send as it will go out, the problems that block it, a test send, and the confirmation."""
 
@@ -378,6 +382,16 @@ nothing blocks the send.
             return
         self.query_one("#review-send", Button).disabled = True
         outcome.update("Writing the job to the journal…")
+        shown = [0.0]
+
+        def progress(done: int, total: int) -> None:
+            # Called from the planning thread; a million recipients take about a second.
+            now = time.monotonic()
+            if now - shown[0] >= PROGRESS_EVERY_S or done >= total:
+                shown[0] = now
+                text = f"Writing the job to the journal… {done:,} of {total:,} recipients planned"
+                self.app.call_from_thread(outcome.update, text)
+
         try:
             client = await self.cams.connection.client()
             job_id = await asyncio.to_thread(
@@ -390,6 +404,7 @@ nothing blocks the send.
                 profile=self.cams.connection.context.profile_name,
                 campaign=str(self.cams.campaign_path) if self.cams.campaign_path else None,
                 canary_threshold=self.cams.connection.context.profile.canary_threshold,
+                progress=progress,
             )
         except Exception as exc:  # noqa: BLE001 - shown beside the button
             outcome.update(Content.styled(f"✗ the job could not be created: {explain(exc)}", "$error"))
