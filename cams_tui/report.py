@@ -28,7 +28,6 @@ not read 24 hours after the batch was accepted, as of the last fetch).
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from collections import Counter
@@ -39,18 +38,16 @@ from typing import TYPE_CHECKING, Any, TextIO
 import phonenumbers
 from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE
 
-from cams_tui.api.errors import CamsError, Outcome
 from cams_tui.api.models import MessageRecord, Page
 from cams_tui.delivery import PAGE_SIZE, fetch_records, latest
 from cams_tui.engine.journal import BatchRecord, BatchState, Journal, ReportStatus
 from cams_tui.engine.ratelimit import RateLimiter
 from cams_tui.errors import UserError
-from cams_tui.listing import MissingCustSpaceId, digits, is_evidence, outbound_request
+from cams_tui.listing import MissingCustSpaceId, digits, is_evidence, list_page, outbound_request
 from cams_tui.untrusted import write_csv
 
 if TYPE_CHECKING:
     from cams_tui.api.client import CamsClient
-    from cams_tui.api.models import ListMessagesRequest, ListMessagesResponse
 
 REPORT_FIELDS = [
     "number", "country", "status", "reason", "fallback_sent", "batch", "message_id", "send_time", "checked_at",
@@ -69,7 +66,6 @@ ALL_STATUSES = (*LISTED_STATUSES, NOT_LISTED, *dict.fromkeys(_JOURNAL_STATUS.val
 WINDOW_MARGIN_S = 300.0
 """Slack on each side of a batch's attempts when its recipients are looked up by number
 (clocks differ; CAMS stamps a message when it handles it)."""
-_MAX_THROTTLED_TRIES = 8
 
 
 class ReportError(UserError):
@@ -107,40 +103,18 @@ class FetchSummary:
     elapsed_s: float
 
 
-class _PacedClient:
-    """The client's ListChatappMessage under the lookup rate (what :func:`fetch_records`
-    calls); throttled answers slow the limiter down before they are retried."""
+@dataclass
+class _Lookups:
+    """The report's ListChatappMessage calls: one client, paced on the lookup rate's
+    limiter (by :func:`~cams_tui.listing.list_page` and :func:`fetch_records`), counted."""
 
-    def __init__(self, client: CamsClient, limiter: RateLimiter) -> None:
-        self._client = client
-        self._limiter = limiter
-        self.calls = 0
+    client: CamsClient
+    limiter: RateLimiter
+    calls: int = 0
 
-    @property
-    def raw(self) -> CamsClient:
-        """The client itself, for :func:`fetch_records`, which paces its pages itself."""
-        return self._client
-
-    @property
-    def limiter(self) -> RateLimiter:
-        """The lookup rate's limiter."""
-        return self._limiter
-
-    async def list_messages(self, request: ListMessagesRequest) -> ListMessagesResponse:
-        permit = await self._limiter.acquire()
-        permit.started()
-        started = self._limiter.now()
+    def count(self) -> None:
+        """One call made."""
         self.calls += 1
-        try:
-            response = await self._client.list_messages(request)
-        except CamsError as exc:
-            permit.answered(self._limiter.now() - started)
-            if exc.outcome is Outcome.THROTTLED:
-                self._limiter.throttled(exc.retry_after_s, started)
-            raise
-        permit.answered(self._limiter.now() - started)
-        self._limiter.succeeded()
-        return response
 
 
 async def fetch_report(
@@ -164,7 +138,7 @@ async def fetch_report(
     run, resumed = journal.report_run(job_id)
     done = journal.report_fetched(job_id, run)
     accepted = journal.batches(job_id, [BatchState.OK])
-    paced = _PacedClient(client, RateLimiter(lookup_rate, operation="ListChatappMessage"))
+    paced = _Lookups(client, RateLimiter(lookup_rate, operation="ListChatappMessage"))
     records = fetched = 0
     skipped = sum(1 for b in accepted if b.index in done)
     on_progress(ReportProgress(skipped, len(accepted), 0, 0, resumed))
@@ -186,21 +160,20 @@ async def fetch_report(
 
 
 async def _by_group(
-    client: _PacedClient, business_number: str, cust_space_id: str, batch: BatchRecord, page_size: int
+    lookups: _Lookups, business_number: str, cust_space_id: str, batch: BatchRecord, page_size: int
 ) -> list[MessageRecord]:
     found: list[MessageRecord] = []
-    # Paced by fetch_records itself, on the report's limiter: pacing it here too would halve it.
     pages = fetch_records(
-        client.raw,
+        lookups.client,
         business_number=business_number,
         group_message_ids=[batch.group_message_id or ""],
         cust_space_id=cust_space_id,
         page_size=page_size,
-        limiter=client.limiter,
+        limiter=lookups.limiter,
     )
     try:
         async for page in pages:
-            client.calls += 1
+            lookups.count()
             found.extend(page)
             if len({r.message_id for r in found}) >= batch.size:
                 break  # every recipient listed: the empty page after a full one is not asked for
@@ -210,7 +183,7 @@ async def _by_group(
 
 
 async def _by_number(
-    client: _PacedClient, journal: Journal, job_id: str, batch: BatchRecord, numbers: list[str]
+    lookups: _Lookups, journal: Journal, job_id: str, batch: BatchRecord, numbers: list[str]
 ) -> list[MessageRecord]:
     """A lookup-resolved batch: each number's messages of the template in the batch's window."""
     job = journal.job(job_id)
@@ -231,23 +204,11 @@ async def _by_number(
             end_ms=end_ms,
             page=Page(index=1, size=10),
         )
-        page = await _retrying(client, request)
+        page = await list_page(lookups.client, request, lookups.limiter, on_call=lookups.count)
         mine = [r for r in page if is_evidence(r, template_code=template, number=number)]
         if mine:
             found.append(mine[-1])
     return found
-
-
-async def _retrying(client: _PacedClient, request: ListMessagesRequest) -> list[MessageRecord]:
-    tries = 0
-    while True:
-        try:
-            return (await client.list_messages(request)).data
-        except CamsError as exc:
-            tries += 1
-            if exc.outcome is not Outcome.THROTTLED or tries >= _MAX_THROTTLED_TRIES:
-                raise
-            await asyncio.sleep(exc.retry_after_s or 0.2 * tries)
 
 
 def _statuses(records: Iterable[MessageRecord], numbers: set[str]) -> list[ReportStatus]:
