@@ -997,9 +997,10 @@ class _Output:
             return
         if not self._schedule_shown:
             self._schedule_shown = True
+            resume = command(f"resume {event.job_id}", demo=self.demo)
             self.note(
                 f"job {event.job_id} is scheduled for {event.at_text}: waiting {countdown(event.remaining_s)} "
-                f"(Ctrl-C cancels it, nothing is sent; `cams-tui resume {event.job_id}` waits again)"
+                f"(Ctrl-C cancels it, nothing is sent; `{resume}` waits again)"
             )
             self._last_progress = time.monotonic()
             return
@@ -1020,7 +1021,7 @@ class _Output:
             self.note(
                 f"job {event.job_id}: {event.recipients:,} recipients wait for their delivery window, the next "
                 f"opening at {event.at_text} (in {countdown(event.remaining_s)}; Ctrl-C stops, "
-                f"`cams-tui resume {event.job_id}` waits again)"
+                f"`{command(f'resume {event.job_id}', demo=self.demo)}` waits again)"
             )
             self._last_progress = time.monotonic()
             return
