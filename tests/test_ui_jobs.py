@@ -179,7 +179,7 @@ def test_jobs_screen_snapshot(snap_compare, fixed_journal: Path, size: tuple[int
 
 async def test_jobs_name_their_template_once_the_templates_are_listed(tmp_path: Path) -> None:
     from cams_tui.api.models import TemplateSummary
-    from cams_tui.compose import ComposeState
+    from cams_tui.ui.campaign_draft import ComposeState
     from tests.test_ui_send_helpers import ORDER_SHIPPED
 
     job_id = make_job(tmp_path, ENDPOINT, 10)

@@ -7,7 +7,7 @@ import asyncio
 import time
 from pathlib import Path
 
-from cams_tui.compose import OptionsForm
+from cams_tui.ui.campaign_draft import OptionsForm
 from cams_tui.engine.events import ScheduleEvent
 from cams_tui.engine.journal import Journal
 from cams_tui.engine.planning import pack_batches, sender_item

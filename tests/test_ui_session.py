@@ -466,7 +466,7 @@ async def test_f1_shows_the_screens_keys_first_then_the_fields(tmp_path: Path, m
 
 
 async def test_a_rejected_line_shows_its_reason_first_and_whole(tmp_path: Path, monkeypatch) -> None:
-    from cams_tui.compose import Step
+    from cams_tui.ui.campaign_draft import Step
     from cams_tui.ui.screens.send_dialogs import InfoDialog
 
     app = demo_app(tmp_path, monkeypatch)

@@ -19,16 +19,17 @@ from textual.binding import Binding
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
-from cams_tui.compose import ComposeState, Step, counted
 from cams_tui.errors import UserError
 from cams_tui.exit_codes import EXIT_INTERRUPTED
 from cams_tui.output_files import atomic_text_file
+from cams_tui.ui.campaign_draft import ComposeState, Step
 from cams_tui.ui.connection import Connection
 from cams_tui.ui.screen_routes import ScreenRoutes
 from cams_tui.ui.screens.compose import ComposeScreen
 from cams_tui.ui.screens.settings import SettingsScreen, offer_first_run
 from cams_tui.ui.steps.template import TemplateStep
 from cams_tui.ui.themes import demo_theme, install_themes, remember_theme
+from cams_tui.wording import counted
 
 if TYPE_CHECKING:
     from cams_tui.ui.screens.compose import ComposeScreen

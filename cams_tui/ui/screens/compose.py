@@ -10,7 +10,7 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Header
 
-from cams_tui.compose import Step
+from cams_tui.ui.campaign_draft import Step
 from cams_tui.ui.messages import GoToStep, StateChanged
 from cams_tui.ui.steps.base import StepPane
 from cams_tui.ui.steps.template import TemplateStep

@@ -22,7 +22,6 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Header, TabbedContent, TabPane
 
 from cams_tui.account_sharing import senders_of_jobs_being_sent, sharing_line
-from cams_tui.compose import counted
 from cams_tui.engine.journal import BatchState, Journal
 from cams_tui.engine.reconcile import ReconcileSettings
 from cams_tui.errors import UserError
@@ -47,6 +46,7 @@ from cams_tui.ui.widgets.results_table import ResultsTable
 from cams_tui.ui.widgets.send_log import SendLog
 from cams_tui.ui.widgets.text import Static
 from cams_tui.untrusted import escape_controls
+from cams_tui.wording import counted
 
 if TYPE_CHECKING:
     from cams_tui.engine.journal import JobRecord

@@ -27,7 +27,6 @@ from textual.worker import Worker, WorkerState
 
 from cams_tui.api.client import CamsClient
 from cams_tui.api.errors import CamsError
-from cams_tui.compose import counted
 from cams_tui.delivery import Funnel, fetch_records, tally
 from cams_tui.demo import command
 from cams_tui.engine.events import BatchEvent, ProgressEvent, RateEvent
@@ -48,6 +47,7 @@ from cams_tui.ui.widgets.footer import Footer
 from cams_tui.ui.widgets.funnel import DeliveryFunnel
 from cams_tui.ui.widgets.send_log import FILTERS, SendLog
 from cams_tui.ui.widgets.text import Static
+from cams_tui.wording import counted
 
 if TYPE_CHECKING:
     from cams_tui.engine.journal import JobRecord

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, ClassVar, cast
 from textual.app import SystemCommand
 from textual.containers import Vertical
 
-from cams_tui.compose import ComposeState, Step
+from cams_tui.ui.campaign_draft import ComposeState, Step
 from cams_tui.ui.messages import StateChanged
 
 if TYPE_CHECKING:

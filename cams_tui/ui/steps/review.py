@@ -16,13 +16,14 @@ from textual.content import Content
 from textual.widgets import Button, Input
 
 from cams_tui.api.models import SendMessageRequest
-from cams_tui.compose import ParamRow, Step, TrialSend, counted, create_job
 from cams_tui.durations import format_duration
 from cams_tui.engine.canary import CanaryError, canary_size
 from cams_tui.engine.repeats import find_repeats
 from cams_tui.recipients import IntakeOptions, read_recipients_text
+from cams_tui.ui.campaign_draft import ParamRow, Step, TrialSend, create_job
 from cams_tui.ui.steps.base import StepPane, explain
 from cams_tui.ui.widgets.text import Label, Static
+from cams_tui.wording import counted
 
 if TYPE_CHECKING:
     from cams_tui.engine.repeats import RepeatReport
