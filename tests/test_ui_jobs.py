@@ -16,8 +16,9 @@ import pytest
 from cams_tui.engine import journal as journal_module
 from cams_tui.engine.journal import Answer, BatchState, JobState, Journal
 from cams_tui.simulator import Simulator, SimulatorConfig
+from cams_tui.ui.screens.dialogs import ConfirmDialog
 from cams_tui.ui.screens.jobs import JobDetailScreen, JobsScreen
-from cams_tui.ui.screens.send_dialogs import ConfirmDialog, ExportDialog
+from cams_tui.ui.screens.send_dialogs import ExportDialog
 from cams_tui.ui.screens.send_monitor import SendMonitorScreen
 from cams_tui.ui.widgets.results_table import PAGE_SIZE, ResultsTable, read_page
 from cams_tui.ui.widgets.send_log import SendLog

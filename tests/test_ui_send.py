@@ -15,7 +15,8 @@ from textual.pilot import Pilot
 from cams_tui.api.endpoints import Placement
 from cams_tui.engine.journal import Journal
 from cams_tui.simulator import Faults, Simulator, SimulatorConfig
-from cams_tui.ui.screens.send_dialogs import ConfirmDialog, EntryDialog, FatalDialog, TypedCountDialog
+from cams_tui.ui.screens.dialogs import ConfirmDialog
+from cams_tui.ui.screens.send_dialogs import EntryDialog, FatalDialog, TypedCountDialog
 from cams_tui.ui.screens.send_monitor import SendMonitorScreen
 from cams_tui.ui.widgets.send_log import SendLog
 from tests.test_ui_send_helpers import HostApp, journal_counts, make_job, target

@@ -131,7 +131,7 @@ async def test_new_campaign_starts_over(tmp_path: Path, monkeypatch) -> None:
 async def test_ctrl_n_on_the_first_step_offers_a_new_campaign_once_something_is_composed(
     tmp_path: Path, monkeypatch
 ) -> None:
-    from cams_tui.ui.screens.send_dialogs import ConfirmDialog
+    from cams_tui.ui.screens.dialogs import ConfirmDialog
 
     app = demo_app(tmp_path, monkeypatch)
     async with app.run_test(size=(120, 36)) as pilot:
@@ -241,7 +241,7 @@ def _attempts(data_dir: Path, job_id: str) -> int:
 
 async def test_the_cancel_and_quit_dialogs_pause_at_once_and_keep_sending_resumes(tmp_path: Path) -> None:
     from cams_tui.simulator import Simulator, SimulatorConfig
-    from cams_tui.ui.screens.send_dialogs import ConfirmDialog
+    from cams_tui.ui.screens.dialogs import ConfirmDialog
     from cams_tui.ui.screens.send_monitor import SendMonitorScreen
     from tests.test_ui_send_helpers import HostApp, make_job, target
 

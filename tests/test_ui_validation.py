@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from cams_tui.ui.campaign_draft import ComposeState, OptionsForm, Step, StepState
 from cams_tui.durations import parse_duration
+from cams_tui.ui.campaign_draft import ComposeState, OptionsForm, Step, StepState
 from tests.test_ui_flow import demo_app, paste, settle
 
 

@@ -24,12 +24,13 @@ from cams_tui.ui.log_entries import LogEntry
 if TYPE_CHECKING:
     from cams_tui.engine.journal import JobRecord
     from cams_tui.engine.reconcile import ReconcileReport, ReconcileSettings
+    from cams_tui.ui.campaign_draft import ComposeState
+    from cams_tui.ui.connection import Connection
 
 
-async def resolve_target(app: Any) -> SendTarget:
+async def resolve_target(connection: Connection) -> SendTarget:
     """The target of the running cams-tui app: its connection's account, rate and journal."""
 
-    connection = app.connection
     endpoint, credentials = await connection.target()
     profile = connection.context.profile
     return SendTarget(
@@ -37,7 +38,7 @@ async def resolve_target(app: Any) -> SendTarget:
         credentials=credentials,
         placement=profile.placement,
         rate=connection.rate,
-        data_dir=Path(app.data_dir),
+        data_dir=connection.data_dir,
         # The run looks its own unknowns up in the background, waiting out the grace period.
         lookup=ReconcileSettings(grace_s=profile.reconcile_grace_s, lookup_rate=profile.lookup_rate),
         limiter="process" if connection.demo else profile.limiter,
@@ -101,10 +102,9 @@ def requeue(data_dir: Path, job_id: str, *, verified_not_sent: bool = False) -> 
     return recipients
 
 
-def template_name(app: object, code: str, language: str) -> str:
-    """The template's name when the account's templates have been listed, else its code
-    (the journal keeps the code, which is what CAMS needs)."""
-    state = getattr(app, "state", None)  # the compose state of cams-tui's app; absent in a bare host
+def template_name(state: ComposeState | None, code: str, language: str) -> str:
+    """The template's name when the account's templates have been listed in ``state``, else
+    its code (the journal keeps the code, which is what CAMS needs)."""
     return state.template_name(code, language) if state is not None else code
 
 

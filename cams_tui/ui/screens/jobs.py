@@ -26,6 +26,7 @@ from cams_tui.engine.journal import BatchState, Journal
 from cams_tui.engine.reconcile import ReconcileSettings
 from cams_tui.errors import UserError
 from cams_tui.job_status import JobStatus, job_status
+from cams_tui.ui.app_access import app_host, compose_state, host_connection, journal_dir
 from cams_tui.ui.engine_run import SendTarget
 from cams_tui.ui.job_services import (
     export_job,
@@ -40,7 +41,8 @@ from cams_tui.ui.job_services import (
     template_name,
 )
 from cams_tui.ui.navigation import navigator
-from cams_tui.ui.screens.send_dialogs import ConfirmDialog, EntryDialog, ExportDialog, TypedCountDialog
+from cams_tui.ui.screens.dialogs import ConfirmDialog
+from cams_tui.ui.screens.send_dialogs import EntryDialog, ExportDialog, TypedCountDialog
 from cams_tui.ui.widgets.footer import Footer
 from cams_tui.ui.widgets.results_table import ResultsTable
 from cams_tui.ui.widgets.send_log import SendLog
@@ -50,6 +52,7 @@ from cams_tui.wording import counted
 
 if TYPE_CHECKING:
     from cams_tui.engine.journal import JobRecord
+    from cams_tui.ui.campaign_draft import ComposeState
 
 REFRESH_S = 2.0
 """How often the jobs screens read the journal again while on show (a job may be sending)."""
@@ -60,10 +63,10 @@ def _when(stamp: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(stamp))
 
 
-def _template_text(app: object, job: JobRecord) -> str:
+def _template_text(state: ComposeState | None, job: JobRecord) -> str:
     """``name (code) language``, or ``code language`` when the name is not known."""
     code, language = job.options.template_code, job.options.language
-    name = template_name(app, code, language)
+    name = template_name(state, code, language)
     return f"{name} ({code}) {language}" if name != code else f"{code} {language}"
 
 
@@ -79,7 +82,7 @@ class JobActions(Screen[None]):
     @property
     def data_dir(self) -> Path:
         """The journal's folder."""
-        return self.target.data_dir if self.target is not None else Path(self.app.data_dir)  # type: ignore[attr-defined]
+        return journal_dir(self, self.target)
 
     def chosen_job(self) -> JobRecord | None:
         """The job the actions apply to."""
@@ -199,7 +202,7 @@ class JobActions(Screen[None]):
         if not job.counts.get("unknown", 0) + job.counts.get("sending", 0) + job.counts.get("not_sent_verified", 0):
             self.notify(f"Job {job.id} has no unknown recipients.", severity="warning")
             return
-        connection = getattr(self.app, "connection", None)
+        connection = app_host(self).connection
         profile = connection.context.profile if connection is not None else None
         settings = (
             ReconcileSettings(grace_s=profile.reconcile_grace_s, lookup_rate=profile.lookup_rate)
@@ -208,7 +211,7 @@ class JobActions(Screen[None]):
         )
         self.notify(f"Looking up the unknown batches of job {job.id} (may wait up to {settings.grace_s:g} s)…")
         try:
-            target = self.target or await resolve_target(self.app)
+            target = self.target or await resolve_target(host_connection(self))
             report = await asyncio.to_thread(reconcile_job, target, job.id, settings)
         except Exception as exc:  # noqa: BLE001 - shown to the operator
             self.notify(f"Cannot look job {job.id} up: {exc}", severity="error")
@@ -385,7 +388,7 @@ class JobsScreen(JobActions):
         self.statuses = [status for _, status in jobs]
         table.clear()
         for job, status in jobs:
-            name = template_name(self.app, job.options.template_code, job.options.language)
+            name = template_name(compose_state(self), job.options.template_code, job.options.language)
             name = escape_controls(name)  # a template name comes from CAMS
             table.add_row(
                 time.strftime("%m-%d %H:%M", time.localtime(job.created_at)),
@@ -439,12 +442,12 @@ class JobsScreen(JobActions):
         """(limiter, account, AccessKey ID) of the target or the app's profile, if known."""
         if self.target is not None:
             return self.target.limiter, self.target.account, self.target.credentials.access_key_id
-        connection = getattr(self.app, "connection", None)
+        connection = app_host(self).connection
         if connection is None:
             return None
         context = connection.context
-        credentials = getattr(context, "credentials", None)
-        limiter = "process" if getattr(connection, "demo", False) else context.profile.limiter
+        credentials = context.credentials
+        limiter = "process" if connection.demo else context.profile.limiter
         return limiter, context.profile.account, credentials.access_key_id if credentials is not None else None
 
     def chosen_status(self) -> JobStatus | None:
@@ -565,7 +568,7 @@ class JobDetailScreen(JobActions):
         if results.is_mounted and results.row_count:
             results.load(results.page_start)
         summary = (
-            f"Job {job.id} · {status.text} · {_when(job.created_at)} · {_template_text(self.app, job)} · "
+            f"Job {job.id} · {status.text} · {_when(job.created_at)} · {_template_text(compose_state(self), job)} · "
             f"{counted(job.recipients, 'recipient')}: {status.ok:,} ok, {status.failed:,} failed, "
             + (f"{status.in_flight:,} in flight, " if status.in_flight else "")
             + f"{status.unknown:,} unknown, {status.not_sent_verified:,} verified not sent, "

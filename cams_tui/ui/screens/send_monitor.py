@@ -31,11 +31,12 @@ from cams_tui.delivery import Funnel, fetch_records, tally
 from cams_tui.demo import command
 from cams_tui.engine.events import BatchEvent, ProgressEvent, RateEvent
 from cams_tui.errors import UserError
+from cams_tui.ui.app_access import app_host, compose_state, host_connection, running_demo
 from cams_tui.ui.engine_run import BatchTally, EngineRun, SendTarget, Stamped
 from cams_tui.ui.job_services import load_job_log, read_attempts, read_job, resolve_target, template_name
 from cams_tui.ui.navigation import navigator
+from cams_tui.ui.screens.dialogs import ConfirmDialog
 from cams_tui.ui.screens.send_dialogs import (
-    ConfirmDialog,
     EntryDialog,
     FatalDialog,
     LocalLimiterDialog,
@@ -157,7 +158,7 @@ class SendMonitorScreen(Screen[None]):
             return
         try:
             if self.target is None:
-                self.target = await resolve_target(self.app)
+                self.target = await resolve_target(host_connection(self))
             job, _ = await asyncio.to_thread(read_job, self.target.data_dir, self.job_id)
             self.job = job
         except Exception as exc:  # noqa: BLE001 - shown to the operator
@@ -245,7 +246,7 @@ class SendMonitorScreen(Screen[None]):
         if done.state == "stopped" and self._fatal_shown is not done:
             self._fatal_shown = done
 
-            demo = bool(getattr(getattr(self.app, "connection", None), "demo", False))
+            demo = running_demo(self)
             self.app.push_screen(FatalDialog(done, demo=demo), self._after_fatal)
         elif done.state == "done":
             verified = (
@@ -270,7 +271,7 @@ class SendMonitorScreen(Screen[None]):
         job = self.job
         what = f"Job {self.job_id}"
         if job is not None:
-            name = template_name(self.app, job.options.template_code, job.options.language)
+            name = template_name(compose_state(self), job.options.template_code, job.options.language)
             what += f" · {name} {job.options.language} · {counted(job.recipients, 'recipient')}"
         phase = _PHASE_TEXT.get(self.state.phase, self.state.phase)
         if self.state.phase == "done" and self.state.unsettled:
@@ -379,8 +380,8 @@ class SendMonitorScreen(Screen[None]):
     def _command(self, verb: str) -> str:
         """``cams-tui VERB JOB_ID`` as the operator types it (``--demo`` for a demo job)."""
 
-        connection = getattr(self.app, "connection", None)
-        return command(f"{verb} {self.job_id}", demo=bool(getattr(connection, "demo", False)))
+        connection = app_host(self).connection
+        return command(f"{verb} {self.job_id}", demo=connection is not None and connection.demo)
 
     def action_resume_job(self) -> None:
         """Send what is left of the job (after a cancel or a fatal error), once its count

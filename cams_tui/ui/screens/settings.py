@@ -35,7 +35,8 @@ from cams_tui.config import (
 )
 from cams_tui.engine.limiters.factory import describe_limiter
 from cams_tui.tables import TableError
-from cams_tui.ui.connection import Connection
+from cams_tui.ui.app_access import app_host, compose_host_if_any, running_demo
+from cams_tui.ui.screens.dialogs import ConfirmDialog
 from cams_tui.ui.widgets.footer import Footer
 from cams_tui.ui.widgets.text import Label, Static
 
@@ -80,41 +81,6 @@ def _shown(path: Path) -> str:
         return "~/" + str(path.relative_to(Path.home()))
     except ValueError:
         return str(path)
-
-
-class ConfirmDialog(ModalScreen[bool]):
-    """A yes/no question with the risk spelled out; ``y``/``n`` or the buttons answer it."""
-
-    CSS_PATH = "settings.tcss"
-    BINDINGS = [
-        Binding("y", "answer(True)", "Yes", id="confirm-yes"),
-        Binding("n,escape", "answer(False)", "No", id="confirm-no"),
-    ]
-
-    def __init__(self, title: str, body: str, yes: str) -> None:
-        super().__init__(classes="dialog")
-        self._title = title
-        self._body = body
-        self._yes = yes
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Label(self._title, classes="title")
-            yield Static(self._body, classes="body")
-            with Horizontal(classes="buttons"):
-                yield Button(f"{self._yes} (y)", variant="warning", id="yes")
-                yield Button("Cancel (n)", id="no")
-
-    def on_mount(self) -> None:
-        self.query_one("#no", Button).focus()  # the safe answer is the default
-
-    @on(Button.Pressed)
-    def _pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(event.button.id == "yes")
-
-    def action_answer(self, answer: bool) -> None:
-        """Close with ``answer``."""
-        self.dismiss(answer)
 
 
 class FirstRunDialog(ModalScreen[str]):
@@ -320,8 +286,8 @@ class SettingsScreen(Screen[None]):
     # ------------------------------------------------------------------ helpers
 
     def _profile_in_use(self) -> str | None:
-        connection = getattr(self.app, "connection", None)
-        if connection is None or getattr(connection, "demo", False):
+        connection = app_host(self).connection
+        if connection is None or connection.demo:
             return None
         return connection.context.profile_name
 
@@ -345,7 +311,7 @@ class SettingsScreen(Screen[None]):
         profiles = self.query_one("#profiles", OptionList)
         profiles.clear_options()
         profiles.add_options(options)
-        demo = getattr(getattr(self.app, "connection", None), "demo", False)
+        demo = running_demo(self)
         self.query_one("#settings-title", Static).update(
             "Settings · profiles" + ("   (running the demo on the built-in simulator)" if demo else "")
         )
@@ -510,7 +476,9 @@ class SettingsScreen(Screen[None]):
                     f"It will be written into {self.config_path} with mode 0600 (only your user can read it). "
                     "Anyone with your account or a backup of that file can then use the key. "
                     "Environment variables or an aliyun CLI profile keep it out of this file.",
-                    "Store it",
+                    yes="Store it",
+                    no="Cancel",
+                    warning=True,
                 ),
                 lambda yes: (
                     self._commit(name, profile) if yes else self._error("Not saved: the secret was not stored.")
@@ -551,15 +519,9 @@ class SettingsScreen(Screen[None]):
             return
         if not self._write(replace(self.settings, default_profile=name)):
             return
-        connection = getattr(self.app, "connection", None)
-        if connection is not None:
-            old = connection
-            self.app.connection = Connection(context, demo=False)  # type: ignore[attr-defined]
-            state = getattr(self.app, "state", None)
-            if state is not None:
-                state.rate = context.rate
-            self.app.sub_title = self.app.connection.label  # type: ignore[attr-defined]
-            await old.aclose()
+        host = compose_host_if_any(self)
+        if host is not None:
+            await host.switch_connection(context)
         if context.profile.theme and context.profile.theme in self.app.available_themes:
             self.app.theme = context.profile.theme
         self._reload()
