@@ -83,7 +83,7 @@ def load_job_log(data_dir: Path, job_id: str) -> tuple[JobRecord, list[LogEntry]
     with Journal(data_dir) as journal:
         job = journal.job(job_id)
         entries = [
-            LogEntry.from_attempt(batch.index, batch.size, attempt)
+            LogEntry.from_attempt(job_id, batch.index, batch.size, attempt)
             for batch in journal.batches(job_id)
             for attempt in journal.attempts(job_id, batch.index)
         ]
