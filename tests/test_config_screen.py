@@ -16,7 +16,8 @@ from cams_tui.simulator import DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET, Simul
 from cams_tui.simulator.demo_data import DEMO_CUST_SPACE_ID
 from cams_tui.ui.connection import Connection
 from cams_tui.ui.screens.dialogs import ConfirmDialog
-from cams_tui.ui.screens.settings import FirstRunDialog, SettingsScreen
+from cams_tui.ui.screens.first_run import FirstRunDialog
+from cams_tui.ui.screens.settings import SettingsScreen
 from cams_tui.ui.themes import register_themes
 
 SECRET = "typed-Secret-4d2c-never-shown"

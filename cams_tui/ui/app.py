@@ -26,7 +26,8 @@ from cams_tui.ui.campaign_draft import ComposeState, Step
 from cams_tui.ui.connection import Connection
 from cams_tui.ui.screen_routes import ScreenRoutes
 from cams_tui.ui.screens.compose import ComposeScreen
-from cams_tui.ui.screens.settings import SettingsScreen, offer_first_run
+from cams_tui.ui.screens.first_run import offer_first_run
+from cams_tui.ui.screens.settings import SettingsScreen
 from cams_tui.ui.steps.template import TemplateStep
 from cams_tui.ui.themes import demo_theme, install_themes, remember_theme
 from cams_tui.wording import counted
