@@ -6,7 +6,7 @@ Two levels, because the job screens (send monitor, jobs, report, settings) also 
 test hosts that show one screen for a given target, while the compose flow needs the whole
 cams-tui app:
 
-- :class:`AppHost`: the account connection, when the app has one.
+- :class:`AppHost`: the account connection and the compose state, when the app has them.
 - :class:`ComposeHost`: the compose state and what the compose flow asks the app to do.
 """
 
@@ -32,6 +32,11 @@ class AppHost(Protocol):
     def connection(self) -> Connection | None:
         """The account (or the demo) the app sends through; ``None`` on a host that shows
         screens only for a target they are given."""
+
+    @property
+    def state(self) -> ComposeState | None:
+        """The composition (and the account's templates, once listed); ``None`` on a host
+        that does not compose."""
 
 
 @runtime_checkable
@@ -92,9 +97,8 @@ def compose_host_if_any(node: DOMNode) -> ComposeHost | None:
 
 
 def compose_state(node: DOMNode) -> ComposeState | None:
-    """The compose state of cams-tui's app (the account's templates, once listed), else ``None``."""
-    host = compose_host_if_any(node)
-    return host.state if host is not None else None
+    """The app's compose state (the account's templates, once listed), if it has one."""
+    return app_host(node).state
 
 
 def journal_dir(node: DOMNode, target: SendTarget | None) -> Path:
