@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cams_tui.api.client import CamsClient
+from cams_tui.delivery import Funnel, fetch_records, tally
 from cams_tui.engine.journal import BatchState, Journal
 from cams_tui.engine.reconcile import Reconciler, ReconcileSettings
 from cams_tui.export import export_to_file
@@ -53,6 +54,35 @@ def read_job(data_dir: Path, job_id: str) -> tuple[JobRecord, list[str]]:
         job = journal.job(job_id)
         groups = [b.group_message_id for b in journal.batches(job_id, [BatchState.OK]) if b.group_message_id]
     return job, groups
+
+
+async def fetch_funnel(target: SendTarget, job_id: str, show: Callable[[Funnel], None]) -> Funnel:
+    """The delivery funnel of a job's accepted batches, from ListChatappMessage; ``show`` is
+    called with the funnel so far after each page. Raises :class:`CamsError` when CAMS refuses."""
+    job, groups = await asyncio.to_thread(read_job, target.data_dir, job_id)
+    accepted = job.counts.get("ok", 0)
+    records = []
+    # Built in a thread: creating the HTTP client loads the CA bundle, ~100 ms of CPU
+    # that would otherwise freeze the screen.
+    client = await asyncio.to_thread(CamsClient, target.credentials, target.endpoint, placement=target.placement)
+    # The account's lookup budget: the funnel's pages count with every other lookup.
+    limiter = target.lookup_limiter()
+    try:
+        async with client:
+            async for page in fetch_records(
+                client,
+                business_number=job.options.from_,
+                group_message_ids=groups,
+                cust_space_id=job.options.cust_space_id,
+                limiter=limiter,
+            ):
+                records.extend(page)
+                show(tally(records, accepted=accepted))
+    finally:
+        await limiter.aclose()
+    funnel = tally(records, accepted=accepted) if records else Funnel(accepted=accepted)
+    show(funnel)
+    return funnel
 
 
 def read_attempts(data_dir: Path, job_id: str, index: int) -> list[dict[str, Any]]:
