@@ -51,7 +51,6 @@ from cams_tui.api.credentials import ENV_ACCESS_KEY_ID, ENV_ACCESS_KEY_SECRET, C
 from cams_tui.api.errors import CamsError, Outcome
 from cams_tui.api.models import MAX_RECIPIENTS_PER_REQUEST
 from cams_tui.campaign import Campaign, load_campaign
-from cams_tui.compose import counted
 from cams_tui.config import ENV_ENDPOINT, RunContext, resolve_context
 from cams_tui.demo import command, demo_dir, headless_demo_context
 from cams_tui.engine.canary import (
@@ -96,6 +95,7 @@ from cams_tui.output_files import atomic_text_file
 from cams_tui.recipients import IntakeOptions, IntakeReport, check_params, load_suppression, read_recipients
 from cams_tui.schedule import DeliveryWindow, JobSchedule, check_send_time, countdown, parse_send_time
 from cams_tui.templates import template_variables
+from cams_tui.wording import counted
 
 if TYPE_CHECKING:
     # The send's machinery is imported where a send starts: a dry run, ``jobs`` and

@@ -80,9 +80,9 @@ async def test_a_healthy_canary_waits_for_the_operator_when_asked_to(tmp_path: P
 def test_the_review_steps_canary_plans_batches_of_its_own(tmp_path: Path) -> None:
     from cams_tui.api.endpoints import Placement
     from cams_tui.api.models import TemplateDetail, TemplateSummary
-    from cams_tui.compose import ComposeState, create_job
     from cams_tui.recipients import IntakeOptions, read_recipients_text
     from cams_tui.simulator.demo_data import find_template
+    from cams_tui.ui.campaign_draft import ComposeState, create_job
 
     template = find_template(ORDER_SHIPPED, "en")
     assert template is not None

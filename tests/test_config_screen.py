@@ -14,14 +14,21 @@ from textual.widgets import Input, Static
 from cams_tui.config import CredentialSource, Profile, Settings, load_settings, save_settings
 from cams_tui.simulator import DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET, Simulator, SimulatorConfig
 from cams_tui.simulator.demo_data import DEMO_CUST_SPACE_ID
-from cams_tui.ui.screens.settings import ConfirmDialog, FirstRunDialog, SettingsScreen
+from cams_tui.ui.campaign_draft import ComposeState
+from cams_tui.ui.connection import Connection
+from cams_tui.ui.screens.dialogs import ConfirmDialog
+from cams_tui.ui.screens.first_run import FirstRunDialog
+from cams_tui.ui.screens.settings import SettingsScreen
 from cams_tui.ui.themes import register_themes
 
 SECRET = "typed-Secret-4d2c-never-shown"
 
 
 class Host(App[None]):
-    """A bare app holding the settings screen."""
+    """A bare app holding the settings screen: an AppHost without a connection or a composition."""
+
+    connection: Connection | None = None
+    state: ComposeState | None = None
 
     def __init__(self, config: Path) -> None:
         super().__init__()

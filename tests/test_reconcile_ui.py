@@ -12,8 +12,9 @@ from cams_tui.api.models import Recipient
 from cams_tui.config import Profile
 from cams_tui.engine.journal import Journal
 from cams_tui.simulator import Simulator, SimulatorConfig
+from cams_tui.ui.screens.dialogs import ConfirmDialog
 from cams_tui.ui.screens.jobs import JobDetailScreen
-from cams_tui.ui.screens.send_dialogs import ConfirmDialog, TypedCountDialog
+from cams_tui.ui.screens.send_dialogs import TypedCountDialog
 from cams_tui.ui.screens.send_monitor import SendMonitorScreen
 from tests.test_engine_support import CUST_SPACE_ID, OPTIONS, client
 from tests.test_ui_send import wait_for

@@ -53,7 +53,7 @@ async def test_the_jobs_screen_shows_cams_text_escaped(tmp_path: Path) -> None:
 async def test_a_pasted_line_with_terminal_escapes_is_rejected_escaped(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from textual.widgets import DataTable
 
-    from cams_tui.compose import Step
+    from cams_tui.ui.campaign_draft import Step
     from tests.test_ui_flow import demo_app, paste, settle
 
     app = demo_app(tmp_path, monkeypatch)

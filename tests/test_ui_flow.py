@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from cams_tui.compose import Step, StepState
 from cams_tui.ui.app import CamsApp
+from cams_tui.ui.campaign_draft import Step, StepState
 from cams_tui.ui.launch import create_app
 
 

@@ -16,8 +16,9 @@ import pytest
 from cams_tui.engine import journal as journal_module
 from cams_tui.engine.journal import Answer, BatchState, JobState, Journal
 from cams_tui.simulator import Simulator, SimulatorConfig
+from cams_tui.ui.screens.dialogs import ConfirmDialog
 from cams_tui.ui.screens.jobs import JobDetailScreen, JobsScreen
-from cams_tui.ui.screens.send_dialogs import ConfirmDialog, ExportDialog
+from cams_tui.ui.screens.send_dialogs import ExportDialog
 from cams_tui.ui.screens.send_monitor import SendMonitorScreen
 from cams_tui.ui.widgets.results_table import PAGE_SIZE, ResultsTable, read_page
 from cams_tui.ui.widgets.send_log import SendLog
@@ -179,7 +180,7 @@ def test_jobs_screen_snapshot(snap_compare, fixed_journal: Path, size: tuple[int
 
 async def test_jobs_name_their_template_once_the_templates_are_listed(tmp_path: Path) -> None:
     from cams_tui.api.models import TemplateSummary
-    from cams_tui.compose import ComposeState
+    from cams_tui.ui.campaign_draft import ComposeState
     from tests.test_ui_send_helpers import ORDER_SHIPPED
 
     job_id = make_job(tmp_path, ENDPOINT, 10)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import DataTable, Static
 
-from cams_tui.compose import Step
+from cams_tui.ui.campaign_draft import Step
 from tests.test_ui_flow import demo_app, paste, settle
 
 TRICKY = "Promo [PH] [/] [b]x"

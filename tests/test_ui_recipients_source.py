@@ -6,7 +6,7 @@ from pathlib import Path
 
 from textual import events
 
-from cams_tui.compose import Step
+from cams_tui.ui.campaign_draft import Step
 from tests.test_ui_flow import demo_app, settle
 
 

@@ -7,15 +7,15 @@ import asyncio
 import time
 from pathlib import Path
 
-from cams_tui.compose import OptionsForm
 from cams_tui.engine.events import ScheduleEvent
 from cams_tui.engine.journal import Journal
 from cams_tui.engine.planning import pack_batches, sender_item
 from cams_tui.schedule import JobSchedule
 from cams_tui.simulator import Simulator, SimulatorConfig
+from cams_tui.ui.campaign_draft import OptionsForm
+from cams_tui.ui.screens.dialogs import ConfirmDialog
 from cams_tui.ui.screens.jobs import JobsScreen
 from cams_tui.ui.screens.report import ReportScreen
-from cams_tui.ui.screens.send_dialogs import ConfirmDialog
 from cams_tui.ui.screens.send_monitor import SendMonitorScreen
 from cams_tui.ui.send_state import SendState
 from tests.test_ui_send import finished, label_text, monitor_of, wait_for

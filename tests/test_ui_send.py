@@ -15,7 +15,8 @@ from textual.pilot import Pilot
 from cams_tui.api.endpoints import Placement
 from cams_tui.engine.journal import Journal
 from cams_tui.simulator import Faults, Simulator, SimulatorConfig
-from cams_tui.ui.screens.send_dialogs import ConfirmDialog, EntryDialog, FatalDialog, TypedCountDialog
+from cams_tui.ui.screens.dialogs import ConfirmDialog
+from cams_tui.ui.screens.send_dialogs import EntryDialog, FatalDialog, TypedCountDialog
 from cams_tui.ui.screens.send_monitor import SendMonitorScreen
 from cams_tui.ui.widgets.send_log import SendLog
 from tests.test_ui_send_helpers import HostApp, journal_counts, make_job, target
@@ -227,7 +228,9 @@ async def test_the_log_stays_bounded() -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         log = monitor_of(app).query_one(SendLog)
         log.max_entries = 1_000
-        entries = [LogEntry(1e9 + i, i, 1, "ok", 200, "OK", None, f"r{i}", "g", 1.0, 1) for i in range(2_500)]
+        entries = [
+            LogEntry("x", i, 1, "ok", 200, "OK", None, f"r{i}", "g", 1, 1.0, time=1e9 + i) for i in range(2_500)
+        ]
         for start in range(0, 2_500, 500):
             log.add_entries(entries[start : start + 500])
         await pilot.pause()

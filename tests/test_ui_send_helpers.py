@@ -14,6 +14,8 @@ from cams_tui.engine.journal import Journal
 from cams_tui.engine.planning import pack_batches, sender_item
 from cams_tui.simulator import DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET
 from cams_tui.simulator.demo_data import DEMO_SERVICE_ID, ORDER_SHIPPED
+from cams_tui.ui.campaign_draft import ComposeState
+from cams_tui.ui.connection import Connection
 from cams_tui.ui.engine_run import SendTarget
 from cams_tui.ui.screen_routes import ScreenRoutes
 
@@ -72,9 +74,14 @@ def journal_counts(data_dir: Path, job_id: str) -> tuple[dict[str, int], dict[st
 
 class HostApp(ScreenRoutes[None]):
     """An app that shows one screen, quitting through its ``confirm_quit`` as cams-tui does,
-    and opens the job screens as cams-tui does (the screens ask the app, never each other)."""
+    and opens the job screens as cams-tui does (the screens ask the app, never each other).
+
+    An :class:`~cams_tui.ui.app_access.AppHost` without a connection or a composition:
+    its screens are given the target they send to."""
 
     TITLE = "cams-tui"
+    connection: Connection | None = None
+    state: ComposeState | None = None
 
     def __init__(self, make_screen: Callable[[], Screen]) -> None:
         super().__init__()

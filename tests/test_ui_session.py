@@ -131,7 +131,7 @@ async def test_new_campaign_starts_over(tmp_path: Path, monkeypatch) -> None:
 async def test_ctrl_n_on_the_first_step_offers_a_new_campaign_once_something_is_composed(
     tmp_path: Path, monkeypatch
 ) -> None:
-    from cams_tui.ui.screens.send_dialogs import ConfirmDialog
+    from cams_tui.ui.screens.dialogs import ConfirmDialog
 
     app = demo_app(tmp_path, monkeypatch)
     async with app.run_test(size=(120, 36)) as pilot:
@@ -241,7 +241,7 @@ def _attempts(data_dir: Path, job_id: str) -> int:
 
 async def test_the_cancel_and_quit_dialogs_pause_at_once_and_keep_sending_resumes(tmp_path: Path) -> None:
     from cams_tui.simulator import Simulator, SimulatorConfig
-    from cams_tui.ui.screens.send_dialogs import ConfirmDialog
+    from cams_tui.ui.screens.dialogs import ConfirmDialog
     from cams_tui.ui.screens.send_monitor import SendMonitorScreen
     from tests.test_ui_send_helpers import HostApp, make_job, target
 
@@ -466,7 +466,7 @@ async def test_f1_shows_the_screens_keys_first_then_the_fields(tmp_path: Path, m
 
 
 async def test_a_rejected_line_shows_its_reason_first_and_whole(tmp_path: Path, monkeypatch) -> None:
-    from cams_tui.compose import Step
+    from cams_tui.ui.campaign_draft import Step
     from cams_tui.ui.screens.send_dialogs import InfoDialog
 
     app = demo_app(tmp_path, monkeypatch)

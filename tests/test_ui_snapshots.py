@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from cams_tui.compose import Step
+from cams_tui.ui.campaign_draft import Step
 from tests.test_ui_flow import demo_app, paste, pasted_list, settle
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 36), id="120x36")]

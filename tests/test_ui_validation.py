@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from cams_tui.compose import ComposeState, OptionsForm, Step, StepState
 from cams_tui.durations import parse_duration
+from cams_tui.ui.campaign_draft import ComposeState, OptionsForm, Step, StepState
 from tests.test_ui_flow import demo_app, paste, settle
 
 
@@ -94,7 +94,8 @@ async def test_out_of_range_ttl_is_shown_beside_the_field(tmp_path, monkeypatch)
 
 
 def test_counts_agree_with_their_nouns() -> None:
-    from cams_tui.compose import Estimate, counted
+    from cams_tui.ui.campaign_draft import Estimate
+    from cams_tui.wording import counted
 
     assert [counted(n, "batch", "batches") for n in (0, 1, 2, 1000)] == ["0 batches", "1 batch", "2 batches", "1,000 batches"]
     assert counted(1, "duplicate") == "1 duplicate"

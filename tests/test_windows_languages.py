@@ -429,8 +429,8 @@ def test_dry_run_says_how_many_go_now_and_when_the_rest_will(
 
 def test_the_tuis_send_takes_the_window_fields_and_the_list_languages(tmp_path: Path) -> None:
     from cams_tui.api.models import TemplateDetail, TemplateSummary
-    from cams_tui.compose import ComposeState, OptionsForm, create_job
     from cams_tui.simulator.demo_data import DEMO_SERVICE_ID, ORDER_SHIPPED, TEMPLATES, find_template
+    from cams_tui.ui.campaign_draft import ComposeState, OptionsForm, create_job
 
     template = find_template(ORDER_SHIPPED, "en")
     assert template is not None

@@ -19,18 +19,22 @@ from textual.binding import Binding
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
-from cams_tui.compose import ComposeState, Step, counted
 from cams_tui.errors import UserError
 from cams_tui.exit_codes import EXIT_INTERRUPTED
 from cams_tui.output_files import atomic_text_file
+from cams_tui.ui.campaign_draft import ComposeState, Step
 from cams_tui.ui.connection import Connection
 from cams_tui.ui.screen_routes import ScreenRoutes
 from cams_tui.ui.screens.compose import ComposeScreen
-from cams_tui.ui.screens.settings import SettingsScreen, offer_first_run
+from cams_tui.ui.screens.first_run import offer_first_run
+from cams_tui.ui.screens.settings import SettingsScreen
 from cams_tui.ui.steps.template import TemplateStep
 from cams_tui.ui.themes import demo_theme, install_themes, remember_theme
+from cams_tui.wording import counted
 
 if TYPE_CHECKING:
+    from cams_tui.config import RunContext
+    from cams_tui.ui.app_access import ComposeHost
     from cams_tui.ui.screens.compose import ComposeScreen
 
 
@@ -272,6 +276,15 @@ class CamsApp(ScreenRoutes[int]):
 
         await self.show_once(SettingsScreen, SettingsScreen)
 
+    async def switch_connection(self, context: RunContext) -> None:
+        """Send through another profile from now on: its rate for the composition, its
+        label in the header; the old connection (and its client) closes."""
+        old = self.connection
+        self.connection = Connection(context, demo=False)
+        self.state.rate = context.rate
+        self.sub_title = self.connection.label
+        await old.aclose()
+
     def start_job(self, job_id: str) -> None:
         """Hand a job, already in the journal, to the send monitor, which sends it."""
         self.state.job_id = job_id
@@ -432,3 +445,10 @@ class CamsApp(ScreenRoutes[int]):
         yield SystemCommand("Settings", "Theme and profiles (F4)", lambda: self.call_later(self.action_settings))
         yield SystemCommand("Help", "The keys that work here, and this step's help (F1)", self.action_toggle_help)
         yield from super().get_system_commands(screen)
+
+
+if TYPE_CHECKING:
+
+    def _is_a_compose_host(app: CamsApp) -> ComposeHost:
+        """Never called: mypy proves here that CamsApp is everything screens may ask of it."""
+        return app

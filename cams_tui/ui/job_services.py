@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cams_tui.api.client import CamsClient
+from cams_tui.delivery import Funnel, fetch_records, tally
 from cams_tui.engine.journal import BatchState, Journal
 from cams_tui.engine.reconcile import Reconciler, ReconcileSettings
 from cams_tui.export import export_to_file
@@ -24,12 +25,13 @@ from cams_tui.ui.log_entries import LogEntry
 if TYPE_CHECKING:
     from cams_tui.engine.journal import JobRecord
     from cams_tui.engine.reconcile import ReconcileReport, ReconcileSettings
+    from cams_tui.ui.campaign_draft import ComposeState
+    from cams_tui.ui.connection import Connection
 
 
-async def resolve_target(app: Any) -> SendTarget:
+async def resolve_target(connection: Connection) -> SendTarget:
     """The target of the running cams-tui app: its connection's account, rate and journal."""
 
-    connection = app.connection
     endpoint, credentials = await connection.target()
     profile = connection.context.profile
     return SendTarget(
@@ -37,7 +39,7 @@ async def resolve_target(app: Any) -> SendTarget:
         credentials=credentials,
         placement=profile.placement,
         rate=connection.rate,
-        data_dir=Path(app.data_dir),
+        data_dir=connection.data_dir,
         # The run looks its own unknowns up in the background, waiting out the grace period.
         lookup=ReconcileSettings(grace_s=profile.reconcile_grace_s, lookup_rate=profile.lookup_rate),
         limiter="process" if connection.demo else profile.limiter,
@@ -52,6 +54,35 @@ def read_job(data_dir: Path, job_id: str) -> tuple[JobRecord, list[str]]:
         job = journal.job(job_id)
         groups = [b.group_message_id for b in journal.batches(job_id, [BatchState.OK]) if b.group_message_id]
     return job, groups
+
+
+async def fetch_funnel(target: SendTarget, job_id: str, show: Callable[[Funnel], None]) -> Funnel:
+    """The delivery funnel of a job's accepted batches, from ListChatappMessage; ``show`` is
+    called with the funnel so far after each page. Raises :class:`CamsError` when CAMS refuses."""
+    job, groups = await asyncio.to_thread(read_job, target.data_dir, job_id)
+    accepted = job.counts.get("ok", 0)
+    records = []
+    # Built in a thread: creating the HTTP client loads the CA bundle, ~100 ms of CPU
+    # that would otherwise freeze the screen.
+    client = await asyncio.to_thread(CamsClient, target.credentials, target.endpoint, placement=target.placement)
+    # The account's lookup budget: the funnel's pages count with every other lookup.
+    limiter = target.lookup_limiter()
+    try:
+        async with client:
+            async for page in fetch_records(
+                client,
+                business_number=job.options.from_,
+                group_message_ids=groups,
+                cust_space_id=job.options.cust_space_id,
+                limiter=limiter,
+            ):
+                records.extend(page)
+                show(tally(records, accepted=accepted))
+    finally:
+        await limiter.aclose()
+    funnel = tally(records, accepted=accepted) if records else Funnel(accepted=accepted)
+    show(funnel)
+    return funnel
 
 
 def read_attempts(data_dir: Path, job_id: str, index: int) -> list[dict[str, Any]]:
@@ -82,7 +113,7 @@ def load_job_log(data_dir: Path, job_id: str) -> tuple[JobRecord, list[LogEntry]
     with Journal(data_dir) as journal:
         job = journal.job(job_id)
         entries = [
-            LogEntry.from_attempt(batch.index, batch.size, attempt)
+            LogEntry.from_attempt(job_id, batch.index, batch.size, attempt)
             for batch in journal.batches(job_id)
             for attempt in journal.attempts(job_id, batch.index)
         ]
@@ -101,10 +132,9 @@ def requeue(data_dir: Path, job_id: str, *, verified_not_sent: bool = False) -> 
     return recipients
 
 
-def template_name(app: object, code: str, language: str) -> str:
-    """The template's name when the account's templates have been listed, else its code
-    (the journal keeps the code, which is what CAMS needs)."""
-    state = getattr(app, "state", None)  # the compose state of cams-tui's app; absent in a bare host
+def template_name(state: ComposeState | None, code: str, language: str) -> str:
+    """The template's name when the account's templates have been listed in ``state``, else
+    its code (the journal keeps the code, which is what CAMS needs)."""
     return state.template_name(code, language) if state is not None else code
 
 

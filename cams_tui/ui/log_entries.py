@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 from cams_tui.engine.events import BatchEvent
@@ -30,59 +30,44 @@ def _shown(text: str | None) -> str | None:
     return escape_controls(text) if text else text
 
 
-@dataclass(frozen=True)
-class LogEntry:
-    """One request outcome as the log shows it."""
+# The answer's texts that come from CAMS (or a middlebox): shown with their control
+# characters made visible, never obeyed by the terminal.
+_UNTRUSTED_FIELDS = ("code", "message", "request_id", "group_message_id")
 
-    time: float
+
+@dataclass(frozen=True)
+class LogEntry(BatchEvent):
+    """One request outcome as the log shows it: the engine's :class:`BatchEvent` (its
+    fields are the entry's), with CAMS's texts made safe to show, and when it was known."""
+
+    time: float = field(kw_only=True)
     """When the outcome was known (UNIX time)."""
-    index: int
-    """The batch's index in its job."""
-    size: int
-    """Recipients in the batch."""
-    outcome: str
-    """``ok``, ``throttled``, ``not_sent``, ``fatal``, ``failed`` or ``unknown``."""
-    http_status: int | None
-    code: str | None
-    message: str | None
-    request_id: str | None
-    group_message_id: str | None
-    latency_ms: float | None
-    attempt: int
 
     @classmethod
     def from_event(cls, event: BatchEvent, at: float) -> LogEntry:
         """The entry of a sender's batch event received at ``at``."""
-        return cls(
-            time=at,
-            index=event.index,
-            size=event.size,
-            outcome=event.outcome,
-            http_status=event.http_status,
-            # What CAMS (or a middlebox) said, with its control characters shown, not obeyed.
-            code=_shown(event.code),
-            message=_shown(event.message),
-            request_id=_shown(event.request_id),
-            group_message_id=_shown(event.group_message_id),
-            latency_ms=event.latency_ms,
-            attempt=event.attempt,
-        )
+        values = {f.name: getattr(event, f.name) for f in fields(BatchEvent) if f.init}
+        values.update({name: _shown(values[name]) for name in _UNTRUSTED_FIELDS})
+        return cls(**values, time=at)
 
     @classmethod
-    def from_attempt(cls, index: int, size: int, attempt: Mapping[str, Any]) -> LogEntry:
-        """The entry of one journaled attempt (a row of ``Journal.attempts``)."""
-        return cls(
-            time=attempt.get("finished_at") or attempt["started_at"],
-            index=index,
-            size=size,
-            outcome=attempt.get("outcome") or "unknown",
-            http_status=attempt.get("http_status"),
-            code=_shown(attempt.get("code")),
-            message=_shown(attempt.get("message")),
-            request_id=_shown(attempt.get("request_id")),
-            group_message_id=_shown(attempt.get("group_message_id")),
-            latency_ms=attempt.get("latency_ms"),
-            attempt=attempt["attempt"],
+    def from_attempt(cls, job_id: str, index: int, size: int, attempt: Mapping[str, Any]) -> LogEntry:
+        """The entry of one journaled attempt (a row of ``Journal.attempts``) of batch ``index``."""
+        return cls.from_event(
+            BatchEvent(
+                job_id=job_id,
+                index=index,
+                size=size,
+                outcome=attempt.get("outcome") or "unknown",
+                http_status=attempt.get("http_status"),
+                code=attempt.get("code"),
+                message=attempt.get("message"),
+                request_id=attempt.get("request_id"),
+                group_message_id=attempt.get("group_message_id"),
+                attempt=attempt["attempt"],
+                latency_ms=attempt.get("latency_ms"),
+            ),
+            attempt.get("finished_at") or attempt["started_at"],
         )
 
     @property

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.message import Message
 
-from cams_tui.compose import Step
+from cams_tui.ui.campaign_draft import Step
 
 
 class StateChanged(Message):

@@ -30,6 +30,19 @@ from cams_tui.ui.log_entries import LogEntry
 SETTLED = ("ok", "failed", "unknown")
 SPARK_SAMPLES = 60
 """Calls-per-second samples kept for the sparkline (one per second of the run)."""
+PHASE_TEXT = {
+    "starting": "starting",
+    "scheduled": "scheduled",
+    "running": "sending",
+    "paused": "paused",
+    "stopping": "stopping: waiting for requests in flight",
+    "looking": "looking up unknown batches",
+    "done": "done",
+    "stopped": "stopped by an error (resumable)",
+    "interrupted": "cancelled (resumable)",
+    "failed-to-start": "could not start",
+}
+"""Each phase in the words of the monitor's title."""
 
 
 @dataclass
@@ -111,6 +124,17 @@ class SendState:
     def adapting(self) -> bool:
         """Whether the limiter is below its ceiling after throttling."""
         return self.limit > 0 and self.limit < self.ceiling - 1e-6
+
+    def phase_text(self) -> str:
+        """The phase in words; after a run that left batches unsettled, what to do about them."""
+        if self.phase != "done" or not self.unsettled:
+            return PHASE_TEXT.get(self.phase, self.phase)
+        left = []
+        if self.recipients["unknown"]:
+            left.append(f"{self.recipients['unknown']:,} unknown: L in Jobs (j) looks them up")
+        if self.not_sent_verified:
+            left.append(f"{self.not_sent_verified:,} verified not sent: S in Jobs (j) sends them")
+        return "ended, unsettled: " + "; ".join(left)
 
     def start_run(self) -> None:
         """A new run of the job begins (its first, or a resume)."""

@@ -31,8 +31,8 @@ from pathlib import Path
 
 from textual import events
 
-from cams_tui.compose import Step
 from cams_tui.recipients import IntakeOptions, read_recipients
+from cams_tui.ui.campaign_draft import Step
 from cams_tui.ui.launch import create_app
 
 PROBE_KEY = "f12"

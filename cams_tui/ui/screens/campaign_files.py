@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from textual import on
 from textual.app import ComposeResult
@@ -12,11 +12,12 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input
 
+from cams_tui.ui.app_access import ComposeHost, compose_host
 from cams_tui.ui.widgets.path_input import PathInput
 from cams_tui.ui.widgets.text import Static
 
 if TYPE_CHECKING:
-    from cams_tui.ui.app import CamsApp
+    pass
 
 
 class _CampaignDialog(ModalScreen[None]):
@@ -40,9 +41,9 @@ class _CampaignDialog(ModalScreen[None]):
             yield Static(self.HINT, id="campaign-problem", classes="hint")
 
     @property
-    def cams(self) -> CamsApp:
-        """The app, typed."""
-        return cast("CamsApp", self.app)
+    def cams(self) -> ComposeHost:
+        """The app, typed by what the compose flow uses of it."""
+        return compose_host(self)
 
     @on(Input.Submitted, "#campaign-path")
     def _submitted(self, event: Input.Submitted) -> None:

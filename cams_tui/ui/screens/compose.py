@@ -10,7 +10,8 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Header
 
-from cams_tui.compose import Step
+from cams_tui.ui.app_access import compose_host
+from cams_tui.ui.campaign_draft import Step
 from cams_tui.ui.messages import GoToStep, StateChanged
 from cams_tui.ui.steps.base import StepPane
 from cams_tui.ui.steps.template import TemplateStep
@@ -86,7 +87,7 @@ class ComposeScreen(Screen[None]):
         """Show ``step``'s pane and focus it."""
         previous = self.current
         self.current = step
-        state = self.app.state  # type: ignore[attr-defined]
+        state = compose_host(self).state
         state.visited.update((previous, step))
         pane = await self.ensure_pane(step)
         self.query_one(ContentSwitcher).current = PANE_IDS[step]
@@ -98,7 +99,7 @@ class ComposeScreen(Screen[None]):
 
     def refresh_state(self) -> None:
         """Show the compose state in the step list, breadcrumb and header."""
-        state = self.app.state  # type: ignore[attr-defined]
+        state = compose_host(self).state
         statuses = state.statuses()
         estimate = state.estimate()
         self.query_one(StepList).update_state(statuses, estimate)
@@ -123,16 +124,16 @@ class ComposeScreen(Screen[None]):
         new campaign instead."""
         if self.current is Step.TEMPLATE and self.has_composition():
             # For start-up time: dialogs load when first asked for.
-            from cams_tui.ui.screens.send_dialogs import ConfirmDialog
+            from cams_tui.ui.screens.dialogs import ConfirmDialog
 
-            sent = self.app.state.sent  # type: ignore[attr-defined]
+            sent = compose_host(self).state.sent
             what = "This campaign was sent; its job stays in Jobs (F2)." if sent is not None else (
                 "The list and values chosen so far are dropped (a saved campaign file is kept)."
             )
 
             async def answered(new: bool | None) -> None:
                 if new:
-                    await self.app.action_new_campaign()  # type: ignore[attr-defined]
+                    await compose_host(self).action_new_campaign()
                 else:
                     await self.go_to(Step.RECIPIENTS)
 
@@ -147,13 +148,13 @@ class ComposeScreen(Screen[None]):
     def has_composition(self) -> bool:
         """Whether there is more than a template choice (and its values) to start over
         from: a list, an opened campaign or a send."""
-        state = self.app.state  # type: ignore[attr-defined]
+        state = compose_host(self).state
         return bool(
             state.recipients_file
             or state.pasted.strip()
             or state.report is not None
             or state.sent is not None
-            or getattr(self.app, "campaign_path", None) is not None
+            or compose_host(self).campaign_path is not None
         )
 
     async def action_previous_step(self) -> None:

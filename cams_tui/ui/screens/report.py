@@ -33,6 +33,7 @@ from cams_tui.report import (
     write_report,
     write_retarget,
 )
+from cams_tui.ui.app_access import app_host, host_connection, journal_dir
 from cams_tui.ui.job_services import resolve_target
 from cams_tui.ui.widgets.footer import Footer
 from cams_tui.ui.widgets.text import Static
@@ -109,7 +110,7 @@ class ReportScreen(Screen[None]):
     @property
     def data_dir(self) -> Path:
         """The journal's folder."""
-        return self.target.data_dir if self.target is not None else Path(self.app.data_dir)  # type: ignore[attr-defined]
+        return journal_dir(self, self.target)
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=self._show_clock, icon="✉")
@@ -138,7 +139,7 @@ class ReportScreen(Screen[None]):
     async def action_fetch(self) -> None:
         """Fetch the statuses (going on after an interrupted fetch), then show the totals."""
 
-        connection = getattr(self.app, "connection", None)
+        connection = app_host(self).connection
         rate = connection.context.profile.lookup_rate if connection is not None else 5.0
         progress = self.query_one("#report-progress", Static)
         progress.update("Fetching the delivery statuses from CAMS…")
@@ -154,7 +155,7 @@ class ReportScreen(Screen[None]):
             loop.call_soon_threadsafe(progress.update, text)
 
         try:
-            target = self.target or await resolve_target(self.app)
+            target = self.target or await resolve_target(host_connection(self))
             summary = await asyncio.to_thread(fetch_statuses, target, self.job_id, rate, show)
         except _Left:
             return

@@ -1,4 +1,4 @@
-"""Dialogs of the send monitor and the jobs screen: confirm, fatal stop, line details, export."""
+"""Dialogs of the send monitor and the jobs screen: fatal stop, line details, export, typed counts."""
 
 from __future__ import annotations
 
@@ -17,10 +17,11 @@ from textual.widgets import Button, Input
 from cams_tui.demo import command
 from cams_tui.engine.events import DoneEvent
 from cams_tui.engine.limiters.factory import check_local_senders
+from cams_tui.ui.screens.dialogs import DIALOG_CSS
 from cams_tui.ui.widgets.send_log import LogEntry
 from cams_tui.ui.widgets.text import Label, Static
 
-_CSS = "send_dialogs.tcss"
+_CSS = DIALOG_CSS
 
 # What each outcome means for the operator, in plain words.
 OUTCOME_MEANING = {
@@ -36,43 +37,6 @@ OUTCOME_MEANING = {
 }
 
 
-class ConfirmDialog(ModalScreen[bool]):
-    """A yes/no question; dismisses with ``True`` when confirmed."""
-
-    CSS_PATH = _CSS
-    BINDINGS = [
-        Binding("escape", "answer(False)", "No", id="confirm-no"),
-        Binding("y", "answer(True)", "Yes", id="confirm-yes"),
-    ]
-
-    def __init__(self, title: str, body: str, *, yes: str = "Yes", no: str = "No", warning: bool = False) -> None:
-        super().__init__(classes="send-dialog")
-        self._title = title
-        self._body = body
-        self._yes = yes
-        self._no = no
-        self._warning = warning
-
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="-warning" if self._warning else ""):
-            yield Label(self._title, classes="title")
-            yield Static(self._body, classes="body")
-            with Horizontal(classes="buttons"):
-                yield Button(f"{self._yes} (y)", id="yes", variant="error" if self._warning else "primary")
-                yield Button(f"{self._no} (esc)", id="no")
-
-    def on_mount(self) -> None:
-        self.query_one("#no", Button).focus()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        self.dismiss(event.button.id == "yes")
-
-    def action_answer(self, answer: bool) -> None:
-        """Answer the question."""
-        self.dismiss(answer)
-
-
 class FatalDialog(ModalScreen[bool]):
     """The job stopped on a fatal error: what happened, what to do, and that it can be
     resumed. Dismisses with ``True`` to resume now."""
@@ -84,7 +48,7 @@ class FatalDialog(ModalScreen[bool]):
     ]
 
     def __init__(self, done: DoneEvent, *, demo: bool = False) -> None:
-        super().__init__(classes="send-dialog")
+        super().__init__(classes="modal-dialog")
         self.done = done
         """The end of the run that stopped."""
         self._demo = demo
@@ -135,7 +99,7 @@ class EntryDialog(ModalScreen[None]):
     BINDINGS = [Binding("escape,enter", "close", "Close", id="entry-close")]
 
     def __init__(self, entry: LogEntry, attempts: Sequence[Mapping[str, Any]] = ()) -> None:
-        super().__init__(classes="send-dialog")
+        super().__init__(classes="modal-dialog")
         self.entry = entry
         """The line shown."""
         self.attempts = list(attempts)
@@ -188,7 +152,7 @@ class ExportDialog(ModalScreen[tuple[str, Path] | None]):
     BINDINGS = [Binding("escape", "close", "Cancel", id="export-cancel")]
 
     def __init__(self, job_id: str, folder: Path) -> None:
-        super().__init__(classes="send-dialog")
+        super().__init__(classes="modal-dialog")
         self.job_id = job_id
         """The job to export."""
         self._folder = folder
@@ -232,7 +196,7 @@ class LocalLimiterDialog(ModalScreen[int | None]):
     BINDINGS = [Binding("escape", "close", "Keep waiting", id="local-cancel")]
 
     def __init__(self, reason: str, rate: float) -> None:
-        super().__init__(classes="send-dialog")
+        super().__init__(classes="modal-dialog")
         self._reason = reason
         self._rate = rate
 
@@ -286,7 +250,7 @@ class TypedCountDialog(ModalScreen[bool]):
     BINDINGS = [Binding("escape", "close", "Don't", id="typed-cancel")]
 
     def __init__(self, title: str, body: str, count: int, *, yes: str = "Send") -> None:
-        super().__init__(classes="send-dialog")
+        super().__init__(classes="modal-dialog")
         self._title = title
         self._body = body
         self.count = count
@@ -334,7 +298,7 @@ class InfoDialog(ModalScreen[None]):
     BINDINGS = [Binding("escape", "close", "Close", id="info-close")]
 
     def __init__(self, title: str, body: str) -> None:
-        super().__init__(classes="send-dialog")
+        super().__init__(classes="modal-dialog")
         self._title = title
         self._body = body
 

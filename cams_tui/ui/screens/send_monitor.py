@@ -25,18 +25,24 @@ from textual.screen import Screen
 from textual.widgets import Header
 from textual.worker import Worker, WorkerState
 
-from cams_tui.api.client import CamsClient
 from cams_tui.api.errors import CamsError
-from cams_tui.compose import counted
-from cams_tui.delivery import Funnel, fetch_records, tally
+from cams_tui.delivery import Funnel
 from cams_tui.demo import command
 from cams_tui.engine.events import BatchEvent, ProgressEvent, RateEvent
 from cams_tui.errors import UserError
+from cams_tui.ui.app_access import compose_state, host_connection, running_demo
 from cams_tui.ui.engine_run import BatchTally, EngineRun, SendTarget, Stamped
-from cams_tui.ui.job_services import load_job_log, read_attempts, read_job, resolve_target, template_name
+from cams_tui.ui.job_services import (
+    fetch_funnel,
+    load_job_log,
+    read_attempts,
+    read_job,
+    resolve_target,
+    template_name,
+)
 from cams_tui.ui.navigation import navigator
+from cams_tui.ui.screens.dialogs import ConfirmDialog
 from cams_tui.ui.screens.send_dialogs import (
-    ConfirmDialog,
     EntryDialog,
     FatalDialog,
     LocalLimiterDialog,
@@ -48,6 +54,7 @@ from cams_tui.ui.widgets.footer import Footer
 from cams_tui.ui.widgets.funnel import DeliveryFunnel
 from cams_tui.ui.widgets.send_log import FILTERS, SendLog
 from cams_tui.ui.widgets.text import Static
+from cams_tui.wording import counted
 
 if TYPE_CHECKING:
     from cams_tui.engine.journal import JobRecord
@@ -61,18 +68,6 @@ SENDING_FLUSH_S = 0.5
 """… while a run sends: each redraw holds the GIL for tens of milliseconds, time the
 engine's thread waits for at each of its wake-ups (a permit, an answer); two a second keep
 the counters live and cost the send next to nothing."""
-_PHASE_TEXT = {
-    "starting": "starting",
-    "scheduled": "scheduled",
-    "running": "sending",
-    "paused": "paused",
-    "stopping": "stopping: waiting for requests in flight",
-    "looking": "looking up unknown batches",
-    "done": "done",
-    "stopped": "stopped by an error (resumable)",
-    "interrupted": "cancelled (resumable)",
-    "failed-to-start": "could not start",
-}
 
 
 class SendMonitorScreen(Screen[None]):
@@ -157,7 +152,7 @@ class SendMonitorScreen(Screen[None]):
             return
         try:
             if self.target is None:
-                self.target = await resolve_target(self.app)
+                self.target = await resolve_target(host_connection(self))
             job, _ = await asyncio.to_thread(read_job, self.target.data_dir, self.job_id)
             self.job = job
         except Exception as exc:  # noqa: BLE001 - shown to the operator
@@ -245,7 +240,7 @@ class SendMonitorScreen(Screen[None]):
         if done.state == "stopped" and self._fatal_shown is not done:
             self._fatal_shown = done
 
-            demo = bool(getattr(getattr(self.app, "connection", None), "demo", False))
+            demo = running_demo(self)
             self.app.push_screen(FatalDialog(done, demo=demo), self._after_fatal)
         elif done.state == "done":
             verified = (
@@ -270,16 +265,9 @@ class SendMonitorScreen(Screen[None]):
         job = self.job
         what = f"Job {self.job_id}"
         if job is not None:
-            name = template_name(self.app, job.options.template_code, job.options.language)
+            name = template_name(compose_state(self), job.options.template_code, job.options.language)
             what += f" · {name} {job.options.language} · {counted(job.recipients, 'recipient')}"
-        phase = _PHASE_TEXT.get(self.state.phase, self.state.phase)
-        if self.state.phase == "done" and self.state.unsettled:
-            left = []
-            if self.state.recipients["unknown"]:
-                left.append(f"{self.state.recipients['unknown']:,} unknown: L in Jobs (j) looks them up")
-            if self.state.not_sent_verified:
-                left.append(f"{self.state.not_sent_verified:,} verified not sent: S in Jobs (j) sends them")
-            phase = "ended, unsettled: " + "; ".join(left)
+        phase = self.state.phase_text()
         canary = f" · {self.state.canary}" if self.state.canary else ""
         lookup = f" · {self.state.lookup}" if self.state.lookup else ""
         scheduled = f" · {self.state.scheduled}" if self.state.scheduled else ""
@@ -379,8 +367,7 @@ class SendMonitorScreen(Screen[None]):
     def _command(self, verb: str) -> str:
         """``cams-tui VERB JOB_ID`` as the operator types it (``--demo`` for a demo job)."""
 
-        connection = getattr(self.app, "connection", None)
-        return command(f"{verb} {self.job_id}", demo=bool(getattr(connection, "demo", False)))
+        return command(f"{verb} {self.job_id}", demo=running_demo(self))
 
     def action_resume_job(self) -> None:
         """Send what is left of the job (after a cancel or a fatal error), once its count
@@ -499,29 +486,13 @@ class SendMonitorScreen(Screen[None]):
         if target is None:
             return
         widget.note = "Fetching delivery status from ListChatappMessage…"
-        job, groups = await asyncio.to_thread(read_job, target.data_dir, self.job_id)
-        accepted = job.counts.get("ok", 0)
-        records = []
-        # Built in a thread: creating the HTTP client loads the CA bundle, ~100 ms of CPU
-        # that would otherwise freeze the screen.
-        client = await asyncio.to_thread(CamsClient, target.credentials, target.endpoint, placement=target.placement)
-        # The account's lookup budget: the funnel's pages count with every other lookup.
-        limiter = target.lookup_limiter()
+
+        def show(funnel: Funnel) -> None:
+            widget.funnel = funnel
+
         try:
-            async with client:
-                async for page in fetch_records(
-                    client,
-                    business_number=job.options.from_,
-                    group_message_ids=groups,
-                    cust_space_id=job.options.cust_space_id,
-                    limiter=limiter,
-                ):
-                    records.extend(page)
-                    widget.funnel = tally(records, accepted=accepted)
+            await fetch_funnel(target, self.job_id, show)
         except CamsError as exc:
             widget.note = f"Could not fetch delivery status: {exc}" + (f" — {exc.advice}" if exc.advice else "")
             return
-        finally:
-            await limiter.aclose()
-        widget.funnel = tally(records, accepted=accepted) if records else Funnel(accepted=accepted)
         widget.note = "Refresh with d: statuses move Sent → Delivered → Read over minutes."

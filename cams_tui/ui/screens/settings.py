@@ -1,4 +1,4 @@
-"""Settings: the profiles of config.toml (add, edit, switch), their connection check, and the first-run offer.
+"""Settings: the profiles of config.toml (add, edit, switch) and their connection check.
 
 Every action has a key, a button and a command-palette entry. Secrets typed here go only
 into config.toml (mode 0600), and only after the user confirms a warning; a stored secret is
@@ -15,16 +15,16 @@ from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import on, work
-from textual.app import App, ComposeResult
+from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.widgets import Button, Input, OptionList, Select
 from textual.widgets.option_list import Option
 
 from cams_tui import paths
-from cams_tui.api.endpoints import DEFAULT_REGION, Placement, endpoint_for_region
+from cams_tui.api.endpoints import DEFAULT_REGION
 from cams_tui.config import (
     ConfigError,
     Profile,
@@ -35,9 +35,11 @@ from cams_tui.config import (
 )
 from cams_tui.engine.limiters.factory import describe_limiter
 from cams_tui.tables import TableError
-from cams_tui.ui.connection import Connection
+from cams_tui.ui.app_access import app_host, compose_host_if_any, running_demo
+from cams_tui.ui.screens.dialogs import ConfirmDialog
+from cams_tui.ui.screens.settings_form import FIELD_OF_KEY, profile_form
 from cams_tui.ui.widgets.footer import Footer
-from cams_tui.ui.widgets.text import Label, Static
+from cams_tui.ui.widgets.text import Static
 
 if TYPE_CHECKING:
     from cams_tui.doctor import Check
@@ -45,128 +47,12 @@ if TYPE_CHECKING:
 NEW_PROFILE = "\0new"
 """The option id of the "new profile" entry (no profile name can hold a NUL)."""
 
-_SOURCES: list[tuple[str, str]] = [
-    ("environment: ALIBABA_CLOUD_ACCESS_KEY_ID / _SECRET / _SECURITY_TOKEN", "env"),
-    ("aliyun CLI profile in ~/.aliyun/config.json (AK or StsToken)", "aliyun"),
-    ("stored in config.toml (mode 0600; not recommended)", "stored"),
-]
-_PLACEMENTS: list[tuple[str, str]] = [
-    ("body: full 1,000-recipient batches", Placement.BODY.value),
-    ("query: the SDK's wire format (smaller batches)", Placement.QUERY.value),
-]
-# Form field ids by the config key they edit, to point at the field pydantic complains about.
-_FIELD_OF_KEY = {
-    "region": "region",
-    "endpoint": "endpoint",
-    "placement": "placement",
-    "from": "sender",
-    "cust_space_id": "cust-space",
-    "rate": "rate",
-    "limiter": "limiter",
-    "account": "account",
-    "default_region": "default-region",
-    "theme": "theme",
-    "source": "source",
-    "aliyun_profile": "aliyun-profile",
-    "access_key_id": "key-id",
-    "access_key_secret": "key-secret",
-    "security_token": "sts-token",
-}
-
-
-def _shown(path: Path) -> str:
+def shown_path(path: Path) -> str:
     """A path as a person reads it: the home folder as ``~``."""
     try:
         return "~/" + str(path.relative_to(Path.home()))
     except ValueError:
         return str(path)
-
-
-class ConfirmDialog(ModalScreen[bool]):
-    """A yes/no question with the risk spelled out; ``y``/``n`` or the buttons answer it."""
-
-    CSS_PATH = "settings.tcss"
-    BINDINGS = [
-        Binding("y", "answer(True)", "Yes", id="confirm-yes"),
-        Binding("n,escape", "answer(False)", "No", id="confirm-no"),
-    ]
-
-    def __init__(self, title: str, body: str, yes: str) -> None:
-        super().__init__(classes="dialog")
-        self._title = title
-        self._body = body
-        self._yes = yes
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Label(self._title, classes="title")
-            yield Static(self._body, classes="body")
-            with Horizontal(classes="buttons"):
-                yield Button(f"{self._yes} (y)", variant="warning", id="yes")
-                yield Button("Cancel (n)", id="no")
-
-    def on_mount(self) -> None:
-        self.query_one("#no", Button).focus()  # the safe answer is the default
-
-    @on(Button.Pressed)
-    def _pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(event.button.id == "yes")
-
-    def action_answer(self, answer: bool) -> None:
-        """Close with ``answer``."""
-        self.dismiss(answer)
-
-
-class FirstRunDialog(ModalScreen[str]):
-    """Shown when no account is configured: try the demo, or set up an account.
-
-    Dismisses with ``"demo"`` or ``"setup"``.
-    """
-
-    CSS_PATH = "settings.tcss"
-    BINDINGS = [
-        Binding("d,escape", "choose('demo')", "Try the demo", id="first-run-demo"),
-        Binding("s", "choose('setup')", "Set up an account", id="first-run-setup"),
-    ]
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Label("Welcome to cams-tui", classes="title")
-            yield Static(
-                "No AccessKey was found: no ALIBABA_CLOUD_ACCESS_KEY_ID in the environment, "
-                f"and no profile in {_shown(paths.config_path())} names another source.\n\n"
-                "Try the demo: everything works against a built-in CAMS simulator; nothing is sent.\n"
-                "Set up an account: add a profile (region, Service ID, CustSpaceId, where the AccessKey "
-                "comes from) and check the connection. The Service ID and the CustSpaceId (a space or "
-                "instance ID) are shown in the CAMS console under Channel Management.",
-                classes="body",
-            )
-            with Horizontal(classes="buttons"):
-                yield Button("Try the demo (d)", variant="primary", id="demo")
-                yield Button("Set up an account (s)", id="setup")
-
-    def __init__(self) -> None:
-        super().__init__(classes="dialog")
-
-    @on(Button.Pressed)
-    def _pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(event.button.id or "demo")
-
-    def action_choose(self, choice: str) -> None:
-        """Close with ``choice``."""
-        self.dismiss(choice)
-
-
-def offer_first_run(app: object) -> None:
-    """Push :class:`FirstRunDialog` on ``app``; "set up an account" opens settings on a new profile."""
-
-    assert isinstance(app, App)
-
-    def chosen(choice: str | None) -> None:
-        if choice == "setup":
-            app.push_screen(SettingsScreen(start_new=True))
-
-    app.push_screen(FirstRunDialog(), chosen)
 
 
 class SettingsCommands(Provider):
@@ -229,83 +115,11 @@ class SettingsScreen(Screen[None]):
                 yield OptionList(id="profiles")
                 yield Static("", id="config-file")
             with VerticalScroll(id="profile-form"):
-                yield from self._field("Name", Input(id="name", placeholder="e.g. work"))
-                yield from self._field("Region", Input(id="region", placeholder=DEFAULT_REGION))
-                yield from self._field(
-                    "Endpoint", Input(id="endpoint", placeholder=f"blank: {endpoint_for_region(DEFAULT_REGION)}")
-                )
-                yield from self._field("Placement", Select(_PLACEMENTS, id="placement", allow_blank=False))
-                yield from self._field("Service ID", Input(id="sender", placeholder="Viber Service ID (From)"))
-                yield from self._field(
-                    "CustSpaceId",
-                    Input(
-                        id="cust-space",
-                        placeholder="CAMS console › Channel Management",
-                        tooltip=(
-                            "The space ID of an ISV sub-customer, or the instance ID of a direct customer, "
-                            "as the CAMS console shows it under Channel Management. The Service ID list, "
-                            "lookups of unknown batches, the canary and the delivery funnel need it."
-                        ),
-                    ),
-                )
-                yield from self._field("Rate", Input(id="rate", placeholder="10 calls/s", type="number"))
-                region = Input(id="default-region", placeholder="e.g. PH", max_length=2)
-                yield from self._field("Default region", region)
-                yield from self._field(
-                    "Limiter",
-                    Input(
-                        id="limiter",
-                        placeholder="host",
-                        tooltip=(
-                            "Who shares the account's rate budget: host (every cams-tui of this machine), "
-                            "redis://host:6379/0 (every machine using that Redis) or process (this one alone). "
-                            "A saved Redis password is not shown: leave the URL as shown to keep it."
-                        ),
-                    ),
-                )
-                yield from self._field(
-                    "Account",
-                    Input(
-                        id="account",
-                        placeholder="blank: the AccessKey ID",
-                        tooltip="The budget's name: give profiles with AccessKeys of one account the same name.",
-                    ),
-                )
-                yield from self._field("Theme", Select([], id="theme", prompt="the app's default"))
-                yield from self._field("AccessKey from", Select(_SOURCES, id="source", allow_blank=False))
-                yield from self._field(
-                    "aliyun profile",
-                    Input(id="aliyun-profile", placeholder="blank: the CLI's current profile"),
-                    group="aliyun-only",
-                )
-                yield Static(
-                    "⚠ The AccessKey secret will be written into config.toml (mode 0600, readable by you only). "
-                    "Prefer the environment or an aliyun CLI profile on shared machines.",
-                    id="stored-warning",
-                    classes="stored-only",
-                )
-                yield from self._field("AccessKey ID", Input(id="key-id"), group="stored-only")
-                yield from self._field("AccessKey secret", Input(id="key-secret", password=True), group="stored-only")
-                yield from self._field(
-                    "STS token", Input(id="sts-token", password=True, placeholder="optional"), group="stored-only"
-                )
-                yield Static("", id="form-error")
-                with Horizontal(id="form-buttons"):
-                    yield Button("Save ^s", id="save", variant="primary", compact=True)
-                    yield Button("Use ^r", id="use", compact=True)
-                    yield Button("Check ^t", id="check", compact=True)
-                    yield Button("New ^n", id="new", compact=True)
+                yield from profile_form()
         yield VerticalScroll(
             Static("Check connection (ctrl+t) runs the doctor's checks; nothing is sent.", classes="hint"), id="checks"
         )
         yield Footer()
-
-    @staticmethod
-    def _field(label: str, widget: Input | Select[str], group: str = "") -> ComposeResult:
-        widget.compact = True  # one line per field: the whole form fits in 80×24
-        with Horizontal(classes=f"field {group}".strip()):
-            yield Label(label, classes="field-label")
-            yield widget
 
     def on_mount(self) -> None:
         self.query_one("#theme", Select).set_options((name, name) for name in sorted(self.app.available_themes))
@@ -320,8 +134,8 @@ class SettingsScreen(Screen[None]):
     # ------------------------------------------------------------------ helpers
 
     def _profile_in_use(self) -> str | None:
-        connection = getattr(self.app, "connection", None)
-        if connection is None or getattr(connection, "demo", False):
+        connection = app_host(self).connection
+        if connection is None or connection.demo:
             return None
         return connection.context.profile_name
 
@@ -345,11 +159,11 @@ class SettingsScreen(Screen[None]):
         profiles = self.query_one("#profiles", OptionList)
         profiles.clear_options()
         profiles.add_options(options)
-        demo = getattr(getattr(self.app, "connection", None), "demo", False)
+        demo = running_demo(self)
         self.query_one("#settings-title", Static).update(
             "Settings · profiles" + ("   (running the demo on the built-in simulator)" if demo else "")
         )
-        self.query_one("#config-file", Static).update(f"config: {_shown(self.config_path)}")
+        self.query_one("#config-file", Static).update(f"config: {shown_path(self.config_path)}")
 
     def _show_profile(self, name: str | None) -> None:
         """Fill the form with profile ``name`` (``None``: a new profile with defaults)."""
@@ -446,7 +260,7 @@ class SettingsScreen(Screen[None]):
         except TableError as exc:
             where, message = exc.problems[0]
             key = where[-1] if where else ""
-            self._error(f"{key or 'profile'}: {message}", _FIELD_OF_KEY.get(key))
+            self._error(f"{key or 'profile'}: {message}", FIELD_OF_KEY.get(key))
             return None
         return name, profile
 
@@ -510,7 +324,9 @@ class SettingsScreen(Screen[None]):
                     f"It will be written into {self.config_path} with mode 0600 (only your user can read it). "
                     "Anyone with your account or a backup of that file can then use the key. "
                     "Environment variables or an aliyun CLI profile keep it out of this file.",
-                    "Store it",
+                    yes="Store it",
+                    no="Cancel",
+                    warning=True,
                 ),
                 lambda yes: (
                     self._commit(name, profile) if yes else self._error("Not saved: the secret was not stored.")
@@ -551,15 +367,9 @@ class SettingsScreen(Screen[None]):
             return
         if not self._write(replace(self.settings, default_profile=name)):
             return
-        connection = getattr(self.app, "connection", None)
-        if connection is not None:
-            old = connection
-            self.app.connection = Connection(context, demo=False)  # type: ignore[attr-defined]
-            state = getattr(self.app, "state", None)
-            if state is not None:
-                state.rate = context.rate
-            self.app.sub_title = self.app.connection.label  # type: ignore[attr-defined]
-            await old.aclose()
+        host = compose_host_if_any(self)
+        if host is not None:
+            await host.switch_connection(context)
         if context.profile.theme and context.profile.theme in self.app.available_themes:
             self.app.theme = context.profile.theme
         self._reload()

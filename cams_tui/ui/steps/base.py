@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import ClassVar
 
 from textual.app import SystemCommand
 from textual.containers import Vertical
 
-from cams_tui.compose import ComposeState, Step
+from cams_tui.ui.app_access import ComposeHost, compose_host
+from cams_tui.ui.campaign_draft import ComposeState, Step
 from cams_tui.ui.messages import StateChanged
-
-if TYPE_CHECKING:
-    from cams_tui.ui.app import CamsApp
 
 
 class StepPane(Vertical):
@@ -22,9 +20,9 @@ class StepPane(Vertical):
     """Which step this pane is."""
 
     @property
-    def cams(self) -> CamsApp:
-        """The app, typed (a cast only: importing CamsApp here would close an import cycle)."""
-        return cast("CamsApp", self.app)
+    def cams(self) -> ComposeHost:
+        """The app, typed by what the compose flow uses of it."""
+        return compose_host(self)
 
     @property
     def state(self) -> ComposeState:

@@ -9,14 +9,14 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Input, Select
 
-from cams_tui.compose import (
+from cams_tui.durations import format_duration
+from cams_tui.ui.campaign_draft import (
     FALLBACK_DURATION_RANGE_TEXT,
     FALLBACK_RULES,
     LABELS,
     TTL_RANGE_TEXT,
     OptionsForm,
     Step,
-    format_duration,
 )
 from cams_tui.ui.steps.base import StepPane
 from cams_tui.ui.widgets.text import Label, Static

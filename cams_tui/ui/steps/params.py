@@ -12,7 +12,7 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.widgets import DataTable, Input
 
-from cams_tui.compose import ParamSource, Step
+from cams_tui.ui.campaign_draft import ParamSource, Step
 from cams_tui.ui.steps.base import StepPane, explain
 from cams_tui.ui.widgets.template_preview import TemplatePreview
 from cams_tui.ui.widgets.text import Static

@@ -18,9 +18,9 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Input, ProgressBar, TextArea
 from textual.worker import get_current_worker
 
-from cams_tui.compose import Step, counted
 from cams_tui.recipients import IntakeOptions, read_recipients_text
 from cams_tui.recipients.background import IntakeCancelled, prestart, read_in_process
+from cams_tui.ui.campaign_draft import Step
 from cams_tui.ui.collector import LARGE_REPORT, freeze_survivors
 from cams_tui.ui.screens.file_picker import FilePickerDialog
 from cams_tui.ui.screens.send_dialogs import InfoDialog
@@ -29,6 +29,7 @@ from cams_tui.ui.widgets.paste_area import PasteArea, is_large, summary_of
 from cams_tui.ui.widgets.path_input import PathInput
 from cams_tui.ui.widgets.text import Label, Static
 from cams_tui.untrusted import escape_controls
+from cams_tui.wording import counted
 
 # Rejected lines shown in the table: a DataTable of every line of a huge file would block the UI.
 MAX_REJECTED_ROWS = 500

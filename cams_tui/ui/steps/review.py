@@ -16,13 +16,14 @@ from textual.content import Content
 from textual.widgets import Button, Input
 
 from cams_tui.api.models import SendMessageRequest
-from cams_tui.compose import ParamRow, Step, TrialSend, counted, create_job
 from cams_tui.durations import format_duration
 from cams_tui.engine.canary import CanaryError, canary_size
 from cams_tui.engine.repeats import find_repeats
 from cams_tui.recipients import IntakeOptions, read_recipients_text
+from cams_tui.ui.campaign_draft import Estimate, OptionsForm, ParamRow, Step, TrialSend, create_job
 from cams_tui.ui.steps.base import StepPane, explain
 from cams_tui.ui.widgets.text import Label, Static
+from cams_tui.wording import counted
 
 if TYPE_CHECKING:
     from cams_tui.engine.repeats import RepeatReport
@@ -94,6 +95,35 @@ nothing blocks the send.
             return  # mounted but not composed yet: shown once it is
         state = self.state
         estimate = state.estimate()
+        parts: list[tuple[str, str] | str] = []
+        for label, value in self._summary_rows(estimate):
+            parts += [(f"{label:<11}", "$text-muted"), value, "\n"]
+        problems = state.blocking_problems()
+        canary_problem = self._canary_problem()
+        if canary_problem:
+            problems.append(canary_problem)
+        parts.append("\n")
+        parts += self._verdict_parts(problems)
+        self.query_one("#review-summary", Static).update(Content.assemble(*parts))
+        if self._result_for != state.fingerprint():
+            self.query_one("#review-send-result", Static).update("")
+        if self._repeats_for != state.fingerprint() and not problems and not state.sent_current:
+            self._check_repeats()
+
+        result = self.query_one("#review-test-result", Static)
+        trial = state.test_send
+        if trial is None:
+            result.update("No test send yet (ctrl+t).")
+        else:
+            result.update(
+                Content.styled(("✓ " if trial.ok else "✗ ") + trial.text, "$success" if trial.ok else "$error")
+            )
+        self.query_one("#review-confirm-label", Label).update(f"Type {estimate.recipients} to send")
+        self._update_send_button()
+
+    def _summary_rows(self, estimate: Estimate) -> list[tuple[str, str]]:
+        """Review's ``(label, value)`` lines: what is sent, to whom, how, and in which groups."""
+        state = self.state
         rows: list[tuple[str, str]] = []
         template = state.template
         rows.append(
@@ -123,71 +153,30 @@ nothing blocks the send.
                 ", ".join(f"{row.name}={_shown(row, state.recipient_count)}" for row in state.param_rows()) or "none",
             )
         )
-        options = state.options
-        fallback = "none"
-        if options.fallback_id or options.fallback_rule:
-            wait = options.seconds("fallback_duration")
-            fallback = f"{options.fallback_rule or 'default rule'}, policy {options.fallback_id or '—'}"
-            fallback += f", after {format_duration(wait)}" if wait else ""
-        rows.append(("Fallback", fallback))
-        ttl = options.seconds("ttl")
-        extras = [f"TTL {format_duration(ttl)}" if ttl else "TTL default"]
-        extras += [
-            f"{name} {value}"
-            for name, value in (
-                ("label", options.label),
-                ("tag", options.tag),
-                ("task", options.task_id),
-                ("space", options.cust_space_id),
-            )
-            if value
-        ]
-        rows.append(("Delivery", " · ".join(extras)))
+        rows += _option_rows(state.options)
         if state.canary:
             rows.append(("Canary", f"first {state.canary} recipients alone; the rest only if few of them fail"))
-        rows += self._group_rows()
-        repeats = self._repeats if self._repeats_for == state.fingerprint() else None
-        parts: list[tuple[str, str] | str] = []
-        for label, value in rows:
-            parts += [(f"{label:<11}", "$text-muted"), value, "\n"]
-        problems = state.blocking_problems()
-        canary_problem = self._canary_problem()
-        if canary_problem:
-            problems.append(canary_problem)
-        parts.append("\n")
+        return rows + self._group_rows()
+
+    def _verdict_parts(self, problems: list[str]) -> list[tuple[str, str] | str]:
+        """The summary's last lines: sent already, or what stops the send (and a repeat warning), or ready."""
+        state = self.state
         sent = state.sent
         if sent is not None and state.sent_current:
             when = time.strftime("%H:%M", time.localtime(sent.at))
-            parts.append(
-                (f"✓ Sent at {when} as job {sent.job_id} ({counted(sent.recipients, 'recipient')}).\n", "$success")
-            )
-            parts.append(
+            return [
+                (f"✓ Sent at {when} as job {sent.job_id} ({counted(sent.recipients, 'recipient')}).\n", "$success"),
                 "To send again, change the list, the template or a value, or start over with "
-                "New campaign (ctrl+p). The job's progress is in Jobs (F2)."
-            )
-        else:
-            if repeats is not None and repeats.repeats:
-                parts.append((f"! {repeats.describe()}.\n", "$warning"))
-            for problem in problems:
-                parts.append((f"✗ {problem}\n", "$error"))
-            if not problems:
-                parts.append(("✓ Ready to send.", "$success"))
-        self.query_one("#review-summary", Static).update(Content.assemble(*parts))
-        if self._result_for != state.fingerprint():
-            self.query_one("#review-send-result", Static).update("")
-        if self._repeats_for != state.fingerprint() and not problems and not state.sent_current:
-            self._check_repeats()
-
-        result = self.query_one("#review-test-result", Static)
-        trial = state.test_send
-        if trial is None:
-            result.update("No test send yet (ctrl+t).")
-        else:
-            result.update(
-                Content.styled(("✓ " if trial.ok else "✗ ") + trial.text, "$success" if trial.ok else "$error")
-            )
-        self.query_one("#review-confirm-label", Label).update(f"Type {estimate.recipients} to send")
-        self._update_send_button()
+                "New campaign (ctrl+p). The job's progress is in Jobs (F2).",
+            ]
+        parts: list[tuple[str, str] | str] = []
+        repeats = self._repeats if self._repeats_for == state.fingerprint() else None
+        if repeats is not None and repeats.repeats:
+            parts.append((f"! {repeats.describe()}.\n", "$warning"))
+        parts += [(f"✗ {problem}\n", "$error") for problem in problems]
+        if not problems:
+            parts.append(("✓ Ready to send.", "$success"))
+        return parts
 
     def _group_rows(self) -> list[tuple[str, str]]:
         """Review's lines for a send split per language or per delivery window."""
@@ -428,6 +417,28 @@ def canary_spec_ok(text: str) -> bool:
     if text.endswith("%"):
         return 0 < value <= 100
     return number.isdigit() and value > 0
+
+
+def _option_rows(options: OptionsForm) -> list[tuple[str, str]]:
+    """Review's lines for the fallback SMS and the delivery options."""
+    fallback = "none"
+    if options.fallback_id or options.fallback_rule:
+        wait = options.seconds("fallback_duration")
+        fallback = f"{options.fallback_rule or 'default rule'}, policy {options.fallback_id or '—'}"
+        fallback += f", after {format_duration(wait)}" if wait else ""
+    ttl = options.seconds("ttl")
+    extras = [f"TTL {format_duration(ttl)}" if ttl else "TTL default"]
+    extras += [
+        f"{name} {value}"
+        for name, value in (
+            ("label", options.label),
+            ("tag", options.tag),
+            ("task", options.task_id),
+            ("space", options.cust_space_id),
+        )
+        if value
+    ]
+    return [("Fallback", fallback), ("Delivery", " · ".join(extras))]
 
 
 def _shown(row: ParamRow, recipients: int) -> str:

@@ -14,7 +14,8 @@ from textual.containers import Horizontal
 from textual.content import Content
 from textual.widgets import DataTable, Input, Select
 
-from cams_tui.compose import APPROVED_STATUSES, Step
+from cams_tui.templates import APPROVED_STATUSES
+from cams_tui.ui.campaign_draft import Step
 from cams_tui.ui.steps.base import StepPane, explain
 from cams_tui.ui.widgets.template_preview import TemplatePreview
 from cams_tui.ui.widgets.text import Label, Static

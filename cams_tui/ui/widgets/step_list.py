@@ -10,9 +10,10 @@ from textual.content import Content
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from cams_tui.compose import Estimate, Step, StepState, StepStatus, counted
 from cams_tui.durations import format_duration
+from cams_tui.ui.campaign_draft import Estimate, Step, StepState, StepStatus
 from cams_tui.ui.messages import GoToStep
+from cams_tui.wording import counted
 
 MARKS = {StepState.DONE: "✓", StepState.ATTENTION: "!", StepState.TODO: "·"}
 STYLES = {StepState.DONE: "bold $success", StepState.ATTENTION: "bold $warning", StepState.TODO: "$text-muted"}

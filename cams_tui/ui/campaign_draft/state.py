@@ -1,268 +1,35 @@
-"""The compose flow's state and the pure rules about it, with no UI.
-
-The TUI keeps one :class:`ComposeState` for the send being prepared: the chosen template, the
-sender, the recipients report, the params and the options. Everything that can be decided
-without a screen lives here: which steps are done or need attention (and why), what the
-options' fields mean and whether they are valid, where each variable's value comes from, how
-many batches the send takes and how long at the profile's rate, and the :class:`Campaign` the
-state stands for.
-"""
+"""The one :class:`ComposeState` of the send being prepared, and the rules about it."""
 
 from __future__ import annotations
 
-import enum
 import math
-from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING
 
 from cams_tui.api.limits import (
-    FALLBACK_DURATION_RANGE,
     MAX_RECIPIENTS_PER_REQUEST,
-    TTL_RANGE,
 )
-from cams_tui.durations import format_duration, parse_duration
 from cams_tui.templates import APPROVED_STATUSES, template_variables
-from cams_tui.wording import counted
+from cams_tui.ui.campaign_draft.options_form import OptionsForm
+from cams_tui.ui.campaign_draft.params import (
+    MAX_PARAM_VALUE_CHARS,
+    ParamRow,
+    ParamSource,
+    RecipientRow,
+    RecipientsReport,
+    is_set,
+)
+from cams_tui.ui.campaign_draft.steps import Estimate, Step, StepState, StepStatus
 
 # The models and the campaign (pydantic) are imported where used, so the TUI's first frame
 # does not wait for them.
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from cams_tui.api.client import Placement
     from cams_tui.api.models import TemplateDetail, TemplateSummary, ViberService
     from cams_tui.campaign import Campaign
     from cams_tui.engine.grouping import GroupSummary, Targeting
-    from cams_tui.schedule import DeliveryWindow, ScheduleOptions
-
-FALLBACK_RULES: dict[str, str] = {
-    "undelivered": "SMS when Viber does not deliver within the fallback duration",
-    "sentFailed": "SMS also when the send fails, e.g. the template parameters fail verification",
-}
-LABELS: dict[str, str] = {
-    "promotion": "marketing content (Viber may charge and filter it as promotional)",
-    "transaction": "a transactional notice the recipient expects",
-}
-
-
-class StepState(str, enum.Enum):
-    """Where a step of the flow stands."""
-
-    TODO = "todo"
-    ATTENTION = "attention"
-    DONE = "done"
-
-
-class Step(int, enum.Enum):
-    """The steps of the compose flow, in order."""
-
-    TEMPLATE = 1
-    RECIPIENTS = 2
-    PARAMS = 3
-    OPTIONS = 4
-    REVIEW = 5
-
-    @property
-    def title(self) -> str:
-        """The step's name as shown."""
-        return self.name.capitalize()
-
-
-@dataclass(frozen=True)
-class StepStatus:
-    """A step's state and, when it needs attention, why."""
-
-    step: Step
-    state: StepState
-    reason: str = ""
-
-
-class RecipientRow(Protocol):
-    """One accepted recipient of a report."""
-
-    to: str
-    params: Mapping[str, str]
-    line: int
-
-
-class RecipientsReport(Protocol):
-    """What the recipients intake reports (``cams_tui.recipients``)."""
-
-    recipients: Sequence[RecipientRow]
-    rejected: Sequence[Any]
-    rejected_count: int
-    duplicate_count: int
-    suppressed_count: int
-    per_country: Mapping[str, int]
-
-
-def _range_text(bounds: tuple[int, int]) -> str:
-    return f"{format_duration(bounds[0])} to {format_duration(bounds[1])}"
-
-
-TTL_RANGE_TEXT = _range_text(TTL_RANGE)
-FALLBACK_DURATION_RANGE_TEXT = _range_text(FALLBACK_DURATION_RANGE)
-
-
-# -------------------------------------------------------------------------- options
-
-
-@dataclass
-class OptionsForm:
-    """The options step's fields as typed (text), validated by :meth:`errors`."""
-
-    fallback_rule: str = ""
-    fallback_duration: str = ""
-    fallback_id: str = ""
-    fallback_content: str = ""
-    ttl: str = ""
-    label: str = ""
-    tag: str = ""
-    task_id: str = ""
-    cust_space_id: str = ""
-    send_at: str = ""
-    """When the send starts (ISO 8601 with its UTC offset); empty: at once."""
-    send_window: str = ""
-    """Delivery hours in each recipient's local time (``09:00-20:00``); empty: any time."""
-    send_days: str = ""
-    """The window's weekdays, comma-separated (``mon,tue``); empty: every day."""
-
-    def errors(self) -> dict[str, str]:
-        """Field name → what is wrong with it, in words, with the allowed range."""
-        problems: dict[str, str] = {}
-        for name, bounds, range_text in (
-            ("ttl", TTL_RANGE, TTL_RANGE_TEXT),
-            ("fallback_duration", FALLBACK_DURATION_RANGE, FALLBACK_DURATION_RANGE_TEXT),
-        ):
-            text = getattr(self, name).strip()
-            if not text:
-                continue
-            try:
-                seconds = parse_duration(text)
-            except ValueError as exc:
-                problems[name] = str(exc)
-                continue
-            if not bounds[0] <= seconds <= bounds[1]:
-                problems[name] = f"{format_duration(seconds)} is out of range: allowed {range_text}"
-        if self.fallback_rule and self.fallback_rule not in FALLBACK_RULES:
-            problems["fallback_rule"] = "choose undelivered or sentFailed"
-        if self.label and self.label not in LABELS:
-            problems["label"] = "choose promotion or transaction"
-        if self.fallback_content.strip() and not self.fallback_id.strip():
-            problems["fallback_id"] = "a fallback SMS needs its policy ID (FallBackId)"
-        if self.send_at.strip():
-            # For start-up time: pydantic loads after the first frame.
-            from cams_tui.schedule import ScheduleError, parse_send_time
-
-            try:
-                parse_send_time(self.send_at, what="send at")
-            except ScheduleError as exc:
-                problems["send_at"] = str(exc).removeprefix("send at: ")
-        if self.send_window.strip() or self.send_days.strip():
-            try:
-                self.delivery_window()
-            except ValueError as exc:
-                problems["send_days" if str(exc).startswith("days") else "send_window"] = str(exc)
-        return problems
-
-    def day_list(self) -> list[str] | None:
-        """The window's weekdays as typed, or ``None`` (every day)."""
-        days = [part.strip() for part in self.send_days.replace(" ", ",").split(",") if part.strip()]
-        return days or None
-
-    def delivery_window(self) -> DeliveryWindow | None:
-        """The window asked for, or ``None``; :class:`ValueError` naming what is wrong."""
-        # For start-up time: the TUI's first frame loads no schedule, grouping or zone data.
-        from cams_tui.schedule import DeliveryWindow, parse_days, parse_hours
-
-        if not self.send_window.strip() and not self.send_days.strip():
-            return None
-        start, end = parse_hours(self.send_window.strip() or "00:00-24:00")
-        days = self.day_list()
-        return DeliveryWindow(start, end, parse_days(days) if days is not None else frozenset(range(7)))
-
-    def send_time(self) -> datetime | None:
-        """The start as an aware datetime, or ``None`` (at once, or not a valid time)."""
-        # For start-up time: pydantic loads after the first frame.
-        from cams_tui.schedule import ScheduleError, parse_send_time
-
-        if not self.send_at.strip():
-            return None
-        try:
-            return parse_send_time(self.send_at, what="send at")
-        except ScheduleError:
-            return None
-
-    def seconds(self, name: str) -> int | None:
-        """A duration field in seconds, or ``None`` when empty or invalid."""
-        text = getattr(self, name).strip()
-        if not text:
-            return None
-        try:
-            return parse_duration(text)
-        except ValueError:
-            return None
-
-    @classmethod
-    def from_campaign(cls, campaign: Campaign) -> OptionsForm:
-        """The form showing a campaign's options."""
-        fallback = campaign.fallback
-        return cls(
-            fallback_rule=fallback.rule or "",
-            fallback_duration=format_duration(fallback.duration) if fallback.duration else "",
-            fallback_id=fallback.id or "",
-            fallback_content=fallback.content or "",
-            ttl=format_duration(campaign.ttl) if campaign.ttl else "",
-            label=campaign.label or "",
-            tag=campaign.tag or "",
-            task_id=campaign.task_id or "",
-            cust_space_id=campaign.cust_space_id or "",
-            send_at=(
-                campaign.schedule.at.isoformat(timespec="minutes")
-                if campaign.schedule is not None and campaign.schedule.at is not None
-                else ""
-            ),
-            send_window=(campaign.schedule.window or "") if campaign.schedule is not None else "",
-            send_days=",".join(campaign.schedule.days or []) if campaign.schedule is not None else "",
-        )
-
-
-# --------------------------------------------------------------------------- params
-
-
-class ParamSource(str, enum.Enum):
-    """Where a variable's value comes from."""
-
-    GLOBAL = "global"
-    COLUMN = "CSV column"
-    MIXED = "CSV column, else global"
-    MISSING = "missing"
-    EXTRA = "extra key"
-
-
-@dataclass(frozen=True)
-class ParamRow:
-    """One row of the params table."""
-
-    name: str
-    value: str
-    source: ParamSource
-    missing_for: int = 0
-    from_column: int = 0
-    """How many recipients take this variable from their own column (the global value, if
-    any, goes only to the others)."""
-
-
-MAX_PARAM_VALUE_CHARS = 1000
-"""The longest value a variable may take: a Viber template message holds at most 1,000
-characters, so a longer value can never be delivered whole."""
-
-
-def is_set(value: str | None) -> bool:
-    """Whether a variable's value counts as given: blank or spaces-only does not."""
-    return bool(value and value.strip())
+    from cams_tui.schedule import ScheduleOptions
 
 
 @dataclass(frozen=True)
@@ -276,21 +43,6 @@ class SentJob:
     fingerprint: tuple[object, ...]
 
 
-@dataclass(frozen=True)
-class Estimate:
-    """How big the send is and how long it takes at the profile's rate."""
-
-    recipients: int
-    batches: int
-    seconds: float
-
-    def describe(self) -> str:
-        """E.g. ``48,213 recipients · 49 batches · ~5s``."""
-        batches = counted(self.batches, "batch", "batches")
-        return f"{counted(self.recipients, 'recipient')} · {batches} · ~{format_duration(math.ceil(self.seconds))}"
-
-
-# ---------------------------------------------------------------------------- state
 
 
 @dataclass
@@ -679,79 +431,3 @@ class ComposeState:
         """The template's name when the account's templates are loaded, else its code."""
         found = self.find_template(code, language)
         return found.template_name if found is not None and found.template_name else code
-
-
-def create_job(
-    state: ComposeState,
-    *,
-    data_dir: Path,
-    endpoint: str,
-    placement: Placement,
-    max_query_length: int,
-    profile: str | None = None,
-    campaign: str | None = None,
-    canary_threshold: float | None = None,
-    progress: Callable[[int, int], None] | None = None,
-) -> str:
-    """Write the state's send to the journal as a job with all its batches; return its id.
-
-    With ``state.canary`` set, the first recipients are planned as batches of their own
-    and the job's canary is recorded (judged against ``canary_threshold``, default 20 %).
-    ``progress`` is called with (recipients planned, recipients in all) as planning goes.
-    Blocking (planning and one SQLite transaction): call it from a thread.
-    """
-    # For start-up time: the engine loads after the first frame.
-    from cams_tui.engine.grouping import schedule_json
-    from cams_tui.engine.journal import Journal
-    from cams_tui.engine.new_job import plan_job, write_job
-
-    # For start-up time: pydantic loads after the first frame.
-    from cams_tui.schedule import JobSchedule
-
-    problems = state.blocking_problems()
-    if problems or state.report is None:
-        raise ValueError("; ".join(problems) or "no recipients")
-    report = state.report
-    send_time = state.options.send_time()
-    options = state.campaign().message_options()
-    canary = None
-    if state.canary:
-        # For start-up time: the engine loads after the first frame.
-        from cams_tui.engine.canary import DEFAULT_THRESHOLD, CanarySettings, canary_size
-
-        threshold = DEFAULT_THRESHOLD if canary_threshold is None else canary_threshold
-        canary = CanarySettings(size=canary_size(state.canary, len(report.recipients)), threshold=threshold)
-    # What recipient_params sends: the template's variables and every global value, each
-    # from the recipient's own cell when it has one.
-    params = {k: v.strip() for k, v in state.params.items() if is_set(v)}
-    names = list(dict.fromkeys([*state.variables, *params]))
-    targeting = state.targeting()
-    window = targeting.window
-    plan = plan_job(
-        report,  # type: ignore[arg-type]
-        names=names,
-        global_params=params,
-        options=options,
-        placement=placement,
-        max_query_length=max_query_length,
-        canary=canary,
-        progress=progress,
-        targeting=targeting,
-    )
-    if not plan.recipients:
-        reason = plan.rejects[0].reason if plan.rejects else "no recipients"
-        raise ValueError(f"no recipient left to send to: {reason}")
-    with Journal(data_dir) as journal:
-        return write_job(
-            journal,
-            report,  # type: ignore[arg-type]
-            plan,
-            options=options,
-            params=params,
-            endpoint=endpoint,
-            placement=placement,
-            schedule=schedule_json(None if send_time is None else JobSchedule.of(send_time), window),
-            campaign=campaign,
-            profile=profile,
-            canary=canary,
-        )
