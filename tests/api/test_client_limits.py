@@ -12,8 +12,6 @@ import asyncio
 import time
 import tracemalloc
 import zlib
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
 
 import pytest
 
@@ -21,37 +19,10 @@ from cams_tui.api.client import MAX_ANSWER_BYTES, CamsClient
 from cams_tui.api.credentials import Credentials
 from cams_tui.api.errors import CamsTransportError, Outcome
 from cams_tui.api.models import MassMessageOptions, Recipient
+from tests.support.loopback import loopback_server
 
 CREDENTIALS = Credentials("LTAI5tExampleKeyId", "example-secret")
 OPTIONS = MassMessageOptions(template_code="tpl-1", language="en", from_="12345")
-Answer = Callable[[asyncio.StreamWriter], Awaitable[None]]
-
-
-@asynccontextmanager
-async def loopback_server(answer: Answer) -> AsyncIterator[str]:
-    """An HTTP server on 127.0.0.1 that reads one request head and runs ``answer``."""
-
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            head = await reader.readuntil(b"\r\n\r\n")
-            length = next(
-                (int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")),
-                0,
-            )
-            await reader.readexactly(length)
-            await answer(writer)
-        except (ConnectionError, asyncio.IncompleteReadError):
-            pass
-        finally:
-            writer.close()
-
-    server = await asyncio.start_server(handle, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.close()
-        await server.wait_closed()
 
 
 async def send(url: str, **kwargs: float) -> CamsTransportError:

@@ -33,7 +33,7 @@ from cams_tui.api.models import (
     SendMessageRequest,
     TemplateDetailRequest,
 )
-from tests.test_signing import (  # noqa: F401  (sdk_capture is a fixture)
+from tests.support.sdk_signing import (
     AK_ID,
     AK_SECRET,
     ENDPOINT_HOST,
@@ -42,7 +42,6 @@ from tests.test_signing import (  # noqa: F401  (sdk_capture is a fixture)
     recipients,
     request_target,
     sdk_authorization_of,
-    sdk_capture,
     sdk_send,
 )
 

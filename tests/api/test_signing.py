@@ -14,20 +14,14 @@ Three levels, from the pure functions up to the SDK's real request path:
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
 
 import httpx
 import pytest
-from alibabacloud_cams20200606 import models as sdk_models
-from alibabacloud_cams20200606.client import Client as SdkClient
-from alibabacloud_tea_openapi.models import Config as SdkConfig
-from alibabacloud_tea_openapi.utils import Utils as SdkUtils
 from darabonba.core import DaraCore
 from darabonba.request import DaraRequest
-from darabonba.response import DaraResponse
-from darabonba.runtime import RuntimeOptions
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -40,15 +34,21 @@ from cams_tui.api.models import (
     SendMassMessageRequest,
     sender_list_json,
 )
-
-ALGORITHM = "ACS3-HMAC-SHA256"
-ENDPOINT_HOST = "cams.ap-southeast-1.aliyuncs.com"
-FIXED_EPOCH = 1_700_000_000.0
-FIXED_DATE = "2023-11-14T22:13:20Z"  # FIXED_EPOCH as the SDK formats x-acs-date
-FIXED_NONCE = "3f2a9c1e5b7d4e0f8a6b2c4d6e8f0a1b"
-AK_ID = "LTAI5tExampleKeyId"
-AK_SECRET = "kX9-example+Secret/=é"
-STS_TOKEN = "CAIS+example/STS==token"
+from tests.support.sdk_signing import (
+    AK_ID,
+    AK_SECRET,
+    ENDPOINT_HOST,
+    FIXED_DATE,
+    FIXED_NONCE,
+    FULL_OPTIONS,
+    STS_TOKEN,
+    make_client,
+    recipients,
+    request_target,
+    sdk_authorization,
+    sdk_authorization_of,
+    sdk_send,
+)
 
 # Strings that have broken request signers before: reserved characters, the ones `quote`
 # and `urlencode` disagree on, percent signs that look already encoded, non-BMP text.
@@ -89,25 +89,6 @@ HEADER_VALUES = st.one_of(
 # ------------------------------------------------------------------------- oracle helpers
 
 
-def sdk_authorization(
-    *,
-    method: str,
-    path: str,
-    query: Mapping[str, str | None],
-    headers: Mapping[str, str],
-    payload_hash: str,
-    access_key_id: str,
-    secret: str,
-) -> str:
-    """The Authorization the SDK computes for these inputs."""
-    request = DaraRequest()
-    request.method = method
-    request.pathname = path
-    request.query = dict(query)
-    request.headers = dict(headers)
-    return SdkUtils.get_authorization(request, ALGORITHM, payload_hash, access_key_id, secret)
-
-
 def our_authorization(
     *,
     method: str,
@@ -143,19 +124,6 @@ def acs_headers(**extra: str) -> dict[str, str]:
     }
     headers.update(extra)
     return headers
-
-
-def numbers(count: int, start: int = 6591000000) -> list[str]:
-    """``count`` distinct digits-only E.164 numbers."""
-    return [str(start + i) for i in range(count)]
-
-
-def recipients(count: int, params: Mapping[str, str] | None = None) -> list[Recipient]:
-    """``count`` recipients, each with its own copy of ``params`` plus a per-row value."""
-    return [
-        Recipient(to=number, template_params=None if params is None else {**params, "row": str(i)})
-        for i, number in enumerate(numbers(count))
-    ]
 
 
 # ----------------------------------------------------------- 1. the pure functions
@@ -338,46 +306,6 @@ def test_parse_authorization_round_trip() -> None:
 # ------------------------------------------------- 2. requests the client builds
 
 
-def make_client(credentials: Credentials, placement: Placement, endpoint: str = "https://" + ENDPOINT_HOST) -> CamsClient:
-    return CamsClient(
-        credentials,
-        endpoint,
-        placement=placement,
-        clock=lambda: FIXED_EPOCH,
-        nonce=lambda: FIXED_NONCE,
-    )
-
-
-def request_target(request: httpx.Request) -> tuple[str, str]:
-    """The path and query of the request line, as the transport writes it.
-
-    Query placement hands the request line to httpx through its "target" extension.
-    """
-    target = request.extensions.get("target")
-    if target is None:
-        return request.url.path, request.url.query.decode("ascii")
-    path, _, query = target.decode("ascii").partition("?")
-    return path, query
-
-
-def sdk_authorization_of(request: httpx.Request, secret: str) -> str:
-    """What the SDK would sign over this request as it goes on the wire."""
-    parsed = signing.parse_authorization(request.headers["authorization"])
-    assert parsed is not None
-    access_key_id, signed_names, _ = parsed
-    path, query_text = request_target(request)
-    query = dict(parse_qsl(query_text, keep_blank_values=True))
-    return sdk_authorization(
-        method=request.method,
-        path=path,
-        query=query,
-        headers={name: request.headers[name] for name in signed_names},
-        payload_hash=hashlib.sha256(request.content).hexdigest(),
-        access_key_id=access_key_id,
-        secret=secret,
-    )
-
-
 def sent_params(request: httpx.Request) -> dict[str, str]:
     """The parameters a server reads back from the request (query or form body)."""
     text = request_target(request)[1] or request.content.decode("ascii")
@@ -450,74 +378,6 @@ def test_loopback_endpoint_signs_host_with_port() -> None:
 
 
 # --------------------------------------------- 3. through the SDK's real request path
-
-
-@pytest.fixture
-def sdk_capture(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[DaraRequest]]:
-    """Run the SDK for real up to the socket: fixed clock and nonce, requests captured."""
-    captured: list[DaraRequest] = []
-
-    def do_action(request: DaraRequest, runtime: object = None) -> DaraResponse:
-        captured.append(request)
-        response = DaraResponse()
-        response.status_code = 200
-        response.headers = {"content-type": "application/json"}
-        response.body = b'{"RequestId":"r-1","Code":"OK","GroupMessageId":"g-1"}'
-        return response
-
-    monkeypatch.setattr(SdkUtils, "get_timestamp", staticmethod(lambda: FIXED_DATE))
-    monkeypatch.setattr(SdkUtils, "get_nonce", staticmethod(lambda: FIXED_NONCE))
-    monkeypatch.setattr(DaraCore, "do_action", staticmethod(do_action))
-    yield captured
-
-
-def sdk_send(options: MassMessageOptions, batch: list[Recipient], sts: bool, captured: list[DaraRequest]) -> DaraRequest:
-    """Send through the SDK's client and return the request it would have put on the wire."""
-    config = SdkConfig(
-        access_key_id=AK_ID,
-        access_key_secret=AK_SECRET,
-        security_token=STS_TOKEN if sts else None,
-        endpoint=ENDPOINT_HOST,
-    )
-    sdk_request = sdk_models.SendChatappMassMessageRequest(
-        channel_type=options.channel_type,
-        template_code=options.template_code,
-        language=options.language,
-        from_=options.from_,
-        task_id=options.task_id,
-        cust_space_id=options.cust_space_id,
-        ttl=options.ttl,
-        label=options.label,
-        tag=options.tag,
-        fall_back_id=options.fall_back_id,
-        fall_back_content=options.fall_back_content,
-        fall_back_rule=options.fall_back_rule,
-        fall_back_duration=options.fall_back_duration,
-        sender_list=[
-            sdk_models.SendChatappMassMessageRequestSenderList(to=r.to, template_params=r.template_params)
-            for r in batch
-        ],
-    )
-    response = SdkClient(config).send_chatapp_mass_message_with_options(sdk_request, RuntimeOptions())
-    assert response.body.group_message_id == "g-1"
-    assert len(captured) == 1
-    return captured[0]
-
-
-FULL_OPTIONS = MassMessageOptions(
-    template_code="744c4b5c79c9432497a075bdfca36bf5",
-    language="en",
-    from_="12345",
-    task_id="task 1/2 *",
-    cust_space_id="cs-123",
-    ttl=86_400,
-    label="promotion",
-    tag="spring & summer",
-    fall_back_id="fb-1",
-    fall_back_content="Hi ~ 50% off + free 😀",
-    fall_back_rule="sentFailed",
-    fall_back_duration=600,
-)
 
 
 @pytest.mark.parametrize("sts", [False, True], ids=["ak", "sts"])

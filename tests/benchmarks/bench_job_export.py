@@ -103,7 +103,7 @@ def export_headless(data_dir: Path, job_id: str, path: Path) -> None:
 
 async def export_tui(data_dir: Path, job_id: str, path: Path) -> float:
     """Seconds from the export action to the file being whole on disk."""
-    from tests.test_ui_send_helpers import HostApp, target
+    from tests.support.ui_host import HostApp, target
 
     from cams_tui.ui.screens.jobs import JobsScreen
 

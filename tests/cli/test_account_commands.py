@@ -180,7 +180,7 @@ def test_doctor_reports_the_account_key_where_its_budget_is_and_who_sends_on_it(
 def test_doctor_says_when_the_accounts_redis_cannot_be_reached_and_hides_its_password(
     demo_env: None, threaded_sim_url: str, capsys: pytest.CaptureFixture[str], tmp_path
 ) -> None:
-    from tests.limiter_support import free_port
+    from tests.support.limiters import free_port
 
     _doctor_config(tmp_path, f"redis://:hunter2secret@127.0.0.1:{free_port()}/0")
     assert main(["doctor", "--endpoint", threaded_sim_url]) == 1

@@ -10,7 +10,7 @@ import pytest
 
 from cams_tui import cli
 from cams_tui.simulator import Simulator
-from tests.test_headless import _campaign
+from tests.support.campaigns import demo_campaign
 
 POSITIONALS = {"send": ["campaign.toml"], "resume": ["JOB"], "reconcile": ["JOB"], "export": ["JOB"], "report": ["JOB"]}
 
@@ -103,7 +103,7 @@ def test_recipients_named_simulator_with_dry_run_sends_nothing(
     monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", DEMO_ACCESS_KEY_SECRET)
     monkeypatch.setenv("CAMS_TUI_CONFIG", str(tmp_path / "no-config.toml"))
     monkeypatch.delenv("CAMS_TUI_ENDPOINT", raising=False)
-    campaign = _campaign(tmp_path, count=200)
+    campaign = demo_campaign(tmp_path, count=200)
     (tmp_path / "simulator").write_text("phone,order_id\n+639170000001,A1\n+639170000002,A2\n", encoding="utf-8")
     (tmp_path / "optout.txt").write_text("+639170000002\n", encoding="utf-8")
     monkeypatch.chdir(tmp_path)

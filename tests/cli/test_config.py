@@ -26,6 +26,7 @@ from cams_tui.config import (
     resolve_credentials,
     save_settings,
 )
+from tests.support.configs import COMMENTED_CONFIG
 
 SECRET = "s3cr3t-Do-Not-Leak-7f1e"
 TOKEN = "sts-TOKEN-Do-Not-Leak-93ab"
@@ -406,26 +407,6 @@ def test_an_empty_endpoint_is_refused_rather_than_meaning_production(where: str)
     kwargs = {"endpoint": "  "} if where == "flag" else {"environ": {"CAMS_TUI_ENDPOINT": ""}}
     with pytest.raises(EndpointError, match="empty"):
         resolve_context(settings=Settings(), **kwargs)  # type: ignore[arg-type]
-
-
-COMMENTED_CONFIG = """\
-# My cams-tui setup: edited by hand, please keep my notes.
-default_profile = "work"   # the one I use most
-
-[profiles.work]
-region = 'ap-southeast-1'   # single quotes on purpose
-# rate = 5  (was too slow)
-rate = 10.0
-theme = "cams-dark"
-
-# The staging account.
-[profiles.staging]
-region = "ap-southeast-1"
-endpoint = "https://cams.example.test"   # a test gateway
-
-[profiles.staging.credentials]
-source = "env"
-"""
 
 
 def test_changing_theme_and_default_profile_keeps_the_rest_byte_identical(tmp_path: Path) -> None:

@@ -20,8 +20,8 @@ from cams_tui.exit_codes import EXIT_CANNOT_PROCEED, EXIT_USAGE
 from cams_tui.engine.journal import Answer, BatchState, Journal, JournalUnusable
 from cams_tui.simulator import Simulator
 from cams_tui.simulator.cli import run_simulator_cli
-from tests.test_engine_support import make_job
-from tests.test_headless import _campaign, env, sim  # noqa: F401 - fixtures
+from tests.support.campaigns import demo_campaign
+from tests.support.engine import make_job
 
 CLI = [sys.executable, "-m", "cams_tui"]
 
@@ -127,7 +127,7 @@ def test_a_send_onto_a_full_disk_sends_nothing_and_says_so(
     env: Path, sim: tuple[Simulator, str], capsys: pytest.CaptureFixture[str]  # noqa: F811
 ) -> None:
     simulator, url = sim
-    campaign = _campaign(env, 2000)
+    campaign = demo_campaign(env, 2000)
     with _tiny_file_system(env / "small") as small:
         data = small / "data"
         data.mkdir()

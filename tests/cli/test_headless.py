@@ -12,7 +12,6 @@ import subprocess
 import sys
 import threading
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,58 +21,15 @@ from cams_tui.cli import main
 from cams_tui.engine.journal import Journal
 from cams_tui.simulator import DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET, Faults, Simulator, SimulatorConfig
 from cams_tui.simulator.demo_data import ORDER_SHIPPED
-
-CAMPAIGN = f"""\
-template_code = "{ORDER_SHIPPED}"
-language = "en"
-from = "{{sender}}"
-cust_space_id = "cams-demo-shop"
-
-[params]
-name = "Ana"
-
-[recipients]
-file = "numbers.csv"
-"""
-
-
-@pytest.fixture
-def sim() -> Iterator[tuple[Simulator, str]]:
-    simulator = Simulator(SimulatorConfig(rate=50, latency_ms=5, seed=3))
-    with simulator.run_in_thread(port=0) as url:
-        yield simulator, url
-
-
-@pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", DEMO_ACCESS_KEY_ID)
-    monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", DEMO_ACCESS_KEY_SECRET)
-    monkeypatch.delenv("ALIBABA_CLOUD_SECURITY_TOKEN", raising=False)
-    monkeypatch.delenv("CAMS_TUI_ENDPOINT", raising=False)
-    monkeypatch.setenv("CAMS_TUI_CONFIG", str(tmp_path / "no-config.toml"))
-    monkeypatch.setenv("CAMS_TUI_DATA_DIR", str(tmp_path / "data"))
-    return tmp_path
-
-
-def _campaign(folder: Path, count: int = 450, *, sender: str = "2000001", order_id: bool = True) -> Path:
-    (folder / "campaign.toml").write_text(CAMPAIGN.replace("{sender}", sender), encoding="utf-8")
-    lines = ["phone,order_id"]
-    lines += [f"+63917{i:07d},{'A' + str(i) if order_id or i % 2 else ''}" for i in range(count)]
-    lines += ["not-a-number,x", f"+63917{0:07d},dup"]
-    (folder / "numbers.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return folder / "campaign.toml"
-
-
-def _json_lines(text: str) -> list[dict]:
-    return [json.loads(line) for line in text.splitlines() if line.strip()]
+from tests.support.campaigns import demo_campaign, json_lines
 
 
 def test_dry_run_plans_and_writes_no_job(env: Path, sim: tuple[Simulator, str], capsys: pytest.CaptureFixture[str]) -> None:
     simulator, url = sim
-    campaign = _campaign(env)
+    campaign = demo_campaign(env)
     code = main(["send", str(campaign), "--dry-run", "--json", "--endpoint", url, "--batch-size", "100"])
     assert code == 0
-    (plan,) = _json_lines(capsys.readouterr().out)
+    (plan,) = json_lines(capsys.readouterr().out)
     assert plan["event"] == "plan" and plan["job_id"] is None and plan["dry_run"] is True
     assert (plan["recipients"], plan["rejected"], plan["duplicates"], plan["suppressed"], plan["batches"]) == (
         450, 1, 1, 0, 5
@@ -87,9 +43,9 @@ def test_send_json_stream_then_jobs_and_export(
     env: Path, sim: tuple[Simulator, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     simulator, url = sim
-    campaign = _campaign(env)
+    campaign = demo_campaign(env)
     assert main(["send", str(campaign), "--yes", "--json", "--endpoint", url, "--batch-size", "100"]) == 0
-    events = _json_lines(capsys.readouterr().out)
+    events = json_lines(capsys.readouterr().out)
     assert [e["event"] for e in events] == ["plan"] + ["batch"] * 5 + ["done"]
     plan, done = events[0], events[-1]
     job_id = plan["job_id"]
@@ -113,7 +69,7 @@ def test_send_json_stream_then_jobs_and_export(
 
     out = env / "export.jsonl"
     assert main(["export", job_id, "--format", "jsonl", "-o", str(out)]) == 0
-    lines = _json_lines(out.read_text(encoding="utf-8"))
+    lines = json_lines(out.read_text(encoding="utf-8"))
     assert Counter(r["status"] for r in lines) == {"ok": 450, "rejected": 1}
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
 
@@ -123,7 +79,7 @@ def test_missing_credentials_name_the_variables(
 ) -> None:
     _, url = sim
     monkeypatch.delenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET")
-    assert main(["send", str(_campaign(env)), "--yes", "--endpoint", url]) == 2
+    assert main(["send", str(demo_campaign(env)), "--yes", "--endpoint", url]) == 2
     err = capsys.readouterr().err
     assert "ALIBABA_CLOUD_ACCESS_KEY_ID" in err and "ALIBABA_CLOUD_ACCESS_KEY_SECRET" in err
 
@@ -132,7 +88,7 @@ def test_a_template_variable_without_value_is_refused_with_its_count(
     env: Path, sim: tuple[Simulator, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     simulator, url = sim
-    campaign = _campaign(env, count=100, order_id=False)
+    campaign = demo_campaign(env, count=100, order_id=False)
     assert main(["send", str(campaign), "--yes", "--endpoint", url]) == 2
     err = capsys.readouterr().err
     assert "'order_id'" in err and "50 recipient" in err
@@ -144,7 +100,7 @@ def test_without_yes_and_without_a_terminal_nothing_is_sent(
 ) -> None:
     simulator, url = sim
     monkeypatch.setattr(sys, "stdin", io.StringIO("450\n"))
-    assert main(["send", str(_campaign(env)), "--endpoint", url]) == 2
+    assert main(["send", str(demo_campaign(env)), "--endpoint", url]) == 2
     assert "--yes" in capsys.readouterr().err
     assert not simulator.accepted
 
@@ -159,10 +115,10 @@ def test_typed_confirmation_must_match_the_count(
             return True
 
     monkeypatch.setattr(sys, "stdin", Terminal("449\n"))
-    assert main(["send", str(_campaign(env)), "--endpoint", url]) == 2
+    assert main(["send", str(demo_campaign(env)), "--endpoint", url]) == 2
     assert "not confirmed" in capsys.readouterr().err and not simulator.accepted
     monkeypatch.setattr(sys, "stdin", Terminal("450\n"))
-    assert main(["send", str(_campaign(env)), "--endpoint", url]) == 0
+    assert main(["send", str(demo_campaign(env)), "--endpoint", url]) == 0
     assert len(simulator.accepted) == 450
 
 
@@ -171,9 +127,9 @@ def test_permission_denied_exits_4_with_advice_then_resume_completes(
 ) -> None:
     simulator, url = sim
     simulator.faults = Faults(deny=True)
-    assert main(["send", str(_campaign(env)), "--yes", "--json", "--endpoint", url, "--batch-size", "100"]) == 4
+    assert main(["send", str(demo_campaign(env)), "--yes", "--json", "--endpoint", url, "--batch-size", "100"]) == 4
     captured = capsys.readouterr()
-    done = _json_lines(captured.out)[-1]
+    done = json_lines(captured.out)[-1]
     assert done["state"] == "stopped" and done["code"] == "Ram.PermissionDeny"
     assert "cams:SendChatappMassMessage" in done["advice"]
     job_id = done["job_id"]
@@ -191,8 +147,8 @@ def test_a_resume_in_query_placement_replans_a_body_job(
     unsent batches are split to fit the URL, recorded, and sent in the query string."""
     simulator, url = sim
     simulator.faults = Faults(deny=True)
-    assert main(["send", str(_campaign(env, count=1_200)), "--yes", "--json", "--endpoint", url]) == 4
-    job_id = _json_lines(capsys.readouterr().out)[-1]["job_id"]
+    assert main(["send", str(demo_campaign(env, count=1_200)), "--yes", "--json", "--endpoint", url]) == 4
+    job_id = json_lines(capsys.readouterr().out)[-1]["job_id"]
     (env / "no-config.toml").write_text('default_profile = "q"\n[profiles.q]\nplacement = "query"\n', encoding="utf-8")
     simulator.faults = Faults()
     assert main(["resume", job_id, "--yes", "--endpoint", url]) == 0
@@ -211,7 +167,7 @@ def test_permission_denied_in_plain_words_without_json(
 ) -> None:
     simulator, url = sim
     simulator.faults = Faults(deny=True)
-    assert main(["send", str(_campaign(env)), "--yes", "--endpoint", url]) == 4
+    assert main(["send", str(demo_campaign(env)), "--yes", "--endpoint", url]) == 4
     err = capsys.readouterr().err
     assert "Ram.PermissionDeny" in err and "cams:SendChatappMassMessage" in err and "cams-tui resume" in err
 
@@ -221,22 +177,22 @@ def test_unknown_exits_3_and_failed_exits_1(
 ) -> None:
     simulator, url = sim
     simulator.faults = Faults.parse("5xx_after_accept=1")
-    assert main(["send", str(_campaign(env)), "--yes", "--no-reconcile", "--endpoint", url]) == 3
+    assert main(["send", str(demo_campaign(env)), "--yes", "--no-reconcile", "--endpoint", url]) == 3
     err = capsys.readouterr().err
     assert "unknown" in err
     # The hint is the resume that looks unknown batches up first, not the one that resends them.
     assert "resume with: cams-tui resume " in err and "--retry-unknown" not in err.split("resume with:")[1]
     # Without --no-reconcile the send looks its own unknown batch up: CAMS lists it, so it is ok.
     # (The same list again, on purpose: --allow-repeat.)
-    assert main(["send", str(_campaign(env)), "--yes", "--allow-repeat", "--endpoint", url]) == 0
+    assert main(["send", str(demo_campaign(env)), "--yes", "--allow-repeat", "--endpoint", url]) == 0
     err = capsys.readouterr().err
     assert "1 accepted" in err and "450 ok, 0 failed, 0 unknown" in err
     simulator.faults = Faults()
     # An inactive Service ID: CAMS refuses every request, the job goes on and records them.
     assert main(
-        ["send", str(_campaign(env, sender="2000002")), "--yes", "--json", "--allow-repeat", "--endpoint", url]
+        ["send", str(demo_campaign(env, sender="2000002")), "--yes", "--json", "--allow-repeat", "--endpoint", url]
     ) == 1
-    done = _json_lines(capsys.readouterr().out)[-1]
+    done = json_lines(capsys.readouterr().out)[-1]
     assert (done["state"], done["failed"]) == ("done", 450)
 
 
@@ -244,8 +200,8 @@ def test_resume_of_a_finished_job_sends_nothing(
     env: Path, sim: tuple[Simulator, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     simulator, url = sim
-    assert main(["send", str(_campaign(env)), "--yes", "--json", "--endpoint", url]) == 0
-    job_id = _json_lines(capsys.readouterr().out)[0]["job_id"]
+    assert main(["send", str(demo_campaign(env)), "--yes", "--json", "--endpoint", url]) == 0
+    job_id = json_lines(capsys.readouterr().out)[0]["job_id"]
     assert main(["resume", job_id, "--yes", "--endpoint", url]) == 0
     assert "nothing left to send" in capsys.readouterr().err
     assert main(["resume", "no-such-job", "--yes"]) == 2
@@ -257,7 +213,7 @@ def test_a_stop_signal_stops_cleanly_with_130_and_the_job_resumes(
     env: Path, tmp_path: Path, signum: signal.Signals
 ) -> None:
     simulator = Simulator(SimulatorConfig(rate=10, latency_ms=100))
-    campaign = _campaign(env, count=2000)
+    campaign = demo_campaign(env, count=2000)
     with simulator.run_in_thread(port=0) as url:
         process = subprocess.Popen(
             [sys.executable, "-m", "cams_tui", "send", str(campaign), "--yes", "--json", "--endpoint", url,
@@ -275,7 +231,7 @@ def test_a_stop_signal_stops_cleanly_with_130_and_the_job_resumes(
                 process.send_signal(signum)
                 break
         rest, err = process.communicate(timeout=30)
-        lines += _json_lines(rest)
+        lines += json_lines(rest)
         assert process.returncode == 130, err
         done = lines[-1]
         assert done["event"] == "done" and done["state"] == "interrupted" and done["pending"] > 0
@@ -288,8 +244,8 @@ def test_export_to_an_unwritable_place_is_a_plain_error(
     env: Path, sim: tuple[Simulator, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     _, url = sim
-    assert main(["send", str(_campaign(env, count=3)), "--yes", "--json", "--endpoint", url]) == 0
-    job_id = _json_lines(capsys.readouterr().out)[0]["job_id"]
+    assert main(["send", str(demo_campaign(env, count=3)), "--yes", "--json", "--endpoint", url]) == 0
+    job_id = json_lines(capsys.readouterr().out)[0]["job_id"]
     assert main(["export", job_id, "-o", str(env / "missing-folder" / "x.csv")]) == 2
     err = capsys.readouterr().err
     assert "cannot write" in err and "Traceback" not in err
@@ -318,13 +274,13 @@ def test_a_send_settles_its_own_unknowns_exactly_once(
     healer = threading.Thread(target=heal_after_first_pass, daemon=True)
     with simulator.run_in_thread(port=0) as url:
         healer.start()
-        campaign = _campaign(env, 3000)
+        campaign = demo_campaign(env, 3000)
         code = main(
             ["send", str(campaign), "--yes", "--json", "--wait", "--grace", "3", "--resend-verified",
              "--batch-size", "100", "--endpoint", url]
         )
         first_pass.set()
-        events = _json_lines(capsys.readouterr().out)
+        events = json_lines(capsys.readouterr().out)
     outcomes = Counter(e["outcome"] for e in events if e["event"] == "batch")
     assert outcomes["unknown"] >= 2, outcomes  # the faults did make some batches unknown
     reconciled = [e for e in events if e["event"] == "reconciled"]
@@ -341,9 +297,9 @@ def test_a_gateway_that_does_not_read_bodies_stops_the_job_and_query_resumes_it(
 ) -> None:
     simulator, url = sim
     simulator.faults = Faults.parse("ignore_body=1")
-    assert main(["send", str(_campaign(env, count=2_500)), "--yes", "--json", "--endpoint", url]) == 4
+    assert main(["send", str(demo_campaign(env, count=2_500)), "--yes", "--json", "--endpoint", url]) == 4
     captured = capsys.readouterr()
-    events = _json_lines(captured.out)
+    events = json_lines(captured.out)
     done = events[-1]
     assert done["state"] == "stopped" and done["code"].startswith("Missing")
     assert 'placement = "query"' in done["advice"]
@@ -362,7 +318,7 @@ def test_an_unknown_default_region_in_a_campaign_or_profile_is_a_usage_error(
     env: Path, sim: tuple[Simulator, str], capsys: pytest.CaptureFixture[str], where: str, region: str
 ) -> None:
     simulator, url = sim
-    campaign = _campaign(env)
+    campaign = demo_campaign(env)
     argv = ["send", str(campaign), "--dry-run", "--endpoint", url]
     if where == "campaign":
         text = campaign.read_text(encoding="utf-8").replace('file = "numbers.csv"', f'file = "numbers.csv"\ndefault_region = "{region}"')

@@ -10,14 +10,13 @@ import pytest
 from cams_tui.cli import main
 from cams_tui.engine.journal import Journal
 from cams_tui.simulator import Simulator
-from tests.test_engine_support import CUST_SPACE_ID, LOOKUP_OPTIONS, make_job
-from tests.test_headless import _campaign as _plain_campaign
-from tests.test_headless import _json_lines, env, sim  # noqa: F401  (fixtures)
+from tests.support.campaigns import demo_campaign, json_lines
+from tests.support.engine import CUST_SPACE_ID, LOOKUP_OPTIONS, make_job
 
 
 def _campaign(folder: Path, count: int) -> Path:
     """The headless tests' campaign, with its CustSpaceId (its batches are looked up)."""
-    campaign = _plain_campaign(folder, count=count)
+    campaign = demo_campaign(folder, count=count)
     assert "cust_space_id" in campaign.read_text(encoding="utf-8")
     return campaign
 
@@ -35,7 +34,7 @@ def test_reconcile_finds_a_batch_accepted_by_an_earlier_attempt(
         sent_at = journal.attempts(job.id, 1)[-1]["started_at"]
     # Batch 1 was accepted (by its first attempt): the lookup finds it, whatever the grace.
     assert main(["reconcile", job.id, "--json", "--grace", "0.2", "--lookup-rate", "50", "--endpoint", url]) == 0
-    events = _json_lines(capsys.readouterr().out)
+    events = json_lines(capsys.readouterr().out)
     (resolution,) = [e for e in events if e["event"] == "resolution"]
     assert resolution["state"] == "ok" and resolution["lookups"] == 1
     assert resolution["evidence"]["message_ids"] and resolution["evidence"]["window_start"] < sent_at
@@ -74,7 +73,7 @@ def test_reconcile_with_its_redis_down_goes_on_alone_with_local_limiter(
     env: Path, sim: tuple[Simulator, str], capsys: pytest.CaptureFixture[str],  # noqa: F811
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from tests.limiter_support import free_port
+    from tests.support.limiters import free_port
 
     simulator, url = sim
     campaign = _campaign(env, count=300)
@@ -97,5 +96,5 @@ def test_reconcile_with_its_redis_down_goes_on_alone_with_local_limiter(
     assert code == 0, out.err
     assert "lookups' limiter (redis://127.0.0.1" in out.err and "cannot be reached" in out.err
     assert "paced here alone, at 25 calls/s" in out.err
-    (resolution,) = [e for e in _json_lines(out.out) if e["event"] == "resolution"]
+    (resolution,) = [e for e in json_lines(out.out) if e["event"] == "resolution"]
     assert resolution["state"] == "ok"

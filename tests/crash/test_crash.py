@@ -12,13 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
-import json
-import os
 import random
-import signal
-import subprocess
-import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
@@ -28,71 +22,15 @@ import pytest
 from cams_tui.cli import main
 from cams_tui.engine.journal import ENV_KILL_AT_COMMIT, Journal
 from cams_tui.simulator import DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET, Simulator, SimulatorConfig
-from tests.test_headless import _campaign
-
-TRIALS = 20
-RECIPIENTS = 2000
-BATCH = 100  # 20 batches: 1 job commit, 1 recovery, 1 state, 2 per attempt, 1 final
+from tests.support.campaigns import demo_campaign
+from tests.support.crash import RECIPIENTS, TRIALS, send_and_kill
 
 
-@pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", DEMO_ACCESS_KEY_ID)
-    monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", DEMO_ACCESS_KEY_SECRET)
-    monkeypatch.delenv("CAMS_TUI_ENDPOINT", raising=False)
-    monkeypatch.setenv("CAMS_TUI_CONFIG", str(tmp_path / "no-config.toml"))
-    return dict(os.environ)
-
-
-def _send_and_kill(
-    campaign: Path,
-    url: str,
-    data: Path,
-    env: dict[str, str],
-    rng: random.Random,
-    trial: int,
-    *,
-    finished_codes: tuple[int, ...] = (0,),
-) -> str:
-    """Start a send and SIGKILL it, at a journal commit (even trials) or from outside after
-    some answers (odd ones); returns how it died. A send that outran its kill must exit
-    with one of ``finished_codes``."""
-    child_env = {**env, "CAMS_TUI_DATA_DIR": str(data)}
-    if trial % 2 == 0:
-        when = "before" if trial % 4 == 0 else "after"
-        child_env[ENV_KILL_AT_COMMIT] = f"{when}:{rng.randint(1, 45)}"
-        how = child_env[ENV_KILL_AT_COMMIT]
-        answers = None
-    else:
-        answers = rng.randint(0, 18)
-        how = f"external after {answers} answers"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "cams_tui", "send", str(campaign), "--yes", "--json", "--rate", "100",
-         "--batch-size", str(BATCH), "--endpoint", url],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=child_env,
-    )
-    assert process.stdout is not None
-    if answers is not None:
-        seen = 0
-        for line in process.stdout:
-            if json.loads(line)["event"] == "batch":
-                seen += 1
-                if seen > answers:
-                    time.sleep(rng.random() * 0.02)
-                    break
-        process.send_signal(signal.SIGKILL)
-    process.communicate(timeout=60)
-    assert process.returncode in (*finished_codes, -signal.SIGKILL), (how, process.returncode)
-    return how + (" (finished before the kill)" if process.returncode != -signal.SIGKILL else "")
-
-
+@pytest.mark.slow
 def test_kill_minus_nine_at_random_moments_never_sends_twice(
     tmp_path: Path, env: dict[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    campaign = _campaign(tmp_path, count=RECIPIENTS)
+    campaign = demo_campaign(tmp_path, count=RECIPIENTS)
     simulators = [Simulator(SimulatorConfig(rate=100, latency_ms=10, seed=trial)) for trial in range(TRIALS)]
     datas = [tmp_path / f"data{trial}" for trial in range(TRIALS)]
     with ExitStack() as stack:
@@ -101,7 +39,7 @@ def test_kill_minus_nine_at_random_moments_never_sends_twice(
         with ThreadPoolExecutor(max_workers=4) as pool:
             deaths = list(
                 pool.map(
-                    lambda t: _send_and_kill(campaign, urls[t], datas[t], env, random.Random(1126 + t), t),
+                    lambda t: send_and_kill(campaign, urls[t], datas[t], env, random.Random(1126 + t), t),
                     range(TRIALS),
                 )
             )

@@ -25,8 +25,7 @@ from cams_tui.cli import main
 from cams_tui.engine import journal as journal_module
 from cams_tui.engine.journal import ENV_KILL_AT_COMMIT, Journal, JournalError, PlannedBatch
 from cams_tui.simulator import Simulator, SimulatorConfig
-from tests.test_crash import env  # noqa: F401 - the fixture
-from tests.test_headless import _campaign
+from tests.support.campaigns import demo_campaign
 
 RECIPIENTS = 2000
 BATCH = 100
@@ -149,9 +148,9 @@ def _corrupt(path: Path) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("damage", ["remove", "truncate", "corrupt", "copy-main-file-alone"])
 def test_killed_twice_then_the_side_files_lost_a_resume_sends_nobody_twice(
-    tmp_path: Path, env: dict[str, str], damage: str  # noqa: F811 - the fixture
+    tmp_path: Path, env: dict[str, str], damage: str
 ) -> None:
-    campaign = _campaign(tmp_path, count=RECIPIENTS)
+    campaign = demo_campaign(tmp_path, count=RECIPIENTS)
     data = tmp_path / "data"
     simulator = Simulator(SimulatorConfig(rate=100, latency_ms=5, seed=7))
     with simulator.run_in_thread(port=0) as url:

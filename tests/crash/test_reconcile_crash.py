@@ -1,7 +1,7 @@
 """Kill -9 the sending process at random moments, then ``resume``: reconciliation settles
 every unknown batch, and no recipient is ever accepted twice.
 
-The sends die as in ``tests/test_crash.py`` (a SIGKILL at a chosen journal commit, or from
+The sends die as in ``tests/crash/test_crash.py`` (a SIGKILL at a chosen journal commit, or from
 outside after a random number of answers), with a share of answers also lost on the wire
 (``drop``). The simulator lists a message 0.2 s after acceptance, well within the 1 s grace
 period. A batch is declared not sent only once a batch accepted after it is listed (the
@@ -24,8 +24,8 @@ from pathlib import Path
 from cams_tui.exit_codes import EXIT_UNKNOWN
 from cams_tui.engine.journal import BatchState, Journal
 from cams_tui.simulator import Faults, Simulator, SimulatorConfig
-from tests.test_crash import RECIPIENTS, TRIALS, _send_and_kill, env  # noqa: F401  (fixture)
-from tests.test_headless import _campaign
+from tests.support.campaigns import demo_campaign
+from tests.support.crash import RECIPIENTS, TRIALS, send_and_kill
 
 GRACE_S = 1.0
 RECORD_DELAY_S = 0.2
@@ -59,7 +59,7 @@ def _resume_once(url: str, data: Path, env: dict[str, str], job_id: str) -> tupl
 def test_resume_reconciles_every_unknown_after_kills_and_sends_nobody_twice(
     tmp_path: Path, env: dict[str, str]  # noqa: F811
 ) -> None:
-    campaign = _campaign(tmp_path, count=RECIPIENTS)
+    campaign = demo_campaign(tmp_path, count=RECIPIENTS)
     simulators = [
         Simulator(SimulatorConfig(rate=100, latency_ms=10, seed=100 + trial, record_delay_s=RECORD_DELAY_S))
         for trial in range(TRIALS)
@@ -72,7 +72,7 @@ def test_resume_reconciles_every_unknown_after_kills_and_sends_nobody_twice(
         with ThreadPoolExecutor(max_workers=4) as pool:
             deaths = list(
                 pool.map(
-                    lambda t: _send_and_kill(
+                    lambda t: send_and_kill(
                         campaign, urls[t], datas[t], env, random.Random(4242 + t), t, finished_codes=(0, 3)
                     ),
                     range(TRIALS),

@@ -18,9 +18,8 @@ from cams_tui.engine.journal import Journal
 from cams_tui.engine.ratelimit import RateLimiter
 from cams_tui.engine.sender import Sender
 from cams_tui.simulator import Faults, Simulator, SimulatorConfig
-from tests.test_engine_support import CUST_SPACE_ID, LOOKUP_OPTIONS, OPTIONS, client, make_job
-from tests.test_headless import _campaign as _plain_campaign
-from tests.test_headless import _json_lines, env  # noqa: F401  (fixture)
+from tests.support.campaigns import demo_campaign, json_lines
+from tests.support.engine import CUST_SPACE_ID, LOOKUP_OPTIONS, OPTIONS, client, make_job
 
 RECIPIENTS = 1000
 
@@ -34,7 +33,7 @@ def quick_sim() -> Iterator[tuple[Simulator, str]]:
 
 def _campaign(folder: Path, count: int) -> Path:
     """The headless tests' campaign, with its CustSpaceId (the canary lists its messages)."""
-    campaign = _plain_campaign(folder, count=count)
+    campaign = demo_campaign(folder, count=count)
     assert "cust_space_id" in campaign.read_text(encoding="utf-8")
     return campaign
 
@@ -54,7 +53,7 @@ def test_a_failing_canary_stops_the_job_having_sent_nothing_more(
     campaign = _campaign(env, count=RECIPIENTS)
     assert _send(campaign, url) == 4
     out = capsys.readouterr()
-    events = _json_lines(out.out)
+    events = json_lines(out.out)
     (canary,) = [e for e in events if e["event"] == "canary"]
     assert canary["healthy"] is False and canary["failure_share"] > 0.5
     assert canary["funnel"]["failed"] > 50
@@ -79,7 +78,7 @@ def test_a_healthy_canary_goes_on_by_itself(
     simulator.faults = Faults(fail_delivery=0.02, seed=2)
     campaign = _campaign(env, count=RECIPIENTS)
     assert _send(campaign, url) == 0
-    events = _json_lines(capsys.readouterr().out)
+    events = json_lines(capsys.readouterr().out)
     names = [e["event"] for e in events]
     (canary,) = [e for e in events if e["event"] == "canary"]
     assert canary["healthy"] is True and canary["settled"] is True
@@ -144,7 +143,7 @@ def test_the_campaign_file_asks_for_a_canary(
     code = main(["send", str(campaign), "--yes", "--json", "--rate", "50", "--batch-size", "100",
                  "--endpoint", url, "--canary-poll", "0.3"])
     assert code == 4
-    (canary,) = [e for e in _json_lines(capsys.readouterr().out) if e["event"] == "canary"]
+    (canary,) = [e for e in json_lines(capsys.readouterr().out) if e["event"] == "canary"]
     assert canary["recipients"] == 50 and canary["threshold"] == 0.5
     assert sum(simulator.accepted.values()) == 50
 
@@ -171,7 +170,7 @@ def test_a_failure_spike_after_a_healthy_canary_stops_the_job(
         watcher.join()
     out = capsys.readouterr()
     assert code == 4, out.err
-    (canary,) = [e for e in _json_lines(out.out) if e["event"] == "canary"]
+    (canary,) = [e for e in json_lines(out.out) if e["event"] == "canary"]
     assert canary["healthy"] is True
     assert "failure spike" in out.err
     with Journal(env / "data") as journal:

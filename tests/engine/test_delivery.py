@@ -8,7 +8,7 @@ from cams_tui.api.models import MassMessageOptions, MessageRecord, Recipient
 from cams_tui.delivery import Funnel, fetch_records, tally
 from cams_tui.simulator import Faults, Simulator, SimulatorConfig
 from cams_tui.simulator.demo_data import DEMO_SERVICE_ID, ORDER_SHIPPED
-from tests.test_engine_support import CUST_SPACE_ID
+from tests.support.engine import CUST_SPACE_ID
 
 
 def record(message_id: str, status: str, reason: str | None = None) -> MessageRecord:

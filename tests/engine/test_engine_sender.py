@@ -19,7 +19,7 @@ from cams_tui.engine.ratelimit import RateLimiter
 from cams_tui.engine.sender import Sender
 from cams_tui.engine.planning import sender_item
 from cams_tui.simulator import Faults, Simulator, SimulatorConfig
-from tests.test_engine_support import client, items, make_job, numbers
+from tests.support.engine import client, items, make_job, numbers
 
 
 @pytest.fixture
@@ -254,7 +254,7 @@ async def test_query_placement_packs_batches_that_fit_a_url(sim: tuple[Simulator
     from cams_tui.api.client import Placement
     from cams_tui.api.models import MAX_RECIPIENTS_PER_REQUEST
     from cams_tui.engine.planning import plan_batches
-    from tests.test_engine_support import OPTIONS
+    from tests.support.engine import OPTIONS
 
     simulator, url = sim
     async with client(url, placement=Placement.QUERY) as cams:

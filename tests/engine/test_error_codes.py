@@ -28,7 +28,7 @@ from cams_tui.engine.journal import ENV_KILL_AT_COMMIT, BatchState, Journal, Job
 from cams_tui.engine.planning import plan_batches, replan_for_placement, sender_items
 from cams_tui.engine.ratelimit import RateLimiter
 from cams_tui.engine.sender import Sender
-from tests.test_engine_support import OPTIONS, items, make_job
+from tests.support.engine import OPTIONS, items, make_job
 
 ENDPOINT = "https://cams.ap-southeast-1.aliyuncs.com"
 CREDENTIALS = Credentials("LTAI5tExampleKeyId", "example-secret")

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from cams_tui.simulator import SimulatorConfig
-from tests.limiter_support import (
+from tests.support.limiters import (
     LoggingSimulator,
     RedisServer,
     SendRun,

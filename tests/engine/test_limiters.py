@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
-import threading
 import time
 from pathlib import Path
 
@@ -19,7 +17,7 @@ from cams_tui.engine.limiters.shared import SharedLimiter
 from cams_tui.engine.limiters.window import FRESH_HOLD_S
 from cams_tui.engine.ratelimit import RateChange, RateLimiter
 from cams_tui.tables import TableError
-from tests.limiter_support import busiest_window, redis_server
+from tests.support.limiters import busiest_window, lock_file_for, redis_server
 
 
 async def _starts(limiter: Limiter, count: int) -> list[float]:
@@ -90,31 +88,13 @@ async def test_one_throttle_slows_every_sender_once(tmp_path: Path) -> None:
     await b.aclose()
 
 
-def _lock_file_for(path: Path, seconds: float) -> threading.Thread:
-    """Another program holding the host file's write lock."""
-    held = threading.Event()
-
-    def hold() -> None:
-        connection = sqlite3.connect(path, isolation_level=None)
-        connection.execute("BEGIN EXCLUSIVE")
-        held.set()
-        time.sleep(seconds)
-        connection.execute("ROLLBACK")
-        connection.close()
-
-    thread = threading.Thread(target=hold)
-    thread.start()
-    held.wait()
-    return thread
-
-
 async def test_unreachable_host_file_pauses_then_goes_on_by_itself(tmp_path: Path) -> None:
     limiter = build_limiter("host", 10, account="acct", data_dir=tmp_path)
     notices: list[LimiterNotice] = []
     limiter.on_notice = notices.append
     await _starts(limiter, 1)
     locked_at = time.monotonic()
-    thread = _lock_file_for(tmp_path / FILE_NAME, 2.0)
+    thread = lock_file_for(tmp_path / FILE_NAME, 2.0)
     (started,) = await _starts(limiter, 1)
     thread.join()
     assert started >= locked_at + 2.0
@@ -130,7 +110,7 @@ async def test_use_local_goes_on_at_a_share_of_the_rate(tmp_path: Path) -> None:
     notices: list[LimiterNotice] = []
     limiter.on_notice = notices.append
     await _starts(limiter, 1)
-    thread = _lock_file_for(tmp_path / FILE_NAME, 3.0)
+    thread = lock_file_for(tmp_path / FILE_NAME, 3.0)
     waiting = asyncio.ensure_future(_starts(limiter, 4))
     await asyncio.sleep(1.3)
     assert not waiting.done() and limiter.unavailable

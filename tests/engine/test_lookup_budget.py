@@ -18,8 +18,8 @@ from cams_tui.engine.reconcile import ReconcileSettings
 from cams_tui.engine.run import JobRunner, RunOptions
 from cams_tui.engine.sender import Sender
 from cams_tui.simulator import SimulatorConfig
-from tests.limiter_support import LoggingSimulator, busiest_window
-from tests.test_engine_support import CUST_SPACE_ID, LOOKUP_OPTIONS, OPTIONS, client, make_job
+from tests.support.engine import CUST_SPACE_ID, LOOKUP_OPTIONS, OPTIONS, client, make_job
+from tests.support.limiters import LoggingSimulator, busiest_window, lock_file_for
 
 LOOKUP_RATE = 4.0
 
@@ -161,7 +161,6 @@ async def test_a_run_whose_lookup_budget_cannot_be_reached_says_so_and_goes_on_a
     from cams_tui.engine.events import Event, LimiterEvent
     from cams_tui.engine.limiters.host import FILE_NAME
     from cams_tui.engine.run import RunHooks
-    from tests.test_limiters import _lock_file_for
 
     simulator = _simulator()
     # The host file exists (another sender used it), then another program holds it locked.
@@ -178,7 +177,7 @@ async def test_a_run_whose_lookup_budget_cannot_be_reached_says_so_and_goes_on_a
             job_id = make_job(journal, url, 100, 10, options=LOOKUP_OPTIONS)
             canary = CanarySettings(size=20, poll_s=0.1, settle_timeout_s=20)
             journal.set_canary(job_id, {**canary.to_json(), "batches": 2, "verdict": None})
-            holder = _lock_file_for(tmp_path / FILE_NAME, 3.0)
+            holder = lock_file_for(tmp_path / FILE_NAME, 3.0)
             options = RunOptions(rate=50, lookup_rate=LOOKUP_RATE, local_when_unavailable=2)
             async with client(url) as cams:
                 runner = JobRunner(cams, journal, job_id, options, RunHooks(event=events.append),

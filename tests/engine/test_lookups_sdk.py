@@ -24,8 +24,8 @@ from cams_tui.engine.sender import Sender
 from cams_tui.listing import NO_CUST_SPACE_ID, MissingCustSpaceId
 from cams_tui.simulator import DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET
 from cams_tui.simulator.demo_data import SPRING_SALE
-from tests.sdk_cams import SdkCams
-from tests.test_engine_support import CUST_SPACE_ID, LOOKUP_OPTIONS, OPTIONS, make_job
+from tests.support.engine import CUST_SPACE_ID, LOOKUP_OPTIONS, OPTIONS, make_job
+from tests.support.sdk_cams import SdkCams
 
 ENDPOINT = "http://127.0.0.1:9"
 

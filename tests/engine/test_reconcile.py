@@ -16,7 +16,7 @@ from cams_tui.engine.ratelimit import RateLimiter
 from cams_tui.engine.reconcile import ReconcileSettings, Reconciler
 from cams_tui.engine.sender import Sender
 from cams_tui.simulator import Faults, Simulator, SimulatorConfig
-from tests.test_engine_support import LOOKUP_OPTIONS, client, make_job
+from tests.support.engine import LOOKUP_OPTIONS, client, make_job
 
 
 @pytest.fixture

@@ -20,8 +20,8 @@ from cams_tui.cli import main
 from cams_tui.engine.journal import Journal
 from cams_tui.report import ReportError, ReportRow, RetargetRule, country_of, fetch_report, report_rows
 from cams_tui.simulator import Faults, Simulator, SimulatorConfig
-from tests.test_engine_support import LOOKUP_OPTIONS, client, make_job
-from tests.test_headless import _campaign, env  # noqa: F401 - fixture
+from tests.support.campaigns import demo_campaign
+from tests.support.engine import LOOKUP_OPTIONS, client, make_job
 
 SETTLED_AFTER_S = 6.0 + 4.0  # the longest delivery delay, then the longest read delay
 
@@ -71,7 +71,7 @@ def test_report_of_a_20000_recipient_job_with_moving_statuses_and_a_retarget_lis
     env: Path, moving: tuple[Simulator, str], capsys: pytest.CaptureFixture[str]  # noqa: F811
 ) -> None:
     simulator, url = moving
-    campaign = _campaign(env)
+    campaign = demo_campaign(env)
     countries = _numbers_file(env)
     assert main(["send", str(campaign), "--yes", "--json", "--endpoint", url]) == 0
     sent_at = time.time()

@@ -24,8 +24,8 @@ from cams_tui.engine.planning import plan_batches
 from cams_tui.engine.run import JobRunner, RunHooks, RunOptions
 from cams_tui.schedule import JobSchedule, ScheduleError, countdown, parse_send_time
 from cams_tui.simulator import Simulator, SimulatorConfig
-from tests.test_engine_support import OPTIONS, client, items
-from tests.test_headless import _campaign, env, sim  # noqa: F401 - fixtures
+from tests.support.campaigns import demo_campaign
+from tests.support.engine import OPTIONS, client, items
 
 NOW = 1_800_000_000.0  # a fixed Unix time for the pure tests
 
@@ -181,7 +181,7 @@ def test_send_refuses_a_past_or_zoneless_time_before_anything(
     env: Path, sim: tuple[Simulator, str], capsys: pytest.CaptureFixture[str]  # noqa: F811
 ) -> None:
     simulator, url = sim
-    campaign = _campaign(env, count=50)
+    campaign = demo_campaign(env, count=50)
     assert main(["send", str(campaign), "--yes", "--endpoint", url, "--at", "2020-01-01T09:00+08:00"]) == 2
     assert "--at: 2020-01-01T09:00+08:00 is in the past" in capsys.readouterr().err
     assert main(["send", str(campaign), "--yes", "--endpoint", url, "--at", "2030-01-01T09:00"]) == 2
@@ -193,7 +193,7 @@ def test_send_refuses_a_past_or_zoneless_time_before_anything(
 
 def test_dry_run_shows_the_start(env: Path, sim: tuple[Simulator, str], capsys: pytest.CaptureFixture[str]) -> None:  # noqa: F811
     _simulator, url = sim
-    campaign = _campaign(env, count=50)
+    campaign = demo_campaign(env, count=50)
     code = main(["send", str(campaign), "--dry-run", "--json", "--endpoint", url, "--at", "2030-01-01T09:00+08:00"])
     assert code == 0
     (plan,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
@@ -225,7 +225,7 @@ def test_killed_while_waiting_then_resumed_sends_at_its_time_exactly_once(
     import os
 
     simulator, url = sim
-    campaign = _campaign(env, count=450)
+    campaign = demo_campaign(env, count=450)
     at = datetime.now(timezone(timedelta(hours=8))).replace(microsecond=0) + timedelta(seconds=8)  # room for a slow start
     process = _start_scheduled_send(campaign, url, at, env / "data", dict(os.environ))
     event = _wait_for_schedule_event(process)
@@ -252,7 +252,7 @@ def test_ctrl_c_while_waiting_sends_nothing(env: Path, sim: tuple[Simulator, str
     import os
 
     simulator, url = sim
-    campaign = _campaign(env, count=200)
+    campaign = demo_campaign(env, count=200)
     at = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=8)  # room for a slow start
     process = _start_scheduled_send(campaign, url, at, env / "data", dict(os.environ))
     _wait_for_schedule_event(process)
@@ -273,7 +273,7 @@ def test_the_campaign_schedule_round_trips_and_a_past_one_is_refused_by_send(
     from cams_tui.campaign import campaign_to_toml, load_campaign
 
     simulator, url = sim
-    campaign = _campaign(env, count=20)
+    campaign = demo_campaign(env, count=20)
     text = campaign.read_text(encoding="utf-8")
     campaign.write_text(text + '\n[schedule]\nat = 2030-01-01T09:00:00+08:00\n', encoding="utf-8")
     loaded = load_campaign(campaign)

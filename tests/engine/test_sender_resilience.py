@@ -16,8 +16,8 @@ from cams_tui.engine.ratelimit import RateLimiter
 from cams_tui.engine.sender import THROTTLED_TOO_LONG, Sender
 from cams_tui.simulator import Faults, Simulator, SimulatorConfig
 from cams_tui.simulator.httpserver import HttpServer
-from tests.test_client_limits import loopback_server
-from tests.test_engine_support import client, make_job, numbers
+from tests.support.engine import client, make_job, numbers
+from tests.support.loopback import loopback_server
 
 
 async def _throttling_503(writer: asyncio.StreamWriter) -> None:

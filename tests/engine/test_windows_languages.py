@@ -27,7 +27,8 @@ from cams_tui.recipients.intake import IntakeReport, read_recipients_text
 from cams_tui.recipients.zones import ZoneFinder
 from cams_tui.schedule import DeliveryWindow, parse_hours
 from cams_tui.simulator import Simulator
-from tests.test_engine_support import OPTIONS, client
+from tests.support.campaigns import CAMPAIGN
+from tests.support.engine import OPTIONS, client
 
 WINDOW = DeliveryWindow(*parse_hours("09:00-20:00"))
 # Tuesday 1 December 2026, 03:00 UTC: 11:00 in Manila (UTC+8), 06:00 in Moscow (UTC+3),
@@ -353,8 +354,6 @@ def test_languages_and_windows_split_together_and_the_canary_comes_first() -> No
 
 # ------------------------------------------------------------------ the command line
 
-from tests.test_headless import CAMPAIGN, env, sim  # noqa: E402,F401 - fixtures
-
 
 def _headless_campaign(folder: Path, extra: str = "") -> Path:
     (folder / "campaign.toml").write_text(CAMPAIGN.replace("{sender}", "2000001") + extra, encoding="utf-8")
@@ -470,7 +469,7 @@ def test_the_tuis_send_takes_the_window_fields_and_the_list_languages(tmp_path: 
 
 async def test_the_tuis_preview_and_review_speak_each_language(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from cams_tui.ui.widgets.template_preview import TemplatePreview
-    from tests.test_ui_flow import demo_app, paste, settle
+    from tests.support.ui_flow import demo_app, paste, settle
 
     app = demo_app(tmp_path, monkeypatch)
     async with app.run_test(size=(120, 36)) as pilot:

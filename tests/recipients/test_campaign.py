@@ -88,7 +88,7 @@ async def test_a_saved_campaign_and_its_pasted_numbers_are_private(tmp_path, mon
     """The numbers sidecar and the campaign hold phone numbers: 0600, as exports and the journal."""
     import stat
 
-    from tests.test_ui_flow import demo_app, settle
+    from tests.support.ui_flow import demo_app, settle
 
     app = demo_app(tmp_path, monkeypatch)
     async with app.run_test(size=(120, 36)) as pilot:

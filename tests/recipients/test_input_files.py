@@ -15,7 +15,7 @@ from cams_tui.config import ConfigError, load_settings
 from cams_tui.input_files import CAMPAIGN_MAX_BYTES, PARAM_VALUE_MAX_CHARS, RECIPIENTS_MAX_BYTES, InputFileError
 from cams_tui.recipients.decoding import open_source
 from cams_tui.recipients.intake import read_recipients
-from tests.test_headless import _campaign
+from tests.support.campaigns import demo_campaign
 
 CAMPAIGN = 'template_code = "T1"\nlanguage = "en"\nfrom = "2000001"\n'
 
@@ -53,7 +53,7 @@ def test_send_names_the_kind_not_a_missing_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("CAMS_TUI_CONFIG", str(tmp_path / "no-config.toml"))
-    campaign = _campaign(tmp_path, count=3)
+    campaign = demo_campaign(tmp_path, count=3)
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
     for recipients, kind in (("/dev/zero", "character device"), (str(fifo), "named pipe"), (str(tmp_path), "folder")):

@@ -10,7 +10,7 @@ import pytest
 
 from cams_tui.recipients import IntakeOptions, load_suppression, read_recipients
 
-CORPUS = Path(__file__).parent / "data" / "recipients"
+CORPUS = Path(__file__).resolve().parents[1] / "data" / "recipients"
 CASES = [
     pytest.param(name, case, id=f"{name}-{index}")
     for name, cases in json.loads((CORPUS / "expected.json").read_text("utf-8")).items()

@@ -1,5 +1,5 @@
 """Shared by the limiter tests and benchmarks: a simulator that logs every arrival, a real
-redis-server on loopback, and `cams-tui send` processes started together."""
+redis-server on loopback, `cams-tui send` processes started together, a host file held locked."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ import json
 import os
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -222,3 +224,21 @@ def redis_server(folder: Path, password: str | None = None) -> Iterator[RedisSer
         yield server
     finally:
         server.stop()
+
+
+def lock_file_for(path: Path, seconds: float) -> threading.Thread:
+    """Another program holding the host file's write lock."""
+    held = threading.Event()
+
+    def hold() -> None:
+        connection = sqlite3.connect(path, isolation_level=None)
+        connection.execute("BEGIN EXCLUSIVE")
+        held.set()
+        time.sleep(seconds)
+        connection.execute("ROLLBACK")
+        connection.close()
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    held.wait()
+    return thread

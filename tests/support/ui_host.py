@@ -1,10 +1,12 @@
-"""Shared pieces of the send monitor and jobs screen tests: journaled jobs and a host app."""
+"""Shared pieces of the send monitor and jobs screen tests: journaled jobs, a host app, waiting on it."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 
+from textual.pilot import Pilot
 from textual.screen import Screen
 
 from cams_tui.api.client import Placement
@@ -16,6 +18,7 @@ from cams_tui.simulator import DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET
 from cams_tui.simulator.demo_data import DEMO_SERVICE_ID, ORDER_SHIPPED
 from cams_tui.ui.engine_run import SendTarget
 from cams_tui.ui.screen_routes import ScreenRoutes
+from cams_tui.ui.screens.send_monitor import SendMonitorScreen
 
 
 def numbers(count: int, start: int = 0) -> list[str]:
@@ -89,3 +92,25 @@ class HostApp(ScreenRoutes[None]):
             if confirm is not None and confirm():
                 return
         self.exit()
+
+
+async def wait_for(pilot: Pilot, condition: Callable[[], bool], timeout: float = 30.0) -> None:
+    """Let the app run until ``condition`` holds (fails the test after ``timeout``)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s")
+        await pilot.pause(0.05)
+
+
+def monitor_of(app: HostApp) -> SendMonitorScreen:
+    screen = next(s for s in app.screen_stack if isinstance(s, SendMonitorScreen))
+    return screen
+
+
+def finished(app: HostApp) -> Callable[[], bool]:
+    return lambda: monitor_of(app).run is None and monitor_of(app).state.done is not None
+
+
+def label_text(screen: SendMonitorScreen, selector: str) -> str:
+    return str(screen.query_one(selector).render())

@@ -15,9 +15,8 @@ from cams_tui.simulator import Faults, Simulator, SimulatorConfig
 from cams_tui.simulator.demo_data import DEMO_SERVICE_ID, ORDER_SHIPPED
 from cams_tui.ui.screens.send_dialogs import FatalDialog
 from cams_tui.ui.screens.send_monitor import SendMonitorScreen
-from tests.test_engine_support import CUST_SPACE_ID
-from tests.test_ui_send import wait_for
-from tests.test_ui_send_helpers import HostApp, journal_counts, numbers, target
+from tests.support.engine import CUST_SPACE_ID
+from tests.support.ui_host import HostApp, journal_counts, numbers, target, wait_for
 
 RECIPIENTS = 600
 

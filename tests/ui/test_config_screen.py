@@ -223,7 +223,7 @@ async def test_first_run_offers_demo_or_set_up(config: Path, tmp_path: Path) -> 
 
 
 async def test_use_this_profile_changes_only_default_profile_and_says_so(config: Path) -> None:
-    from tests.test_config import COMMENTED_CONFIG
+    from tests.support.configs import COMMENTED_CONFIG
 
     config.parent.mkdir(parents=True, exist_ok=True)
     config.write_text(COMMENTED_CONFIG, encoding="utf-8")

@@ -15,9 +15,8 @@ from cams_tui.simulator import Simulator, SimulatorConfig
 from cams_tui.ui.screens.jobs import JobDetailScreen
 from cams_tui.ui.screens.send_dialogs import ConfirmDialog, TypedCountDialog
 from cams_tui.ui.screens.send_monitor import SendMonitorScreen
-from tests.test_engine_support import CUST_SPACE_ID, OPTIONS, client
-from tests.test_ui_send import wait_for
-from tests.test_ui_send_helpers import HostApp, journal_counts, make_job, target
+from tests.support.engine import CUST_SPACE_ID, OPTIONS, client
+from tests.support.ui_host import HostApp, journal_counts, make_job, target, wait_for
 
 
 def _send_behind_the_journals_back(url: str, data_dir: Path, job_id: str, index: int) -> None:

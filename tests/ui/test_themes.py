@@ -17,7 +17,7 @@ from cams_tui import theming
 from cams_tui.theming import ThemeCatalog, ThemeFileError, add_themes_from, load_all_themes, parse_theme
 from cams_tui.ui.themes import build_theme, build_themes, pick_theme, register_themes, select_theme_before_start
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 SHIPPED = sorted((REPO / "themes").glob("*.toml"))
 
 

@@ -9,8 +9,7 @@ from cams_tui.engine.journal import Answer, BatchState, JobState, Journal
 from cams_tui.ui.screens.jobs import JobDetailScreen, JobsScreen
 from cams_tui.ui.widgets.results_table import ResultsTable
 from cams_tui.ui.widgets.send_log import SendLog
-from tests.test_ui_send import wait_for
-from tests.test_ui_send_helpers import HostApp, make_job, target
+from tests.support.ui_host import HostApp, make_job, target, wait_for
 
 ENDPOINT = "http://127.0.0.1:9"
 PAYLOAD = "\x1b]0;pwned\x07\x1b[2J"
@@ -54,7 +53,7 @@ async def test_a_pasted_line_with_terminal_escapes_is_rejected_escaped(tmp_path:
     from textual.widgets import DataTable
 
     from cams_tui.compose import Step
-    from tests.test_ui_flow import demo_app, paste, settle
+    from tests.support.ui_flow import demo_app, paste, settle
 
     app = demo_app(tmp_path, monkeypatch)
     async with app.run_test(size=(120, 36)) as pilot:

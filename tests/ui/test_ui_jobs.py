@@ -21,8 +21,7 @@ from cams_tui.ui.screens.send_dialogs import ConfirmDialog, ExportDialog
 from cams_tui.ui.screens.send_monitor import SendMonitorScreen
 from cams_tui.ui.widgets.results_table import PAGE_SIZE, ResultsTable, read_page
 from cams_tui.ui.widgets.send_log import SendLog
-from tests.test_ui_send import wait_for
-from tests.test_ui_send_helpers import HostApp, journal_counts, make_job, numbers, target
+from tests.support.ui_host import HostApp, journal_counts, make_job, numbers, target, wait_for
 
 ENDPOINT = "http://127.0.0.1:9"
 
@@ -180,7 +179,7 @@ def test_jobs_screen_snapshot(snap_compare, fixed_journal: Path, size: tuple[int
 async def test_jobs_name_their_template_once_the_templates_are_listed(tmp_path: Path) -> None:
     from cams_tui.api.models import TemplateSummary
     from cams_tui.compose import ComposeState
-    from tests.test_ui_send_helpers import ORDER_SHIPPED
+    from tests.support.ui_host import ORDER_SHIPPED
 
     job_id = make_job(tmp_path, ENDPOINT, 10)
     app = HostApp(lambda: JobsScreen(target=target(ENDPOINT, tmp_path, 10), show_clock=False))

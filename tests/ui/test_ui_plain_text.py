@@ -9,7 +9,7 @@ import pytest
 from textual.widgets import DataTable, Static
 
 from cams_tui.compose import Step
-from tests.test_ui_flow import demo_app, paste, settle
+from tests.support.ui_flow import demo_app, paste, settle
 
 TRICKY = "Promo [PH] [/] [b]x"
 
@@ -73,7 +73,7 @@ def test_every_static_and_label_of_the_app_shows_strings_as_written() -> None:
     """Textual's own Static and Label read strings as markup: the app uses cams_tui.ui.widgets.text's."""
     import re
 
-    ui = Path(__file__).resolve().parent.parent / "cams_tui" / "ui"
+    ui = Path(__file__).resolve().parents[2] / "cams_tui" / "ui"
     offenders = [
         str(path.relative_to(ui))
         for path in ui.rglob("*.py")

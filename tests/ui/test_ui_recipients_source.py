@@ -7,7 +7,7 @@ from pathlib import Path
 from textual import events
 
 from cams_tui.compose import Step
-from tests.test_ui_flow import demo_app, settle
+from tests.support.ui_flow import demo_app, settle
 
 
 async def _wait_report(pilot, count: int) -> None:  # noqa: ANN001

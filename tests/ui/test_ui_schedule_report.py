@@ -18,8 +18,7 @@ from cams_tui.ui.screens.report import ReportScreen
 from cams_tui.ui.screens.send_dialogs import ConfirmDialog
 from cams_tui.ui.screens.send_monitor import SendMonitorScreen
 from cams_tui.ui.send_state import SendState
-from tests.test_ui_send import finished, label_text, monitor_of, wait_for
-from tests.test_ui_send_helpers import HostApp, make_job, numbers, target
+from tests.support.ui_host import HostApp, finished, label_text, make_job, monitor_of, numbers, target, wait_for
 
 
 def test_the_options_form_checks_the_send_time() -> None:
@@ -91,7 +90,7 @@ async def test_the_monitor_waits_then_sends_at_the_time(tmp_path: Path) -> None:
 async def test_the_jobs_screen_report_shows_totals_and_writes_both_files(tmp_path: Path) -> None:
     from cams_tui.engine.run import JobRunner, RunOptions
     from cams_tui.simulator import Faults
-    from tests.test_engine_support import client
+    from tests.support.engine import client
 
     simulator = Simulator(
         SimulatorConfig(rate=1000, seed=8, faults=Faults(fail_delivery=0.3), delivery_delay_s=(0.0, 0.0))

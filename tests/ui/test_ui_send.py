@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from textual.pilot import Pilot
 
 from cams_tui.api.endpoints import Placement
 from cams_tui.engine.journal import Journal
@@ -18,29 +15,7 @@ from cams_tui.simulator import Faults, Simulator, SimulatorConfig
 from cams_tui.ui.screens.send_dialogs import ConfirmDialog, EntryDialog, FatalDialog, TypedCountDialog
 from cams_tui.ui.screens.send_monitor import SendMonitorScreen
 from cams_tui.ui.widgets.send_log import SendLog
-from tests.test_ui_send_helpers import HostApp, journal_counts, make_job, target
-
-
-async def wait_for(pilot: Pilot, condition: Callable[[], bool], timeout: float = 30.0) -> None:
-    """Let the app run until ``condition`` holds (fails the test after ``timeout``)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s")
-        await pilot.pause(0.05)
-
-
-def monitor_of(app: HostApp) -> SendMonitorScreen:
-    screen = next(s for s in app.screen_stack if isinstance(s, SendMonitorScreen))
-    return screen
-
-
-def finished(app: HostApp) -> Callable[[], bool]:
-    return lambda: monitor_of(app).run is None and monitor_of(app).state.done is not None
-
-
-def label_text(screen: SendMonitorScreen, selector: str) -> str:
-    return str(screen.query_one(selector).render())
+from tests.support.ui_host import HostApp, finished, journal_counts, label_text, make_job, monitor_of, target, wait_for
 
 
 def total_attempts(data_dir: Path, job_id: str) -> int:
@@ -197,7 +172,7 @@ async def test_quitting_mid_send_asks_and_leaves_the_job_resumable(tmp_path: Pat
 
 
 async def test_filter_and_line_details_on_a_replay(tmp_path: Path) -> None:
-    from tests.test_ui_send_snapshots import replay_events
+    from tests.support.send_replay import replay_events
 
     app = HostApp(lambda: SendMonitorScreen("20250101-120000-abcd", autostart=False, show_clock=False))
     async with app.run_test(size=(120, 36)) as pilot:

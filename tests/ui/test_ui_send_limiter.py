@@ -14,9 +14,8 @@ from cams_tui.ui.send_state import SendState
 from cams_tui.ui.widgets.counters import sharing_text
 from cams_tui.ui.screens.send_dialogs import LocalLimiterDialog
 from cams_tui.ui.screens.send_monitor import SendMonitorScreen
-from tests.limiter_support import LoggingSimulator, RedisServer, busiest_window
-from tests.test_ui_send import finished, label_text, monitor_of, wait_for
-from tests.test_ui_send_helpers import HostApp, journal_counts, make_job, target
+from tests.support.limiters import LoggingSimulator, RedisServer, busiest_window
+from tests.support.ui_host import HostApp, finished, journal_counts, label_text, make_job, monitor_of, target, wait_for
 
 RATE = 10
 

@@ -10,7 +10,7 @@ from textual.widgets import Button
 
 from cams_tui.engine.journal import JobState
 from cams_tui.simulator.demo_data import ORDER_SHIPPED
-from tests.test_ui_flow import demo_app, paste, settle
+from tests.support.ui_flow import demo_app, paste, settle
 
 
 def text_of(app, selector: str) -> str:  # noqa: ANN001
@@ -243,7 +243,7 @@ async def test_the_cancel_and_quit_dialogs_pause_at_once_and_keep_sending_resume
     from cams_tui.simulator import Simulator, SimulatorConfig
     from cams_tui.ui.screens.send_dialogs import ConfirmDialog
     from cams_tui.ui.screens.send_monitor import SendMonitorScreen
-    from tests.test_ui_send_helpers import HostApp, make_job, target
+    from tests.support.ui_host import HostApp, make_job, target
 
     simulator = Simulator(SimulatorConfig(rate=1000, latency_ms=5, seed=3))
     with simulator.run_in_thread() as url:
@@ -274,7 +274,7 @@ async def test_the_cancel_and_quit_dialogs_pause_at_once_and_keep_sending_resume
 async def test_counters_speak_of_recipients_and_the_state_leads_the_title(tmp_path: Path) -> None:
     from cams_tui.simulator import Simulator, SimulatorConfig
     from cams_tui.ui.screens.send_monitor import SendMonitorScreen
-    from tests.test_ui_send_helpers import HostApp, make_job, target
+    from tests.support.ui_host import HostApp, make_job, target
 
     simulator = Simulator(SimulatorConfig(rate=1000, latency_ms=5, seed=3))
     with simulator.run_in_thread() as url:
@@ -303,7 +303,7 @@ async def test_counters_speak_of_recipients_and_the_state_leads_the_title(tmp_pa
 def _seed_dead_job(data_dir: Path, url: str) -> str:
     """A job whose process died mid-send: marked running, a batch still 'sending', the rest planned."""
     from cams_tui.engine.journal import Journal
-    from tests.test_ui_send_helpers import make_job
+    from tests.support.ui_host import make_job
 
     job_id = make_job(data_dir, url, 500, batch_size=100)
     with Journal(data_dir) as journal:
@@ -364,7 +364,7 @@ async def test_resume_from_the_jobs_screen_asks_the_count_and_keeps_the_log(tmp_
     from cams_tui.ui.screens.send_dialogs import TypedCountDialog
     from cams_tui.ui.screens.send_monitor import SendMonitorScreen
     from cams_tui.ui.widgets.send_log import SendLog
-    from tests.test_ui_send_helpers import HostApp, journal_counts, make_job, target
+    from tests.support.ui_host import HostApp, journal_counts, make_job, target
 
     simulator = Simulator(SimulatorConfig(rate=1000, seed=3))
     with simulator.run_in_thread() as url:
@@ -404,7 +404,7 @@ async def test_recipients_verified_not_sent_can_be_sent_later_from_the_tui(tmp_p
     from cams_tui.ui.screens.jobs import JobsScreen
     from cams_tui.ui.screens.send_dialogs import TypedCountDialog
     from cams_tui.ui.screens.send_monitor import SendMonitorScreen
-    from tests.test_ui_send_helpers import HostApp, journal_counts, make_job, target
+    from tests.support.ui_host import HostApp, journal_counts, make_job, target
 
     simulator = Simulator(SimulatorConfig(rate=1000, seed=3))
     with simulator.run_in_thread() as url:

@@ -21,8 +21,7 @@ from cams_tui.simulator import Simulator, SimulatorConfig
 from cams_tui.ui.app import CamsApp
 from cams_tui.ui.screens.send_monitor import SendMonitorScreen
 from cams_tui.ui.widgets.send_log import SendLog
-from tests.test_ui_send import monitor_of, wait_for
-from tests.test_ui_send_helpers import HostApp, make_job, target
+from tests.support.ui_host import HostApp, make_job, monitor_of, target, wait_for
 
 
 class SignalledApp(HostApp):

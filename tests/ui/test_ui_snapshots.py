@@ -1,7 +1,7 @@
 """Snapshots of every compose screen at 80×24 and 120×36, on the seeded demo simulator.
 
-Regenerate with ``uv run pytest tests/test_ui_snapshots.py --snapshot-update`` and look at
-the SVGs in ``tests/snapshots/`` before committing them.
+Regenerate with ``uv run pytest tests/ui/test_ui_snapshots.py --snapshot-update`` and look at
+the SVGs in ``tests/ui/__snapshots__/`` before committing them.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from cams_tui.compose import Step
-from tests.test_ui_flow import demo_app, paste, pasted_list, settle
+from tests.support.ui_flow import demo_app, paste, pasted_list, settle
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 36), id="120x36")]
 

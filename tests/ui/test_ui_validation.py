@@ -6,7 +6,7 @@ import pytest
 
 from cams_tui.compose import ComposeState, OptionsForm, Step, StepState
 from cams_tui.durations import parse_duration
-from tests.test_ui_flow import demo_app, paste, settle
+from tests.support.ui_flow import demo_app, paste, settle
 
 
 def test_durations_in_human_units() -> None:
