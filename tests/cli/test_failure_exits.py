@@ -124,7 +124,7 @@ def _tiny_file_system(folder: Path) -> Iterator[Path]:
 
 
 def test_a_send_onto_a_full_disk_sends_nothing_and_says_so(
-    env: Path, sim: tuple[Simulator, str], capsys: pytest.CaptureFixture[str]  # noqa: F811
+    env: Path, sim: tuple[Simulator, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     simulator, url = sim
     campaign = demo_campaign(env, 2000)

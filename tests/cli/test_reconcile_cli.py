@@ -22,7 +22,7 @@ def _campaign(folder: Path, count: int) -> Path:
 
 
 def test_reconcile_finds_a_batch_accepted_by_an_earlier_attempt(
-    env: Path, sim: tuple[Simulator, str], capsys: pytest.CaptureFixture[str]  # noqa: F811
+    env: Path, sim: tuple[Simulator, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     simulator, url = sim
     campaign = _campaign(env, count=300)
@@ -42,7 +42,7 @@ def test_reconcile_finds_a_batch_accepted_by_an_earlier_attempt(
 
 
 def test_a_batch_never_sent_is_verified_and_resent_only_with_consent(
-    env: Path, sim: tuple[Simulator, str], capsys: pytest.CaptureFixture[str]  # noqa: F811
+    env: Path, sim: tuple[Simulator, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     simulator, url = sim
     # A job whose batch 0 was committed "sending", then the process died before it left.
@@ -70,7 +70,7 @@ def test_a_batch_never_sent_is_verified_and_resent_only_with_consent(
 
 
 def test_reconcile_with_its_redis_down_goes_on_alone_with_local_limiter(
-    env: Path, sim: tuple[Simulator, str], capsys: pytest.CaptureFixture[str],  # noqa: F811
+    env: Path, sim: tuple[Simulator, str], capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from tests.support.limiters import free_port

@@ -21,6 +21,8 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
 
+import pytest
+
 from cams_tui.exit_codes import EXIT_UNKNOWN
 from cams_tui.engine.journal import BatchState, Journal
 from cams_tui.simulator import Faults, Simulator, SimulatorConfig
@@ -56,8 +58,9 @@ def _resume_once(url: str, data: Path, env: dict[str, str], job_id: str) -> tupl
     return process.returncode, events, process.stderr
 
 
+@pytest.mark.slow
 def test_resume_reconciles_every_unknown_after_kills_and_sends_nobody_twice(
-    tmp_path: Path, env: dict[str, str]  # noqa: F811
+    tmp_path: Path, env: dict[str, str]
 ) -> None:
     campaign = demo_campaign(tmp_path, count=RECIPIENTS)
     simulators = [

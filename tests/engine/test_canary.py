@@ -46,7 +46,7 @@ def _send(campaign: Path, url: str, *extra: str) -> int:
 
 
 def test_a_failing_canary_stops_the_job_having_sent_nothing_more(
-    env: Path, quick_sim: tuple[Simulator, str], capsys: pytest.CaptureFixture[str]  # noqa: F811
+    env: Path, quick_sim: tuple[Simulator, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     simulator, url = quick_sim
     simulator.faults = Faults(fail_delivery=0.8, seed=2)
@@ -72,7 +72,7 @@ def test_a_failing_canary_stops_the_job_having_sent_nothing_more(
 
 
 def test_a_healthy_canary_goes_on_by_itself(
-    env: Path, quick_sim: tuple[Simulator, str], capsys: pytest.CaptureFixture[str]  # noqa: F811
+    env: Path, quick_sim: tuple[Simulator, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     simulator, url = quick_sim
     simulator.faults = Faults(fail_delivery=0.02, seed=2)
@@ -134,7 +134,7 @@ def test_canary_size_and_split() -> None:
 
 
 def test_the_campaign_file_asks_for_a_canary(
-    env: Path, quick_sim: tuple[Simulator, str], capsys: pytest.CaptureFixture[str]  # noqa: F811
+    env: Path, quick_sim: tuple[Simulator, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     simulator, url = quick_sim
     simulator.faults = Faults(fail_delivery=0.9, seed=2)
@@ -149,7 +149,7 @@ def test_the_campaign_file_asks_for_a_canary(
 
 
 def test_a_failure_spike_after_a_healthy_canary_stops_the_job(
-    env: Path, quick_sim: tuple[Simulator, str], capsys: pytest.CaptureFixture[str]  # noqa: F811
+    env: Path, quick_sim: tuple[Simulator, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     simulator, url = quick_sim
     campaign = _campaign(env, count=3000)

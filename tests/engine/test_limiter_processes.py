@@ -31,6 +31,9 @@ from tests.support.limiters import (
     write_config,
 )
 
+# Each test starts several `cams-tui send` processes (and some a redis-server) and sends for seconds.
+pytestmark = pytest.mark.slow
+
 RATE = 10
 LATENCY_MS = 200
 BATCH = 10

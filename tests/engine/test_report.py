@@ -68,7 +68,7 @@ _ORDER = {"sent": 0, "delivered": 1, "read": 2, "failed": 1}
 
 @pytest.mark.slow
 def test_report_of_a_20000_recipient_job_with_moving_statuses_and_a_retarget_list(
-    env: Path, moving: tuple[Simulator, str], capsys: pytest.CaptureFixture[str]  # noqa: F811
+    env: Path, moving: tuple[Simulator, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     simulator, url = moving
     campaign = demo_campaign(env)
@@ -234,7 +234,7 @@ def test_country_from_the_calling_code() -> None:
 
 
 def test_report_of_an_unknown_job_and_a_bad_rule_are_usage_errors(
-    env: Path, capsys: pytest.CaptureFixture[str]  # noqa: F811
+    env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["report", "nope", "--no-fetch"]) == 2
     assert "no job 'nope'" in capsys.readouterr().err

@@ -178,7 +178,7 @@ async def test_a_job_whose_time_has_passed_sends_at_once(tmp_path: Path, simulat
 
 
 def test_send_refuses_a_past_or_zoneless_time_before_anything(
-    env: Path, sim: tuple[Simulator, str], capsys: pytest.CaptureFixture[str]  # noqa: F811
+    env: Path, sim: tuple[Simulator, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     simulator, url = sim
     campaign = demo_campaign(env, count=50)
@@ -191,7 +191,7 @@ def test_send_refuses_a_past_or_zoneless_time_before_anything(
         assert journal.jobs() == []
 
 
-def test_dry_run_shows_the_start(env: Path, sim: tuple[Simulator, str], capsys: pytest.CaptureFixture[str]) -> None:  # noqa: F811
+def test_dry_run_shows_the_start(env: Path, sim: tuple[Simulator, str], capsys: pytest.CaptureFixture[str]) -> None:
     _simulator, url = sim
     campaign = demo_campaign(env, count=50)
     code = main(["send", str(campaign), "--dry-run", "--json", "--endpoint", url, "--at", "2030-01-01T09:00+08:00"])
@@ -220,7 +220,7 @@ def _wait_for_schedule_event(process: subprocess.Popen[str]) -> dict[str, object
 
 @pytest.mark.slow
 def test_killed_while_waiting_then_resumed_sends_at_its_time_exactly_once(
-    env: Path, sim: tuple[Simulator, str], capsys: pytest.CaptureFixture[str]  # noqa: F811
+    env: Path, sim: tuple[Simulator, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     import os
 
@@ -248,7 +248,7 @@ def test_killed_while_waiting_then_resumed_sends_at_its_time_exactly_once(
 
 
 @pytest.mark.slow
-def test_ctrl_c_while_waiting_sends_nothing(env: Path, sim: tuple[Simulator, str]) -> None:  # noqa: F811
+def test_ctrl_c_while_waiting_sends_nothing(env: Path, sim: tuple[Simulator, str]) -> None:
     import os
 
     simulator, url = sim
@@ -268,7 +268,7 @@ def test_ctrl_c_while_waiting_sends_nothing(env: Path, sim: tuple[Simulator, str
 
 
 def test_the_campaign_schedule_round_trips_and_a_past_one_is_refused_by_send(
-    env: Path, sim: tuple[Simulator, str], capsys: pytest.CaptureFixture[str]  # noqa: F811
+    env: Path, sim: tuple[Simulator, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     from cams_tui.campaign import campaign_to_toml, load_campaign
 

@@ -366,7 +366,7 @@ def _headless_campaign(folder: Path, extra: str = "") -> Path:
 
 
 def test_send_plans_per_language_and_each_request_carries_its_own(
-    env: Path, sim: tuple[Simulator, str], capsys: pytest.CaptureFixture[str]  # noqa: F811
+    env: Path, sim: tuple[Simulator, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     import json
 
@@ -396,7 +396,7 @@ def test_send_plans_per_language_and_each_request_carries_its_own(
 
 
 def test_dry_run_says_how_many_go_now_and_when_the_rest_will(
-    env: Path, sim: tuple[Simulator, str], capsys: pytest.CaptureFixture[str]  # noqa: F811
+    env: Path, sim: tuple[Simulator, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     import json
     import time
