@@ -1,4 +1,5 @@
-"""Shared pieces of the engine tests (no tests here): demo options and jobs in a journal."""
+"""Shared pieces of the engine tests (and of some UI tests and benchmarks): demo options, jobs in a
+journal, a client with the demo credentials."""
 
 from __future__ import annotations
 

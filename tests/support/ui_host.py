@@ -104,13 +104,16 @@ async def wait_for(pilot: Pilot, condition: Callable[[], bool], timeout: float =
 
 
 def monitor_of(app: HostApp) -> SendMonitorScreen:
+    """The send monitor among the app's screens."""
     screen = next(s for s in app.screen_stack if isinstance(s, SendMonitorScreen))
     return screen
 
 
 def finished(app: HostApp) -> Callable[[], bool]:
+    """A condition for :func:`wait_for`: the monitor's run has ended and its outcome is shown."""
     return lambda: monitor_of(app).run is None and monitor_of(app).state.done is not None
 
 
 def label_text(screen: SendMonitorScreen, selector: str) -> str:
+    """The text the widget at ``selector`` shows."""
     return str(screen.query_one(selector).render())
