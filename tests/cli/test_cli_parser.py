@@ -62,6 +62,7 @@ def _cases() -> list[tuple[str, str, str, list[str]]]:
     return cases
 
 
+@pytest.mark.slow
 def test_every_flag_value_spelled_like_a_subcommand_is_read_by_the_full_parser(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -244,6 +244,7 @@ def _run_case(folder: Path, argv: list[str], env: dict[str, str | None]) -> tupl
     return code, out.getvalue() + err.getvalue()
 
 
+@pytest.mark.slow
 @settings(
     max_examples=400,
     deadline=None,

@@ -8,6 +8,8 @@ import dataclasses
 import time
 from pathlib import Path
 
+import pytest
+
 from cams_tui.engine.events import LimiterEvent
 from cams_tui.simulator import SimulatorConfig
 from cams_tui.ui.send_state import SendState
@@ -25,6 +27,7 @@ def _bound_keys(app: HostApp) -> set[str]:
     return {key for key, active in app.screen.active_bindings.items() if active.enabled}
 
 
+@pytest.mark.slow
 async def test_redis_stopped_mid_send_then_l_goes_on_alone_at_a_share_of_the_rate(tmp_path: Path) -> None:
     simulator = LoggingSimulator(SimulatorConfig(rate=RATE, latency_ms=50, seed=4))
     redis = RedisServer(tmp_path / "redis")
