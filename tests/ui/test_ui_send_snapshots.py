@@ -8,8 +8,6 @@ from collections.abc import Iterator
 
 import pytest
 
-from cams_tui.engine.events import BatchEvent, Event, PlanEvent, ProgressEvent, RateEvent
-from cams_tui.ui.engine_run import BatchTally, Stamped
 from cams_tui.ui.screens.send_monitor import SendMonitorScreen
 from tests.support.send_replay import JOB, replay_events
 from tests.support.ui_host import HostApp
