@@ -1,8 +1,12 @@
-"""Shared fixtures of the test-suite."""
+"""Fixtures every area of the test-suite uses: the simulator, and the environment of a command-line run.
+
+Each area's own fixtures live in its folder's conftest.py; plain helpers in :mod:`tests.support`.
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -36,3 +40,28 @@ def threaded_sim_url(simulator: Simulator) -> Iterator[str]:
     """The base URL of ``simulator`` served from its own thread (for synchronous code)."""
     with simulator.run_in_thread() as url:
         yield url
+
+
+# ------------------------------------------------------------- a command-line run
+# Used by the CLI tests and by the engine tests that drive a whole job through `cams-tui send`.
+
+
+@pytest.fixture
+def sim() -> Iterator[tuple[Simulator, str]]:
+    """A simulator at 50 requests/s and 5 ms latency served from its own thread, and its URL."""
+    simulator = Simulator(SimulatorConfig(rate=50, latency_ms=5, seed=3))
+    with simulator.run_in_thread(port=0) as url:
+        yield simulator, url
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The demo credentials in the environment, no config file, the data folder under ``tmp_path``;
+    returns ``tmp_path``."""
+    monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", DEMO_ACCESS_KEY_ID)
+    monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", DEMO_ACCESS_KEY_SECRET)
+    monkeypatch.delenv("ALIBABA_CLOUD_SECURITY_TOKEN", raising=False)
+    monkeypatch.delenv("CAMS_TUI_ENDPOINT", raising=False)
+    monkeypatch.setenv("CAMS_TUI_CONFIG", str(tmp_path / "no-config.toml"))
+    monkeypatch.setenv("CAMS_TUI_DATA_DIR", str(tmp_path / "data"))
+    return tmp_path

@@ -61,7 +61,7 @@ What is faithful
   template before its SenderList is read: a probe with a code that cannot exist gets
   ``DetailError.TemplateNotExist`` (body read) or ``Missing...`` (body not read), and
   delivers nothing either way.
-* Shapes: as the SDK 5.3.1 models declare them (tests/test_sdk_simulator_types.py holds
+* Shapes: as the SDK 5.3.1 models declare them (tests/simulator/test_sdk_simulator_types.py holds
   every answer against them): ListChatappTemplate's LastUpdateTime in milliseconds, Category
   UTILITY/MARKETING; ListChatappMessage records carry EventAction (``DOWN`` sent, with
   TemplateCode; ``UP`` received, TemplateCode empty), FailBackFlag ``Y``/``N`` and no

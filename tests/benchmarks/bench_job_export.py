@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import io
 import os
 import statistics
 import subprocess
@@ -103,7 +102,7 @@ def export_headless(data_dir: Path, job_id: str, path: Path) -> None:
 
 async def export_tui(data_dir: Path, job_id: str, path: Path) -> float:
     """Seconds from the export action to the file being whole on disk."""
-    from tests.test_ui_send_helpers import HostApp, target
+    from tests.support.ui_host import HostApp, target
 
     from cams_tui.ui.screens.jobs import JobsScreen
 

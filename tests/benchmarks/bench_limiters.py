@@ -34,7 +34,7 @@ from cams_tui.engine.limiters.shared import Store, new_sender_id  # noqa: E402
 from cams_tui.engine.limiters.window import Pacing  # noqa: E402
 from cams_tui.engine.ratelimit import RateLimiter  # noqa: E402
 from cams_tui.simulator import SimulatorConfig  # noqa: E402
-from tests.limiter_support import (  # noqa: E402
+from tests.support.limiters import (  # noqa: E402
     LoggingSimulator,
     accepted_rate,
     child_env,

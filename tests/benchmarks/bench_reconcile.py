@@ -30,7 +30,7 @@ from cams_tui.engine.ratelimit import RateLimiter  # noqa: E402
 from cams_tui.engine.reconcile import DEFAULT_LOOKUP_RATE, DEFAULT_SAMPLES, ReconcileSettings, Reconciler  # noqa: E402
 from cams_tui.engine.sender import Sender  # noqa: E402
 from cams_tui.simulator import Faults, Simulator, SimulatorConfig  # noqa: E402
-from tests.test_engine_support import client, items, make_job  # noqa: E402
+from tests.support.engine import client, items, make_job  # noqa: E402
 
 BATCHES = 5
 BATCH_SIZE = 1000

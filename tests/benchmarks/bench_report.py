@@ -25,7 +25,7 @@ from cams_tui.engine.run import JobRunner, RunOptions  # noqa: E402
 from cams_tui.headless import _write_export  # noqa: E402
 from cams_tui.report import Totals, fetch_report, report_rows, write_report  # noqa: E402
 from cams_tui.simulator import Faults, Simulator, SimulatorConfig  # noqa: E402
-from tests.test_engine_support import LOOKUP_OPTIONS, client, make_job  # noqa: E402
+from tests.support.engine import LOOKUP_OPTIONS, client, make_job  # noqa: E402
 
 
 async def _measure(url: str, data: Path, recipients: int, lookup_rate: float) -> int:
