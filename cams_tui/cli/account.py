@@ -23,7 +23,7 @@ def _context(args: argparse.Namespace) -> RunContext:
     return context
 
 
-def run(command: str, args: argparse.Namespace) -> int:
+def run_account_command(command: str, args: argparse.Namespace) -> int:
     """Run ``templates`` or ``doctor``; returns the exit code."""
     context = _context(args)
     if command == "templates":
