@@ -16,11 +16,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from cams_tui.cli.context import command_context
-from cams_tui.cli.output import PROGRESS_EVERY_S
 from cams_tui.engine.journal import Journal
 from cams_tui.exit_codes import EXIT_OK
 from cams_tui.export import write_export
 from cams_tui.output_files import atomic_text_file
+
+# As often as a send's progress line (cli.output), without loading what that module needs
+# (the planner and the number reader) for a command that only reads the journal.
+_PROGRESS_EVERY_S = 0.25
 
 
 def run_export(args: argparse.Namespace) -> int:
@@ -55,7 +58,7 @@ def _export_progress() -> Callable[[int, int], None] | None:
         now = time.monotonic()
         if done >= total:
             sys.stderr.write("\r\x1b[2K")
-        elif now - shown[0] >= PROGRESS_EVERY_S:
+        elif now - shown[0] >= _PROGRESS_EVERY_S:
             shown[0] = now
             sys.stderr.write(f"\r\x1b[2Kexporting: {done:,} of {total:,} rows")
         sys.stderr.flush()

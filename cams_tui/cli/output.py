@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from cams_tui.engine.reconcile import ReconcileReport
     from cams_tui.engine.repeats import RepeatReport
 
-PROGRESS_EVERY_S = 0.25
+_PROGRESS_EVERY_S = 0.25
 """How often a terminal's progress line is redrawn, at most."""
 _PROGRESS_EVERY_S_NO_TTY = 5.0
 
@@ -156,7 +156,7 @@ class Output:
     def _waiting_line(self, line: str) -> None:
         """The time left of a wait: on a terminal's progress line, in a log about once a minute."""
         now = time.monotonic()
-        if now - self._last_progress < (PROGRESS_EVERY_S if self._tty else 60.0):
+        if now - self._last_progress < (_PROGRESS_EVERY_S if self._tty else 60.0):
             return
         self._last_progress = now
         if self._tty:
@@ -205,7 +205,7 @@ class Output:
 
     def _progress(self, event: ProgressEvent) -> None:
         now = time.monotonic()
-        if now - self._last_progress < (PROGRESS_EVERY_S if self._tty else _PROGRESS_EVERY_S_NO_TTY):
+        if now - self._last_progress < (_PROGRESS_EVERY_S if self._tty else _PROGRESS_EVERY_S_NO_TTY):
             return
         self._last_progress = now
         eta = duration_text(event.eta_s) if event.eta_s is not None else "–"
