@@ -63,14 +63,14 @@ def run_send(args: argparse.Namespace) -> int:
 
 
 def _send(args: argparse.Namespace) -> int:
+    """Plan and check the campaign, confirm it, journal the job, then run it (a dry run stops
+    after the plan)."""
     context = command_context(args)
     campaign_path = Path(args.campaign).expanduser()
     campaign = load_campaign(campaign_path)
     if not args.dry_run:
         require_credentials(context)
-    options = campaign.message_options()
-    if context.profile.cust_space_id and options.cust_space_id is None:
-        options = options.model_copy(update={"cust_space_id": context.profile.cust_space_id})
+    options = _message_options(campaign, context)
     rate = args.rate or context.rate
     out = Output(as_json=args.json, demo=context.demo)
     schedule = _send_schedule(args, campaign)
@@ -78,8 +78,8 @@ def _send(args: argparse.Namespace) -> int:
     path, report = _checked_recipients(args, campaign, campaign_path, context, variables)
     targeting = _targeting(campaign, context, report, schedule, out)
     canary = _canary_settings(args, campaign, context, len(report.recipients))
-    # The canary slice is planned as batches of its own, sent and judged first.
     names = _param_names(variables, report, campaign, targeting)
+    # The canary slice is planned as batches of its own, sent and judged first.
     job_plan = _job_plan(args, context, report, path, campaign, options, names, canary, targeting)
     # Numbers as stored (digits, no "+"): the journal's numbers are the same digits.
     repeats = find_repeats(
@@ -134,6 +134,14 @@ def _send(args: argparse.Namespace) -> int:
                 local_when_unavailable=args.local_limiter,
             )
         )
+
+
+def _message_options(campaign: Campaign, context: RunContext) -> MassMessageOptions:
+    """The campaign's request fields; without a space of its own, the profile's."""
+    options = campaign.message_options()
+    if context.profile.cust_space_id and options.cust_space_id is None:
+        options = options.model_copy(update={"cust_space_id": context.profile.cust_space_id})
+    return options
 
 
 def _checked_variables(context: RunContext, campaign: Campaign, out: Output) -> list[str] | None:
