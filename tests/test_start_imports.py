@@ -52,3 +52,44 @@ def test_the_tui_defers_the_journal_the_number_reader_and_the_config_writer() ->
     """The deferred imports of the TUI's start (each says so where it is) do defer."""
     loaded = _loaded_after("import cams_tui.ui.launch, cams_tui.ui.app")
     assert loaded == ["cams_tui.ui", "textual"]
+
+
+def _loaded_by_command(argv: list[str], folder: Path, watched: tuple[str, ...]) -> list[str]:
+    """The ``watched`` modules loaded once ``cams-tui ARGV`` has run in a fresh process
+    (no AccessKey, its own data folder and config)."""
+    probe = (
+        "import sys\n"
+        "from cams_tui.cli import main\n"
+        "code = main(sys.argv[1:])\n"
+        f"print(code, sorted(m for m in {watched!r} if m in sys.modules))\n"
+    )
+    env = {
+        key: value for key, value in os.environ.items() if not key.startswith("ALIBABA_CLOUD_")
+    } | {"CAMS_TUI_DATA_DIR": str(folder / "data"), "CAMS_TUI_CONFIG": str(folder / "config.toml")}
+    result = subprocess.run(
+        [sys.executable, "-c", probe, *argv], capture_output=True, text=True, env=env, cwd=folder, check=True
+    )
+    code, _, loaded = result.stdout.strip().splitlines()[-1].partition(" ")
+    assert code == "0", result.stdout + result.stderr
+    return ast.literal_eval(loaded)
+
+
+def test_a_dry_run_never_loads_the_send_path(tmp_path: Path) -> None:
+    """``send --dry-run`` plans and validates only: the job runner and the sender are imported
+    where a job starts to run (the deferred imports of ``cams_tui.cli.job_run``)."""
+    (tmp_path / "campaign.toml").write_text(
+        'template_code = "T1"\nlanguage = "en"\nfrom = "2000001"\n\n[recipients]\nfile = "numbers.csv"\n',
+        encoding="utf-8",
+    )
+    (tmp_path / "numbers.csv").write_text("phone\n+639170000001\n+639170000002\n", encoding="utf-8")
+    watched = ("cams_tui.engine.run", "cams_tui.engine.sender", "cams_tui.ui", "textual")
+    assert _loaded_by_command(["send", "campaign.toml", "--dry-run"], tmp_path, watched) == []
+
+
+def test_the_reading_commands_never_load_the_send_path(tmp_path: Path) -> None:
+    """``jobs`` reads the journal only: none of the sending commands' modules is imported."""
+    watched = (
+        "cams_tui.cli.send", "cams_tui.cli.job_run", "cams_tui.engine.canary", "cams_tui.engine.reconcile",
+        "cams_tui.engine.run", "phonenumbers", "textual",
+    )
+    assert _loaded_by_command(["jobs"], tmp_path, watched) == []

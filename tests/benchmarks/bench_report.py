@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from cams_tui.engine.journal import Journal  # noqa: E402
 from cams_tui.engine.run import JobRunner, RunOptions  # noqa: E402
-from cams_tui.headless import _write_export  # noqa: E402
+from cams_tui.export import write_export as _write_export  # noqa: E402
 from cams_tui.report import Totals, fetch_report, report_rows, write_report  # noqa: E402
 from cams_tui.simulator import Faults, Simulator, SimulatorConfig  # noqa: E402
 from tests.support.engine import LOOKUP_OPTIONS, client, make_job  # noqa: E402

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from cams_tui import cli
+from cams_tui.cli import entry as cli
 from cams_tui.simulator import Simulator
 from tests.support.campaigns import demo_campaign
 

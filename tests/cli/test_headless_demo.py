@@ -123,7 +123,7 @@ def test_the_same_campaign_to_the_same_numbers_again_is_refused_without_allow_re
 
 def test_the_plan_counts_agree_and_a_resume_speaks_of_what_is_left() -> None:
     from cams_tui.engine.events import PlanEvent
-    from cams_tui.headless import _plan_text
+    from cams_tui.cli.plan_wording import plan_text as _plan_text
 
     fresh = PlanEvent(None, 31, 9, 1, 0, 1, 31, 1, 10.0)
     assert _plan_text(fresh) == (

@@ -2,9 +2,10 @@
 ``--retarget``, a recipients file of the chosen statuses) and print the totals.
 
 The statuses are fetched from the job's own endpoint (``--endpoint`` or
-``CAMS_TUI_ENDPOINT`` override it, as for ``resume``) at the profile's lookup rate, and
-committed to the journal batch by batch: a report interrupted by Ctrl-C goes on where it
-stopped when run again. ``--no-fetch`` writes what the journal already holds, offline.
+``CAMS_TUI_ENDPOINT`` override it, as for ``resume``; a ``--demo`` job's from the
+simulator) at the profile's lookup rate, and committed to the journal batch by batch: a
+report interrupted by Ctrl-C goes on where it stopped when run again. ``--no-fetch``
+writes what the journal already holds, offline.
 The rows go to ``-o FILE`` (written whole or not at all, mode 0600) or stdout; progress
 and totals go to stderr.
 """
@@ -14,14 +15,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sys
 from pathlib import Path
 from typing import TextIO
 
-from cams_tui.api.client import CamsClient, normalize_endpoint
+from cams_tui.api.client import CamsClient
 from cams_tui.api.errors import CamsError
-from cams_tui.config import ENV_ENDPOINT, RunContext, resolve_context
+from cams_tui.cli.context import command_context, job_endpoint
+from cams_tui.config import RunContext
 from cams_tui.engine.journal import Journal
 from cams_tui.errors import UserError
 from cams_tui.exit_codes import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
@@ -41,15 +42,15 @@ from cams_tui.report import (
 
 def run_report(args: argparse.Namespace) -> int:
     """Run ``report``; returns the exit code."""
-    context = resolve_context(profile_name=args.profile, endpoint=args.endpoint, data_dir=args.data_dir)
+    # With --demo, the demo journal (and, to fetch, the simulator), as for every other command.
+    context = command_context(args, reaches_cams=not args.no_fetch)
     rules = [RetargetRule.parse(spec) for spec in args.retarget]
     if rules and args.format == "jsonl":
         raise UserError("--retarget writes a recipients file (one number a line): leave out --format jsonl")
     with Journal(context.data_dir) as journal:
         job = journal.job(args.job_id)
         if not args.no_fetch:
-            explicit = args.endpoint or os.environ.get(ENV_ENDPOINT, "").strip()
-            endpoint = normalize_endpoint(explicit) if explicit else job.endpoint
+            endpoint = job_endpoint(args, context, job)
             rate = args.lookup_rate or context.profile.lookup_rate
             try:
                 summary = asyncio.run(_fetch(context, journal, job.id, endpoint, rate))

@@ -9,23 +9,16 @@ import sys
 
 from cams_tui.api.client import CamsClient
 from cams_tui.api.errors import CamsError
-from cams_tui.config import RunContext, resolve_context
-from cams_tui.demo import headless_demo_context
+from cams_tui.cli.context import command_context
+from cams_tui.config import RunContext
 from cams_tui.doctor import run_checks
 from cams_tui.errors import UserError
 from cams_tui.exit_codes import EXIT_FAILED, EXIT_OK
 
 
-def _context(args: argparse.Namespace) -> RunContext:
-    context = resolve_context(profile_name=args.profile, endpoint=args.endpoint, data_dir=args.data_dir)
-    if getattr(args, "demo", False):
-        return headless_demo_context(context)
-    return context
-
-
-def run(command: str, args: argparse.Namespace) -> int:
+def run_account_command(command: str, args: argparse.Namespace) -> int:
     """Run ``templates`` or ``doctor``; returns the exit code."""
-    context = _context(args)
+    context = command_context(args)
     if command == "templates":
         return asyncio.run(_templates(context, as_json=args.json))
     return asyncio.run(_doctor(context))
