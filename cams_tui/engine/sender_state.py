@@ -74,7 +74,7 @@ class SenderState:
     ) -> None:
         """``eligible``, given a batch's zones (``None``: no window), says whether it may be
         sent now: a batch that may not is left ``planned``, for a later run (the job's
-        delivery window, :class:`cams_tui.engine.run.WindowGate`); it is asked again just
+        delivery window, :class:`cams_tui.engine.window_gate.WindowGate`); it is asked again just
         before each batch leaves, so a window closing mid-run holds back the rest."""
         self._client = client
         self._eligible = eligible

@@ -118,7 +118,7 @@ class _Typer:
         return kind
 
 
-class _Calling:
+class CallingCode:
     """Everything the fast path needs about one country calling code."""
 
     __slots__ = ("cc", "cc_str", "main_md", "npp", "regions", "where")
@@ -215,18 +215,18 @@ class Home:
         return self.general is not None and self.general.fullmatch(number) is not None
 
 
-_CALLING: dict[int, _Calling] = {}
-_BY_HEAD: dict[str, _Calling | None] = {}
+_CALLING: dict[int, CallingCode] = {}
+_BY_HEAD: dict[str, CallingCode | None] = {}
 
 
-def _calling_code(cc: int) -> _Calling:
+def _calling_code(cc: int) -> CallingCode:
     found = _CALLING.get(cc)
     if found is None:
-        found = _CALLING[cc] = _Calling(cc, COUNTRY_CODE_TO_REGION_CODE[cc])
+        found = _CALLING[cc] = CallingCode(cc, COUNTRY_CODE_TO_REGION_CODE[cc])
     return found
 
 
-def calling_for(head: str) -> _Calling | None:
+def calling_for(head: str) -> CallingCode | None:
     """The calling code that digits starting with ``head`` (3 digits) begin with.
 
     _extract_country_code takes the shortest of the 1-, 2- and 3-digit prefixes that is a
