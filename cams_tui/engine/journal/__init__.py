@@ -27,13 +27,14 @@ the database files 0600: they hold phone numbers.
 The package is one concern per module: :mod:`.records` (states and records), :mod:`.schema`
 (tables and migrations), :mod:`.database` (opening, transactions, locks), :mod:`.jobs`,
 :mod:`.batches`, :mod:`.splits` and :mod:`.reports` (the writes), :mod:`.reads` (the queries).
-:class:`Journal` joins them; it is the one entry point.
+:class:`Journal` joins them; it is the one entry point. Settings read at run time
+(``JOURNAL_MODE``, ``OPEN_TIMEOUT_S``) live in :mod:`.database`, and are set there.
 """
 
 from __future__ import annotations
 
 from cams_tui.engine.journal.batches import BatchWrites
-from cams_tui.engine.journal.database import ENV_KILL_AT_COMMIT, JOURNAL_MODE, JOURNAL_NAME, OPEN_TIMEOUT_S
+from cams_tui.engine.journal.database import ENV_KILL_AT_COMMIT, JOURNAL_NAME
 from cams_tui.engine.journal.jobs import JobWrites
 from cams_tui.engine.journal.reads import JournalReads
 from cams_tui.engine.journal.records import (
@@ -56,9 +57,7 @@ from cams_tui.engine.journal.splits import BatchSplits
 __all__ = [
     "COMPRESS_LEVEL",
     "ENV_KILL_AT_COMMIT",
-    "JOURNAL_MODE",
     "JOURNAL_NAME",
-    "OPEN_TIMEOUT_S",
     "SCHEMA_VERSION",
     "Answer",
     "BatchRecord",
