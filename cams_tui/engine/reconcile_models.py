@@ -6,9 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from cams_tui.listing import (
-    DEFAULT_LOOKUP_RATE,
-)
+from cams_tui.listing import DEFAULT_LOOKUP_RATE
 
 DEFAULT_GRACE_S = 120.0
 DEFAULT_SAMPLES = 3

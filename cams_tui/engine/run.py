@@ -43,14 +43,7 @@ from cams_tui.engine.canary import (
     judge_canary,
 )
 from cams_tui.engine.countdown import SCHEDULE_TICK_S, count_down
-from cams_tui.engine.events import (
-    CanaryEvent,
-    DoneEvent,
-    Event,
-    LimiterEvent,
-    LookupEvent,
-    StateEvent,
-)
+from cams_tui.engine.events import CanaryEvent, DoneEvent, Event, LimiterEvent, LookupEvent, StateEvent
 from cams_tui.engine.journal import BatchState, JobState, Journal
 from cams_tui.engine.lookup_summary import lookup_counts, lookup_text
 from cams_tui.engine.pausable_limiter import PausableLimiter

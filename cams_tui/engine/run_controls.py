@@ -7,10 +7,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from cams_tui.engine.events import (
-    Event,
-    LimiterEvent,
-)
+from cams_tui.engine.events import Event, LimiterEvent
 from cams_tui.engine.journal import Journal
 from cams_tui.engine.limiters.base import Limiter, LimiterNotice
 from cams_tui.engine.pausable_limiter import PausableLimiter

@@ -6,13 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from cams_tui.engine.canary import (
-    CanaryVerdict,
-)
-from cams_tui.engine.events import (
-    DoneEvent,
-    Event,
-)
+from cams_tui.engine.canary import CanaryVerdict
+from cams_tui.engine.events import DoneEvent, Event
 from cams_tui.engine.reconcile import ReconcileReport, ReconcileSettings
 from cams_tui.listing import DEFAULT_LOOKUP_RATE
 

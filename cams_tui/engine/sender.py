@@ -45,10 +45,7 @@ import time
 from cams_tui.api.client import RequestTooLarge
 from cams_tui.api.errors import CamsError, Outcome
 from cams_tui.api.models import MassMessageOptions, SendMassMessageRequest
-from cams_tui.engine.events import (
-    DoneEvent,
-    PlanEvent,
-)
+from cams_tui.engine.events import DoneEvent, PlanEvent
 from cams_tui.engine.journal import Answer, BatchState, JobState
 from cams_tui.engine.limiters.base import Grant
 from cams_tui.engine.sender_answers import SenderAnswers, stop_advice

@@ -5,9 +5,7 @@ from __future__ import annotations
 import time
 
 from cams_tui.api.errors import CamsError, Outcome
-from cams_tui.engine.events import (
-    BatchEvent,
-)
+from cams_tui.engine.events import BatchEvent
 from cams_tui.engine.journal import Answer, BatchState
 from cams_tui.engine.planning import split_in_halves
 from cams_tui.engine.sender_state import NOT_SENT_LIMIT, THROTTLED_TOO_LONG, SenderState

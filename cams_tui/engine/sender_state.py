@@ -11,13 +11,7 @@ from collections.abc import Callable
 from cams_tui.api.client import CamsClient
 from cams_tui.api.errors import CamsError
 from cams_tui.api.models import MassMessageOptions
-from cams_tui.engine.events import (
-    Event,
-    LimiterEvent,
-    ProgressEvent,
-    RateEvent,
-    StateEvent,
-)
+from cams_tui.engine.events import Event, LimiterEvent, ProgressEvent, RateEvent, StateEvent
 from cams_tui.engine.journal import Journal
 from cams_tui.engine.limiters.base import Limiter, LimiterNotice
 from cams_tui.engine.ratelimit import RateChange, RateLimiter

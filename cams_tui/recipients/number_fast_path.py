@@ -10,12 +10,7 @@ from __future__ import annotations
 
 import re
 
-from phonenumbers import (
-    COUNTRY_CODE_TO_REGION_CODE,
-    PhoneMetadata,
-    PhoneNumberType,
-    ValidationResult,
-)
+from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, PhoneMetadata, PhoneNumberType, ValidationResult
 
 from cams_tui.recipients.number_library import Accepted, length_words, where_text
 

@@ -5,11 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import phonenumbers
-from phonenumbers import (
-    NumberParseException,
-    PhoneNumberFormat,
-    ValidationResult,
-)
+from phonenumbers import NumberParseException, PhoneNumberFormat, ValidationResult
 
 # (e164 as an int, region code, phonenumbers.PhoneNumberType): a number that will be sent.
 # A plain tuple because a million of them are made on a big import.

@@ -41,10 +41,7 @@ from collections.abc import Callable
 from typing import Final
 
 import phonenumbers
-from phonenumbers import (
-    PhoneNumberType,
-    ValidationResult,
-)
+from phonenumbers import PhoneNumberType, ValidationResult
 
 from cams_tui.errors import UserError
 from cams_tui.recipients.number_cleaning import clean
