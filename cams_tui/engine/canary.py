@@ -41,7 +41,7 @@ from cams_tui.api.errors import CamsError
 from cams_tui.api.models import MessageRecord, Page
 from cams_tui.delivery import Funnel, fetch_records, latest, tally
 from cams_tui.engine.events import BatchEvent, CanaryEvent
-from cams_tui.engine.journal import BatchState, Journal
+from cams_tui.engine.journal import BatchRecord, BatchState, JobRecord, Journal
 from cams_tui.engine.limiters.base import Limiter
 from cams_tui.engine.ratelimit import RateLimiter
 from cams_tui.listing import (
@@ -193,11 +193,55 @@ async def judge_canary(
     accepted = [b for b in canary if b.state == BatchState.OK.value and b.group_message_id]
     accepted_count = sum(b.size for b in accepted)
     started = time.monotonic()
+    unlistable = bool(accepted) and not job.options.cust_space_id
     records: list[MessageRecord] = []
     settled = not accepted
-    unlistable = bool(accepted) and not job.options.cust_space_id
-    while accepted and not unlistable:
-        records = []
+    if accepted and not unlistable:
+        records, settled = await _poll_statuses(
+            client, job, accepted, settings, started, notify=notify, on_funnel=on_funnel, limiter=limiter
+        )
+    funnel = tally(records, accepted=accepted_count)
+    listed = latest(records)
+    bad_listed = sum(1 for r in listed if _bad(r))
+    judged = refused + sum(1 for r in listed if r.message_status.lower() in _SETTLED)
+    bad = refused + bad_listed
+    share = bad / judged if judged else 0.0
+    waited = round(time.monotonic() - started, 2)
+    limit = settings.threshold
+    healthy, reason = _judgement(
+        settings, funnel, unlistable=unlistable, settled=settled, judged=judged, recipients=recipients, share=share
+    )
+    return CanaryVerdict(
+        healthy=healthy,
+        settled=settled,
+        funnel=funnel,
+        recipients=recipients,
+        refused=refused,
+        bad=bad,
+        judged=judged,
+        failure_share=round(share, 4),
+        threshold=limit,
+        reason=reason,
+        waited_s=waited,
+    )
+
+
+async def _poll_statuses(
+    client: CamsClient,
+    job: JobRecord,
+    accepted: list[BatchRecord],
+    settings: CanarySettings,
+    started: float,
+    *,
+    notify: Callable[[str], None],
+    on_funnel: Callable[[Funnel], None] | None,
+    limiter: Limiter | None,
+) -> tuple[list[MessageRecord], bool]:
+    """The accepted canary batches' records, read again every ``poll_s`` until every
+    status settled (``True``) or ``settle_timeout_s`` passed since ``started`` (``False``)."""
+    accepted_count = sum(b.size for b in accepted)
+    while True:
+        records: list[MessageRecord] = []
         try:
             async for page in fetch_records(
                 client,
@@ -214,50 +258,38 @@ async def judge_canary(
             on_funnel(funnel)
         done = sum(1 for r in records if r.message_status.lower() in _SETTLED)
         if funnel.reported >= accepted_count and done >= funnel.reported:
-            settled = True
-            break
+            return records, True
         if time.monotonic() - started >= settings.settle_timeout_s:
-            break
+            return records, False
         notify(f"canary: {done:,} of {accepted_count:,} statuses settled, waiting")
         await asyncio.sleep(settings.poll_s)
-    funnel = tally(records, accepted=accepted_count)
-    listed = latest(records)
-    bad_listed = sum(1 for r in listed if _bad(r))
-    judged = refused + sum(1 for r in listed if r.message_status.lower() in _SETTLED)
-    bad = refused + bad_listed
-    share = bad / judged if judged else 0.0
-    waited = round(time.monotonic() - started, 2)
+
+
+def _judgement(
+    settings: CanarySettings,
+    funnel: Funnel,
+    *,
+    unlistable: bool,
+    settled: bool,
+    judged: int,
+    recipients: int,
+    share: float,
+) -> tuple[bool, str]:
+    """Whether the canary is healthy, and why, from what its statuses showed."""
     limit = settings.threshold
     if unlistable:
-        healthy, reason = False, f"the canary cannot be judged: {NO_CUST_SPACE_ID}"
-    elif judged == 0:
-        healthy, reason = False, "no canary recipient's fate is known (unknown or unlisted): nothing to judge by"
-    elif share > limit:
-        healthy = False
+        return False, f"the canary cannot be judged: {NO_CUST_SPACE_ID}"
+    if judged == 0:
+        return False, "no canary recipient's fate is known (unknown or unlisted): nothing to judge by"
+    if share > limit:
         top = ", ".join(f"{code} ×{n}" for code, n in funnel.top_failures) or "refused by CAMS"
-        reason = f"{share:.0%} of the canary failed (threshold {limit:.0%}): {top}"
-    elif not settled:
-        healthy = False
-        reason = (
+        return False, f"{share:.0%} of the canary failed (threshold {limit:.0%}): {top}"
+    if not settled:
+        return False, (
             f"the canary's statuses did not settle within {settings.settle_timeout_s:g} s "
             f"({judged:,} of {recipients:,} known, {share:.0%} failed)"
         )
-    else:
-        healthy = True
-        reason = f"{share:.0%} of the canary failed (threshold {limit:.0%})"
-    return CanaryVerdict(
-        healthy=healthy,
-        settled=settled,
-        funnel=funnel,
-        recipients=recipients,
-        refused=refused,
-        bad=bad,
-        judged=judged,
-        failure_share=round(share, 4),
-        threshold=limit,
-        reason=reason,
-        waited_s=waited,
-    )
+    return True, f"{share:.0%} of the canary failed (threshold {limit:.0%})"
 
 
 @dataclass

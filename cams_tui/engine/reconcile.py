@@ -80,6 +80,17 @@ from cams_tui.api.models import ListMessagesRequest, MessageRecord, Page
 from cams_tui.engine.journal import BatchRecord, BatchState, JobRecord, Journal
 from cams_tui.engine.limiters.base import Limiter, LimiterNotice
 from cams_tui.engine.ratelimit import RateLimiter
+from cams_tui.engine.reconcile_context import Control, JobContext, activity, pick_samples
+from cams_tui.engine.reconcile_models import (
+    DEFAULT_GRACE_S,
+    DEFAULT_SAMPLES,
+    DEFAULT_SKEW_S,
+    RESOLVED_BY_LOOKUP,
+    Notify,
+    ReconcileReport,
+    ReconcileSettings,
+    Resolution,
+)
 from cams_tui.listing import (
     DEFAULT_LOOKUP_RATE,
     LIST_MESSAGES,
@@ -90,98 +101,20 @@ from cams_tui.listing import (
     outbound_request,
 )
 
-DEFAULT_GRACE_S = 120.0
-DEFAULT_SAMPLES = 3
-DEFAULT_SKEW_S = 300.0
-RESOLVED_BY_LOOKUP = "lookup"
+__all__ = [
+    "DEFAULT_GRACE_S",
+    "DEFAULT_LOOKUP_RATE",
+    "DEFAULT_SAMPLES",
+    "DEFAULT_SKEW_S",
+    "RESOLVED_BY_LOOKUP",
+    "Notify",
+    "ReconcileReport",
+    "ReconcileSettings",
+    "Reconciler",
+    "Resolution",
+]
+
 _LOOKUP_PAGE = 50
-
-
-@dataclass(frozen=True)
-class ReconcileSettings:
-    """How unknown batches are looked up."""
-
-    grace_s: float = DEFAULT_GRACE_S
-    """A batch is declared not sent only this long after its last attempt."""
-    samples: int = DEFAULT_SAMPLES
-    """Recipients looked up per batch before it is declared not sent."""
-    skew_s: float = DEFAULT_SKEW_S
-    """Clock difference allowed between this machine and CAMS, on both ends of the window."""
-    lookup_rate: float = DEFAULT_LOOKUP_RATE
-    """ListChatappMessage calls per second."""
-    max_wait_s: float | None = None
-    """How long to wait for a batch's grace to run out; ``None``: as long as it takes
-    (at most ``grace_s``); 0: never wait (the batch stays unknown)."""
-
-    def __post_init__(self) -> None:
-        if self.grace_s < 0:
-            raise ValueError(f"grace_s={self.grace_s}: must be 0 or more seconds")
-        if self.samples < 1:
-            raise ValueError(f"samples={self.samples}: look up at least 1 recipient")
-        if self.skew_s < 0:
-            raise ValueError(f"skew_s={self.skew_s}: must be 0 or more seconds")
-        if self.lookup_rate <= 0:
-            raise ValueError(f"lookup_rate={self.lookup_rate}: must be above 0 calls per second")
-
-
-@dataclass(frozen=True)
-class Resolution:
-    """What the lookup concluded about one unknown batch."""
-
-    index: int
-    size: int
-    state: str
-    """``ok``, ``not_sent_verified`` or ``unknown`` (unresolved)."""
-    reason: str
-    evidence: dict[str, Any]
-    lookups: int
-
-
-@dataclass
-class ReconcileReport:
-    """The outcome of one reconciliation run of a job."""
-
-    job_id: str
-    resolutions: list[Resolution] = field(default_factory=list)
-    lookups: int = 0
-    elapsed_s: float = 0.0
-    control: str = ""
-    """What the controls showed (empty when none was consulted)."""
-    blocked: str = ""
-    """Why nothing was looked up (no CustSpaceId); empty when lookups ran."""
-
-    def count(self, state: str) -> int:
-        """Batches that ended in ``state``."""
-        return sum(1 for r in self.resolutions if r.state == state)
-
-    def recipients(self, state: str) -> int:
-        """Recipients of the batches that ended in ``state``."""
-        return sum(r.size for r in self.resolutions if r.state == state)
-
-
-Notify = Callable[[str], None]
-
-
-@dataclass
-class _Control:
-    """A batch accepted by CAMS whose listing shows how far CAMS's records have caught up."""
-
-    job_id: str
-    index: int
-    accepted_after: float
-    """CAMS accepted it no earlier than this (the start of the attempt that was accepted,
-    or of the first attempt when which one is not known)."""
-    group_message_id: str | None
-    listed: bool | None
-    """``True``: shown listed; ``False``: looked up and not listed; ``None``: not looked up."""
-    own: bool
-
-    def describe(self, job_id: str, now: float) -> str:
-        """``batch 3, sent 40 s ago after this batch's last activity, is listed``."""
-        name = f"batch {self.index}" if self.own else f"batch {self.index} of job {self.job_id}"
-        state = "listed" if self.listed else "NOT listed"
-        ago = max(0.0, now - self.accepted_after)
-        return f"{name}, sent {ago:.0f} s ago after this batch's last activity, is {state}"
 
 
 class Reconciler:
@@ -241,7 +174,7 @@ class Reconciler:
             report.elapsed_s = round(time.monotonic() - started, 3)
             return report
         self._notify(f"looking up {len(unknown):,} unknown batches with ListChatappMessage")
-        context = _JobContext.build(journal, job, unknown, self.settings.skew_s)
+        context = JobContext.build(journal, job, unknown, self.settings.skew_s)
         self._foreign_groups = context.foreign_groups
         looks = [_Look.of(journal, job, batch, context, self.settings) for batch in unknown]
         # First one look at each, before any waiting: a batch found is settled at once, and
@@ -277,7 +210,7 @@ class Reconciler:
 
     # ----------------------------------------------------------------- one batch
 
-    async def _early_look(self, job: JobRecord, look: _Look, context: _JobContext) -> Resolution | None:
+    async def _early_look(self, job: JobRecord, look: _Look, context: JobContext) -> Resolution | None:
         """The first sample, looked up once: the batch's resolution if found (or the lookup
         failed), else ``None``."""
         look.mark = self._lookups
@@ -291,11 +224,11 @@ class Reconciler:
             look.spent += self._lookups - look.mark
             return None
         # Listed, and accepted after its first attempt began: a control for earlier batches.
-        context.controls.append(_Control(job.id, look.batch.index, look.first, None, True, own=True))
+        context.controls.append(Control(job.id, look.batch.index, look.first, None, True, own=True))
         context.controls.sort(key=lambda c: c.accepted_after)
         return look.done(self, BatchState.OK, _found_reason(found), **_found_evidence(found))
 
-    async def _resolve(self, job: JobRecord, look: _Look, context: _JobContext) -> Resolution:
+    async def _resolve(self, job: JobRecord, look: _Look, context: JobContext) -> Resolution:
         look.mark = self._lookups
         try:
             ready_at = look.last + self.settings.grace_s
@@ -395,7 +328,7 @@ class Reconciler:
         self._foreign_ids[number] = ids
         return ids
 
-    async def _control_for(self, job: JobRecord, after: float, context: _JobContext) -> tuple[bool | None, str]:
+    async def _control_for(self, job: JobRecord, after: float, context: JobContext) -> tuple[bool | None, str]:
         """Whether a control accepted after ``after`` is listed (``None``: there is none),
         and what it showed."""
         candidates = [c for c in context.controls if c.accepted_after >= after]
@@ -458,12 +391,12 @@ class _Look:
 
     @classmethod
     def of(
-        cls, journal: Journal, job: JobRecord, batch: BatchRecord, context: _JobContext, settings: ReconcileSettings
+        cls, journal: Journal, job: JobRecord, batch: BatchRecord, context: JobContext, settings: ReconcileSettings
     ) -> _Look:
         attempts = journal.attempts(job.id, batch.index)
-        first, last = _activity(batch, attempts)
+        first, last = activity(batch, attempts)
         numbers = [item["To"] for item in json.loads(journal.sender_list(job.id, batch.index))]
-        samples = _pick_samples(numbers, context.foreign_numbers, settings.samples)
+        samples = pick_samples(numbers, context.foreign_numbers, settings.samples)
         return cls(batch, first, last, first - settings.skew_s, samples, len(attempts))
 
     def done(self, reconciler: Reconciler, state: BatchState, reason: str, **extra: Any) -> Resolution:
@@ -479,90 +412,6 @@ class _Look:
         lookups = self.spent + reconciler._lookups - self.mark
         return Resolution(self.batch.index, self.batch.size, state.value, reason, evidence, lookups)
 
-
-@dataclass
-class _JobContext:
-    """What the journal says about the other batches: to pick samples, judge records and
-    find controls."""
-
-    foreign_numbers: set[str]
-    """Numbers of other jobs' batches of the same Service ID and template, sent in the window."""
-    foreign_groups: dict[str, list[str]]
-    """For those numbers: the GroupMessageIds of the other batches that were accepted."""
-    controls: list[_Control]
-    """Accepted batches on the same Service ID and CustSpaceId, earliest accepted first."""
-
-    @classmethod
-    def build(cls, journal: Journal, job: JobRecord, unknown: list[BatchRecord], skew_s: float) -> _JobContext:
-        starts = [_activity(b, journal.attempts(job.id, b.index))[0] for b in unknown]
-        window_start = min(starts) - skew_s if starts else 0.0
-        numbers: set[str] = set()
-        groups: dict[str, list[str]] = {}
-        controls: list[_Control] = []
-        for other in journal.jobs():
-            listed_alike = (other.options.from_, other.options.cust_space_id) == (
-                job.options.from_,
-                job.options.cust_space_id,
-            )
-            if not listed_alike:
-                continue
-            same_template = other.options.template_code == job.options.template_code
-            own = other.id == job.id
-            for batch in journal.batches(other.id):
-                if batch.state == BatchState.OK.value:
-                    control = _control_of(other.id, batch, own)
-                    if control is not None:
-                        controls.append(control)
-                if own or not same_template:
-                    continue  # numbers are unique within a job; other templates never match
-                # Another job's batch matters only if it may have been sent in the window.
-                moments = (batch.last_sent_at, batch.answered_at, batch.first_sent_at)
-                latest = max([x for x in moments if x], default=0.0)
-                if batch.first_sent_at is not None and latest >= window_start:
-                    sent_to = [item["To"] for item in json.loads(journal.sender_list(other.id, batch.index))]
-                    numbers.update(sent_to)
-                    if batch.state == BatchState.OK.value and batch.group_message_id:
-                        for number in sent_to:
-                            groups.setdefault(number, []).append(batch.group_message_id)
-        controls.sort(key=lambda c: c.accepted_after)
-        return cls(numbers, groups, controls)
-
-
-def _control_of(job_id: str, batch: BatchRecord, own: bool) -> _Control | None:
-    """A control from an ``ok`` batch: by its GroupMessageId when CAMS answered it, already
-    shown listed when it was found by lookup; ``None`` when neither."""
-    if batch.reconciled_by == RESOLVED_BY_LOOKUP:
-        if batch.first_sent_at is None:
-            return None
-        return _Control(job_id, batch.index, batch.first_sent_at, None, True, own)
-    if not batch.group_message_id:
-        return None
-    # The answered attempt is the last one: CAMS accepted it after that attempt started.
-    accepted_after = batch.last_sent_at or batch.answered_at
-    if accepted_after is None:
-        return None
-    return _Control(job_id, batch.index, accepted_after, batch.group_message_id, None, own)
-
-
-def _activity(batch: BatchRecord, attempts: list[dict[str, Any]]) -> tuple[float, float]:
-    """(first start, last activity) over every attempt of a batch."""
-    starts = [a["started_at"] for a in attempts if a["started_at"] is not None]
-    moments = starts + [a["finished_at"] for a in attempts if a["finished_at"] is not None]
-    first = min(starts) if starts else (batch.first_sent_at or batch.answered_at or time.time())
-    last = max(moments) if moments else (batch.last_sent_at or first)
-    return first, last
-
-
-def _pick_samples(numbers: list[str], foreign: set[str], count: int) -> list[str]:
-    """``count`` numbers spread across the batch (first, last, evenly between), preferring
-    numbers no other journaled batch sent to in the window."""
-    preferred = [n for n in numbers if n not in foreign] or numbers
-    if len(preferred) <= count:
-        return list(preferred)
-    if count == 1:
-        return [preferred[0]]
-    step = (len(preferred) - 1) / (count - 1)
-    return list(dict.fromkeys(preferred[round(i * step)] for i in range(count)))
 
 
 def _found_evidence(found: list[MessageRecord]) -> dict[str, Any]:

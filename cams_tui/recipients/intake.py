@@ -251,33 +251,23 @@ def _intake(source: TextSource, options: IntakeOptions, progress: Progress | Non
     sample = take_sample(lines)
     layout: Layout = sniff(sample, options.param_columns)
     names = [name for _, name in layout.param_columns]
-    store = RecipientStore(names)
-    report = IntakeReport(
-        store,
-        header=layout.header,
-        phone_column=layout.phone_column_name,
-        param_columns=names,
-        encoding=source.encoding,
-        delimiter=layout.delimiter,
-        notes=list(layout.notes),
-    )
+    report = _new_report(source, layout, names)
+    store = report.recipients
     normalize = Normalizer(options.default_region).normalize
     suppressed = {int(number) for number in options.suppressed}
     seen: set[int] = set()
     first_seen_needed: dict[int, int] = {}  # duplicate numbers -> first line, filled at the end
-    per_country: dict[str, int] = {}
+    per_country = report.per_country
     numbers, line_numbers = store.numbers, store.lines
     columns = [store.columns[name] for name in names]
     limit = options.max_listed
     reject_non_mobile = options.reject_non_mobile
     column_label = f"column {layout.phone_column_name!r}" if layout.phone_column_name else "this line"
-    rejected, duplicates = report.rejected, report.duplicates
-    rejected_count = duplicate_count = suppressed_count = non_mobile_count = blank = 0
+    rejected = report.rejected
     pending_duplicates: list[tuple[int, str, int]] = []
 
     def reject(line: int, text: str, reason: str) -> None:
-        nonlocal rejected_count
-        rejected_count += 1
+        report.rejected_count += 1
         if len(rejected) < limit:
             rejected.append(Rejected(line, _shown(text), reason))
 
@@ -290,7 +280,7 @@ def _intake(source: TextSource, options: IntakeOptions, progress: Progress | Non
             if progress is not None:
                 progress(source.done_bytes, source.total_bytes)
         if record is None:
-            blank += 1
+            report.blank_lines += 1
             continue
         line, cell, values, error = record
         if error is not None:
@@ -305,18 +295,18 @@ def _intake(source: TextSource, options: IntakeOptions, progress: Progress | Non
             reject(line, cell, _control_character(values, names))
             continue
         if number in suppressed:
-            suppressed_count += 1
+            report.suppressed_count += 1
             if len(report.suppressed) < limit:
                 report.suppressed.append(Suppressed(line, str(number)))
             continue
         if number in seen:
-            duplicate_count += 1
+            report.duplicate_count += 1
             if len(pending_duplicates) < limit:
                 pending_duplicates.append((line, cell, number))
                 first_seen_needed[number] = 0
             continue
         if kind not in MOBILE_TYPES:
-            non_mobile_count += 1
+            report.flagged_non_mobile += 1
             if len(report.non_mobile) < limit:
                 report.non_mobile.append(NonMobile(line, str(number), TYPE_NAMES.get(kind, "?")))
             if reject_non_mobile:
@@ -330,29 +320,44 @@ def _intake(source: TextSource, options: IntakeOptions, progress: Progress | Non
                 column.append(value)
         per_country[region] = per_country.get(region, 0) + 1
 
-    if first_seen_needed:
-        for number, line in zip(numbers, line_numbers, strict=True):
-            if number in first_seen_needed and not first_seen_needed[number]:
-                first_seen_needed[number] = line
-        duplicates.extend(
-            Duplicate(line, _shown(text), first_seen_needed[number])
-            for line, text, number in pending_duplicates
-        )
-    report.rejected_count = rejected_count
-    report.duplicate_count = duplicate_count
-    report.suppressed_count = suppressed_count
-    report.flagged_non_mobile = non_mobile_count
-    report.blank_lines = blank
     report.lines_read = physical[0]
-    report.per_country = per_country
-    if source.fallback_bytes:
-        report.notes.append(
-            f"{source.fallback_bytes} byte(s) were not UTF-8 and were read as Windows-1252"
-        )
-        report.encoding = f"{source.encoding} + Windows-1252"
+    _finish_report(report, source, pending_duplicates, first_seen_needed)
     if progress is not None:
         progress(source.done_bytes, source.total_bytes)
     return report
+
+
+def _new_report(source: TextSource, layout: Layout, names: list[str]) -> IntakeReport:
+    """An empty report for a source read with ``layout``, its parameters named ``names``."""
+    return IntakeReport(
+        RecipientStore(names),
+        header=layout.header,
+        phone_column=layout.phone_column_name,
+        param_columns=names,
+        encoding=source.encoding,
+        delimiter=layout.delimiter,
+        notes=list(layout.notes),
+    )
+
+
+def _finish_report(
+    report: IntakeReport,
+    source: TextSource,
+    pending_duplicates: list[tuple[int, str, int]],
+    first_seen_needed: dict[int, int],
+) -> None:
+    """Name the first line of each listed duplicate, and note an encoding fallback."""
+    store = report.recipients
+    if first_seen_needed:
+        for number, line in zip(store.numbers, store.lines, strict=True):
+            if number in first_seen_needed and not first_seen_needed[number]:
+                first_seen_needed[number] = line
+        report.duplicates.extend(
+            Duplicate(line, _shown(text), first_seen_needed[number]) for line, text, number in pending_duplicates
+        )
+    if source.fallback_bytes:
+        report.notes.append(f"{source.fallback_bytes} byte(s) were not UTF-8 and were read as Windows-1252")
+        report.encoding = f"{source.encoding} + Windows-1252"
 
 
 def _control_character(values: tuple[str, ...], names: list[str]) -> str:

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from cams_tui.api.models import MassMessageOptions
-from cams_tui.engine import journal as journal_module
+from cams_tui.engine.journal import database as journal_module
 from cams_tui.engine.journal import Answer, BatchState, Journal, PlannedBatch
 
 GOAL_P99_S = 0.050

@@ -160,7 +160,7 @@ def test_the_progress_line_erase_still_reaches_the_terminal() -> None:
 
 
 def test_a_listing_read_only_in_part_exits_quietly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from cams_tui.engine import journal as journal_module
+    from cams_tui.engine.journal import jobs as journal_module
 
     numbers = iter(range(10_000))
     monkeypatch.setattr(journal_module, "_new_job_id", lambda: f"job-{next(numbers):05d}")

@@ -22,7 +22,7 @@ import pytest
 
 from cams_tui.api.models import MassMessageOptions
 from cams_tui.cli import main
-from cams_tui.engine import journal as journal_module
+from cams_tui.engine.journal import database as journal_module
 from cams_tui.engine.journal import ENV_KILL_AT_COMMIT, Journal, JournalError, PlannedBatch
 from cams_tui.simulator import Simulator, SimulatorConfig
 from tests.support.campaigns import demo_campaign

@@ -191,7 +191,7 @@ def test_kill_hook_dies_right_after_the_chosen_commit(tmp_path: Path) -> None:
 
 
 def test_a_version_1_journal_is_migrated(tmp_path: Path) -> None:
-    from cams_tui.engine import journal as module
+    from cams_tui.engine.journal import schema as module
 
     db = sqlite3.connect(tmp_path / "journal.sqlite3")
     for statement in module._split_sql(module._MIGRATIONS[0]):
@@ -210,7 +210,7 @@ def test_a_version_1_journal_is_migrated(tmp_path: Path) -> None:
 
 def test_a_job_keeps_its_placement_and_older_jobs_fall_back(tmp_path: Path) -> None:
     from cams_tui.api.endpoints import Placement
-    from cams_tui.engine import journal as module
+    from cams_tui.engine.journal import schema as module
 
     db = sqlite3.connect(tmp_path / "journal.sqlite3")
     for number in range(3):  # a journal as version 3 wrote it, with one job
@@ -248,7 +248,7 @@ def _open_when_released(path: str, barrier: object, results: object) -> None:
 def test_processes_opening_an_old_journal_at_once_all_migrate_it_or_find_it_migrated(tmp_path: Path) -> None:
     import multiprocessing
 
-    from cams_tui.engine import journal as module
+    from cams_tui.engine.journal import schema as module
 
     db = sqlite3.connect(tmp_path / "journal.sqlite3")
     db.execute("PRAGMA journal_mode=WAL")  # as older journals are: each open converts it, one at a time

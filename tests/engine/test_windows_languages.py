@@ -502,7 +502,7 @@ def test_a_version_5_journal_gains_batch_languages_and_windows_and_keeps_its_bat
     import sqlite3
     import zlib
 
-    from cams_tui.engine import journal as module
+    from cams_tui.engine.journal import schema as module
 
     db = sqlite3.connect(tmp_path / "journal.sqlite3")
     for number in range(5):  # a journal as version 5 wrote it, with one job of one batch

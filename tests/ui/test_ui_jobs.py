@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from cams_tui.engine import journal as journal_module
+from cams_tui.engine.journal import database as journal_module
+from cams_tui.engine.journal import jobs as journal_jobs
 from cams_tui.engine.journal import Answer, BatchState, JobState, Journal
 from cams_tui.simulator import Simulator, SimulatorConfig
 from cams_tui.ui.screens.dialogs import ConfirmDialog
@@ -143,7 +144,7 @@ def fixed_journal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
     ids = iter(["20260101-100000-aaaa", "20260101-110000-bbbb", "20260101-120000-cccc", "20260101-130000-dddd"])
     fake_time = types.SimpleNamespace(time=lambda: clock["now"], strftime=time.strftime, localtime=time.localtime)
     monkeypatch.setattr(journal_module, "time", fake_time)
-    monkeypatch.setattr(journal_module, "_new_job_id", lambda: next(ids))
+    monkeypatch.setattr(journal_jobs, "_new_job_id", lambda: next(ids))
     done = make_job(tmp_path, ENDPOINT, 1_000, batch_size=500)
     for index in range(2):
         settle(tmp_path, done, index, BatchState.OK, "OK")

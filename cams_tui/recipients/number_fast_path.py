@@ -1,0 +1,244 @@
+"""The numbers rule's fast path: phonenumbers' own steps over its metadata, precompiled.
+
+Each step below mirrors a step of phonenumbers.parse / is_valid_number / number_type for
+input that is already ASCII digits. Where the library does something that depends on more
+than a precomputed table (stripping a national prefix, the length test after it) the
+library's own helper is called, so the behaviour is the library's by construction.
+"""
+
+from __future__ import annotations
+
+import re
+
+from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, PhoneMetadata, PhoneNumberType, ValidationResult
+
+from cams_tui.recipients.number_library import Accepted, length_words, where_text
+
+try:
+    from phonenumbers.phonenumberutil import (
+        _maybe_strip_national_prefix_carrier_code as _strip_national_prefix,
+    )
+    from phonenumbers.phonenumberutil import _test_number_length
+
+    FAST_PATH_AVAILABLE = True
+except ImportError:  # a future phonenumbers without these helpers: the plain calls still work
+    FAST_PATH_AVAILABLE = False
+
+MAX_NSN = 17  # phonenumbers' _MAX_LENGTH_FOR_NSN
+_KEPT_AFTER_STRIP_REJECTED = (
+    ValidationResult.TOO_SHORT,
+    ValidationResult.IS_POSSIBLE_LOCAL_ONLY,
+    ValidationResult.INVALID_LENGTH,
+)
+# The order of phonenumbers' _number_type_helper.
+_TYPE_ORDER = (
+    ("premium_rate", PhoneNumberType.PREMIUM_RATE),
+    ("toll_free", PhoneNumberType.TOLL_FREE),
+    ("shared_cost", PhoneNumberType.SHARED_COST),
+    ("voip", PhoneNumberType.VOIP),
+    ("personal_number", PhoneNumberType.PERSONAL_NUMBER),
+    ("pager", PhoneNumberType.PAGER),
+    ("uan", PhoneNumberType.UAN),
+    ("voicemail", PhoneNumberType.VOICEMAIL),
+    ("fixed_line", PhoneNumberType.FIXED_LINE),
+    ("mobile", PhoneNumberType.MOBILE),
+)
+
+
+def _desc_pattern(desc: object) -> str | None:
+    pattern = getattr(desc, "national_number_pattern", None) if desc is not None else None
+    return pattern or None
+
+
+def _admits(desc: object, length: int) -> bool:
+    lengths = desc.possible_length  # type: ignore[attr-defined]
+    return not lengths or length in lengths
+
+
+class _Typer:
+    """``_number_type_helper`` for one metadata, as one pattern per number length."""
+
+    __slots__ = ("_by_length", "_md", "_mobile", "_same")
+
+    def __init__(self, md: PhoneMetadata) -> None:
+        self._md = md
+        self._same = bool(md.same_mobile_and_fixed_line_pattern)
+        mobile = _desc_pattern(md.mobile)
+        self._mobile = (md.mobile, re.compile(mobile)) if mobile else None
+        self._by_length: dict[int, tuple[re.Pattern[str], dict[str, int]] | None] = {}
+
+    def _table(self, length: int) -> tuple[re.Pattern[str], dict[str, int]] | None:
+        # The general description must fullmatch (a lookahead anchored at the end), then
+        # the first type, in the library's order, whose pattern fullmatches: Python's
+        # alternation tries the branches in order and fullmatch backtracks into the next
+        # one, so the named group that matched is that type. Descriptions whose possible
+        # lengths exclude this length are left out, as _is_number_matching_desc skips them.
+        md = self._md
+        general = _desc_pattern(md.general_desc)
+        table = None
+        if general is not None and _admits(md.general_desc, length):
+            parts: list[str] = []
+            names: dict[str, int] = {}
+            for attr, kind in _TYPE_ORDER:
+                if kind == PhoneNumberType.MOBILE and self._same:
+                    continue
+                desc = getattr(md, attr)
+                pattern = _desc_pattern(desc)
+                if pattern is None or not _admits(desc, length):
+                    continue
+                name = f"t{len(parts)}"
+                parts.append(f"(?P<{name}>{pattern})")
+                names[name] = kind
+            if parts:
+                table = (re.compile(f"(?=(?:{general})\\Z)(?:{'|'.join(parts)})"), names)
+        self._by_length[length] = table
+        return table
+
+    def type_of(self, nsn: str) -> int:
+        """The PhoneNumberType of a national significant number in this metadata."""
+        length = len(nsn)
+        table = self._by_length[length] if length in self._by_length else self._table(length)
+        if table is None:
+            return PhoneNumberType.UNKNOWN
+        match = table[0].fullmatch(nsn)
+        if match is None:
+            return PhoneNumberType.UNKNOWN
+        kind = table[1][match.lastgroup]  # type: ignore[index]
+        if kind == PhoneNumberType.FIXED_LINE:
+            if self._same:
+                return PhoneNumberType.FIXED_LINE_OR_MOBILE
+            mobile = self._mobile
+            if mobile is not None and _admits(mobile[0], length) and mobile[1].fullmatch(nsn):
+                return PhoneNumberType.FIXED_LINE_OR_MOBILE
+        return kind
+
+
+class CallingCode:
+    """Everything the fast path needs about one country calling code."""
+
+    __slots__ = ("cc", "cc_str", "main_md", "npp", "regions", "where")
+
+    def __init__(self, cc: int, region_codes: tuple[str, ...]) -> None:
+        self.cc = cc
+        self.cc_str = str(cc)
+        self.main_md = PhoneMetadata.metadata_for_region_or_calling_code(cc, region_codes[0])
+        self.npp = _national_prefix_pattern(self.main_md)
+        self.where = where_text(cc, region_codes[0])
+        # (region, typer, leading-digits pattern or None), in the library's order.
+        self.regions: list[tuple[str, _Typer | None, re.Pattern[str] | None]] = []
+        for region in region_codes:
+            md = PhoneMetadata.metadata_for_region_or_calling_code(cc, region)
+            if md is None:
+                self.regions.append((region, None, None))
+                continue
+            lead = re.compile(md.leading_digits) if md.leading_digits is not None else None
+            self.regions.append((region, _Typer(md), lead))
+
+    def why(self, nsn: str) -> str:
+        """why_invalid for a number of this calling code that classify() refused."""
+        # Only asked of a calling code with metadata (see _fast_international, _fast_national).
+        assert self.main_md is not None
+        possible = _test_number_length(nsn, self.main_md)
+        return length_words(possible, self.where, len(nsn))
+
+    def classify(self, nsn: str) -> Accepted | None:
+        """region_code_for_number + is_valid_number + number_type; None when not valid."""
+        if len(self.regions) == 1:
+            region, typer, _ = self.regions[0]
+            kind = typer.type_of(nsn) if typer is not None else PhoneNumberType.UNKNOWN
+        else:
+            for region, typer, lead in self.regions:  # noqa: B007 - the region found is returned below
+                if typer is None:
+                    continue
+                if lead is not None:
+                    if lead.match(nsn):
+                        kind = typer.type_of(nsn)
+                        break
+                else:
+                    kind = typer.type_of(nsn)
+                    if kind != PhoneNumberType.UNKNOWN:
+                        break
+            else:
+                return None
+        if kind == PhoneNumberType.UNKNOWN:
+            return None
+        return int(self.cc_str + nsn), region, kind
+
+
+def _national_prefix_pattern(md: PhoneMetadata | None) -> re.Pattern[str] | None:
+    if md is None or not md.national_prefix_for_parsing:
+        return None
+    return re.compile(md.national_prefix_for_parsing)
+
+
+def raw_strip(nsn: str, md: PhoneMetadata, npp: re.Pattern[str] | None) -> str:
+    """The library's national-prefix stripping, skipped when its pattern cannot match."""
+    if npp is None or npp.match(nsn) is None:
+        return nsn  # the library's helper returns the number unchanged in this case
+    _, stripped, _ = _strip_national_prefix(nsn, md)
+    return stripped
+
+
+def strip_national(nsn: str, md: PhoneMetadata, npp: re.Pattern[str] | None) -> str:
+    """parse()'s national-prefix step: strip it only if what remains has a possible length."""
+    stripped = raw_strip(nsn, md, npp)
+    if stripped is nsn or _test_number_length(stripped, md) in _KEPT_AFTER_STRIP_REJECTED:
+        return nsn
+    return stripped
+
+
+class Home:
+    """The default region: what parse() uses when a number has no ``+``."""
+
+    __slots__ = ("calling", "cc", "cc_str", "general", "idd", "md", "npp", "region")
+
+    def __init__(self, region: str) -> None:
+        md = PhoneMetadata.metadata_for_region(region)
+        assert md is not None and md.country_code is not None
+        self.region = region
+        self.md = md
+        self.cc = md.country_code
+        self.cc_str = str(md.country_code)
+        self.idd = re.compile(md.international_prefix) if md.international_prefix else None
+        self.npp = _national_prefix_pattern(md)
+        general = _desc_pattern(md.general_desc)
+        self.general = re.compile(general) if general else None
+        self.calling = _calling_code(md.country_code)
+
+    def general_match(self, number: str) -> bool:
+        """Whether ``number`` fits the region's general number pattern."""
+        return self.general is not None and self.general.fullmatch(number) is not None
+
+
+_CALLING: dict[int, CallingCode] = {}
+_BY_HEAD: dict[str, CallingCode | None] = {}
+
+
+def _calling_code(cc: int) -> CallingCode:
+    found = _CALLING.get(cc)
+    if found is None:
+        found = _CALLING[cc] = CallingCode(cc, COUNTRY_CODE_TO_REGION_CODE[cc])
+    return found
+
+
+def calling_for(head: str) -> CallingCode | None:
+    """The calling code that digits starting with ``head`` (3 digits) begin with.
+
+    _extract_country_code takes the shortest of the 1-, 2- and 3-digit prefixes that is a
+    calling code, so the first three digits decide it: one lookup per number.
+    """
+    if head in _BY_HEAD:
+        return _BY_HEAD[head]
+    found = None
+    for size in (1, 2, 3):
+        cc = int(head[:size])
+        if cc in COUNTRY_CODE_TO_REGION_CODE:
+            found = _calling_code(cc)
+            break
+    _BY_HEAD[head] = found
+    return found
+
+
+def length_verdict(nsn: str, md: PhoneMetadata) -> int:
+    """The library's possible-length test of a national significant number (a ValidationResult)."""
+    return _test_number_length(nsn, md)
