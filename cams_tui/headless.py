@@ -46,8 +46,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cams_tui.account_sharing import senders_of_jobs_being_sent
-from cams_tui.api.client import CamsClient, max_query_length, normalize_endpoint
 from cams_tui.api.credentials import ENV_ACCESS_KEY_ID, ENV_ACCESS_KEY_SECRET, Credentials
+from cams_tui.api.endpoints import max_query_length, normalize_endpoint
 from cams_tui.api.errors import CamsError, Outcome
 from cams_tui.api.models import MAX_RECIPIENTS_PER_REQUEST
 from cams_tui.campaign import Campaign, load_campaign
@@ -100,6 +100,7 @@ from cams_tui.templates import template_variables
 if TYPE_CHECKING:
     # The send's machinery is imported where a send starts: a dry run, ``jobs`` and
     # ``export`` never load it.
+    from cams_tui.api.client import CamsClient
     from cams_tui.engine.canary import CanarySettings, CanaryVerdict
     from cams_tui.engine.limiters.base import Limiter, LimiterNotice
     from cams_tui.engine.reconcile import ReconcileReport, ReconcileSettings
@@ -161,6 +162,14 @@ def _require_credentials(context: RunContext) -> Credentials:
             "(or give a profile with credentials: --profile NAME), then try again"
         )
     return context.credentials
+
+
+def _client_class() -> type[CamsClient]:
+    """The CAMS client, imported where a command first reaches CAMS."""
+    # For start-up time: the HTTP stack (httpx) loads only when CAMS is reached, never in a dry run.
+    from cams_tui.api.client import CamsClient
+
+    return CamsClient
 
 
 # ----------------------------------------------------------------------- intake
@@ -370,7 +379,7 @@ def _canary_settings(
 async def _fetch_languages(context: RunContext, campaign: Campaign) -> frozenset[str]:
     """The languages the campaign's template has (ListChatappTemplate: a row per language)."""
     credentials = _require_credentials(context)
-    async with CamsClient(credentials, context.endpoint, placement=context.profile.placement) as client:
+    async with _client_class()(credentials, context.endpoint, placement=context.profile.placement) as client:
         try:
             templates = await client.list_all_templates(
                 cust_space_id=campaign.cust_space_id or context.profile.cust_space_id
@@ -385,7 +394,7 @@ async def _fetch_languages(context: RunContext, campaign: Campaign) -> frozenset
 
 async def _fetch_variables(context: RunContext, campaign: Campaign) -> list[str]:
     credentials = _require_credentials(context)
-    async with CamsClient(credentials, context.endpoint, placement=context.profile.placement) as client:
+    async with _client_class()(credentials, context.endpoint, placement=context.profile.placement) as client:
         try:
             detail = await client.template_detail(
                 campaign.template_code,
@@ -500,7 +509,7 @@ async def _run_job(
         local_when_unavailable=local_when_unavailable,
         lookup_rate=lookup.lookup_rate if lookup is not None else context.profile.lookup_rate,
     )
-    async with CamsClient(credentials, endpoint, placement=placement, max_connections=in_flight) as client:
+    async with _client_class()(credentials, endpoint, placement=placement, max_connections=in_flight) as client:
         runner = JobRunner(
             client, journal, job_id, options, hooks,
             limiter_factory=_limiter_factory(context),
@@ -713,7 +722,7 @@ async def _lookup(
 
     limiter.on_notice = notice
     try:
-        async with CamsClient(credentials, endpoint, placement=context.profile.placement) as client:
+        async with _client_class()(credentials, endpoint, placement=context.profile.placement) as client:
             return await Reconciler(client, journal, job_id, settings, limiter=limiter, notify=out.note).run()
     finally:
         await limiter.aclose()

@@ -52,3 +52,31 @@ def test_the_tui_defers_the_journal_the_number_reader_and_the_config_writer() ->
     """The deferred imports of the TUI's start (each says so where it is) do defer."""
     loaded = _loaded_after("import cams_tui.ui.launch, cams_tui.ui.app")
     assert loaded == ["cams_tui.ui", "textual"]
+
+
+def test_a_dry_run_never_loads_the_http_stack(tmp_path: Path) -> None:
+    """``send --dry-run`` plans the whole job (intake, batches, their SenderLists) but never
+    reaches CAMS: httpx (and the rich, click and pygments its command line pulls in) stay out."""
+    (tmp_path / "numbers.csv").write_text("phone,name\n+639171234567,Ana\n09181234567,Ben\n", encoding="utf-8")
+    campaign = tmp_path / "campaign.toml"
+    campaign.write_text(
+        'template_code = "TPL"\nlanguage = "en"\nfrom = "2000001"\n\n[recipients]\n'
+        'file = "numbers.csv"\ndefault_region = "PH"\n',
+        encoding="utf-8",
+    )
+    code = (
+        "import json, sys\n"
+        "from cams_tui.cli import main\n"
+        f"code = main(['send', {str(campaign)!r}, '--dry-run', '--json'])\n"
+        "print(json.dumps([code, sorted(m for m in ('httpx', 'rich', 'click', 'cams_tui.api.client') if m in sys.modules)]))\n"
+    )
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "CAMS_TUI_ENDPOINT"}
+    }
+    env.update(CAMS_TUI_CONFIG=str(tmp_path / "no-config.toml"), CAMS_TUI_DATA_DIR=str(tmp_path / "data"))
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    lines = result.stdout.strip().splitlines()
+    assert '"recipients": 2' in result.stdout, result.stdout + result.stderr
+    assert ast.literal_eval(lines[-1]) == [0, []], result.stdout + result.stderr
