@@ -25,6 +25,7 @@ import asyncio
 import dataclasses
 import multiprocessing
 import multiprocessing.resource_tracker
+import os
 import pickle
 import signal
 import sys
@@ -460,9 +461,16 @@ def _child_main(
     resend_verified: bool,
 ) -> None:
     """The child process: run the job, forward its events, take the parent's controls."""
-    # The parent decides when to stop: a Ctrl+C or a stop signal reaches the TUI, which
-    # cancels the run through the pipe.
+    # The parent decides when to stop: a Ctrl+C or a stop signal (a closed terminal's
+    # SIGHUP reaches the whole process group) reaches the TUI, which cancels the run
+    # through the pipe; a SIGTERM to this process alone stops it gracefully.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    # The terminal belongs to the TUI: nothing printed here may land on its screen (what
+    # goes wrong reaches the parent as an exception).
+    with open(os.devnull, "w", encoding="utf-8") as nowhere:
+        os.dup2(nowhere.fileno(), 1)
+        os.dup2(nowhere.fileno(), 2)
     fields, (key_id, secret, token) = portable
     target = SendTarget(credentials=Credentials(key_id, secret, token), **fields)
     run = _ForwardingRun(pipe, target, job_id, retry_unknown, resend_verified)
