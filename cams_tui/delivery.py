@@ -18,8 +18,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import AsyncGenerator, Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from cams_tui.api.client import CamsClient
 from cams_tui.api.models import MessageRecord, Page
 from cams_tui.engine.limiters.base import Limiter
 from cams_tui.engine.ratelimit import RateLimiter
@@ -31,6 +31,11 @@ from cams_tui.listing import (
     list_page,
     outbound_request,
 )
+
+if TYPE_CHECKING:
+    # Only a type here: what imports the funnel (the canary's settings, a dry run) does not
+    # load the HTTP stack.
+    from cams_tui.api.client import CamsClient
 
 PAGE_SIZE = 100
 """The largest page ListChatappMessage returns."""

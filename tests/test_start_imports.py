@@ -93,3 +93,16 @@ def test_the_reading_commands_never_load_the_send_path(tmp_path: Path) -> None:
         "cams_tui.engine.run", "phonenumbers", "textual",
     )
     assert _loaded_by_command(["jobs"], tmp_path, watched) == []
+
+
+def test_a_dry_run_never_loads_the_http_stack(tmp_path: Path) -> None:
+    """``send --dry-run`` plans the whole job (intake, batches, their SenderLists) but never
+    reaches CAMS: httpx (and the rich, click and pygments its command line pulls in) stay out."""
+    (tmp_path / "numbers.csv").write_text("phone,name\n+639171234567,Ana\n09181234567,Ben\n", encoding="utf-8")
+    (tmp_path / "campaign.toml").write_text(
+        'template_code = "TPL"\nlanguage = "en"\nfrom = "2000001"\n\n[recipients]\n'
+        'file = "numbers.csv"\ndefault_region = "PH"\n',
+        encoding="utf-8",
+    )
+    watched = ("httpx", "rich", "click", "cams_tui.api.client")
+    assert _loaded_by_command(["send", "campaign.toml", "--dry-run"], tmp_path, watched) == []

@@ -23,7 +23,6 @@ import asyncio
 import json
 import time
 import uuid
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -34,24 +33,32 @@ from pydantic import ValidationError
 
 from cams_tui import __version__
 from cams_tui.api import signing
+from cams_tui.api.answers import (
+    MAX_ANSWER_BYTES,
+    RETRY_AFTER_HEADER,
+    AnswerTooLarge,
+    outcome_of,
+    read_capped,
+    retry_after_seconds,
+)
 from cams_tui.api.credentials import Credentials
 from cams_tui.api.endpoints import (
     DEFAULT_ENDPOINT,
     DEFAULT_REGION,
+    MAX_URL_LENGTH,
     EndpointError,
     Placement,
     endpoint_for_region,
     is_loopback_host,
+    max_query_length,
     normalize_endpoint,
 )
 from cams_tui.api.errors import (
     SUCCESS_CODES,
-    TOO_LARGE_STATUSES,
     CamsApiError,
     CamsError,
     CamsTransportError,
     Outcome,
-    classify_code,
     missing_parameter,
 )
 from cams_tui.api.models import (
@@ -75,28 +82,11 @@ from cams_tui.api.models import (
     TemplateSummary,
 )
 
-# The longest URL we send: httpx's own cap (httpx/_urlparse.py, MAX_URL_LENGTH). The query
-# does not pass through httpx's URL parser (see ``_build``); the cap is kept anyway so that
-# request lines stay within what common servers and proxies accept.
-MAX_URL_LENGTH = 65_536
-RETRY_AFTER_HEADER = "x-acs-retry-after"
-
-
-def max_query_length(endpoint: str) -> int:
-    """The longest encoded query string a request to ``endpoint`` may carry (``POST /?…``)."""
-    return MAX_URL_LENGTH - len(normalize_endpoint(endpoint) + "/") - 1
 # The one operation whose parameters may travel in the body (see the module docstring).
 BODY_PLACEABLE_ACTIONS = frozenset({SendMassMessageRequest.action})
 _BODY_EXCERPT = 4096
 # The longest a whole exchange may take (connect + write + read), in seconds.
 DEFAULT_DEADLINE_S = 60.0
-# The largest decompressed answer read: CAMS's biggest (a page of 100 message records)
-# is tens of kilobytes.
-MAX_ANSWER_BYTES = 8 * 1024 * 1024
-
-
-class AnswerTooLarge(Exception):
-    """The decompressed answer exceeded the client's cap."""
 
 ResponseT = TypeVar("ResponseT", bound=CamsResponse)
 
@@ -309,7 +299,7 @@ class CamsClient:
         """Send, then read the decompressed answer up to the cap (:class:`AnswerTooLarge`)."""
         response = await self._http.send(http_request, stream=True)
         try:
-            body = await _read_capped(response, self._max_answer_bytes)
+            body = await read_capped(response, self._max_answer_bytes)
         finally:
             await response.aclose()
         return response, body.decode(response.encoding or "utf-8", errors="replace")
@@ -336,10 +326,10 @@ class CamsClient:
             data = None
         code = str(data.get("Code") or data.get("code") or "") if data else ""
         request_id = (data.get("RequestId") or data.get("requestId")) if data else None
-        retry_after = _retry_after_seconds(response.headers)
+        retry_after = retry_after_seconds(response.headers)
         if status == 200 and code in SUCCESS_CODES:
             return RawReply(status, data, response.headers, latency_ms)
-        outcome = _outcome_of(status, code, retry_after)
+        outcome = outcome_of(status, code, retry_after)
         # "MissingSenderList" for a SenderList that was in the body: the gateway did not read
         # the body. Nothing was sent, and no batch will fare better: the job must stop.
         body_ignored = outcome is Outcome.FAILED and missing_parameter(code) in in_body
@@ -472,76 +462,8 @@ class CamsClient:
         return await self._typed(request, ListMessagesResponse)
 
 
-def _outcome_of(status: int, code: str, retry_after: float | None) -> Outcome:
-    """The outcome of an answer that is not a plain HTTP 200 ``Code: OK``.
-
-    A throttling code, or HTTP 429, always means "not accepted". A gateway's 413/414 (an HTML
-    page) refuses the request's size: not accepted, ``too_large``. Otherwise a 5xx may hide
-    an accepted request even when it carries a retry-after header, so it is unknown; so are
-    an answer without a ``Code`` (unreadable, or some middlebox's) and a ``Code: OK`` with a
-    status other than 200.
-    """
-    if status in TOO_LARGE_STATUSES:
-        return Outcome.TOO_LARGE
-    if code and classify_code(code, status) is Outcome.THROTTLED:
-        return Outcome.THROTTLED
-    if status >= 500:
-        return Outcome.UNKNOWN
-    if status == 429:
-        return Outcome.THROTTLED
-    if not code or code in SUCCESS_CODES:
-        return Outcome.UNKNOWN
-    if retry_after is not None:
-        return Outcome.THROTTLED
-    return classify_code(code, status)
-
-
-async def _read_capped(response: httpx.Response, cap: int) -> bytes:
-    """The answer's body, decompressed here rather than by httpx: zlib's ``max_length``
-    stops at the cap however much one compressed chunk would expand (httpx would inflate a
-    whole chunk first: 64 KiB of a gzip bomb is 64 MiB)."""
-    encoding = response.headers.get("content-encoding", "").strip().lower()
-    if encoding in {"", "identity"}:
-        decoder = None
-    elif encoding in {"gzip", "x-gzip"}:
-        decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    elif encoding == "deflate":
-        decoder = zlib.decompressobj()
-    else:
-        raise httpx.DecodingError(f"unsupported content encoding {encoding!r}")
-    if response.is_stream_consumed:
-        # An answer built in memory (a test transport), already decoded by httpx.
-        content = response.content
-        if len(content) > cap:
-            raise AnswerTooLarge
-        return content
-    body = bytearray()
-    try:
-        async for raw in response.aiter_raw():
-            body += raw if decoder is None else decoder.decompress(raw, cap + 1 - len(body))
-            if len(body) > cap:
-                raise AnswerTooLarge
-        if decoder is not None:
-            body += decoder.flush()
-    except zlib.error as exc:
-        raise httpx.DecodingError(f"corrupt {encoding} answer: {exc}") from None
-    if len(body) > cap:
-        raise AnswerTooLarge
-    return bytes(body)
-
-
 def _elapsed_ms(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 1)
-
-
-def _retry_after_seconds(headers: httpx.Headers) -> float | None:
-    value = headers.get(RETRY_AFTER_HEADER)
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value) / 1000.0)
-    except ValueError:
-        return 1.0
 
 
 def _text_or_none(value: Any) -> str | None:
@@ -553,6 +475,10 @@ def _text_or_none(value: Any) -> str | None:
 __all__ = [
     "DEFAULT_ENDPOINT",
     "DEFAULT_REGION",
+    "MAX_ANSWER_BYTES",
+    "MAX_URL_LENGTH",
+    "RETRY_AFTER_HEADER",
+    "AnswerTooLarge",
     "CamsClient",
     "CamsError",
     "EndpointError",
@@ -561,5 +487,6 @@ __all__ = [
     "RequestTooLarge",
     "endpoint_for_region",
     "is_loopback_host",
+    "max_query_length",
     "normalize_endpoint",
 ]

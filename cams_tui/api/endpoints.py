@@ -58,3 +58,15 @@ def normalize_endpoint(url: str) -> str:
             "such as http://127.0.0.1:8080 (the simulator)"
         )
     return f"{parts.scheme}://{parts.netloc}"
+
+
+# The longest URL we send: httpx's own cap (httpx/_urlparse.py, MAX_URL_LENGTH). The query
+# does not pass through httpx's URL parser (see ``CamsClient._build``); the cap is kept anyway
+# so that request lines stay within what common servers and proxies accept. Here, not in the
+# client, so that planning a job (a dry run) does not import the HTTP stack.
+MAX_URL_LENGTH = 65_536
+
+
+def max_query_length(endpoint: str) -> int:
+    """The longest encoded query string a request to ``endpoint`` may carry (``POST /?…``)."""
+    return MAX_URL_LENGTH - len(normalize_endpoint(endpoint) + "/") - 1

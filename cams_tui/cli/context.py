@@ -6,13 +6,25 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+from typing import TYPE_CHECKING
 
-from cams_tui.api.client import normalize_endpoint
 from cams_tui.api.credentials import ENV_ACCESS_KEY_ID, ENV_ACCESS_KEY_SECRET, Credentials
+from cams_tui.api.endpoints import normalize_endpoint
 from cams_tui.config import ENV_ENDPOINT, RunContext, resolve_context
 from cams_tui.demo import command, demo_dir, headless_demo_context
 from cams_tui.engine.journal import JobRecord
 from cams_tui.errors import UserError
+
+if TYPE_CHECKING:
+    from cams_tui.api.client import CamsClient
+
+
+def cams_client_class() -> type[CamsClient]:
+    """The CAMS client, imported where a command first reaches CAMS."""
+    # For start-up time: the HTTP stack (httpx) loads only when CAMS is reached, never in a dry run.
+    from cams_tui.api.client import CamsClient
+
+    return CamsClient
 
 
 def command_context(args: argparse.Namespace, *, reaches_cams: bool = True) -> RunContext:

@@ -9,8 +9,8 @@ import signal
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from cams_tui.api.client import CamsClient, max_query_length
-from cams_tui.cli.context import require_credentials, suggested_command
+from cams_tui.api.endpoints import max_query_length
+from cams_tui.cli.context import cams_client_class, require_credentials, suggested_command
 from cams_tui.cli.output import Output
 from cams_tui.cli.prompts import confirm_continue
 from cams_tui.config import RunContext
@@ -82,7 +82,7 @@ async def run_job(
         local_when_unavailable=local_when_unavailable,
         lookup_rate=lookup.lookup_rate if lookup is not None else context.profile.lookup_rate,
     )
-    async with CamsClient(credentials, endpoint, placement=placement, max_connections=in_flight) as client:
+    async with cams_client_class()(credentials, endpoint, placement=placement, max_connections=in_flight) as client:
         runner = JobRunner(
             client, journal, job_id, options, hooks,
             limiter_factory=account_limiter_factory(context),

@@ -10,8 +10,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from cams_tui.api.client import CamsClient
-from cams_tui.cli.context import command_context, job_endpoint, require_credentials, suggested_command
+from cams_tui.cli.context import (
+    cams_client_class,
+    command_context,
+    job_endpoint,
+    require_credentials,
+    suggested_command,
+)
 from cams_tui.cli.job_run import account_limiter_factory
 from cams_tui.cli.output import Output
 from cams_tui.config import RunContext
@@ -73,7 +78,7 @@ async def look_up_unknown(
 
     limiter.on_notice = notice
     try:
-        async with CamsClient(credentials, endpoint, placement=context.profile.placement) as client:
+        async with cams_client_class()(credentials, endpoint, placement=context.profile.placement) as client:
             return await Reconciler(client, journal, job_id, settings, limiter=limiter, notify=out.note).run()
     finally:
         await limiter.aclose()

@@ -29,7 +29,7 @@ import sys
 import time
 from pathlib import Path
 
-from cams_tui.api.client import max_query_length
+from cams_tui.api.endpoints import max_query_length
 from cams_tui.api.models import MAX_RECIPIENTS_PER_REQUEST, MassMessageOptions
 from cams_tui.campaign import Campaign, load_campaign
 from cams_tui.cli.context import command_context, require_credentials, suggested_command

@@ -3,10 +3,9 @@
 
 from __future__ import annotations
 
-from cams_tui.api.client import CamsClient
 from cams_tui.api.errors import CamsError, Outcome
 from cams_tui.campaign import Campaign
-from cams_tui.cli.context import require_credentials
+from cams_tui.cli.context import cams_client_class, require_credentials
 from cams_tui.config import RunContext
 from cams_tui.engine.grouping import template_languages
 from cams_tui.errors import CannotProceed, UserError
@@ -16,7 +15,7 @@ from cams_tui.templates import template_variables
 async def fetch_variables(context: RunContext, campaign: Campaign) -> list[str]:
     """The variables of the campaign's template (in its language), as CAMS lists them."""
     credentials = require_credentials(context)
-    async with CamsClient(credentials, context.endpoint, placement=context.profile.placement) as client:
+    async with cams_client_class()(credentials, context.endpoint, placement=context.profile.placement) as client:
         try:
             detail = await client.template_detail(
                 campaign.template_code,
@@ -43,7 +42,7 @@ async def fetch_variables(context: RunContext, campaign: Campaign) -> list[str]:
 async def fetch_languages(context: RunContext, campaign: Campaign) -> frozenset[str]:
     """The languages the campaign's template has (ListChatappTemplate: a row per language)."""
     credentials = require_credentials(context)
-    async with CamsClient(credentials, context.endpoint, placement=context.profile.placement) as client:
+    async with cams_client_class()(credentials, context.endpoint, placement=context.profile.placement) as client:
         try:
             templates = await client.list_all_templates(
                 cust_space_id=campaign.cust_space_id or context.profile.cust_space_id

@@ -34,9 +34,8 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from cams_tui.api.client import CamsClient
 from cams_tui.api.errors import CamsError
 from cams_tui.api.models import MessageRecord, Page
 from cams_tui.delivery import Funnel, fetch_records, latest, tally
@@ -52,6 +51,11 @@ from cams_tui.listing import (
     list_page,
     outbound_request,
 )
+
+if TYPE_CHECKING:
+    # Only a type here: planning a job (a dry run) reads the canary's settings without the
+    # HTTP stack.
+    from cams_tui.api.client import CamsClient
 
 DEFAULT_CANARY_SIZE = 100
 DEFAULT_THRESHOLD = 0.20

@@ -72,9 +72,8 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cams_tui.api.client import CamsClient
 from cams_tui.api.errors import CamsError
 from cams_tui.api.models import ListMessagesRequest, MessageRecord, Page
 from cams_tui.engine.journal import BatchRecord, BatchState, JobRecord, Journal
@@ -113,6 +112,12 @@ __all__ = [
     "Reconciler",
     "Resolution",
 ]
+
+if TYPE_CHECKING:
+    # Only a type here: the commands that import the reconciler but never reach CAMS (a dry
+    # run, ``jobs``) do not load the HTTP stack.
+    from cams_tui.api.client import CamsClient
+
 
 _LOOKUP_PAGE = 50
 

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from cams_tui.config import RunContext
     from cams_tui.ui.campaign_draft import ComposeState
     from cams_tui.ui.connection import Connection
-    from cams_tui.ui.engine_run import SendTarget
+    from cams_tui.ui.send_target import SendTarget
 
 
 @runtime_checkable

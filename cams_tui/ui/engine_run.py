@@ -1,110 +1,45 @@
-"""One run of the send engine in a thread of its own, for the TUI.
+"""One run of the send engine in a process of its own, for the TUI.
 
 The engine commits every batch state to SQLite with ``synchronous=FULL`` and signs and
 parses every request: done on the UI's event loop, that would stall key handling at high
-rates. So the job's runner (:class:`~cams_tui.engine.run.JobRunner`, the same lifecycle as
-the command line's) gets its own thread, its own event loop, its own journal connection
-(SQLite connections belong to one thread) and its own HTTP client. Its events are stamped
-and appended to a thread-safe buffer that the UI drains on a timer, and the controls cross
-over with ``call_soon_threadsafe``.
+rates. In a thread of the TUI's process it would still share the interpreter's lock with
+Textual: each of its wake-ups (a permit's moment, an answer) then waits for the UI's work,
+requests leave later than the limiter assumes, some reach the server inside one window and
+are throttled. So the job's runner (:class:`~cams_tui.engine.run.JobRunner`, the same
+lifecycle as the command line's) runs in a child process, with its own event loop, journal
+connection and HTTP client, exactly as ``cams-tui resume`` would. Its events come back over
+a pipe, are stamped and appended to a thread-safe buffer that the UI drains on a timer; the
+controls go the other way. The job's lock is an OS file lock, taken by the child.
 
 What the TUI decides differently from the command line: a failure spike pauses the run
 (the operator looks, then resumes or cancels), and a healthy canary that asks for a
 confirmation starts the rest paused ("press p").
 
-Nothing here imports Textual: a Textual thread worker calls :meth:`EngineRun.run`.
+Nothing here imports Textual: a Textual thread worker calls :meth:`EngineRun.run`, which
+waits for the child.
 """
 
 from __future__ import annotations
 
-import asyncio
-import sys
+import multiprocessing
 import threading
 import time
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
-from cams_tui.api.client import CamsClient, max_query_length
-from cams_tui.engine.events import CanaryEvent, DoneEvent, Event, LookupEvent, PlanEvent
-from cams_tui.engine.journal import Journal
-from cams_tui.engine.limiters.factory import account_key, limiter_factory
-from cams_tui.engine.run import JobRunner, RunHooks, RunOptions, placement_for_run
-from cams_tui.engine.sender import default_in_flight
-from cams_tui.listing import DEFAULT_LOOKUP_RATE
+from cams_tui.engine.events import DoneEvent
+from cams_tui.ui.engine_child import child_main, portable_target, start_resource_tracker
+from cams_tui.ui.send_target import SendTarget, Stamped
 
-if TYPE_CHECKING:
-    from cams_tui.api.client import Placement
-    from cams_tui.api.credentials import Credentials
-    from cams_tui.engine.canary import CanaryVerdict
-    from cams_tui.engine.journal import Journal
-    from cams_tui.engine.limiters.base import Limiter
-    from cams_tui.engine.reconcile import ReconcileSettings
-    from cams_tui.engine.run import JobRunner
-
-
-@dataclass(frozen=True)
-class SendTarget:
-    """Where a job is sent from and to: the account, the rate and the journal's folder."""
-
-    endpoint: str
-    credentials: Credentials
-    placement: Placement
-    rate: float
-    """SendChatappMassMessage calls per second (the limiter's ceiling)."""
-    data_dir: Path
-    """The folder of the journal that holds the job."""
-    lookup: ReconcileSettings | None = None
-    """How a run looks its own unknown batches up once every batch has an answer
-    (``None``: it does not)."""
-    limiter: str = "process"
-    """Where the account's rate budget is kept: ``process``, ``host`` or ``redis://…``
-    (the profile's ``limiter``)."""
-    account: str | None = None
-    """The account the budget belongs to (the profile's ``account``; ``None``: the
-    AccessKey ID)."""
-
-    def limiter_factory(self, operation: str = "SendChatappMassMessage") -> Callable[[float], Limiter]:
-        """Builds this target's account limiter for ``operation`` at a given rate (the
-        sends: for each stage of a run; ``ListChatappMessage``: the lookups)."""
-
-        account = account_key(self.account, self.credentials.access_key_id).key
-        return limiter_factory(self.limiter, account=account, data_dir=self.data_dir, operation=operation)
-
-    def lookup_limiter(self) -> Limiter:
-        """The account's ListChatappMessage limiter at this target's lookup rate (close it
-        when done: :meth:`Limiter.aclose`)."""
-        return self.limiter_factory("ListChatappMessage")(self.lookup_rate)
-
-    @property
-    def lookup_rate(self) -> float:
-        """ListChatappMessage calls per second (the profile's ``lookup_rate``)."""
-
-        return self.lookup.lookup_rate if self.lookup is not None else DEFAULT_LOOKUP_RATE
-
-
-@dataclass(frozen=True)
-class BatchTally:
-    """How many of a job's batches are in each state, read from the journal when a run
-    starts (a resumed job has batches settled by earlier runs) and after a lookup."""
-
-    counts: dict[str, int]
-
-
-SEND_SWITCH_INTERVAL_S = 0.001
-"""The interpreter's thread switch interval while a run sends (see :meth:`EngineRun.run`)."""
-_SWITCH_LOCK = threading.Lock()
-_RUNS_SENDING = 0
-_SWITCH_BEFORE = 0.005
-
-Stamped = tuple[float, "Event | BatchTally"]
-"""An event with the wall-clock time it was received."""
+_SPAWN = multiprocessing.get_context("spawn")
+"""A fresh interpreter for the child: forking a process that runs Textual's threads could
+copy a lock some thread holds."""
 
 
 class EngineRun:
-    """Sends one job with the engine, in the calling thread (use a thread worker).
+    """Sends one job with the engine in a child process; :meth:`run` blocks the calling
+    thread (use a thread worker) until the run ends.
 
     Events go to :attr:`events` as ``(time, event)`` pairs, preceded by a
     :class:`BatchTally` right after the plan; :meth:`drain` takes them. :meth:`pause`,
@@ -125,40 +60,56 @@ class EngineRun:
         self.retry_unknown = retry_unknown
         self.resend_verified = resend_verified
         self.events: deque[Stamped] = deque()
-        """Stamped events not yet drained (appended by the engine's thread)."""
+        """Stamped events not yet drained (appended by the thread that waits in :meth:`run`)."""
         self._clock = clock
         self._lock = threading.Lock()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._runner: JobRunner | None = None
-        self._journal: Journal | None = None
+        self._pipe: Any = None
         self._early: list[str] = []
 
     def run(self) -> DoneEvent:
-        """Send the job; blocks until the run ends and returns its :class:`DoneEvent`."""
-        # The UI's thread renders while the engine sends, and each of the engine's wake-ups
-        # (a permit's time, an answer) waits for the GIL until the interpreter switches
-        # threads: 5 ms by default. That jitter reads as late departures and slow answers,
-        # which the limiter answers by starting later. A 1 ms switch keeps it under the
-        # limiter's notice for the whole run (restored after; the last run out restores it).
-        with _SWITCH_LOCK:
-            global _RUNS_SENDING, _SWITCH_BEFORE
-            if _RUNS_SENDING == 0:
-                _SWITCH_BEFORE = sys.getswitchinterval()
-                sys.setswitchinterval(min(_SWITCH_BEFORE, SEND_SWITCH_INTERVAL_S))
-            _RUNS_SENDING += 1
-        try:
-            # For start-up time: the engine loads when a send starts.
-            from cams_tui.engine.sender import freeze_startup_objects
+        """Send the job; blocks until the run ends and returns its :class:`DoneEvent`.
 
-            # As headless does before sending: no full collection walks the UI's objects
-            # (a hundred thousand of them) while the engine waits for the GIL.
-            freeze_startup_objects()
-            return asyncio.run(self._main())
+        Raises what the engine raised (a :class:`~cams_tui.errors.UserError` such as a job
+        another process sends), or ``RuntimeError`` when the child ended without an answer."""
+        start_resource_tracker()
+        ours, theirs = _SPAWN.Pipe(duplex=True)
+        child = _SPAWN.Process(
+            target=child_main,
+            args=(theirs, portable_target(self.target), self.job_id, self.retry_unknown, self.resend_verified),
+            name=f"cams-tui send {self.job_id}",
+            # Ended with this process even if it dies without cancelling: the child then sees
+            # its pipe close first and stops gracefully (see child_main).
+            daemon=True,
+        )
+        child.start()
+        theirs.close()
+        with self._lock:
+            self._pipe = ours
+            early, self._early = self._early, []
+            for name in early:
+                ours.send(("control", name))
+        try:
+            while True:
+                try:
+                    kind, payload = ours.recv()
+                except EOFError:
+                    child.join()
+                    raise RuntimeError(
+                        f"the send engine's process ended without an answer (exit code {child.exitcode}); "
+                        "the job's batches are as the journal recorded them: look its unknown batches up in Jobs"
+                    ) from None
+                if kind == "event":
+                    self.events.append((self._clock(), payload))
+                elif kind == "done":
+                    done: DoneEvent = payload
+                    return done
+                else:
+                    raise payload
         finally:
-            with _SWITCH_LOCK:
-                _RUNS_SENDING -= 1
-                if _RUNS_SENDING == 0:
-                    sys.setswitchinterval(_SWITCH_BEFORE)
+            with self._lock:
+                self._pipe = None
+            ours.close()
+            child.join()
 
     def drain(self) -> list[Stamped]:
         """Take every buffered event, oldest first."""
@@ -191,90 +142,11 @@ class EngineRun:
 
     def _control(self, name: str) -> None:
         with self._lock:
-            loop = self._loop
-            if loop is None:
+            pipe = self._pipe
+            if pipe is None:
                 self._early.append(name)
                 return
-        try:
-            loop.call_soon_threadsafe(self._apply, name)
-        except RuntimeError:
-            pass  # the run's loop is closed: it has ended, there is nothing to control
-
-    def _apply(self, name: str) -> None:
-        """Apply a control in the engine's loop."""
-        runner = self._runner
-        if runner is None:
-            return
-        if name == "pause":
-            runner.pause()
-        elif name == "resume":
-            runner.resume()
-        elif name.startswith("local:"):
-            runner.use_local(int(name.removeprefix("local:")))
-        else:
-            runner.cancel()
-
-    # ------------------------------------------------------------------ the run
-
-    async def _main(self) -> DoneEvent:
-        target = self.target
-        in_flight = default_in_flight(target.rate)
-        journal = Journal(target.data_dir)
-        self._journal = journal
-        hooks = RunHooks(event=self._receive, canary_healthy=self._canary_healthy, spike=self._spike)
-        options = RunOptions(
-            rate=target.rate,
-            retry_unknown=self.retry_unknown,
-            resend_verified=self.resend_verified,
-            lookup=target.lookup,
-            in_flight=in_flight,
-            lookup_rate=target.lookup_rate,
-        )
-        try:
-            placement = placement_for_run(
-                journal, self.job_id, target.placement, max_query_length(target.endpoint)
-            )
-            async with CamsClient(
-                target.credentials, target.endpoint, placement=placement, max_connections=in_flight
-            ) as client:
-                runner = JobRunner(
-                    client, journal, self.job_id, options, hooks,
-                    limiter_factory=target.limiter_factory(),
-                    lookup_limiter_factory=target.limiter_factory("ListChatappMessage"),
-                )
-                self._runner = runner
-                with self._lock:
-                    self._loop = asyncio.get_running_loop()
-                    early, self._early = self._early, []
-                for name in early:
-                    self._apply(name)
-                return (await runner.run()).done
-        finally:
-            with self._lock:
-                self._loop = None
-            self._runner = None
-            self._journal = None
-            journal.close()
-
-    @staticmethod
-    def _canary_healthy(verdict: CanaryVerdict, runner: JobRunner) -> None:
-        """The canary asks the operator to confirm: the rest starts paused."""
-        runner.pause()
-        text = f"canary healthy: {verdict.reason}; press p to send the rest"
-        runner.hooks.event(CanaryEvent(runner.job_id, "healthy", text))
-
-    @staticmethod
-    def _spike(reason: str, runner: JobRunner) -> None:
-        """A failure spike pauses the run: the operator decides."""
-        runner.pause()
-        runner.hooks.event(CanaryEvent(runner.job_id, "spike", f"paused by a failure spike: {reason}"))
-
-    def _receive(self, event: Event) -> None:
-        now = self._clock()
-        self.events.append((now, event))
-        tally = isinstance(event, PlanEvent) or (isinstance(event, LookupEvent) and event.stage == "done")
-        if tally and self._journal is not None:
-            # Runs in the engine's thread, after the journal's recovery (or a lookup): the
-            # batch states the run goes on from.
-            counts = Counter(batch.state for batch in self._journal.batches(self.job_id))
-            self.events.append((now, BatchTally(dict(counts))))
+            try:
+                pipe.send(("control", name))
+            except (OSError, ValueError):
+                pass  # the child has ended: there is nothing to control

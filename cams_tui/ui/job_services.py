@@ -19,8 +19,8 @@ from cams_tui.engine.journal import BatchState, Journal
 from cams_tui.engine.reconcile import Reconciler, ReconcileSettings
 from cams_tui.export import export_to_file
 from cams_tui.job_status import JobStatus, job_status, read_statuses
-from cams_tui.ui.engine_run import SendTarget
 from cams_tui.ui.log_entries import LogEntry
+from cams_tui.ui.send_target import SendTarget
 
 if TYPE_CHECKING:
     from cams_tui.engine.journal import JobRecord

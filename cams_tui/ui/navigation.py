@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Protocol, cast
 if TYPE_CHECKING:
     from textual.app import App
 
-    from cams_tui.ui.engine_run import SendTarget
+    from cams_tui.ui.send_target import SendTarget
 
 
 class Navigator(Protocol):

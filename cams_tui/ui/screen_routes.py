@@ -9,7 +9,7 @@ from textual.app import App
 from textual.screen import Screen
 
 if TYPE_CHECKING:
-    from cams_tui.ui.engine_run import SendTarget
+    from cams_tui.ui.send_target import SendTarget
 
 
 ReturnT = TypeVar("ReturnT")

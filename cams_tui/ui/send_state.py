@@ -24,8 +24,8 @@ from cams_tui.engine.events import (
     StateEvent,
 )
 from cams_tui.schedule import countdown
-from cams_tui.ui.engine_run import BatchTally, Stamped
 from cams_tui.ui.log_entries import LogEntry
+from cams_tui.ui.send_target import BatchTally, Stamped
 
 SETTLED = ("ok", "failed", "unknown")
 SPARK_SAMPLES = 60

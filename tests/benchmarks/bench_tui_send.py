@@ -69,7 +69,7 @@ def run_headless(url: str, data_dir: Path, job_id: str) -> None:
 async def run_tui(url: str, data_dir: Path, job_id: str) -> None:
     from textual.app import App
 
-    from cams_tui.ui.engine_run import SendTarget
+    from cams_tui.ui.send_target import SendTarget
     from cams_tui.ui.screens.send_monitor import SendMonitorScreen
 
     target = SendTarget(url, Credentials(DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET), Placement.BODY, RATE, data_dir)

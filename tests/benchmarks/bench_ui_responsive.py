@@ -33,7 +33,7 @@ from cams_tui.engine.journal import Journal
 from cams_tui.engine.planning import pack_batches, sender_item
 from cams_tui.simulator import DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET, Simulator, SimulatorConfig
 from cams_tui.simulator.demo_data import DEMO_SERVICE_ID, ORDER_SHIPPED
-from cams_tui.ui.engine_run import SendTarget
+from cams_tui.ui.send_target import SendTarget
 from cams_tui.ui.screens.send_monitor import SendMonitorScreen
 from cams_tui.ui.widgets.send_log import SendLog
 

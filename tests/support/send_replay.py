@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cams_tui.engine.events import BatchEvent, Event, PlanEvent, ProgressEvent, RateEvent
-from cams_tui.ui.engine_run import BatchTally, Stamped
+from cams_tui.ui.send_target import BatchTally, Stamped
 
 JOB = "20260101-100000-7f3a"
 START = 1_767_261_600.0  # 2026-01-01 10:00:00 UTC

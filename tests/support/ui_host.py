@@ -18,7 +18,7 @@ from cams_tui.simulator import DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET
 from cams_tui.simulator.demo_data import DEMO_SERVICE_ID, ORDER_SHIPPED
 from cams_tui.ui.campaign_draft import ComposeState
 from cams_tui.ui.connection import Connection
-from cams_tui.ui.engine_run import SendTarget
+from cams_tui.ui.send_target import SendTarget
 from cams_tui.ui.screen_routes import ScreenRoutes
 from cams_tui.ui.screens.send_monitor import SendMonitorScreen
 

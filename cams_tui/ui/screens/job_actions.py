@@ -17,7 +17,6 @@ from cams_tui.engine.reconcile import ReconcileSettings
 from cams_tui.errors import UserError
 from cams_tui.job_status import JobStatus, job_status
 from cams_tui.ui.app_access import app_host, host_connection, journal_dir
-from cams_tui.ui.engine_run import SendTarget
 from cams_tui.ui.job_services import (
     export_job,
     load_status,
@@ -28,6 +27,7 @@ from cams_tui.ui.job_services import (
 from cams_tui.ui.navigation import navigator
 from cams_tui.ui.screens.dialogs import ConfirmDialog
 from cams_tui.ui.screens.send_dialogs import ExportDialog, TypedCountDialog
+from cams_tui.ui.send_target import SendTarget
 
 if TYPE_CHECKING:
     from cams_tui.engine.journal import JobRecord

@@ -22,7 +22,6 @@ from textual.widgets import DataTable, Header, TabbedContent, TabPane
 from cams_tui.account_sharing import senders_of_jobs_being_sent, sharing_line
 from cams_tui.job_status import JobStatus
 from cams_tui.ui.app_access import app_host, compose_state
-from cams_tui.ui.engine_run import SendTarget
 from cams_tui.ui.job_services import (
     load_job_log,
     load_jobs,
@@ -33,6 +32,7 @@ from cams_tui.ui.job_services import (
 )
 from cams_tui.ui.screens.job_actions import JobActions
 from cams_tui.ui.screens.send_dialogs import EntryDialog
+from cams_tui.ui.send_target import SendTarget
 from cams_tui.ui.widgets.footer import Footer
 from cams_tui.ui.widgets.results_table import ResultsTable
 from cams_tui.ui.widgets.send_log import SendLog

@@ -40,7 +40,7 @@ from cams_tui.ui.widgets.text import Static
 
 if TYPE_CHECKING:
     from cams_tui.report import FetchSummary
-    from cams_tui.ui.engine_run import SendTarget
+    from cams_tui.ui.send_target import SendTarget
 
 
 class _Left(Exception):

@@ -1,9 +1,9 @@
 """The send monitor: sends one journaled job and shows, live, what CAMS answers.
 
-The engine runs in a thread worker (:class:`~cams_tui.ui.engine_run.EngineRun`); its
-events pile up in a buffer that this screen drains every :data:`FLUSH_S` seconds, so ten
-(or a thousand) events a second cost the UI one refresh per drain: the log gets its lines
-in one bulk append, the counters are redrawn once.
+The engine runs in a child process (:class:`~cams_tui.ui.engine_run.EngineRun`, waited
+for by a thread worker); its events pile up in a buffer that this screen drains every
+:data:`FLUSH_S` seconds, so ten (or a thousand) events a second cost the UI one refresh per
+drain: the log gets its lines in one bulk append, the counters are redrawn once.
 
 After a run: the delivery funnel (ListChatappMessage for the job's GroupMessageIds),
 refreshable with ``d``; after a fatal error, a dialog saying what happened and what to do,
@@ -31,7 +31,7 @@ from cams_tui.demo import command
 from cams_tui.engine.events import BatchEvent, ProgressEvent, RateEvent
 from cams_tui.errors import UserError
 from cams_tui.ui.app_access import compose_state, host_connection, running_demo
-from cams_tui.ui.engine_run import BatchTally, EngineRun, SendTarget, Stamped
+from cams_tui.ui.engine_run import EngineRun
 from cams_tui.ui.job_services import (
     fetch_funnel,
     load_job_log,
@@ -49,6 +49,7 @@ from cams_tui.ui.screens.send_dialogs import (
     TypedCountDialog,
 )
 from cams_tui.ui.send_state import SendState
+from cams_tui.ui.send_target import BatchTally, SendTarget, Stamped
 from cams_tui.ui.widgets.counters import SendCounters
 from cams_tui.ui.widgets.footer import Footer
 from cams_tui.ui.widgets.funnel import DeliveryFunnel
