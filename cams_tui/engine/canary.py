@@ -32,7 +32,7 @@ import asyncio
 import math
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import asdict, dataclass, field, fields
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -179,19 +179,19 @@ async def judge_canary(
     client: CamsClient,
     journal: Journal,
     job_id: str,
-    batches: int,
+    batches: Collection[int],
     settings: CanarySettings,
     *,
     notify: Callable[[str], None] | None = None,
     on_funnel: Callable[[Funnel], None] | None = None,
     limiter: Limiter | None = None,
 ) -> CanaryVerdict:
-    """Poll the canary's statuses (its first ``batches`` batches) until settled or timed
+    """Poll the canary's statuses (its batches of indices ``batches``) until settled or timed
     out, and judge them against ``settings.threshold``. Each page is paced by ``limiter``,
     the account's ListChatappMessage budget (``None``: this process alone paces them)."""
     notify = notify or (lambda _text: None)
     job = journal.job(job_id)
-    canary = [b for b in journal.batches(job_id) if b.index < batches]
+    canary = [b for b in journal.batches(job_id) if b.index in batches]
     recipients = sum(b.size for b in canary)
     refused = sum(b.size for b in canary if b.state == BatchState.FAILED.value)
     accepted = [b for b in canary if b.state == BatchState.OK.value and b.group_message_id]

@@ -42,6 +42,7 @@ from cams_tui.engine.canary import (
     SpikeDetector,
     judge_canary,
 )
+from cams_tui.engine.canary_slice import canary_indices
 from cams_tui.engine.countdown import SCHEDULE_TICK_S, count_down
 from cams_tui.engine.events import CanaryEvent, DoneEvent, Event, LimiterEvent, LookupEvent, StateEvent
 from cams_tui.engine.journal import BatchState, JobState, Journal
@@ -114,7 +115,7 @@ class JobRunner(RunControls):
         retry_unknown, resend_verified = self.options.retry_unknown, self.options.resend_verified
         if canary is not None and canary.get("verdict") is None:
             done = await self._send(
-                until_batch=int(canary["batches"]), retry_unknown=retry_unknown, resend_verified=resend_verified
+                only_batches=canary_indices(canary), retry_unknown=retry_unknown, resend_verified=resend_verified
             )
             if done.state == JobState.STOPPED.value or self._cancelled:
                 return self._end(result, done)
@@ -168,20 +169,22 @@ class JobRunner(RunControls):
         schedule = start_of(self.journal.job(self.job_id).schedule)
         return schedule is not None and schedule.at > self._clock()
 
-    async def _send(self, *, until_batch: int | None, retry_unknown: bool, resend_verified: bool) -> DoneEvent:
-        """The job's planned batches (up to ``until_batch``); with a delivery window, those
-        its window lets go now, then, after waiting for each next opening, the others: the
+    async def _send(
+        self, *, only_batches: frozenset[int] | None, retry_unknown: bool, resend_verified: bool
+    ) -> DoneEvent:
+        """The job's planned batches (only those of ``only_batches``, when given); with a
+        delivery window, those its window lets go now, then, after waiting for each next opening, the others: the
         job carries on across days in one run (and a resume waits the same way, the zones
         being the batches' own in the journal)."""
         window = window_of(self.journal.job(self.job_id).schedule)
         if window is None:
             return await self._send_once(
-                until_batch=until_batch, retry_unknown=retry_unknown, resend_verified=resend_verified
+                only_batches=only_batches, retry_unknown=retry_unknown, resend_verified=resend_verified
             )
         gate = WindowGate(window, self._clock)
         while True:
             done = await self._send_once(
-                until_batch=until_batch, retry_unknown=retry_unknown, resend_verified=resend_verified, eligible=gate
+                only_batches=only_batches, retry_unknown=retry_unknown, resend_verified=resend_verified, eligible=gate
             )
             # What was asked about unknown and verified batches was done by the first pass.
             retry_unknown = resend_verified = False
@@ -190,7 +193,7 @@ class JobRunner(RunControls):
             waiting = [
                 batch
                 for batch in self.journal.batches(self.job_id, [BatchState.PLANNED])
-                if until_batch is None or batch.index < until_batch
+                if only_batches is None or batch.index in only_batches
             ]
             if not waiting:
                 return done
@@ -225,12 +228,13 @@ class JobRunner(RunControls):
     async def _send_once(
         self,
         *,
-        until_batch: int | None,
+        only_batches: frozenset[int] | None,
         retry_unknown: bool,
         resend_verified: bool,
         eligible: Callable[[tuple[str, ...] | None], bool] | None = None,
     ) -> DoneEvent:
-        """One sender over the job's planned batches (up to ``until_batch``, those
+        """One sender over the job's planned batches (those of ``only_batches`` when given,
+        those
         ``eligible`` lets go)."""
         limiter = PausableLimiter(self._limiter_factory(self.options.rate))
         if self._local_senders is not None:
@@ -243,7 +247,7 @@ class JobRunner(RunControls):
             max_in_flight=self._in_flight,
             retry_unknown=retry_unknown,
             resend_verified=resend_verified,
-            until_batch=until_batch,
+            only_batches=only_batches,
             eligible=eligible,
         )
         sender.subscribe(self._forward)
@@ -288,7 +292,7 @@ class JobRunner(RunControls):
             self._observers = [detector.observe]
             watcher = asyncio.create_task(detector.run())
         try:
-            return await self._send(until_batch=None, retry_unknown=retry_unknown, resend_verified=resend_verified)
+            return await self._send(only_batches=None, retry_unknown=retry_unknown, resend_verified=resend_verified)
         finally:
             self._observers = []
             if watcher is not None:
@@ -305,7 +309,7 @@ class JobRunner(RunControls):
             "judging", f"canary sent: reading its delivery statuses (at most {settings.settle_timeout_s:g} s)"
         )
         verdict = await judge_canary(
-            self.client, self.journal, self.job_id, int(canary["batches"]), settings, on_funnel=funnel,
+            self.client, self.journal, self.job_id, canary_indices(canary), settings, on_funnel=funnel,
             limiter=self.lookup_limiter(),
         )
         self.journal.set_canary(self.job_id, {**canary, "verdict": verdict.to_json()})
@@ -351,7 +355,7 @@ class JobRunner(RunControls):
             verified = self.journal.batches(self.job_id, [BatchState.NOT_SENT_VERIFIED])
             if not (self.options.resend_new_verified and verified):
                 return
-            done = await self._send(until_batch=None, retry_unknown=False, resend_verified=True)
+            done = await self._send(only_batches=None, retry_unknown=False, resend_verified=True)
             if done.state != JobState.DONE.value:
                 return
 

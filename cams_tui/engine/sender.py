@@ -27,8 +27,8 @@ acted on as the outcome taxonomy says (``cams_tui.api.errors``):
   with ``resend_verified``. An unknown answer that refuses the caller (``CHAT.APIError`` with
   HTTP 500: :attr:`CamsError.stops_job`) also stops the job like a fatal one.
 
-``until_batch`` sends only the batches before that index (the canary slice); the others
-stay ``planned`` and the job ``interrupted``, resumable.
+``only_batches`` sends only the batches of those indices (the canary's); the others stay
+``planned`` and the job ``interrupted``, resumable.
 
 Every state change is committed to the journal before the request it describes leaves.
 Subscribe with :meth:`Sender.subscribe`; control with :meth:`pause`, :meth:`resume` and
@@ -109,8 +109,8 @@ class Sender(SenderAnswers):
         job = journal.job(self.job_id)
         self._options = job.options
         for batch in journal.batches(self.job_id, [BatchState.PLANNED]):
-            if self._until_batch is not None and batch.index >= self._until_batch:
-                continue  # beyond the slice asked for (a canary): left planned
+            if self._only_batches is not None and batch.index not in self._only_batches:
+                continue  # not in the slice asked for (a canary): left planned
             if self._eligible is not None and not self._eligible(batch.zones):
                 continue  # outside its delivery window: left planned for the next opening
             self._queue.append(batch.index)

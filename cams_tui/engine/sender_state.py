@@ -6,7 +6,7 @@ import asyncio
 import math
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 from cams_tui.api.client import CamsClient
 from cams_tui.api.errors import CamsError
@@ -59,7 +59,7 @@ class SenderState:
         max_in_flight: int | None = None,
         retry_unknown: bool = False,
         resend_verified: bool = False,
-        until_batch: int | None = None,
+        only_batches: Collection[int] | None = None,
         cancel_grace_s: float = CANCEL_GRACE_S,
         not_sent_backoff_s: tuple[float, ...] = NOT_SENT_BACKOFF_S,
         unreachable_after_s: float = UNREACHABLE_AFTER_S,
@@ -83,7 +83,7 @@ class SenderState:
         self.max_in_flight = max_in_flight or default_in_flight(self.limiter.ceiling)
         self._retry_unknown = retry_unknown
         self._resend_verified = resend_verified
-        self._until_batch = until_batch
+        self._only_batches = None if only_batches is None else frozenset(only_batches)
         self._cancel_grace_s = cancel_grace_s
         self._backoff = not_sent_backoff_s
         self._unreachable_after_s = unreachable_after_s

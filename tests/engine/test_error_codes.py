@@ -24,8 +24,9 @@ from cams_tui.api.client import CamsClient, Placement
 from cams_tui.api.credentials import Credentials
 from cams_tui.api.errors import CamsApiError, CamsError, Outcome
 from cams_tui.api.models import MassMessageOptions, Recipient
+from cams_tui.engine.canary_slice import canary_indices
 from cams_tui.engine.journal import ENV_KILL_AT_COMMIT, BatchState, Journal, JobState
-from cams_tui.engine.planning import plan_batches, replan_for_placement, sender_items
+from cams_tui.engine.planning import plan_batches, replan_for_placement, sender_items, split_in_halves
 from cams_tui.engine.ratelimit import RateLimiter
 from cams_tui.engine.sender import Sender
 from tests.support.engine import OPTIONS, items, make_job
@@ -272,6 +273,36 @@ async def test_a_size_refusal_splits_the_batch_until_it_passes(tmp_path: Path, s
         # The refused attempt is kept under the old index, which is never reused.
         assert journal.attempts(job_id, 0)[0]["outcome"] == Outcome.TOO_LARGE.value
         assert 0 not in {b.index for b in batches}
+
+
+async def test_the_pieces_of_a_split_canary_batch_stay_in_the_canary(tmp_path: Path) -> None:
+    """A canary batch the gateway refuses as too large is split; its pieces get indices after
+    every other batch, yet are sent in the canary's stage, and the rest waits for the verdict."""
+    gateway = Gateway(lambda numbers, params: (413, HTML_413) if len(numbers) > 5 else None)
+    with Journal(tmp_path) as journal:
+        job_id = make_job(journal, ENDPOINT, 20, 10)
+        journal.set_canary(job_id, {"batches": 1, "verdict": None})
+        async with CamsClient(CREDENTIALS, ENDPOINT, transport=httpx.MockTransport(gateway)) as cams:
+            canary = journal.job(job_id).canary
+            assert canary is not None
+            sender = Sender(
+                cams, journal, job_id, limiter=RateLimiter(200), max_in_flight=1, only_batches=canary_indices(canary)
+            )
+            await sender.run()
+        canary = journal.job(job_id).canary
+        assert canary is not None and canary["pieces"] == [2, 3]
+        assert canary_indices(canary) == {0, 2, 3}
+        by_index = {b.index: b.state for b in journal.batches(job_id)}
+        assert by_index == {1: BatchState.PLANNED.value, 2: BatchState.OK.value, 3: BatchState.OK.value}
+        assert len(gateway.accepted) == 10
+
+
+def test_splitting_a_batch_outside_the_canary_leaves_the_canary_as_it_was(tmp_path: Path) -> None:
+    with Journal(tmp_path) as journal:
+        job_id = make_job(journal, ENDPOINT, 20, 10)
+        journal.set_canary(job_id, {"batches": 1, "verdict": None})
+        journal.split_batch(job_id, 1, split_in_halves(journal.sender_list(job_id, 1)))
+        assert journal.job(job_id).canary == {"batches": 1, "verdict": None}
 
 
 async def test_a_single_recipient_too_large_fails(tmp_path: Path) -> None:

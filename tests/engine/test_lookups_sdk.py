@@ -177,7 +177,7 @@ async def test_without_a_cust_space_id_nothing_is_asked_and_the_reason_is_plain(
             with pytest.raises(MissingCustSpaceId, match="cust_space_id"):
                 async for _ in fetch_records(client, business_number=OPTIONS.from_, group_message_ids=[group]):
                     pass
-            verdict = await judge_canary(client, journal, job_id, 2, CanarySettings(settle_timeout_s=1, poll_s=0.1))
+            verdict = await judge_canary(client, journal, job_id, range(2), CanarySettings(settle_timeout_s=1, poll_s=0.1))
             assert not verdict.healthy and NO_CUST_SPACE_ID in verdict.reason
             detector = SpikeDetector(client, OPTIONS.from_, lambda _r: None, settle_after_s=0.0)
             detector.observe(_accepted(job_id, 1, group))
@@ -203,7 +203,7 @@ async def test_funnel_canary_and_spike_watch_count_outbound_messages_only(tmp_pa
             ]
             funnel = tally(records, accepted=200)
             assert (funnel.reported, funnel.delivered, funnel.failed) == (200, 190, 10)
-            verdict = await judge_canary(client, journal, job_id, 1, CanarySettings(settle_timeout_s=2, poll_s=0.1))
+            verdict = await judge_canary(client, journal, job_id, range(1), CanarySettings(settle_timeout_s=2, poll_s=0.1))
             assert verdict.healthy and verdict.settled and verdict.judged == 100 and verdict.bad == 10
             detector = SpikeDetector(
                 client, OPTIONS.from_, lambda _r: None, cust_space_id=CUST_SPACE_ID, settle_after_s=0.0, min_sample=1

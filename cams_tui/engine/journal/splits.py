@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any
 
 from cams_tui.api.endpoints import Placement
+from cams_tui.engine.canary_slice import with_pieces
 from cams_tui.engine.journal.database import JournalDatabase
 from cams_tui.engine.journal.records import Answer, BatchState, JournalError, PlannedBatch
 
@@ -125,6 +127,7 @@ class BatchSplits(JournalDatabase):
                 "UPDATE jobs SET batches=(SELECT COUNT(*) FROM batches WHERE job_id=?), updated_at=? WHERE id=?",
                 (job_id, now, job_id),
             )
+            self._keep_pieces_in_canary(job_id, created)
             for sql, args in closing:
                 self._db.execute(sql, args)
         except BaseException:
@@ -132,3 +135,14 @@ class BatchSplits(JournalDatabase):
             raise
         self._commit()
         return created
+
+    def _keep_pieces_in_canary(self, job_id: str, created: dict[int, list[int]]) -> None:
+        """Inside the split's transaction: pieces of a canary batch stay in the canary."""
+        row = self._db.execute("SELECT canary_json FROM jobs WHERE id=?", (job_id,)).fetchone()
+        if row is None or row[0] is None:
+            return
+        canary = with_pieces(json.loads(row[0]), created)
+        if canary is not None:
+            self._db.execute(
+                "UPDATE jobs SET canary_json=? WHERE id=?", (json.dumps(canary, ensure_ascii=False), job_id)
+            )
