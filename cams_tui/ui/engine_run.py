@@ -30,14 +30,14 @@ from typing import Any
 
 from cams_tui.engine.events import DoneEvent
 from cams_tui.ui.engine_child import child_main, portable_target, start_resource_tracker
-from cams_tui.ui.send_target import SendTarget, Stamped
+from cams_tui.ui.send_target import SendControls, SendTarget, Stamped
 
 _SPAWN = multiprocessing.get_context("spawn")
 """A fresh interpreter for the child: forking a process that runs Textual's threads could
 copy a lock some thread holds."""
 
 
-class EngineRun:
+class EngineRun(SendControls):
     """Sends one job with the engine in a child process; :meth:`run` blocks the calling
     thread (use a thread worker) until the run ends.
 
@@ -111,34 +111,7 @@ class EngineRun:
             ours.close()
             child.join()
 
-    def drain(self) -> list[Stamped]:
-        """Take every buffered event, oldest first."""
-        taken: list[Stamped] = []
-        events = self.events
-        while events:
-            taken.append(events.popleft())
-        return taken
-
     # ------------------------------------------------------------------ controls
-
-    def pause(self) -> None:
-        """Start no new request until :meth:`resume`."""
-        self._control("pause")
-
-    def resume(self) -> None:
-        """Start requests again."""
-        self._control("resume")
-
-    def cancel(self) -> None:
-        """Stop (requests in flight are waited for); a second call stops at once."""
-        self._control("cancel")
-
-    def use_local(self, senders: int) -> None:
-        """Go on with a limiter of this process alone at ``rate / senders`` for the rest of
-        the run (:meth:`JobRunner.use_local`): for when the shared limiter is unavailable."""
-        if senders < 1:
-            raise ValueError("senders must be at least 1")
-        self._control(f"local:{senders}")
 
     def _control(self, name: str) -> None:
         with self._lock:

@@ -22,7 +22,7 @@ from cams_tui.engine.events import CanaryEvent, DoneEvent, Event, LookupEvent, P
 from cams_tui.engine.journal import Journal
 from cams_tui.engine.run import JobRunner, RunHooks, RunOptions, placement_for_run
 from cams_tui.engine.sender import default_in_flight
-from cams_tui.ui.send_target import BatchTally, SendTarget, Stamped
+from cams_tui.ui.send_target import BatchTally, SendControls, SendTarget, Stamped
 
 if TYPE_CHECKING:
     from cams_tui.engine.canary import CanaryVerdict
@@ -35,7 +35,7 @@ _RUNS_SENDING = 0
 _SWITCH_BEFORE = 0.005
 
 
-class ThreadRun:
+class ThreadRun(SendControls):
     """Sends one job with the engine, in the calling thread: what the child process of an
     :class:`EngineRun` runs. The same interface as
     :class:`~cams_tui.ui.engine_run.EngineRun`."""
@@ -89,34 +89,7 @@ class ThreadRun:
                 if _RUNS_SENDING == 0:
                     sys.setswitchinterval(_SWITCH_BEFORE)
 
-    def drain(self) -> list[Stamped]:
-        """Take every buffered event, oldest first."""
-        taken: list[Stamped] = []
-        events = self.events
-        while events:
-            taken.append(events.popleft())
-        return taken
-
     # ------------------------------------------------------------------ controls
-
-    def pause(self) -> None:
-        """Start no new request until :meth:`resume`."""
-        self._control("pause")
-
-    def resume(self) -> None:
-        """Start requests again."""
-        self._control("resume")
-
-    def cancel(self) -> None:
-        """Stop (requests in flight are waited for); a second call stops at once."""
-        self._control("cancel")
-
-    def use_local(self, senders: int) -> None:
-        """Go on with a limiter of this process alone at ``rate / senders`` for the rest of
-        the run (:meth:`JobRunner.use_local`): for when the shared limiter is unavailable."""
-        if senders < 1:
-            raise ValueError("senders must be at least 1")
-        self._control(f"local:{senders}")
 
     def _control(self, name: str) -> None:
         with self._lock:

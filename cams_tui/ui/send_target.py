@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,3 +69,45 @@ class BatchTally:
 
 Stamped = tuple[float, "Event | BatchTally"]
 """An event with the wall-clock time it was received."""
+
+
+class SendControls:
+    """What the UI holds of a running send: the events it drains and the controls it sends
+    (the same for the child-process run and the in-thread run it starts there).
+
+    A subclass sets :attr:`events` and delivers a control's name in :meth:`_control`
+    (``pause``, ``resume``, ``cancel``, ``local:N``)."""
+
+    events: deque[Stamped]
+    """Stamped events not yet drained."""
+
+    def drain(self) -> list[Stamped]:
+        """Take every buffered event, oldest first."""
+        taken: list[Stamped] = []
+        events = self.events
+        while events:
+            taken.append(events.popleft())
+        return taken
+
+    def pause(self) -> None:
+        """Start no new request until :meth:`resume`."""
+        self._control("pause")
+
+    def resume(self) -> None:
+        """Start requests again."""
+        self._control("resume")
+
+    def cancel(self) -> None:
+        """Stop (requests in flight are waited for); a second call stops at once."""
+        self._control("cancel")
+
+    def use_local(self, senders: int) -> None:
+        """Go on with a limiter of this process alone at ``rate / senders`` for the rest of
+        the run (:meth:`~cams_tui.engine.run.JobRunner.use_local`): for when the shared
+        limiter is unavailable."""
+        if senders < 1:
+            raise ValueError("senders must be at least 1")
+        self._control(f"local:{senders}")
+
+    def _control(self, name: str) -> None:
+        raise NotImplementedError
