@@ -22,15 +22,13 @@ waits for the child.
 from __future__ import annotations
 
 import multiprocessing
-import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from typing import Any
 
 from cams_tui.engine.events import DoneEvent
 from cams_tui.ui.engine_child import child_main, portable_target, start_resource_tracker
-from cams_tui.ui.send_target import SendControls, SendTarget, Stamped
+from cams_tui.ui.send_target import SendControls, SendTarget
 
 _SPAWN = multiprocessing.get_context("spawn")
 """A fresh interpreter for the child: forking a process that runs Textual's threads could
@@ -55,16 +53,10 @@ class EngineRun(SendControls):
         resend_verified: bool = False,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.target = target
-        self.job_id = job_id
-        self.retry_unknown = retry_unknown
-        self.resend_verified = resend_verified
-        self.events: deque[Stamped] = deque()
-        """Stamped events not yet drained (appended by the thread that waits in :meth:`run`)."""
-        self._clock = clock
-        self._lock = threading.Lock()
+        super().__init__(
+            target, job_id, retry_unknown=retry_unknown, resend_verified=resend_verified, clock=clock
+        )
         self._pipe: Any = None
-        self._early: list[str] = []
 
     def run(self) -> DoneEvent:
         """Send the job; blocks until the run ends and returns its :class:`DoneEvent`.

@@ -12,7 +12,7 @@ import asyncio
 import sys
 import threading
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -22,7 +22,7 @@ from cams_tui.engine.events import CanaryEvent, DoneEvent, Event, LookupEvent, P
 from cams_tui.engine.journal import Journal
 from cams_tui.engine.run import JobRunner, RunHooks, RunOptions, placement_for_run
 from cams_tui.engine.sender import default_in_flight
-from cams_tui.ui.send_target import BatchTally, SendControls, SendTarget, Stamped
+from cams_tui.ui.send_target import BatchTally, SendControls, SendTarget
 
 if TYPE_CHECKING:
     from cams_tui.engine.canary import CanaryVerdict
@@ -49,18 +49,12 @@ class ThreadRun(SendControls):
         resend_verified: bool = False,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.target = target
-        self.job_id = job_id
-        self.retry_unknown = retry_unknown
-        self.resend_verified = resend_verified
-        self.events: deque[Stamped] = deque()
-        """Stamped events not yet drained (appended by the engine's thread)."""
-        self._clock = clock
-        self._lock = threading.Lock()
+        super().__init__(
+            target, job_id, retry_unknown=retry_unknown, resend_verified=resend_verified, clock=clock
+        )
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: JobRunner | None = None
         self._journal: Journal | None = None
-        self._early: list[str] = []
 
     def run(self) -> DoneEvent:
         """Send the job; blocks until the run ends and returns its :class:`DoneEvent`."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -75,11 +77,28 @@ class SendControls:
     """What the UI holds of a running send: the events it drains and the controls it sends
     (the same for the child-process run and the in-thread run it starts there).
 
-    A subclass sets :attr:`events` and delivers a control's name in :meth:`_control`
-    (``pause``, ``resume``, ``cancel``, ``local:N``)."""
+    A subclass delivers a control's name in :meth:`_control` (``pause``, ``resume``,
+    ``cancel``, ``local:N``); one that comes before the run can take it waits in
+    :attr:`_early`, under :attr:`_lock`."""
 
-    events: deque[Stamped]
-    """Stamped events not yet drained."""
+    def __init__(
+        self,
+        target: SendTarget,
+        job_id: str,
+        *,
+        retry_unknown: bool = False,
+        resend_verified: bool = False,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.target = target
+        self.job_id = job_id
+        self.retry_unknown = retry_unknown
+        self.resend_verified = resend_verified
+        self.events: deque[Stamped] = deque()
+        """Stamped events not yet drained (appended by the thread that receives them)."""
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._early: list[str] = []
 
     def drain(self) -> list[Stamped]:
         """Take every buffered event, oldest first."""

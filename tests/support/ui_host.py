@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from textual.app import App
 from textual.pilot import Pilot
 from textual.screen import Screen
 
@@ -18,9 +19,9 @@ from cams_tui.simulator import DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET
 from cams_tui.simulator.demo_data import DEMO_SERVICE_ID, ORDER_SHIPPED
 from cams_tui.ui.campaign_draft import ComposeState
 from cams_tui.ui.connection import Connection
-from cams_tui.ui.send_target import SendTarget
 from cams_tui.ui.screen_routes import ScreenRoutes
 from cams_tui.ui.screens.send_monitor import SendMonitorScreen
+from cams_tui.ui.send_target import SendTarget
 
 
 def numbers(count: int, start: int = 0) -> list[str]:
@@ -99,6 +100,12 @@ class HostApp(ScreenRoutes[None]):
             if confirm is not None and confirm():
                 return
         self.exit()
+
+
+def showing(app: App, screen_type: type[Screen], selector: str) -> Callable[[], bool]:
+    """A condition for :func:`wait_for`: the app shows a ``screen_type`` whose widget
+    ``selector`` is mounted (a screen pushed is not yet composed)."""
+    return lambda: isinstance(app.screen, screen_type) and bool(app.screen.query(selector))
 
 
 async def wait_for(pilot: Pilot, condition: Callable[[], bool], timeout: float = 30.0) -> None:

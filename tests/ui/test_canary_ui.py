@@ -16,7 +16,7 @@ from cams_tui.simulator.demo_data import DEMO_SERVICE_ID, ORDER_SHIPPED
 from cams_tui.ui.screens.send_dialogs import FatalDialog
 from cams_tui.ui.screens.send_monitor import SendMonitorScreen
 from tests.support.engine import CUST_SPACE_ID
-from tests.support.ui_host import HostApp, journal_counts, numbers, target, wait_for
+from tests.support.ui_host import HostApp, journal_counts, numbers, showing, target, wait_for
 
 RECIPIENTS = 600
 
@@ -47,7 +47,7 @@ async def test_the_monitor_shows_the_canary_and_its_verdict(tmp_path: Path, fail
             assert isinstance(monitor, SendMonitorScreen)
             await wait_for(pilot, lambda: "canary" in monitor.state.canary)
             if fail_share:
-                await wait_for(pilot, lambda: isinstance(app.screen, FatalDialog))
+                await wait_for(pilot, showing(app, FatalDialog, "#close"))
                 title = str(monitor.query_one("#monitor-title").render())
                 assert "canary failed" in title and "threshold 20%" in title
                 assert monitor.state.done is not None and monitor.state.done.code == "CanaryFailed"

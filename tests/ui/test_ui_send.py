@@ -16,7 +16,17 @@ from cams_tui.ui.screens.dialogs import ConfirmDialog
 from cams_tui.ui.screens.send_dialogs import EntryDialog, FatalDialog, TypedCountDialog
 from cams_tui.ui.screens.send_monitor import SendMonitorScreen
 from cams_tui.ui.widgets.send_log import SendLog
-from tests.support.ui_host import HostApp, finished, journal_counts, label_text, make_job, monitor_of, target, wait_for
+from tests.support.ui_host import (
+    HostApp,
+    finished,
+    journal_counts,
+    label_text,
+    make_job,
+    monitor_of,
+    showing,
+    target,
+    wait_for,
+)
 
 
 def total_attempts(data_dir: Path, job_id: str) -> int:
@@ -132,7 +142,7 @@ async def test_fatal_error_dialog_then_resume(tmp_path: Path) -> None:
         job_id = make_job(tmp_path, url, 500, batch_size=100)
         app = HostApp(lambda: SendMonitorScreen(job_id, target=target(url, tmp_path, 100), show_clock=False))
         async with app.run_test(size=(120, 36)) as pilot:
-            await wait_for(pilot, lambda: isinstance(app.screen, FatalDialog))
+            await wait_for(pilot, showing(app, FatalDialog, "#close"))
             dialog = app.screen
             assert isinstance(dialog, FatalDialog)
             text = " ".join(str(w.render()) for w in dialog.query("Static"))
@@ -221,7 +231,7 @@ async def test_product_unsubscribed_is_fatal_with_advice(tmp_path: Path, spec: s
         job_id = make_job(tmp_path, url, 200, batch_size=100)
         app = HostApp(lambda: SendMonitorScreen(job_id, target=target(url, tmp_path, 100), show_clock=False))
         async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(pilot, lambda: isinstance(app.screen, FatalDialog))
+            await wait_for(pilot, showing(app, FatalDialog, "#close"))
             assert "Product.Unsubscript" in str(app.screen.query_one(".title").render())
             await pilot.press("escape")
             await asyncio.sleep(0)
