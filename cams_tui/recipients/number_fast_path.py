@@ -218,6 +218,9 @@ class Prefixes:
 
     def strip(self, nsn: str) -> str:
         """parse()'s national-prefix step: strip it only if what remains has a possible length."""
+        npp = self.npp
+        if npp is None or npp.match(nsn) is None:
+            return nsn  # no national prefix: most numbers (checked here to spare a call)
         stripped = self.raw_strip(nsn)
         if stripped is nsn or self.verdict(len(stripped)) in _KEPT_AFTER_STRIP_REJECTED:
             return nsn

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from phonenumbers import PhoneMetadata, PhoneNumberFormat, PhoneNumberType
 from phonenumbers.phonenumberutil import _maybe_strip_national_prefix_carrier_code, _test_number_length
 
+from cams_tui.recipients.number_cleaning import full_clean
 from cams_tui.recipients.number_fast_path import Prefixes
 from cams_tui.recipients.numbers import Normalizer, clean, library_reading
 
@@ -178,3 +179,10 @@ def test_precompiled_prefix_step_matches_the_library_in_every_region() -> None:
             assert prefixes.verdict(len(nsn)) == _test_number_length(nsn, md), (nsn, region)
             compared += 1
     assert compared > 10_000
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text("0123456789 +-().,/eE'=\"\t", min_size=1, max_size=18))
+def test_quick_cleaning_matches_every_step_spelled_out(text: str) -> None:
+    if text.strip():
+        assert clean(text) == full_clean(text.strip())
