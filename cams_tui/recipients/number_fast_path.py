@@ -97,7 +97,10 @@ class _Typer:
     def type_of(self, nsn: str) -> int:
         """The PhoneNumberType of a national significant number in this metadata."""
         length = len(nsn)
-        table = self._by_length[length] if length in self._by_length else self._table(length)
+        try:
+            table = self._by_length[length]
+        except KeyError:  # the first number of this length
+            table = self._table(length)
         if table is None:
             return PhoneNumberType.UNKNOWN
         match = table[0].fullmatch(nsn)
@@ -266,8 +269,10 @@ def calling_for(head: str) -> CallingCode | None:
     _extract_country_code takes the shortest of the 1-, 2- and 3-digit prefixes that is a
     calling code, so the first three digits decide it: one lookup per number.
     """
-    if head in _BY_HEAD:
+    try:
         return _BY_HEAD[head]
+    except KeyError:  # the first number with these three digits
+        pass
     found = None
     for size in (1, 2, 3):
         cc = int(head[:size])
