@@ -1,9 +1,10 @@
 """The numbers rule's fast path: phonenumbers' own steps over its metadata, precompiled.
 
 Each step below mirrors a step of phonenumbers.parse / is_valid_number / number_type for
-input that is already ASCII digits. Where the library does something that depends on more
-than a precomputed table (stripping a national prefix, the length test after it) the
-library's own helper is called, so the behaviour is the library's by construction.
+input that is already ASCII digits. The national-prefix step and the possible-length test
+are the library's helpers with their patterns compiled once (:class:`Prefixes`; a prefix
+with a transform rule still goes to the library's helper); the tests compare them with the
+helpers in every region.
 """
 
 from __future__ import annotations

@@ -27,8 +27,8 @@ Validity is phonenumbers' ``is_valid_number`` on ``phonenumbers.parse``; the res
 results, and the same reasons, faster: for digit strings of ordinary length it runs the
 steps of ``parse``, ``region_code_for_number``, ``number_type`` and
 ``is_possible_number_with_reason`` over the library's own metadata, with precompiled
-patterns (one combined pattern per region and number length for the number type) and the
-library's own helpers where a step depends on more than a table (national prefixes). Any
+patterns (one combined pattern per region and number length for the number type, and the
+national-prefix step of the library's helper with its patterns compiled once). Any
 other shape (an international prefix other than ``00``, odd lengths) goes to the plain
 library calls, as does the wording of an ambiguous line. ``Normalizer(region, fast=False)``
 uses nothing but the public calls; the tests compare both, results and reasons, over every
