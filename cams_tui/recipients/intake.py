@@ -23,8 +23,8 @@ from typing import Any, overload
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from cams_tui.recipients.decoding import Source, TextSource, open_source, text_source
-from cams_tui.recipients.numbers import MOBILE_TYPES, TYPE_NAMES, Normalizer, is_region
-from cams_tui.recipients.reading import Layout, records, sniff, take_sample
+from cams_tui.recipients.numbers import MOBILE_TYPES, TYPE_NAMES, Accepted, Normalizer, is_region
+from cams_tui.recipients.reading import Layout, Record, records, sniff, take_sample
 
 Progress = Callable[[int, int | None], None]
 """Called as ``progress(done, total)``: bytes (characters for pasted text); total may be None."""
@@ -252,79 +252,143 @@ def _intake(source: TextSource, options: IntakeOptions, progress: Progress | Non
     layout: Layout = sniff(sample, options.param_columns)
     names = [name for _, name in layout.param_columns]
     report = _new_report(source, layout, names)
-    store = report.recipients
-    normalize = Normalizer(options.default_region).normalize
-    suppressed = {int(number) for number in options.suppressed}
-    seen: set[int] = set()
-    first_seen_needed: dict[int, int] = {}  # duplicate numbers -> first line, filled at the end
-    per_country = report.per_country
-    numbers, line_numbers = store.numbers, store.lines
-    columns = [store.columns[name] for name in names]
-    limit = options.max_listed
-    reject_non_mobile = options.reject_non_mobile
-    column_label = f"column {layout.phone_column_name!r}" if layout.phone_column_name else "this line"
-    rejected = report.rejected
-    pending_duplicates: list[tuple[int, str, int]] = []
-
-    def reject(line: int, text: str, reason: str) -> None:
-        report.rejected_count += 1
-        if len(rejected) < limit:
-            rejected.append(Rejected(line, _shown(text), reason))
-
+    refused = _Refused(report, options, layout, names)
     physical = [0]
-    countdown = _PROGRESS_EVERY
-    for record in records(itertools.chain(sample, lines), layout, physical):
-        countdown -= 1
-        if not countdown:
-            countdown = _PROGRESS_EVERY
-            if progress is not None:
-                progress(source.done_bytes, source.total_bytes)
-        if record is None:
-            report.blank_lines += 1
-            continue
-        line, cell, values, error = record
-        if error is not None:
-            reject(line, cell, error)
-            continue
-        result = normalize(cell)
-        if isinstance(result, str):
-            reject(line, cell, f"no number in {column_label}" if result == "empty" else result)
-            continue
-        number, region, kind = result
-        if values is not None and _CONTROL.search("".join(values)) is not None:
-            reject(line, cell, _control_character(values, names))
-            continue
-        if number in suppressed:
-            report.suppressed_count += 1
-            if len(report.suppressed) < limit:
-                report.suppressed.append(Suppressed(line, str(number)))
-            continue
-        if number in seen:
-            report.duplicate_count += 1
-            if len(pending_duplicates) < limit:
-                pending_duplicates.append((line, cell, number))
-                first_seen_needed[number] = 0
-            continue
-        if kind not in MOBILE_TYPES:
-            report.flagged_non_mobile += 1
-            if len(report.non_mobile) < limit:
-                report.non_mobile.append(NonMobile(line, str(number), TYPE_NAMES.get(kind, "?")))
-            if reject_non_mobile:
-                reject(line, cell, f"not a mobile number ({TYPE_NAMES.get(kind, '?')}); Viber needs a mobile")
-                continue
-        seen.add(number)
-        numbers.append(number)
-        line_numbers.append(line)
-        if values is not None:
-            for column, value in zip(columns, values, strict=True):
-                column.append(value)
-        per_country[region] = per_country.get(region, 0) + 1
-
+    rows = records(itertools.chain(sample, lines), layout, physical)
+    if progress is not None:
+        rows = _reporting(rows, source, progress)
+    first_seen_needed = _take(
+        rows, Normalizer(options.default_region).normalize, refused, report,
+        {int(number) for number in options.suppressed},
+    )
     report.lines_read = physical[0]
-    _finish_report(report, source, pending_duplicates, first_seen_needed)
+    _finish_report(report, source, refused.pending_duplicates, first_seen_needed)
     if progress is not None:
         progress(source.done_bytes, source.total_bytes)
     return report
+
+
+def _reporting(rows: Iterator[Record | None], source: TextSource, progress: Progress) -> Iterator[Record | None]:
+    """The records, calling ``progress`` every few thousand of them."""
+    countdown = _PROGRESS_EVERY
+    for record in rows:
+        countdown -= 1
+        if not countdown:
+            countdown = _PROGRESS_EVERY
+            progress(source.done_bytes, source.total_bytes)
+        yield record
+
+
+def _take(
+    rows: Iterator[Record | None],
+    normalize: Callable[[str], Accepted | str],
+    refused: _Refused,
+    report: IntakeReport,
+    suppressed: set[int],
+) -> dict[int, int]:
+    """Sort each record into the report (see the module docstring for the order of the checks).
+
+    The loop runs once per entry of a list of up to millions: everything it touches is a
+    local name, and whatever is not a recipient is handed to ``refused``. Returns the
+    duplicated numbers whose first line is still to be found (see :func:`_finish_report`).
+    """
+    store = report.recipients
+    seen: set[int] = set()
+    seen_add = seen.add
+    add_number, add_line = store.numbers.append, store.lines.append
+    columns = [store.columns[name].append for name in store.param_names]
+    only_column = columns[0] if len(columns) == 1 else None
+    per_country = report.per_country
+    country_count = per_country.get
+    control = _CONTROL.search
+    mobile = MOBILE_TYPES
+    blank = 0
+    for record in rows:
+        if record is None:
+            blank += 1
+            continue
+        line, cell, values, error = record
+        if error is not None:
+            refused.reject(line, cell, error)
+            continue
+        result = normalize(cell)
+        if isinstance(result, str):
+            refused.not_a_number(line, cell, result)
+            continue
+        number, region, kind = result
+        if values is not None and control(values[0] if only_column else "".join(values)) is not None:
+            refused.control(line, cell, values)
+        elif suppressed and number in suppressed:
+            refused.suppressed(line, number)
+        elif number in seen:
+            refused.duplicate(line, cell, number)
+        elif kind not in mobile and refused.non_mobile(line, cell, number, kind):
+            pass
+        else:
+            seen_add(number)
+            add_number(number)
+            add_line(line)
+            if only_column is not None:
+                only_column(values[0])  # type: ignore[index]
+            elif values is not None:
+                for column, value in zip(columns, values, strict=True):
+                    column(value)
+            per_country[region] = country_count(region, 0) + 1
+    report.blank_lines += blank
+    return refused.first_seen_needed
+
+
+class _Refused:
+    """The entries that are not recipients: always counted, listed up to ``max_listed`` each."""
+
+    def __init__(self, report: IntakeReport, options: IntakeOptions, layout: Layout, names: list[str]) -> None:
+        self.report = report
+        self.limit = options.max_listed
+        self.reject_non_mobile = options.reject_non_mobile
+        self.names = names
+        self.column_label = f"column {layout.phone_column_name!r}" if layout.phone_column_name else "this line"
+        self.pending_duplicates: list[tuple[int, str, int]] = []
+        self.first_seen_needed: dict[int, int] = {}  # duplicate numbers -> first line, filled at the end
+
+    def reject(self, line: int, text: str, reason: str) -> None:
+        """An entry rejected for ``reason``."""
+        report = self.report
+        report.rejected_count += 1
+        if len(report.rejected) < self.limit:
+            report.rejected.append(Rejected(line, _shown(text), reason))
+
+    def not_a_number(self, line: int, cell: str, reason: str) -> None:
+        """A cell the numbers rule refused."""
+        self.reject(line, cell, f"no number in {self.column_label}" if reason == "empty" else reason)
+
+    def control(self, line: int, cell: str, values: tuple[str, ...]) -> None:
+        """An entry with a control character in one of its parameters."""
+        self.reject(line, cell, _control_character(values, self.names))
+
+    def suppressed(self, line: int, number: int) -> None:
+        """An entry whose number is on the opt-out list."""
+        report = self.report
+        report.suppressed_count += 1
+        if len(report.suppressed) < self.limit:
+            report.suppressed.append(Suppressed(line, str(number)))
+
+    def duplicate(self, line: int, cell: str, number: int) -> None:
+        """An entry whose number came before."""
+        self.report.duplicate_count += 1
+        if len(self.pending_duplicates) < self.limit:
+            self.pending_duplicates.append((line, cell, number))
+            self.first_seen_needed[number] = 0
+
+    def non_mobile(self, line: int, cell: str, number: int, kind: int) -> bool:
+        """Flag a valid number that is not a mobile; True when it is rejected for that."""
+        report = self.report
+        report.flagged_non_mobile += 1
+        name = TYPE_NAMES.get(kind, "?")
+        if len(report.non_mobile) < self.limit:
+            report.non_mobile.append(NonMobile(line, str(number), name))
+        if self.reject_non_mobile:
+            self.reject(line, cell, f"not a mobile number ({name}); Viber needs a mobile")
+        return self.reject_non_mobile
 
 
 def _new_report(source: TextSource, layout: Layout, names: list[str]) -> IntakeReport:

@@ -30,9 +30,20 @@ def clean(text: str) -> tuple[str, str] | str:
     if s.isascii():
         if s.isdigit():
             return ("+", s[2:]) if s.startswith("00") else ("", s)
-        if s[0] == "+" and s[1:].isdigit():
-            return "+", s[1:]
-    else:
+        # The usual separators of a written number, removed by hand (faster than the steps
+        # of full_clean). What is left is digits only when the cell held nothing else: no
+        # ".", "," or "e" of Excel's damage, no text marker (' or ="); else full_clean.
+        quick = s.replace(" ", "").replace("-", "").replace("(", "").replace(")", "")
+        if quick.isdigit():
+            return ("+", quick[2:]) if quick.startswith("00") else ("", quick)
+        if quick[:1] == "+" and quick[1:].isdigit():
+            return "+", quick[1:]
+    return full_clean(s)
+
+
+def full_clean(s: str) -> tuple[str, str] | str:
+    """:func:`clean` of a trimmed, non-empty cell, every step spelled out."""
+    if not s.isascii():
         s = s.translate(_DIGIT_FOLD)
     if s[0] == "'":  # Excel's "treat as text" marker
         s = s[1:].strip()

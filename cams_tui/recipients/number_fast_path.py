@@ -1,9 +1,10 @@
 """The numbers rule's fast path: phonenumbers' own steps over its metadata, precompiled.
 
 Each step below mirrors a step of phonenumbers.parse / is_valid_number / number_type for
-input that is already ASCII digits. Where the library does something that depends on more
-than a precomputed table (stripping a national prefix, the length test after it) the
-library's own helper is called, so the behaviour is the library's by construction.
+input that is already ASCII digits. The national-prefix step and the possible-length test
+are the library's helpers with their patterns compiled once (:class:`Prefixes`; a prefix
+with a transform rule still goes to the library's helper); the tests compare them with the
+helpers in every region.
 """
 
 from __future__ import annotations
@@ -97,7 +98,10 @@ class _Typer:
     def type_of(self, nsn: str) -> int:
         """The PhoneNumberType of a national significant number in this metadata."""
         length = len(nsn)
-        table = self._by_length[length] if length in self._by_length else self._table(length)
+        try:
+            table = self._by_length[length]
+        except KeyError:  # the first number of this length
+            table = self._table(length)
         if table is None:
             return PhoneNumberType.UNKNOWN
         match = table[0].fullmatch(nsn)
@@ -116,13 +120,13 @@ class _Typer:
 class CallingCode:
     """Everything the fast path needs about one country calling code."""
 
-    __slots__ = ("cc", "cc_str", "main_md", "npp", "regions", "where")
+    __slots__ = ("cc", "cc_str", "main_md", "prefixes", "regions", "single", "where")
 
     def __init__(self, cc: int, region_codes: tuple[str, ...]) -> None:
         self.cc = cc
         self.cc_str = str(cc)
         self.main_md = PhoneMetadata.metadata_for_region_or_calling_code(cc, region_codes[0])
-        self.npp = _national_prefix_pattern(self.main_md)
+        self.prefixes = Prefixes(self.main_md) if self.main_md is not None else None
         self.where = where_text(cc, region_codes[0])
         # (region, typer, leading-digits pattern or None), in the library's order.
         self.regions: list[tuple[str, _Typer | None, re.Pattern[str] | None]] = []
@@ -133,18 +137,20 @@ class CallingCode:
                 continue
             lead = re.compile(md.leading_digits) if md.leading_digits is not None else None
             self.regions.append((region, _Typer(md), lead))
+        # The one region of a calling code that has just one (most of them), or None.
+        self.single = self.regions[0] if len(self.regions) == 1 else None
 
     def why(self, nsn: str) -> str:
         """why_invalid for a number of this calling code that classify() refused."""
         # Only asked of a calling code with metadata (see _fast_international, _fast_national).
-        assert self.main_md is not None
-        possible = _test_number_length(nsn, self.main_md)
-        return length_words(possible, self.where, len(nsn))
+        assert self.prefixes is not None
+        return length_words(self.prefixes.verdict(len(nsn)), self.where, len(nsn))
 
     def classify(self, nsn: str) -> Accepted | None:
         """region_code_for_number + is_valid_number + number_type; None when not valid."""
-        if len(self.regions) == 1:
-            region, typer, _ = self.regions[0]
+        single = self.single
+        if single is not None:
+            region, typer, _ = single
             kind = typer.type_of(nsn) if typer is not None else PhoneNumberType.UNKNOWN
         else:
             for region, typer, lead in self.regions:  # noqa: B007 - the region found is returned below
@@ -171,36 +177,73 @@ def _national_prefix_pattern(md: PhoneMetadata | None) -> re.Pattern[str] | None
     return re.compile(md.national_prefix_for_parsing)
 
 
-def raw_strip(nsn: str, md: PhoneMetadata, npp: re.Pattern[str] | None) -> str:
-    """The library's national-prefix stripping, skipped when its pattern cannot match."""
-    if npp is None or npp.match(nsn) is None:
-        return nsn  # the library's helper returns the number unchanged in this case
-    _, stripped, _ = _strip_national_prefix(nsn, md)
-    return stripped
+class Prefixes:
+    """parse()'s national-prefix step and the possible-length test of one metadata, precompiled.
 
+    The library recompiles (or looks up) its patterns on every call; here they are compiled
+    once, and the length test, which depends on nothing but the length, is kept per length.
+    A prefix with a transform rule (AR, BR, JP, the NANP islands…) is left to the library.
+    """
 
-def strip_national(nsn: str, md: PhoneMetadata, npp: re.Pattern[str] | None) -> str:
-    """parse()'s national-prefix step: strip it only if what remains has a possible length."""
-    stripped = raw_strip(nsn, md, npp)
-    if stripped is nsn or _test_number_length(stripped, md) in _KEPT_AFTER_STRIP_REJECTED:
-        return nsn
-    return stripped
+    __slots__ = ("_general", "_transform", "_verdicts", "md", "npp")
+
+    def __init__(self, md: PhoneMetadata) -> None:
+        self.md = md
+        self.npp = _national_prefix_pattern(md)
+        general = _desc_pattern(md.general_desc)
+        self._general = re.compile(general) if general else None
+        self._transform = bool(md.national_prefix_transform_rule)
+        self._verdicts: dict[int, int] = {}
+
+    def verdict(self, length: int) -> int:
+        """The library's possible-length test (a ValidationResult) of a number of ``length`` digits."""
+        found = self._verdicts.get(length)
+        if found is None:
+            found = self._verdicts[length] = _test_number_length("0" * length, self.md)
+        return found
+
+    def raw_strip(self, nsn: str) -> str:
+        """_maybe_strip_national_prefix_carrier_code's number, without the carrier code."""
+        npp = self.npp
+        if npp is None or not nsn:
+            return nsn  # the library returns the number unchanged in both cases
+        found = npp.match(nsn)
+        if found is None:
+            return nsn
+        if self._transform and (found.re.groups == 0 or found.group(found.re.groups) is not None):
+            _, stripped, _ = _strip_national_prefix(nsn, self.md)
+            return stripped  # a prefix the transform rule rewrites: the library's own step
+        rest = nsn[found.end() :]
+        general = self._general
+        # The library keeps the number when it fits the general pattern and the rest does not.
+        if general is not None and general.fullmatch(nsn) is not None and general.fullmatch(rest) is None:
+            return nsn
+        return rest
+
+    def strip(self, nsn: str) -> str:
+        """parse()'s national-prefix step: strip it only if what remains has a possible length."""
+        npp = self.npp
+        if npp is None or npp.match(nsn) is None:
+            return nsn  # no national prefix: most numbers (checked here to spare a call)
+        stripped = self.raw_strip(nsn)
+        if stripped is nsn or self.verdict(len(stripped)) in _KEPT_AFTER_STRIP_REJECTED:
+            return nsn
+        return stripped
 
 
 class Home:
     """The default region: what parse() uses when a number has no ``+``."""
 
-    __slots__ = ("calling", "cc", "cc_str", "general", "idd", "md", "npp", "region")
+    __slots__ = ("calling", "cc", "cc_str", "general", "idd", "prefixes", "region")
 
     def __init__(self, region: str) -> None:
         md = PhoneMetadata.metadata_for_region(region)
         assert md is not None and md.country_code is not None
         self.region = region
-        self.md = md
+        self.prefixes = Prefixes(md)
         self.cc = md.country_code
         self.cc_str = str(md.country_code)
         self.idd = re.compile(md.international_prefix) if md.international_prefix else None
-        self.npp = _national_prefix_pattern(md)
         general = _desc_pattern(md.general_desc)
         self.general = re.compile(general) if general else None
         self.calling = _calling_code(md.country_code)
@@ -227,8 +270,10 @@ def calling_for(head: str) -> CallingCode | None:
     _extract_country_code takes the shortest of the 1-, 2- and 3-digit prefixes that is a
     calling code, so the first three digits decide it: one lookup per number.
     """
-    if head in _BY_HEAD:
+    try:
         return _BY_HEAD[head]
+    except KeyError:  # the first number with these three digits
+        pass
     found = None
     for size in (1, 2, 3):
         cc = int(head[:size])
@@ -237,8 +282,3 @@ def calling_for(head: str) -> CallingCode | None:
             break
     _BY_HEAD[head] = found
     return found
-
-
-def length_verdict(nsn: str, md: PhoneMetadata) -> int:
-    """The library's possible-length test of a national significant number (a ValidationResult)."""
-    return _test_number_length(nsn, md)

@@ -27,8 +27,8 @@ Validity is phonenumbers' ``is_valid_number`` on ``phonenumbers.parse``; the res
 results, and the same reasons, faster: for digit strings of ordinary length it runs the
 steps of ``parse``, ``region_code_for_number``, ``number_type`` and
 ``is_possible_number_with_reason`` over the library's own metadata, with precompiled
-patterns (one combined pattern per region and number length for the number type) and the
-library's own helpers where a step depends on more than a table (national prefixes). Any
+patterns (one combined pattern per region and number length for the number type, and the
+national-prefix step of the library's helper with its patterns compiled once). Any
 other shape (an international prefix other than ``00``, odd lengths) goes to the plain
 library calls, as does the wording of an ambiguous line. ``Normalizer(region, fast=False)``
 uses nothing but the public calls; the tests compare both, results and reasons, over every
@@ -50,9 +50,6 @@ from cams_tui.recipients.number_fast_path import (
     MAX_NSN,
     Home,
     calling_for,
-    length_verdict,
-    raw_strip,
-    strip_national,
 )
 from cams_tui.recipients.number_library import (
     NO_COUNTRY_CODE,
@@ -208,12 +205,12 @@ class Normalizer:
         if digits[0] == "0":
             return NO_COUNTRY_CODE
         calling = calling_for(digits[:3])
-        if calling is None or calling.main_md is None:
+        if calling is None or calling.prefixes is None:
             return NO_COUNTRY_CODE
         nsn = digits[len(calling.cc_str) :]
         if len(nsn) < 2:
             return TOO_SHORT
-        nsn = strip_national(nsn, calling.main_md, calling.npp)
+        nsn = calling.prefixes.strip(nsn)
         if len(nsn) > MAX_NSN:
             return TOO_LONG
         return calling.classify(nsn) or calling.why(nsn)
@@ -223,22 +220,22 @@ class Normalizer:
         assert home is not None
         if not 3 <= len(digits) <= MAX_NSN or (home.idd is not None and home.idd.match(digits)):
             return None  # too odd, or an international prefix such as US 011: the library's
-        nsn, md, npp = digits, home.md, home.npp
+        nsn, prefixes = digits, home.prefixes
         if digits.startswith(home.cc_str):
             # parse() reads "63917…" under PH as +63 917… when the whole string is not a
             # national number but the rest is, or when the whole is too long.
-            rest = raw_strip(digits[len(home.cc_str) :], home.md, home.npp)
+            rest = prefixes.raw_strip(digits[len(home.cc_str) :])
             if (not home.general_match(digits) and home.general_match(rest)) or (
-                length_verdict(digits, home.md) == ValidationResult.TOO_LONG
+                prefixes.verdict(len(digits)) == ValidationResult.TOO_LONG
             ):
                 nsn = rest
                 calling = home.calling
                 if calling.regions[0][0] != home.region:
-                    assert calling.main_md is not None  # a region's own calling code has metadata
-                    md, npp = calling.main_md, calling.npp
+                    assert calling.prefixes is not None  # a region's own calling code has metadata
+                    prefixes = calling.prefixes
         if len(nsn) < 2:
             return TOO_SHORT
-        nsn = strip_national(nsn, md, npp)
+        nsn = prefixes.strip(nsn)
         if len(nsn) > MAX_NSN:
             return TOO_LONG
         return home.calling.classify(nsn) or home.calling.why(nsn)

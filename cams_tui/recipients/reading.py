@@ -19,8 +19,9 @@ The first lines (a sample) decide the layout:
 from __future__ import annotations
 
 import csv
+import operator
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -242,43 +243,55 @@ def _table_records(
 
 
 def _rows_of(reader: Any, layout: Layout) -> Iterator[Record | None]:
+    # One unreadable record must not end the file: after a csv.Error the reader goes on
+    # with the next record, so the loop over it is simply entered again.
     phone = layout.phone_column
     indexes = [i for i, _ in layout.param_columns]
     names = [name for _, name in layout.param_columns]
     needed = max(indexes, default=-1) + 1
+    only = indexes[0] if len(indexes) == 1 else None
+    # The parameter cells of a row (used only with two or more parameter columns).
+    pick: Callable[[list[str]], tuple[str, ...]] = operator.itemgetter(*indexes) if len(indexes) > 1 else tuple
     skip_header = layout.header is not None
     previous_end = 0
     while True:
         try:
-            row = next(reader)
-        except StopIteration:
+            for row in reader:
+                start, previous_end = previous_end + 1, reader.line_num
+                width = len(row)
+                cell = row[phone] if phone < width else ""
+                # A row with a number in it is not blank: only the others need joining to know.
+                if not cell.strip() and not "".join(row).strip():
+                    yield None
+                elif skip_header:
+                    skip_header = False
+                elif not indexes:
+                    yield start, cell, None, None
+                else:
+                    if only is not None:  # one parameter column, the usual "phone,name"
+                        value = row[only].strip() if only < width else ""
+                        values: tuple[str, ...] = (value,)
+                        longest = len(value)
+                    else:
+                        if width >= needed:
+                            values = tuple(map(str.strip, pick(row)))
+                        else:
+                            values = tuple([row[i].strip() if i < width else "" for i in indexes])
+                        longest = max(map(len, values))
+                    if longest > PARAM_VALUE_MAX_CHARS:
+                        yield start, cell, None, _too_long(names, values)
+                    else:
+                        yield start, cell, values, None
             return
         except csv.Error as exc:
             start, previous_end = previous_end + 1, reader.line_num
             yield start, "", None, f"unreadable CSV record ({exc}); check its quotes"
-            continue
-        start, previous_end = previous_end + 1, reader.line_num
-        width = len(row)
-        cell = row[phone] if phone < width else ""
-        # A row with a number in it is not blank: only the others need joining to know.
-        if not cell.strip() and not "".join(row).strip():
-            yield None
-            continue
-        if skip_header:
-            skip_header = False
-            continue
-        if not indexes:
-            yield start, cell, None, None
-            continue
-        if width >= needed:
-            values = tuple([row[i].strip() for i in indexes])
-        else:
-            values = tuple([row[i].strip() if i < width else "" for i in indexes])
-        if max(map(len, values)) > PARAM_VALUE_MAX_CHARS:
-            name, value = max(zip(names, values, strict=True), key=lambda item: len(item[1]))
-            yield start, cell, None, (
-                f"column {name!r} holds {len(value):,} characters; a parameter value takes at most "
-                f"{PARAM_VALUE_MAX_CHARS:,} (a Viber message's longest)"
-            )
-            continue
-        yield start, cell, values, None
+
+
+def _too_long(names: list[str], values: tuple[str, ...]) -> str:
+    """The reason for a record with a parameter longer than a message can be."""
+    name, value = max(zip(names, values, strict=True), key=lambda item: len(item[1]))
+    return (
+        f"column {name!r} holds {len(value):,} characters; a parameter value takes at most "
+        f"{PARAM_VALUE_MAX_CHARS:,} (a Viber message's longest)"
+    )

@@ -127,6 +127,24 @@ def test_parameter_values_are_trimmed_and_columns_can_be_limited() -> None:
     assert report.recipients[0].params == {"name": "Ann", "city": "Manila"}
 
 
+def test_rows_short_of_parameter_columns_and_overlong_values_in_any_column() -> None:
+    long = "z" * 1001
+    text = (
+        "mobile,name,city\n09171234567, Ann ,Manila\n09181234567,Ben\n"
+        f"09191234567,Cy,{long}\n09201234567,{long},Cebu\n09271234567\n"
+    )
+    report = read_recipients_text(text, PH)
+    assert [(row.line, row.params) for row in report.recipients] == [
+        (2, {"name": "Ann", "city": "Manila"}),
+        (3, {"name": "Ben", "city": ""}),
+        (6, {"name": "", "city": ""}),
+    ]
+    assert [(r.line, r.reason.split(" holds")[0]) for r in report.rejected] == [
+        (4, "column 'city'"),
+        (5, "column 'name'"),
+    ]
+
+
 def test_quoted_fields_may_span_lines_and_hold_delimiters() -> None:
     text = (
         'phone;note\n"0917 123 4567";"a; b ""c"""\n'

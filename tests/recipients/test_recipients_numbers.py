@@ -8,8 +8,11 @@ import phonenumbers
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from phonenumbers import PhoneNumberFormat, PhoneNumberType
+from phonenumbers import PhoneMetadata, PhoneNumberFormat, PhoneNumberType
+from phonenumbers.phonenumberutil import _maybe_strip_national_prefix_carrier_code, _test_number_length
 
+from cams_tui.recipients.number_cleaning import full_clean
+from cams_tui.recipients.number_fast_path import Prefixes
 from cams_tui.recipients.numbers import Normalizer, clean, library_reading
 
 PH, NONE = Normalizer("PH"), Normalizer(None)
@@ -160,3 +163,26 @@ def test_fast_path_matches_the_library_on_any_digits(
 def test_library_reading_never_raises() -> None:
     assert not library_reading("+", None).valid
     assert not library_reading("x" * 300, "PH").valid
+
+
+def test_precompiled_prefix_step_matches_the_library_in_every_region() -> None:
+    rng = random.Random(11)
+    compared = 0
+    for region in REGIONS:
+        md = PhoneMetadata.metadata_for_region(region)
+        assert md is not None
+        prefixes = Prefixes(md)
+        heads = ["", "0", "1", "8", "9", "00", "01", "05", "15", "55", "80", "549", "1340"]
+        for _ in range(60):
+            nsn = rng.choice(heads) + "".join(rng.choice("0123456789") for _ in range(rng.randint(0, 14)))
+            assert prefixes.raw_strip(nsn) == _maybe_strip_national_prefix_carrier_code(nsn, md)[1], (nsn, region)
+            assert prefixes.verdict(len(nsn)) == _test_number_length(nsn, md), (nsn, region)
+            compared += 1
+    assert compared > 10_000
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text("0123456789 +-().,/eE'=\"\t", min_size=1, max_size=18))
+def test_quick_cleaning_matches_every_step_spelled_out(text: str) -> None:
+    if text.strip():
+        assert clean(text) == full_clean(text.strip())
