@@ -401,7 +401,8 @@ nothing blocks the send.
             return
         state.mark_sent(job_id, time.time())
         self._result_for = state.fingerprint()
-        outcome.update(f"Job {job_id} written to the journal; sending.")
+        # Worded to stay true once the send has ended: this line outlives it.
+        outcome.update(f"Job {job_id} written to the journal and handed to the send monitor.")
         self.query_one("#review-confirm", Input).value = ""
         self.cams.start_job(job_id)
         self.changed()
