@@ -17,7 +17,7 @@ from textual.widgets import Button, Input
 
 from cams_tui.api.models import SendMessageRequest
 from cams_tui.durations import format_duration
-from cams_tui.engine.canary import CanaryError, canary_size
+from cams_tui.engine.canary import CanaryError, canary_part
 from cams_tui.engine.repeats import find_repeats
 from cams_tui.recipients import IntakeOptions, read_recipients_text
 from cams_tui.ui.campaign_draft import Estimate, OptionsForm, ParamRow, Step, TrialSend, create_job
@@ -226,14 +226,10 @@ nothing blocks the send.
             return ""
 
         try:
-            size = canary_size(text, count)
+            canary_part(text, count)
         except CanaryError as exc:
-            return f"canary: {exc}"
-        if size >= count:
-            return (
-                f"canary: {size:,} is the whole list of {count:,}: give fewer (e.g. 1%), "
-                "or clear the field to send without one"
-            )
+            message = str(exc)
+            return message if message.startswith("canary: ") else f"canary: {message}"
         return ""
 
     @work(exclusive=True, group="repeats", exit_on_error=False)
