@@ -39,7 +39,7 @@ from cams_tui.cli.prompts import confirm_plan
 from cams_tui.cli.reconcile import reconcile_settings
 from cams_tui.cli.template_checks import FatalBeforeSend, fetch_languages, fetch_variables
 from cams_tui.config import RunContext
-from cams_tui.engine.canary import CanaryError, CanarySettings, canary_size
+from cams_tui.engine.canary import CanaryError, CanarySettings, canary_part
 from cams_tui.engine.events import PlanEvent
 from cams_tui.engine.grouping import LANGUAGE_COLUMN, Targeting, schedule_json, targeting_for
 from cams_tui.engine.journal import Journal
@@ -281,7 +281,7 @@ def _canary_settings(
         threshold = context.profile.canary_threshold
     try:
         return CanarySettings(
-            size=canary_size(spec, recipients),
+            size=canary_part(spec, recipients),
             threshold=threshold,
             settle_timeout_s=args.canary_timeout or CanarySettings.settle_timeout_s,
             poll_s=args.canary_poll or CanarySettings.poll_s,

@@ -119,6 +119,21 @@ class CanarySettings:
         return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
 
 
+def canary_part(spec: str | int, recipients: int) -> int:
+    """Recipients in the canary of a list of ``recipients``, which must leave some of the
+    list for after it: a canary of the whole list judges nothing before everyone has it.
+
+    Raises :class:`CanaryError` naming the bad value (both front ends refuse it alike)."""
+    size = canary_size(spec, recipients)
+    if recipients and size >= recipients:
+        than = "is" if size == recipients else "is more than"
+        raise CanaryError(
+            f"canary: {size:,} {than} the whole list of {recipients:,}: give fewer (e.g. 1%), "
+            "or send without one"
+        )
+    return size
+
+
 def canary_size(spec: str | int, recipients: int) -> int:
     """Recipients in the canary: ``"100"`` or ``"1%"`` (of ``recipients``, at least 1).
 

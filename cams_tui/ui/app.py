@@ -29,6 +29,7 @@ from cams_tui.ui.screens.compose import ComposeScreen
 from cams_tui.ui.screens.first_run import offer_first_run
 from cams_tui.ui.screens.settings import SettingsScreen
 from cams_tui.ui.steps.template import TemplateStep
+from cams_tui.ui.terminal_hangup import QUIT_GRACE_S, end_process_after, ignore_continue_after_hangup
 from cams_tui.ui.themes import demo_theme, install_themes, remember_theme
 from cams_tui.wording import counted
 
@@ -87,6 +88,8 @@ class CamsApp(ScreenRoutes[int]):
         """Skipped theme files, or a theme asked for that does not exist: shown once mounted."""
         # (signal, the handler it had before): Any as signal.getsignal's type is private to typeshed.
         self._caught_signals: list[tuple[int, Any]] = []
+        self._quit_backstop: threading.Event | None = None
+        """Set to call off the end of the process that a stop signal scheduled."""
         self.offer_first_run = False
         """Whether to offer "try the demo" or "set up an account" on start (no AccessKey found)."""
 
@@ -298,6 +301,7 @@ class CamsApp(ScreenRoutes[int]):
 
         if threading.current_thread() is not threading.main_thread():
             return
+        ignore_continue_after_hangup()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGHUP):
             try:
@@ -308,6 +312,8 @@ class CamsApp(ScreenRoutes[int]):
             self._caught_signals.append((signum, previous))
 
     def _release_stop_signals(self) -> None:
+        if self._quit_backstop is not None:
+            self._quit_backstop.set()  # the app ended on its own
         loop = asyncio.get_running_loop()
         while self._caught_signals:
             signum, previous = self._caught_signals.pop()
@@ -317,8 +323,12 @@ class CamsApp(ScreenRoutes[int]):
 
     def stop_for_signal(self) -> None:
         """A stop signal: sending screens stop gracefully, then the app quits with 130; a
-        second signal while stopping gives up on requests in flight (they become unknown)."""
+        second signal while stopping gives up on requests in flight (they become unknown).
+        Should the app not have ended ``QUIT_GRACE_S`` later (a closed terminal can block
+        Textual's shutdown), the process ends anyway (see :mod:`cams_tui.ui.terminal_hangup`)."""
 
+        if self._quit_backstop is None:
+            self._quit_backstop = end_process_after(QUIT_GRACE_S, EXIT_INTERRUPTED)
         for screen in reversed(self.screen_stack):
             stop_and_quit = getattr(screen, "stop_and_quit", None)
             if stop_and_quit is not None and getattr(screen, "run", None) is not None:

@@ -25,10 +25,31 @@ class ScreenRoutes(App[ReturnT]):
     def open_send_monitor(
         self, job_id: str, *, target: SendTarget | None = None, retry_unknown: bool = False, show_clock: bool = False
     ) -> None:
-        """Send (or go on sending) a journaled job on a new send monitor."""
+        """Send (or go on sending) a journaled job: on the job's own monitor when one that
+        has ended is in the stack (the screens above it close), else on a new one. A second
+        monitor of the job would stay underneath with the state it ended in, and offer to
+        resume recipients sent since."""
         from cams_tui.ui.screens.send_monitor import SendMonitorScreen  # for start-up time
 
-        self.push_screen(SendMonitorScreen(job_id, target=target, retry_unknown=retry_unknown, show_clock=show_clock))
+        stack = self.screen_stack
+        ended = next(
+            (
+                screen
+                for screen in stack
+                if isinstance(screen, SendMonitorScreen) and screen.job_id == job_id and not screen.sending
+            ),
+            None,
+        )
+        # A send on a screen above must not be closed for it (leaving the monitor stops it).
+        if ended is None or any(getattr(screen, "sending", False) for screen in stack[stack.index(ended) :]):
+            self.push_screen(
+                SendMonitorScreen(job_id, target=target, retry_unknown=retry_unknown, show_clock=show_clock)
+            )
+            return
+        while self.screen is not ended:
+            self.pop_screen()
+        ended.target = target  # None: the app's connection now, as a new monitor would use
+        ended.start_run(retry_unknown=retry_unknown)
 
     def open_report(self, job_id: str, *, target: SendTarget | None = None, show_clock: bool = False) -> None:
         """The delivery report of a job."""

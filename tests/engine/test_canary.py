@@ -177,3 +177,17 @@ def test_a_failure_spike_after_a_healthy_canary_stops_the_job(
         (job,) = journal.jobs()
     assert job.state == "stopped" and job.stop_code == "FailureSpike"
     assert 100 < sum(simulator.accepted.values()) < 3000
+
+
+def test_a_canary_of_the_whole_list_is_refused_headless_as_in_the_tui(
+    env: Path, quick_sim: tuple[Simulator, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    simulator, url = quick_sim
+    campaign = _campaign(env, count=80)
+    assert _send(campaign, url) == 2  # --canary 100 of 80 recipients
+    err = capsys.readouterr().err
+    assert "canary: 100 is more than the whole list of 80" in err, err
+    assert "Traceback" not in err
+    assert simulator.accepted == {}
+    with Journal(env / "data") as journal:
+        assert journal.jobs() == []

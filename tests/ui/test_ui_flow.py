@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import time
+
+from textual.widgets import Static
+
 from cams_tui.ui.campaign_draft import Step, StepState
+from cams_tui.ui.screens.send_monitor import SendMonitorScreen
 from tests.support.ui_flow import GOOD, demo_app, e164, paste, pasted_list, settle
 
 
@@ -59,8 +64,18 @@ async def test_whole_flow_by_keyboard_sends_a_journaled_job(tmp_path, monkeypatc
         await pilot.press("tab", "tab", *"47", "enter")
         await settle(pilot)
         assert state.job_id is not None
-        await pilot.pause(0.5)
+        monitor = app.screen
+        assert isinstance(monitor, SendMonitorScreen)
+        deadline = time.monotonic() + 30
+        while not (monitor.run is None and monitor.state.phase == "done") and time.monotonic() < deadline:
+            await pilot.pause(0.1)
+        assert monitor.state.phase == "done"
+        # Back on Review, once the send has ended: no line there still says it is sending.
+        await pilot.press("escape")
         await settle(pilot)
+        assert app.screen is app.compose_screen
+        result = str(app.compose_screen.query_one("#review-send-result", Static).render())
+        assert state.job_id in result and "sending" not in result, result
     with Journal(tmp_path / "data" / "demo") as journal:
         jobs = journal.jobs()
         assert [job.id for job in jobs] == [state.job_id]

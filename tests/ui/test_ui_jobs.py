@@ -197,3 +197,35 @@ async def test_jobs_name_their_template_once_the_templates_are_listed(tmp_path: 
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, JobDetailScreen) and app.screen.job is not None)
         assert f"order_shipped ({ORDER_SHIPPED}) en" in str(app.screen.query_one("#job-summary").render())
+
+
+async def test_resuming_from_jobs_goes_on_on_the_job_s_own_ended_monitor(tmp_path: Path) -> None:
+    """Cancelled on its monitor, then resumed from Jobs: the send goes on on that monitor,
+    which then shows it done; no stale copy saying 'cancelled (resumable)' stays underneath."""
+    simulator = Simulator(SimulatorConfig(rate=1000, latency_ms=5, seed=5))
+    with simulator.run_in_thread() as url:
+        job_id = make_job(tmp_path, url, 4_000, batch_size=20)
+        app = HostApp(lambda: SendMonitorScreen(job_id, target=target(url, tmp_path, 200), show_clock=False))
+        async with app.run_test(size=(120, 36)) as pilot:
+            monitor = app.screen
+            assert isinstance(monitor, SendMonitorScreen)
+            await wait_for(pilot, lambda: len(monitor.query_one(SendLog).entries) >= 5)
+            await pilot.press("c")
+            await pilot.press("y")
+            await wait_for(pilot, lambda: monitor.run is None and monitor.state.phase == "interrupted")
+            pending = 4_000 - journal_counts(tmp_path, job_id)[0].get("ok", 0)
+            assert pending > 0
+
+            await pilot.press("j")
+            await wait_for(pilot, lambda: isinstance(app.screen, JobsScreen) and len(app.screen.jobs) == 1)
+            await pilot.press("r")
+            await wait_for(pilot, lambda: not isinstance(app.screen, JobsScreen))
+            await pilot.press(*str(pending), "enter")
+            await wait_for(pilot, lambda: journal_counts(tmp_path, job_id)[0] == {"ok": 4_000}, timeout=60)
+            shown = app.screen
+            assert isinstance(shown, SendMonitorScreen)
+            await wait_for(pilot, lambda: shown.run is None and shown.state.phase == "done")
+            monitors = [screen for screen in app.screen_stack if isinstance(screen, SendMonitorScreen)]
+            assert monitors == [monitor] and shown is monitor
+            assert monitor.state.recipients["ok"] == 4_000
+    assert len(simulator.accepted) == 4_000 and max(simulator.accepted.values()) == 1

@@ -35,6 +35,7 @@ class SignalledApp(HostApp):
         # HostApp's own on_mount (which pushes the monitor) runs too: Textual calls the
         # handler of every class of the app; calling it here as well pushed two monitors.
         self._caught_signals: list[tuple[int, object]] = []
+        self._quit_backstop = None
         self._catch_stop_signals()
 
     def on_unmount(self) -> None:
@@ -103,3 +104,44 @@ def test_sigterm_to_an_idle_tui_quits_with_130(tmp_path: Path) -> None:
             process.kill()
         os.close(leader)
     assert b"Traceback" not in output
+
+
+def test_a_closed_terminal_mid_send_ends_the_process_with_the_job_resumable(tmp_path: Path) -> None:
+    """A closed terminal (or tmux session) hangs up: SIGHUP and SIGCONT to the process,
+    whose terminal no longer answers. The app stops the send and quits rather than
+    restarting its screen on the dead terminal and blocking there for good."""
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "80", "LINES": "24"}
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.support.signalled_send", str(data_dir)],
+        stdin=follower, stdout=follower, stderr=follower, env=env, start_new_session=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    os.close(follower)
+    output = bytearray()
+    try:
+        deadline = time.monotonic() + 60
+        while b"#0003" not in output and time.monotonic() < deadline:
+            ready, _, _ = select.select([leader], [], [], 0.2)
+            if ready:
+                try:
+                    output += os.read(leader, 65536)
+                except OSError:
+                    break
+        assert b"#0003" in output, output[-500:]
+        os.close(leader)  # the terminal goes away; the kernel then signals its process group
+        os.killpg(process.pid, signal.SIGHUP)
+        os.killpg(process.pid, signal.SIGCONT)
+        # Well before the backstop's QUIT_GRACE_S: the app quits on its own.
+        assert process.wait(timeout=15) == 130
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    with Journal(data_dir) as journal:
+        (job,) = journal.jobs()
+    assert job.state == "interrupted"
+    assert job.pending > 0 and job.counts.get("sending", 0) == 0
+    assert sum(job.counts.values()) == 20_000

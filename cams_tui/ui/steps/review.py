@@ -17,7 +17,7 @@ from textual.widgets import Button, Input
 
 from cams_tui.api.models import SendMessageRequest
 from cams_tui.durations import format_duration
-from cams_tui.engine.canary import CanaryError, canary_size
+from cams_tui.engine.canary import CanaryError, canary_part
 from cams_tui.engine.repeats import find_repeats
 from cams_tui.recipients import IntakeOptions, read_recipients_text
 from cams_tui.ui.campaign_draft import Estimate, OptionsForm, ParamRow, Step, TrialSend, create_job
@@ -226,14 +226,10 @@ nothing blocks the send.
             return ""
 
         try:
-            size = canary_size(text, count)
+            canary_part(text, count)
         except CanaryError as exc:
-            return f"canary: {exc}"
-        if size >= count:
-            return (
-                f"canary: {size:,} is the whole list of {count:,}: give fewer (e.g. 1%), "
-                "or clear the field to send without one"
-            )
+            message = str(exc)
+            return message if message.startswith("canary: ") else f"canary: {message}"
         return ""
 
     @work(exclusive=True, group="repeats", exit_on_error=False)
@@ -401,7 +397,8 @@ nothing blocks the send.
             return
         state.mark_sent(job_id, time.time())
         self._result_for = state.fingerprint()
-        outcome.update(f"Job {job_id} written to the journal; sending.")
+        # Worded to stay true once the send has ended: this line outlives it.
+        outcome.update(f"Job {job_id} written to the journal and handed to the send monitor.")
         self.query_one("#review-confirm", Input).value = ""
         self.cams.start_job(job_id)
         self.changed()
