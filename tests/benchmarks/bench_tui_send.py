@@ -76,6 +76,10 @@ async def run_tui(url: str, data_dir: Path, job_id: str) -> None:
     screen = SendMonitorScreen(job_id, target=target, autostart=True, show_clock=False)
 
     class Host(App[None]):
+        # An AppHost (cams_tui.ui.app_access) without a connection or a composition.
+        connection = None
+        state = None
+
         def on_mount(self) -> None:
             self.push_screen(screen)
 

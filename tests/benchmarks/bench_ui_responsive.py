@@ -44,6 +44,10 @@ class ProbeApp(App[None]):
     """Hosts the send monitor and times each probe key from its stamp to its handler."""
 
     BINDINGS = [Binding(PROBE_KEY, "probe", "Probe", priority=True, show=False)]
+    # An AppHost (cams_tui.ui.app_access) without a connection or a composition, as the
+    # tests' hosts: the monitor is given its target.
+    connection = None
+    state = None
 
     def __init__(self, screen: SendMonitorScreen) -> None:
         super().__init__()
