@@ -302,8 +302,14 @@ class JobRunner(RunControls):
         """Judge the canary's delivery; record the verdict, and stop the job when unhealthy."""
         settings = CanarySettings.from_json(canary)
 
+        said: list[str] = []
+
         def funnel(f: Funnel) -> None:
-            self._note_canary("judging", f"canary: {f.reported:,}/{f.accepted:,} listed, {f.failed:,} failed")
+            # Said once per change: a poll that finds what the last one found says nothing new.
+            text = f"canary: {f.reported:,}/{f.accepted:,} listed, {f.failed:,} failed"
+            if said[-1:] != [text]:
+                said.append(text)
+                self._note_canary("judging", text)
 
         self._note_canary(
             "judging", f"canary sent: reading its delivery statuses (at most {settings.settle_timeout_s:g} s)"

@@ -4,6 +4,7 @@ the simulator over real HTTP."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import threading
 import time
 from collections.abc import Iterator
@@ -85,6 +86,20 @@ def test_a_healthy_canary_goes_on_by_itself(
     # The canary's batch went first and alone; the rest came after the verdict.
     assert names.index("canary") == 2 and names[1] == "batch"
     assert sum(simulator.accepted.values()) == RECIPIENTS and max(simulator.accepted.values()) == 1
+
+
+def test_the_canary_says_its_progress_once_per_change(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Polls that find what the last one found say nothing: no line repeats the one before."""
+    simulator = Simulator(SimulatorConfig(rate=50, latency_ms=5, seed=21, delivery_delay_s=(0.8, 1.0)))
+    with simulator.run_in_thread(port=0) as url:
+        campaign = _campaign(env, count=300)
+        assert main(
+            ["send", str(campaign), "--yes", "--rate", "50", "--batch-size", "100", "--endpoint", url,
+             "--canary", "100", "--canary-poll", "0.1"]
+        ) == 0
+    said = [line for line in capsys.readouterr().err.splitlines() if " listed, " in line]
+    assert said, "the canary's progress is said at least once"
+    assert all(a != b for a, b in itertools.pairwise(said)), said
 
 
 async def test_a_failure_spike_during_the_rest_stops_the_sender(tmp_path: Path) -> None:
