@@ -50,6 +50,7 @@ async def test_the_monitor_shows_the_canary_and_its_verdict(tmp_path: Path, fail
                 await wait_for(pilot, showing(app, FatalDialog, "#close"))
                 title = str(monitor.query_one("#monitor-title").render())
                 assert "canary failed" in title and "threshold 20%" in title
+                assert title.index("canary failed") < 40, "seen at 80 columns, before the job's name"
                 assert monitor.state.done is not None and monitor.state.done.code == "CanaryFailed"
                 assert sum(simulator.accepted.values()) == 100
                 assert journal_counts(tmp_path, job_id)[0] == {"ok": 100, "planned": RECIPIENTS - 100}

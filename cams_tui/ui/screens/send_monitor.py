@@ -272,8 +272,9 @@ class SendMonitorScreen(Screen[None]):
         canary = f" · {self.state.canary}" if self.state.canary else ""
         lookup = f" · {self.state.lookup}" if self.state.lookup else ""
         scheduled = f" · {self.state.scheduled}" if self.state.scheduled else ""
-        # The state first: at 80 columns the end of the line is what gets cut.
-        self.query_one("#monitor-title", Static).update(f"{phase}{scheduled} · {what}{canary}{lookup}")
+        # The state first, the canary's and the lookup's with it: at 80 columns the end of
+        # the line (the job's name, known already) is what gets cut.
+        self.query_one("#monitor-title", Static).update(f"{phase}{scheduled}{canary}{lookup} · {what}")
         self.set_class(self.state.phase == "paused", "-paused")
 
     # ------------------------------------------------------------------ actions
