@@ -22,13 +22,11 @@ waits for the child.
 from __future__ import annotations
 
 import multiprocessing
-import time
-from collections.abc import Callable
 from typing import Any
 
 from cams_tui.engine.events import DoneEvent
 from cams_tui.ui.engine_child import child_main, portable_target, start_resource_tracker
-from cams_tui.ui.send_target import SendControls, SendTarget
+from cams_tui.ui.send_target import SendControls
 
 _SPAWN = multiprocessing.get_context("spawn")
 """A fresh interpreter for the child: forking a process that runs Textual's threads could
@@ -44,19 +42,8 @@ class EngineRun(SendControls):
     :meth:`resume` and :meth:`cancel` may be called from any thread, even before the
     engine has started."""
 
-    def __init__(
-        self,
-        target: SendTarget,
-        job_id: str,
-        *,
-        retry_unknown: bool = False,
-        resend_verified: bool = False,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        super().__init__(
-            target, job_id, retry_unknown=retry_unknown, resend_verified=resend_verified, clock=clock
-        )
-        self._pipe: Any = None
+    _pipe: Any = None
+    """The pipe to the child while it runs (the constructor is SendControls's)."""
 
     def run(self) -> DoneEvent:
         """Send the job; blocks until the run ends and returns its :class:`DoneEvent`.

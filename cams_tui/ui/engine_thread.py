@@ -11,9 +11,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import threading
-import time
 from collections import Counter
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from cams_tui.api.client import CamsClient
@@ -22,7 +20,7 @@ from cams_tui.engine.events import CanaryEvent, DoneEvent, Event, LookupEvent, P
 from cams_tui.engine.journal import Journal
 from cams_tui.engine.run import JobRunner, RunHooks, RunOptions, placement_for_run
 from cams_tui.engine.sender import default_in_flight
-from cams_tui.ui.send_target import BatchTally, SendControls, SendTarget
+from cams_tui.ui.send_target import BatchTally, SendControls
 
 if TYPE_CHECKING:
     from cams_tui.engine.canary import CanaryVerdict
@@ -40,21 +38,11 @@ class ThreadRun(SendControls):
     :class:`EngineRun` runs. The same interface as
     :class:`~cams_tui.ui.engine_run.EngineRun`."""
 
-    def __init__(
-        self,
-        target: SendTarget,
-        job_id: str,
-        *,
-        retry_unknown: bool = False,
-        resend_verified: bool = False,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        super().__init__(
-            target, job_id, retry_unknown=retry_unknown, resend_verified=resend_verified, clock=clock
-        )
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._runner: JobRunner | None = None
-        self._journal: Journal | None = None
+    # Set while the run's event loop runs (the journal, once opened), for the controls and
+    # the batch tallies: the constructor is SendControls's.
+    _loop: asyncio.AbstractEventLoop | None = None
+    _runner: JobRunner | None = None
+    _journal: Journal | None = None
 
     def run(self) -> DoneEvent:
         """Send the job; blocks until the run ends and returns its :class:`DoneEvent`."""
