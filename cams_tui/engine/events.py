@@ -7,7 +7,10 @@ turns into one JSON object with :func:`event_to_json` (the ``--json`` output).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cams_tui.engine.limiters.base import LimiterNotice
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,23 @@ class LimiterEvent:
     operation: str = "SendChatappMassMessage"
     """Whose budget: the mass send's, or the lookups' (``ListChatappMessage``)."""
     name: str = field(default="limiter", init=False)
+
+    @classmethod
+    def of(cls, job_id: str, notice: LimiterNotice, *, about: str = "") -> LimiterEvent:
+        """The event telling ``notice`` for ``job_id``; ``about`` goes before its reason
+        (``"lookups: "`` for the lookups' limiter)."""
+        sharing = notice.sharing
+        return cls(
+            job_id,
+            notice.state,
+            f"{about}{notice.reason}",
+            sharing.limiter,
+            sharing.account,
+            sharing.senders,
+            round(sharing.share, 3),
+            round(notice.rate, 2),
+            operation=sharing.operation,
+        )
 
 
 @dataclass(frozen=True)

@@ -162,19 +162,6 @@ class RunControls:
         """The lookups' limiter has news for the operator (who shares it is not news)."""
         if notice.state == "sharing":
             return
-        sharing = notice.sharing
-        self.hooks.event(
-            LimiterEvent(
-                self.job_id,
-                notice.state,
-                f"lookups: {notice.reason}",
-                sharing.limiter,
-                sharing.account,
-                sharing.senders,
-                round(sharing.share, 3),
-                round(notice.rate, 2),
-                operation=sharing.operation,
-            )
-        )
+        self.hooks.event(LimiterEvent.of(self.job_id, notice, about="lookups: "))
         if notice.state == "unavailable":
             self._limiter_unavailable()

@@ -170,20 +170,7 @@ class SenderState:
         )
 
     def _limiter_notice(self, notice: LimiterNotice) -> None:
-        sharing = notice.sharing
-        self._emit(
-            LimiterEvent(
-                self.job_id,
-                notice.state,
-                notice.reason,
-                sharing.limiter,
-                sharing.account,
-                sharing.senders,
-                round(sharing.share, 3),
-                round(notice.rate, 2),
-                operation=sharing.operation,
-            )
-        )
+        self._emit(LimiterEvent.of(self.job_id, notice))
 
     def progress(self) -> ProgressEvent:
         """Where the job stands now."""
